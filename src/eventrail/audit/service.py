@@ -1,0 +1,307 @@
+"""Recording who changed what, in the same transaction as the change.
+
+Writers call :func:`record` with the events of one entity as they make the
+change. Events of the same (entity, request) are gathered into one entry,
+which is written when the session commits (``before_commit``), inside the same
+transaction: a rolled-back write leaves no entry, and a committed one always
+has its entry. Entries are append-only: nothing in eventrail updates or
+deletes them, and the migrations make the database refuse to.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from eventrail.audit.repository import AuditQuery, AuditRepository
+from eventrail.kit.dates import now_ms
+from eventrail.models import AuditEntry, AuditRef
+
+NA = "NA"
+
+# referenceType (the API's filter vocabulary) -> eventType (as displayed in entries)
+EVENT_TYPES: dict[str, str] = {
+    "Identifier": "Identifiers",
+    "StandardField": "Standard Fields",
+    "ExtendedField": "Extended Fields",
+    "CustomField": "Custom Fields",
+    "CustomerStatus": "Customer Status",
+    "CardStatus": "Card Status",
+    "SubscriptionStatus": "Subscription Status",
+    "CustomerMerge": "Customer Merge",
+    "CardCustomField": "Card Custom Field",
+    "CommChannel": "Communication Channels",
+    "CardExtendedField": "Card Extended Field",
+}
+REFERENCE_TYPES = tuple(EVENT_TYPES)
+
+_PENDING_KEY = "eventrail.audit.pending"
+_LISTENING_KEY = "eventrail.audit.listening"
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeContext:
+    """Who makes the change, from where, within which request."""
+
+    org_id: int
+    request_id: str
+    updated_by: int
+    till: dict[str, Any] | None
+    store: dict[str, Any] | None
+    user_context: dict[str, Any] | None
+    mode: str = "API"
+
+
+@dataclass(slots=True)
+class AuditEvent:
+    reference_type: str
+    updated_field: str
+    additional_fields: dict[str, Any]
+    associate_entities: list[dict[str, Any]] | None = None
+    psi: bool = False
+
+    def stored(self) -> dict[str, Any]:
+        return {
+            "referenceType": self.reference_type,
+            "eventType": EVENT_TYPES[self.reference_type],
+            "updatedField": self.updated_field,
+            "additionalFields": self.additional_fields,
+            "associateEntities": self.associate_entities,
+            "psi": self.psi,
+        }
+
+
+@dataclass(slots=True)
+class _Pending:
+    context: ChangeContext
+    entity_type: str
+    entity_id: int
+    auto_update_time: int
+    source: str | None
+    victim: dict[str, Any] | None
+    survivor: dict[str, Any] | None
+    events: list[AuditEvent] = field(default_factory=list)
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return NA
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and math.isfinite(value) and value == int(value):
+        return f"{int(value)}.0"
+    return str(value)
+
+
+def value_change(
+    reference_type: str,
+    updated_field: str,
+    previous: Any,
+    current: Any,
+    *,
+    psi: bool = False,
+    associate_entities: list[dict[str, Any]] | None = None,
+) -> AuditEvent | None:
+    """A previous/current event, or None when nothing changed. Absent values are "NA"."""
+    before, after = _text(previous), _text(current)
+    if before == after:
+        return None
+    return AuditEvent(
+        reference_type,
+        updated_field,
+        {"previousValue": before, "currentValue": after},
+        associate_entities,
+        psi,
+    )
+
+
+def record(
+    session: Session,
+    context: ChangeContext,
+    entity_type: str,
+    entity_id: int,
+    events: list[AuditEvent | None],
+    *,
+    source: str | None = None,
+    victim: dict[str, Any] | None = None,
+    survivor: dict[str, Any] | None = None,
+) -> None:
+    """Add events to the entry of (entity, request); written when the session commits."""
+    real = [e for e in events if e is not None]
+    if not real:
+        return
+    pending: dict[tuple[str, int], _Pending] | None = session.info.get(_PENDING_KEY)
+    if pending is None:
+        pending = {}
+        session.info[_PENDING_KEY] = pending
+        if not session.info.get(_LISTENING_KEY):
+            session.info[_LISTENING_KEY] = True
+            event.listen(session, "before_commit", _write_pending)
+            event.listen(session, "after_soft_rollback", _drop_pending)
+    key = (entity_type, entity_id)
+    entry = pending.get(key)
+    if entry is None:
+        entry = _Pending(context, entity_type, entity_id, now_ms(), source, victim, survivor)
+        pending[key] = entry
+    else:
+        entry.source = entry.source or source
+        entry.victim = entry.victim or victim
+        entry.survivor = entry.survivor or survivor
+    entry.events.extend(real)
+
+
+def _drop_pending(session: Session, _previous_transaction: object) -> None:
+    session.info.pop(_PENDING_KEY, None)
+
+
+def _write_pending(session: Session) -> None:
+    pending: dict[tuple[str, int], _Pending] = session.info.pop(_PENDING_KEY, None) or {}
+    if not pending:
+        return
+    created_on = now_ms()
+    entries: list[tuple[AuditEntry, _Pending]] = []
+    for item in sorted(pending.values(), key=lambda p: p.auto_update_time):
+        ctx = item.context
+        entry = AuditEntry(
+            org_id=ctx.org_id,
+            entity_type=item.entity_type,
+            entity_id=item.entity_id,
+            request_id=ctx.request_id,
+            updated_by=ctx.updated_by,
+            till=ctx.till,
+            store=ctx.store,
+            user_context=ctx.user_context,
+            victim_details=item.victim,
+            survivor_details=item.survivor,
+            source=item.source,
+            updated_by_mode=ctx.mode,
+            auto_update_time=item.auto_update_time,
+            created_on=max(created_on, item.auto_update_time),
+            events=[e.stored() for e in item.events],
+        )
+        entries.append((entry, item))
+    repo = AuditRepository(session)
+    repo.add_entries([entry for entry, _ in entries])
+    refs: list[AuditRef] = []
+    for entry, item in entries:
+        seen: set[tuple[str, str]] = set()
+        for ev in item.events:
+            pair = (ev.reference_type, ev.updated_field)
+            if pair in seen:
+                continue
+            seen.add(pair)
+            refs.append(
+                AuditRef(
+                    entry_id=entry.id,
+                    org_id=entry.org_id,
+                    entity_type=entry.entity_type,
+                    entity_id=entry.entity_id,
+                    reference_type=ev.reference_type,
+                    updated_field=ev.updated_field,
+                )
+            )
+    repo.add_refs(refs)
+
+
+# -- reading ------------------------------------------------------------------
+MASK = "*****"
+_MASKED_VALUE_KEYS = ("previousValue", "currentValue")
+
+
+def _render_event(stored: dict[str, Any], mask: bool) -> dict[str, Any]:
+    fields = stored["additionalFields"]
+    if mask and stored.get("psi"):
+        fields = {
+            k: (MASK if k in _MASKED_VALUE_KEYS and v not in (None, NA) else v)
+            for k, v in fields.items()
+        }
+    return {
+        "eventType": stored["eventType"],
+        "updatedField": stored["updatedField"],
+        "additionalFields": fields,
+        "associateEntities": stored["associateEntities"],
+    }
+
+
+def _mask_details(details: dict[str, Any] | None) -> dict[str, Any] | None:
+    if details is None:
+        return None
+    return {k: (v if k == "externalId" or v is None else MASK) for k, v in details.items()}
+
+
+_EMPTY_USER_CONTEXT = {
+    "entityType": None,
+    "entityId": None,
+    "entitySource": None,
+    "entitySourceId": None,
+}
+
+
+def render_entry(
+    entry: AuditEntry,
+    *,
+    include_user_context: bool,
+    mask: bool,
+    reference_type: str | None = None,
+    reference_value: str | None = None,
+) -> dict[str, Any]:
+    """An entry as the audits API shows it (key order of seeds/003)."""
+    events = [
+        _render_event(ev, mask)
+        for ev in entry.events
+        if (reference_type is None or ev["referenceType"] == reference_type)
+        and (reference_value is None or ev["updatedField"] == reference_value)
+    ]
+    return {
+        "updatedByUser": None,
+        "updatedBy": entry.updated_by,
+        "orgId": entry.org_id,
+        "entityType": entry.entity_type,
+        "entityId": entry.entity_id,
+        "createdOn": entry.created_on,
+        "requestId": entry.request_id,
+        "till": entry.till,
+        "store": entry.store,
+        "userContextDetails": (
+            (entry.user_context or dict(_EMPTY_USER_CONTEXT)) if include_user_context else None
+        ),
+        "victimUserDetails": _mask_details(entry.victim_details) if mask else entry.victim_details,
+        "survivorUserDetails": (
+            _mask_details(entry.survivor_details) if mask else entry.survivor_details
+        ),
+        "source": entry.source,
+        "updatedByMode": entry.updated_by_mode,
+        "autoUpdateTime": entry.auto_update_time,
+        "events": events,
+    }
+
+
+def audit_page(
+    session: Session, query: AuditQuery, *, include_user_context: bool, mask: bool
+) -> dict[str, Any]:
+    repo = AuditRepository(session)
+    total = repo.count(query)
+    rows = repo.page(query) if total > query.offset else []
+    data = [
+        render_entry(
+            row,
+            include_user_context=include_user_context,
+            mask=mask,
+            reference_type=query.reference_type,
+            reference_value=query.reference_value,
+        )
+        for row in rows
+    ]
+    return {
+        "data": data,
+        "pagination": {
+            "totalElements": total,
+            "totalPages": math.ceil(total / query.limit) if total else 0,
+            "numberOfElements": len(data),
+            "number": query.offset // query.limit,
+        },
+    }

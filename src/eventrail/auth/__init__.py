@@ -1,0 +1,1 @@
+"""Tills, OAuth clients, and turning credentials into a Caller."""

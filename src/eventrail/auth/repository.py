@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from eventrail.models import OAuthClient, Org, Store, Till
+
+
+class AuthRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def tills_by_code(self, code: str) -> list[tuple[Till, Org, Store | None]]:
+        """Every till with this code, in any org: Basic auth names a till by code only."""
+        stmt = (
+            sa.select(Till, Org, Store)
+            .join(Org, Org.id == Till.org_id)
+            .outerjoin(Store, (Store.id == Till.store_id) & (Store.org_id == Till.org_id))
+            .where(Till.code == code)
+        )
+        return [(till, org, store) for till, org, store in self.session.execute(stmt)]
+
+    def till_in_org(self, org_id: int, till_id: int) -> tuple[Till, Org, Store | None] | None:
+        stmt = (
+            sa.select(Till, Org, Store)
+            .join(Org, Org.id == Till.org_id)
+            .outerjoin(Store, (Store.id == Till.store_id) & (Store.org_id == Till.org_id))
+            .where(Till.org_id == org_id, Till.id == till_id)
+        )
+        row = self.session.execute(stmt).first()
+        return (row[0], row[1], row[2]) if row is not None else None
+
+    def client_by_key(self, key: str) -> OAuthClient | None:
+        return self.session.scalars(sa.select(OAuthClient).where(OAuthClient.key == key)).first()
+
+    def client_in_org(self, org_id: int, client_id: int) -> OAuthClient | None:
+        stmt = sa.select(OAuthClient).where(
+            OAuthClient.org_id == org_id, OAuthClient.id == client_id
+        )
+        return self.session.scalars(stmt).first()
+
+    def add(self, obj: Till | OAuthClient | Store) -> None:
+        self.session.add(obj)
+        self.session.flush()
+
+    def store_by_code(self, org_id: int, code: str) -> Store | None:
+        stmt = sa.select(Store).where(Store.org_id == org_id, Store.code == code)
+        return self.session.scalars(stmt).first()
+
+    def till_by_code(self, org_id: int, code: str) -> Till | None:
+        stmt = sa.select(Till).where(Till.org_id == org_id, Till.code == code)
+        return self.session.scalars(stmt).first()

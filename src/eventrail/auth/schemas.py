@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import Field
+
+from eventrail.kit.schemas import Schema
+
+
+@dataclass(frozen=True, slots=True)
+class StoreInfo:
+    code: str
+    name: str
+    external_id: str | None
+    external_id_1: str | None
+    external_id_2: str | None
+
+    def as_audit(self) -> dict[str, str | None]:
+        return {
+            "code": self.code,
+            "name": self.name,
+            "externalId": self.external_id,
+            "externalId1": self.external_id_1,
+            "externalId2": self.external_id_2,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is calling: the org, the till the call is attributed to, and permissions."""
+
+    org_id: int
+    org_timezone: str
+    parent_org_id: int | None
+    till_id: int
+    till_code: str
+    till_name: str
+    store: StoreInfo | None
+    client_id: int | None
+    psi_view: bool
+    psi_masking: bool
+
+    @property
+    def masks_psi(self) -> bool:
+        """PSI values are shown as ***** to this caller (org masks, caller lacks PSI_VIEW)."""
+        return self.psi_masking and not self.psi_view
+
+    @property
+    def credential(self) -> str:
+        """Names the credential for rate limits: one budget per till or per client."""
+        return f"client:{self.client_id}" if self.client_id is not None else f"till:{self.till_id}"
+
+    def till_audit(self) -> dict[str, str | int]:
+        return {"code": self.till_code, "name": self.till_name, "id": self.till_id}
+
+
+class TokenRequest(Schema):
+    key: str = Field(min_length=1, max_length=200, description="The OAuth client's key.")
+    secret: str = Field(min_length=1, max_length=500, description="The OAuth client's secret.")
+
+
+class TokenData(Schema):
+    access_token: str = Field(alias="accessToken", description="JWT for X-CAP-API-OAUTH-TOKEN.")
+    ttl_seconds: int = Field(alias="ttlSeconds", description="Seconds until the token expires.")
+
+
+class TokenResponse(Schema):
+    data: TokenData
+    errors: None = None

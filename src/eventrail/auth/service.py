@@ -1,0 +1,255 @@
+"""Credentials to Caller: Basic ``till:md5(password)`` and OAuth tokens (HS256 JWT).
+
+Tills' passwords are stored as argon2id of the md5 hex that Capillary's Basic
+auth sends, so both the md5 and the plain password can be checked against the
+same hash and neither is ever stored. Argon2 is deliberately slow (~15 ms), so
+a successful check is remembered for a few minutes under an HMAC of
+(till, stored hash, presented secret): a changed password or a different
+secret never hits the cache.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from typing import Any
+
+import jwt
+from sqlalchemy.orm import Session
+
+from eventrail.auth.repository import AuthRepository
+from eventrail.auth.schemas import Caller, StoreInfo
+from eventrail.errors import BadRequest, Unauthorized
+from eventrail.kit.dates import now_ms
+from eventrail.kit.security import (
+    hash_secret,
+    keyed_digest,
+    md5_hex,
+    new_secret,
+    verify_secret,
+)
+from eventrail.models import OAuthClient, Org, Store, Till
+
+_MD5_HEX = re.compile(r"^[0-9a-fA-F]{32}$")
+_TOKEN_ISSUER = "eventrail"  # noqa: S105 (a name, not a secret)
+_VERIFIED_TTL_SECONDS = 300.0
+_VERIFIED_MAX = 10_000
+PSI_VIEW = "PSI_VIEW"
+
+
+class VerifiedCache:
+    """Recently verified (till, secret) pairs, bounded, expiring; safe across threads."""
+
+    def __init__(self, ttl: float = _VERIFIED_TTL_SECONDS, size: int = _VERIFIED_MAX) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._items: OrderedDict[str, float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def hit(self, key: str) -> bool:
+        with self._lock:
+            expiry = self._items.get(key)
+            if expiry is None:
+                return False
+            if expiry < time.monotonic():
+                del self._items[key]
+                return False
+            self._items.move_to_end(key)
+            return True
+
+    def put(self, key: str) -> None:
+        with self._lock:
+            self._items[key] = time.monotonic() + self.ttl
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+def _caller(till: Till, org: Org, store: Store | None, client: OAuthClient | None) -> Caller:
+    return Caller(
+        org_id=org.id,
+        org_timezone=org.timezone,
+        parent_org_id=org.parent_org_id,
+        till_id=till.id,
+        till_code=till.code,
+        till_name=till.name,
+        store=(
+            StoreInfo(
+                code=store.code,
+                name=store.name,
+                external_id=store.external_id,
+                external_id_1=store.external_id_1,
+                external_id_2=store.external_id_2,
+            )
+            if store is not None
+            else None
+        ),
+        client_id=client.id if client is not None else None,
+        psi_view=bool(client is not None and client.psi_view),
+        psi_masking=org.psi_masking_enabled,
+    )
+
+
+class Authenticator:
+    """Checks credentials; one per app, sharing the verified-secret cache."""
+
+    def __init__(self, signing_key: str) -> None:
+        self.signing_key = signing_key
+        self.cache = VerifiedCache()
+
+    # -- Basic --------------------------------------------------------------
+    def _till_secret_ok(self, till: Till, presented: str) -> bool:
+        cache_key = keyed_digest(self.signing_key, str(till.id), till.password_hash, presented)
+        if self.cache.hit(cache_key):
+            return True
+        ok = False
+        if _MD5_HEX.match(presented):
+            ok = verify_secret(till.password_hash, presented.lower())
+        if not ok:
+            ok = verify_secret(till.password_hash, md5_hex(presented))
+        if ok:
+            self.cache.put(cache_key)
+        return ok
+
+    def basic(self, session: Session, header_value: str) -> Caller:
+        try:
+            decoded = base64.b64decode(header_value.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+            raise Unauthorized() from exc
+        code, sep, presented = decoded.partition(":")
+        if not sep or not code or not presented:
+            raise Unauthorized()
+        matches = [
+            row
+            for row in AuthRepository(session).tills_by_code(code)
+            if self._till_secret_ok(row[0], presented)
+        ]
+        # The same code and password in two orgs cannot tell us which org is meant.
+        if len(matches) != 1:
+            raise Unauthorized()
+        till, org, store = matches[0]
+        return _caller(till, org, store, None)
+
+    # -- OAuth --------------------------------------------------------------
+    def issue_token(self, session: Session, key: str, secret: str) -> tuple[str, int]:
+        client = AuthRepository(session).client_by_key(key)
+        if client is None or not verify_secret(client.secret_hash, secret):
+            raise Unauthorized()
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "iss": _TOKEN_ISSUER,
+            "sub": client.key,
+            "iat": now,
+            "exp": now + client.ttl_seconds,
+            "jti": uuid.uuid4().hex,
+            "token_use": "token_access",
+            "client_id": client.id,
+            "client_key": client.key,
+            "org_id": client.org_id,
+            "default_till": client.till_id,
+            "scopes": [PSI_VIEW] if client.psi_view else [],
+        }
+        token = jwt.encode(claims, self.signing_key, algorithm="HS256")
+        return token, client.ttl_seconds
+
+    def oauth(self, session: Session, token: str) -> Caller:
+        try:
+            claims = jwt.decode(
+                token.strip(),
+                self.signing_key,
+                algorithms=["HS256"],
+                issuer=_TOKEN_ISSUER,
+                options={"require": ["exp", "iat", "sub", "iss"]},
+            )
+            org_id = int(claims["org_id"])
+            client_id = int(claims["client_id"])
+        except (jwt.PyJWTError, KeyError, TypeError, ValueError) as exc:
+            raise Unauthorized() from exc
+        repo = AuthRepository(session)
+        client = repo.client_in_org(org_id, client_id)
+        if client is None or client.key != claims["sub"]:
+            raise Unauthorized()
+        row = repo.till_in_org(client.org_id, client.till_id)
+        if row is None:
+            raise Unauthorized()
+        till, org, store = row
+        return _caller(till, org, store, client)
+
+    def authenticate(self, session: Session, headers: Any) -> Caller:
+        token = headers.get("x-cap-api-oauth-token")
+        if token:
+            return self.oauth(session, token)
+        authorization = headers.get("authorization")
+        if authorization:
+            scheme, _, value = authorization.partition(" ")
+            if scheme.lower() == "basic" and value:
+                return self.basic(session, value)
+        raise Unauthorized()
+
+
+# -- provisioning (CLI) -------------------------------------------------------
+def create_till(
+    session: Session,
+    *,
+    org_id: int,
+    code: str,
+    password: str,
+    name: str | None = None,
+    store_code: str | None = None,
+    store_name: str | None = None,
+) -> Till:
+    if not code or len(code) > 100 or ":" in code:
+        raise BadRequest("Till code must be 1 to 100 characters and contain no ':'")
+    if not password:
+        raise BadRequest("Till password must not be empty")
+    repo = AuthRepository(session)
+    if repo.till_by_code(org_id, code) is not None:
+        raise BadRequest(f"Till code '{code}' already exists in org {org_id}")
+    store_id = None
+    if store_code:
+        store = repo.store_by_code(org_id, store_code)
+        if store is None:
+            store = Store(org_id=org_id, code=store_code, name=store_name or store_code)
+            repo.add(store)
+        store_id = store.id
+    till = Till(
+        org_id=org_id,
+        code=code,
+        name=name or code,
+        store_id=store_id,
+        # The hash is of md5(password): what Basic auth sends. The plain password
+        # is checked by hashing it to md5 first.
+        password_hash=hash_secret(md5_hex(password)),
+        created_at=now_ms(),
+    )
+    repo.add(till)
+    return till
+
+
+def create_client(
+    session: Session, *, org_id: int, till_code: str, ttl_seconds: int, psi_view: bool
+) -> tuple[OAuthClient, str]:
+    """A new OAuth client; returns it with its secret, which is shown only this once."""
+    repo = AuthRepository(session)
+    till = repo.till_by_code(org_id, till_code)
+    if till is None:
+        raise BadRequest(f"No till '{till_code}' in org {org_id}")
+    if not 60 <= ttl_seconds <= 86400:
+        raise BadRequest("Token TTL must be between 60 and 86400 seconds")
+    secret = new_secret(32)
+    client = OAuthClient(
+        org_id=org_id,
+        key=new_secret(18),
+        secret_hash=hash_secret(secret),
+        till_id=till.id,
+        ttl_seconds=ttl_seconds,
+        psi_view=psi_view,
+        created_at=now_ms(),
+    )
+    repo.add(client)
+    return client, secret

@@ -1,0 +1,1 @@
+"""Cards: series, issue to customers, card status, card custom/extended fields."""

@@ -1,0 +1,42 @@
+"""Card errors, with Capillary's card codes (reference §10; cards reference page)."""
+
+from __future__ import annotations
+
+from eventrail.errors import BadRequest, NotFound
+
+
+class InvalidSeries(BadRequest):
+    code = 3000
+    message = "Invalid card series."
+
+
+class SeriesNotFound(BadRequest):
+    code = 3004
+    message = "Series does not exist."
+
+
+class CardExists(BadRequest):
+    code = 3009
+    message = "Card number exists."
+
+
+class CardNotFound(NotFound):
+    code = 3010
+    message = "Card number does not exists."
+
+
+class InvalidCardLabel(BadRequest):
+    code = 3017
+    message = "Status label invalid."
+
+
+class CardNotLinkable(BadRequest):
+    code = 3027
+    message = "Card is not linkable."
+
+
+class CardLocked(BadRequest):
+    code = 8087
+
+    def __init__(self, status: str) -> None:
+        super().__init__(f"Card is {status}, not allowed to do any further actions")

@@ -1,0 +1,204 @@
+"""The ``eventrail`` command: migrate, serve, and provisioning of orgs, tills and clients.
+
+With ``--json`` every command prints exactly one JSON object on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from eventrail.config import Settings, get_settings
+from eventrail.db import Database, migrate, schema_is_current
+from eventrail.errors import EventrailError
+
+
+def _emit(args: argparse.Namespace, payload: dict[str, Any], human: str) -> None:
+    if args.json:
+        print(json.dumps(payload))
+    else:
+        print(human)
+
+
+def _fail(args: argparse.Namespace, message: str) -> int:
+    if getattr(args, "json", False):
+        print(json.dumps({"error": message}))
+    else:
+        print(f"eventrail: {message}", file=sys.stderr)
+    return 1
+
+
+def _database(settings: Settings) -> Database:
+    db = Database(settings)
+    if not schema_is_current(db.engine, settings):
+        db.dispose()
+        raise EventrailError("the database schema is not up to date: run `eventrail migrate`")
+    return db
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    migrate(settings)
+    _emit(args, {"migrated": True}, "database schema is up to date")
+    return 0
+
+
+def cmd_org_create(args: argparse.Namespace, settings: Settings) -> int:
+    from eventrail.orgs.service import create_org
+
+    db = _database(settings)
+    try:
+        with db.transaction() as session:
+            org = create_org(
+                session,
+                name=args.name,
+                org_id=args.id,
+                parent_org_id=args.parent,
+                timezone=args.timezone,
+            )
+            org_id = org.id
+    finally:
+        db.dispose()
+    _emit(args, {"orgId": org_id}, f"created org {org_id}")
+    return 0
+
+
+def cmd_till_create(args: argparse.Namespace, settings: Settings) -> int:
+    from eventrail.auth.service import create_till
+    from eventrail.orgs.service import get_org
+
+    db = _database(settings)
+    try:
+        with db.transaction() as session:
+            get_org(session, args.org)
+            till = create_till(
+                session,
+                org_id=args.org,
+                code=args.code,
+                password=args.password,
+                name=args.name,
+                store_code=args.store_code,
+                store_name=args.store_name,
+            )
+            till_id, code = till.id, till.code
+    finally:
+        db.dispose()
+    _emit(args, {"tillId": till_id, "code": code}, f"created till {code} (id {till_id})")
+    return 0
+
+
+def cmd_client_create(args: argparse.Namespace, settings: Settings) -> int:
+    from eventrail.auth.service import create_client
+    from eventrail.orgs.service import get_org
+
+    db = _database(settings)
+    try:
+        with db.transaction() as session:
+            get_org(session, args.org)
+            client, secret = create_client(
+                session,
+                org_id=args.org,
+                till_code=args.till,
+                ttl_seconds=args.ttl or settings.default_token_ttl_seconds,
+                psi_view=args.psi_view,
+            )
+            key = client.key
+    finally:
+        db.dispose()
+    _emit(
+        args,
+        {"key": key, "secret": secret},
+        f"created OAuth client\n  key:    {key}\n  secret: {secret}\n"
+        "(the secret is shown only now)",
+    )
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    _database(settings).dispose()
+    settings.signing_key()  # create the key file once, before the workers start
+    if settings.public_url is None:
+        host = "localhost" if args.host in {"0.0.0.0", "127.0.0.1", "::"} else args.host  # noqa: S104
+        os.environ["EVENTRAIL_PUBLIC_URL"] = f"http://{host}:{args.port}"
+    uvicorn.run(
+        "eventrail.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        loop="uvloop",
+        http="httptools",
+        log_level=settings.log_level,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="eventrail", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(
+        subparsers: Any, name: str, handler: Callable[..., int], help_: str
+    ) -> argparse.ArgumentParser:
+        p: argparse.ArgumentParser = subparsers.add_parser(name, help=help_)
+        p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+        p.set_defaults(handler=handler)
+        return p
+
+    add(sub, "migrate", cmd_migrate, "bring the database schema to the latest migration")
+
+    serve = add(sub, "serve", cmd_serve, "run the HTTP API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+
+    org = sub.add_parser("org", help="orgs").add_subparsers(dest="action", required=True)
+    org_create = add(org, "create", cmd_org_create, "create an org")
+    org_create.add_argument("--name", required=True)
+    org_create.add_argument("--id", type=int)
+    org_create.add_argument("--parent", type=int, help="parent org id (connected orgs)")
+    org_create.add_argument("--timezone", default="UTC", help="IANA timezone")
+
+    till = sub.add_parser("till", help="tills").add_subparsers(dest="action", required=True)
+    till_create = add(till, "create", cmd_till_create, "create a till (Basic auth principal)")
+    till_create.add_argument("--org", type=int, required=True)
+    till_create.add_argument("--code", required=True)
+    till_create.add_argument("--password", required=True)
+    till_create.add_argument("--name")
+    till_create.add_argument("--store-code", dest="store_code")
+    till_create.add_argument("--store-name", dest="store_name")
+
+    client = sub.add_parser("client", help="OAuth clients").add_subparsers(
+        dest="action", required=True
+    )
+    client_create = add(client, "create", cmd_client_create, "create an OAuth client")
+    client_create.add_argument("--org", type=int, required=True)
+    client_create.add_argument("--till", required=True, help="code of the client's default till")
+    client_create.add_argument("--ttl", type=int, help="token lifetime in seconds")
+    client_create.add_argument("--psi-view", dest="psi_view", action="store_true")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = get_settings()
+    except ValueError as exc:
+        return _fail(args, f"invalid settings: {exc}")
+    try:
+        handler: Callable[[argparse.Namespace, Settings], int] = args.handler
+        return handler(args, settings)
+    except EventrailError as exc:
+        return _fail(args, exc.message)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,121 @@
+"""Settings: one class, read from ``EVENTRAIL_*`` environment variables, checked at start-up."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_SECRET_FILE = ".eventrail-secret"  # noqa: S105 (a file name)
+_MIN_SECRET_LENGTH = 32
+
+
+class Settings(BaseSettings):
+    """Everything eventrail reads from its environment.
+
+    Unsafe values (a short secret key, an unknown database scheme, a public URL
+    that is not http(s)) fail here, at start-up, rather than at the first request.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="EVENTRAIL_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///eventrail.db",
+        description="sqlite:///<path> (default: in the working directory) or postgresql://",
+    )
+    data_dir: Path = Field(
+        default=Path("."),
+        description="Where eventrail keeps its generated secret key when none is given.",
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Signs OAuth tokens (HS256); generated in the data directory if unset.",
+    )
+    redis_url: str | None = Field(default=None, description="Optional Redis for shared limits.")
+    public_url: str | None = Field(
+        default=None, description="Base of webhook URIs; default http://<host>:<port>."
+    )
+    default_token_ttl_seconds: int = Field(default=3600, ge=60, le=86400)
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    log_level: str = Field(default="info")
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "postgresql://", "postgresql+psycopg://")):
+            raise ValueError("EVENTRAIL_DATABASE_URL must start with sqlite:// or postgresql://")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            if not value.startswith(("http://", "https://")):
+                raise ValueError("EVENTRAIL_PUBLIC_URL must start with http:// or https://")
+            value = value.rstrip("/")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        value = value.lower()
+        if value not in {"critical", "error", "warning", "info", "debug"}:
+            raise ValueError("EVENTRAIL_LOG_LEVEL must be one of critical/error/warning/info/debug")
+        return value
+
+    @model_validator(mode="after")
+    def _strong_secret(self) -> Settings:
+        if self.secret_key is not None and len(self.secret_key.get_secret_value()) < (
+            _MIN_SECRET_LENGTH
+        ):
+            raise ValueError(
+                f"EVENTRAIL_SECRET_KEY must be at least {_MIN_SECRET_LENGTH} characters"
+            )
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The URL with the driver SQLAlchemy should use (psycopg 3 for PostgreSQL)."""
+        url = self.database_url
+        if url.startswith("postgresql://"):
+            return "postgresql+psycopg://" + url[len("postgresql://") :]
+        return url
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def signing_key(self) -> str:
+        """The token signing key: the configured one, else one kept in the data directory."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        path = self.data_dir / _SECRET_FILE
+        try:
+            key = path.read_text().strip()
+        except FileNotFoundError:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            key = secrets.token_urlsafe(48)
+            # Written aside, then linked into place: when two processes start at once,
+            # one link wins and both use its key; nobody ever reads a half-written file.
+            tmp = path.with_name(f"{_SECRET_FILE}.{os.getpid()}.tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(key)
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                key = path.read_text().strip()
+            finally:
+                tmp.unlink()
+        if len(key) < _MIN_SECRET_LENGTH:
+            raise ValueError(f"the secret key in {path} is too short")
+        return key
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Customers: profiles, identifiers, comm channels, fields, status, subscriptions, merges."""

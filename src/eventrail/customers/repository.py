@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from eventrail.kit.sql import insert_unique
+from eventrail.models import (
+    CommChannel,
+    Customer,
+    CustomerIdentifier,
+    MergeRequest,
+    Subscription,
+)
+
+
+class CustomerRepository:
+    """All SQL about customers. Every query names its org."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, obj: object) -> None:
+        self.session.add(obj)
+        self.session.flush()
+
+    def get(self, org_id: int, customer_id: int) -> Customer | None:
+        stmt = sa.select(Customer).where(Customer.org_id == org_id, Customer.id == customer_id)
+        return self.session.scalars(stmt).first()
+
+    def get_for_update(self, org_id: int, customer_id: int) -> Customer | None:
+        """The customer, row-locked until the transaction ends (PostgreSQL; SQLite
+        writers are serialised by BEGIN IMMEDIATE already)."""
+        stmt = (
+            sa.select(Customer)
+            .where(Customer.org_id == org_id, Customer.id == customer_id)
+            .with_for_update()
+        )
+        return self.session.scalars(stmt).first()
+
+    # -- identifiers ------------------------------------------------------------
+    def identifiers(self, org_id: int, customer_id: int) -> Sequence[CustomerIdentifier]:
+        stmt = (
+            sa.select(CustomerIdentifier)
+            .where(
+                CustomerIdentifier.org_id == org_id,
+                CustomerIdentifier.customer_id == customer_id,
+            )
+            .order_by(CustomerIdentifier.id)
+        )
+        return self.session.scalars(stmt).all()
+
+    def identifier(
+        self, org_id: int, source: str, account_id: str, type_: str, value: str
+    ) -> CustomerIdentifier | None:
+        stmt = sa.select(CustomerIdentifier).where(
+            CustomerIdentifier.org_id == org_id,
+            CustomerIdentifier.source == source,
+            CustomerIdentifier.account_id == account_id,
+            CustomerIdentifier.type == type_,
+            CustomerIdentifier.value == value,
+        )
+        return self.session.scalars(stmt).first()
+
+    def owners_in_other_sources(
+        self, org_id: int, source: str, account_id: str, type_: str, value: str
+    ) -> set[int]:
+        stmt = sa.select(CustomerIdentifier.customer_id).where(
+            CustomerIdentifier.org_id == org_id,
+            CustomerIdentifier.type == type_,
+            CustomerIdentifier.value == value,
+            sa.or_(
+                CustomerIdentifier.source != source,
+                CustomerIdentifier.account_id != account_id,
+            ),
+        )
+        return set(self.session.scalars(stmt).all())
+
+    def insert_identifier(self, identifier: CustomerIdentifier) -> bool:
+        """False when the identifier already belongs to someone in that source."""
+        return insert_unique(self.session, identifier)
+
+    def delete(self, obj: object) -> None:
+        self.session.delete(obj)
+        self.session.flush()
+
+    # -- comm channels ---------------------------------------------------------
+    def comm_channels(self, org_id: int, customer_id: int) -> Sequence[CommChannel]:
+        stmt = (
+            sa.select(CommChannel)
+            .where(CommChannel.org_id == org_id, CommChannel.customer_id == customer_id)
+            .order_by(CommChannel.id)
+        )
+        return self.session.scalars(stmt).all()
+
+    # -- subscriptions ---------------------------------------------------------
+    def subscriptions(self, org_id: int, customer_id: int) -> Sequence[Subscription]:
+        stmt = (
+            sa.select(Subscription)
+            .where(Subscription.org_id == org_id, Subscription.customer_id == customer_id)
+            .order_by(Subscription.id)
+        )
+        return self.session.scalars(stmt).all()
+
+    # -- merge requests ----------------------------------------------------------
+    def merge_request(self, org_id: int, request_id: int) -> MergeRequest | None:
+        stmt = sa.select(MergeRequest).where(
+            MergeRequest.org_id == org_id, MergeRequest.id == request_id
+        )
+        return self.session.scalars(stmt).first()
+
+    def pending_merge_involving(self, org_id: int, customer_id: int) -> MergeRequest | None:
+        stmt = sa.select(MergeRequest).where(
+            MergeRequest.org_id == org_id,
+            MergeRequest.status == "PENDING",
+            sa.or_(
+                MergeRequest.victim_id == customer_id,
+                MergeRequest.survivor_id == customer_id,
+            ),
+        )
+        return self.session.scalars(stmt).first()
+
+    def move_identifier(self, identifier: CustomerIdentifier, customer_id: int) -> None:
+        identifier.customer_id = customer_id
+        self.session.flush()

@@ -1,0 +1,777 @@
+"""Customer rules: registration, updates, identifiers, status, subscriptions.
+
+Every write computes what actually changed and hands it to ``audit.record``
+in the same session, so that the change and its audit entry commit together.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from eventrail.audit.service import NA, AuditEvent, ChangeContext, record, value_change
+from eventrail.cards import service as cards
+from eventrail.customers.exceptions import (
+    ConflictingCustomers,
+    CustomerExists,
+    CustomerNotFound,
+    InvalidChannel,
+    InvalidCommChannel,
+    InvalidIdentifier,
+    InvalidIdentifierName,
+    InvalidPriority,
+    InvalidSource,
+    InvalidStatusLabel,
+    InvalidSubscriptionStatus,
+    LoyaltyDowngrade,
+    MergedCustomer,
+    NoChangeIdentifiers,
+    NoValidIdentifiers,
+    OldValueInvalid,
+)
+from eventrail.customers.repository import CustomerRepository
+from eventrail.customers.schemas import (
+    CommChannelIn,
+    CustomerCreate,
+    CustomerUpdate,
+    IdentifierChange,
+    IdentifierIn,
+    ProfileIn,
+    StatusUpdate,
+    SubscriptionsUpdate,
+)
+from eventrail.errors import BadRequest
+from eventrail.kit.dates import now_ms
+from eventrail.models import (
+    CommChannel,
+    Customer,
+    CustomerIdentifier,
+    StatusLabel,
+    Subscription,
+)
+from eventrail.orgs import vocabulary as v
+from eventrail.orgs.repository import OrgRepository
+from eventrail.orgs.service import apply_field_values, field_values_by_kind
+
+SOURCES = (
+    "INSTORE",
+    "FACEBOOK",
+    "WEB_ENGAGE",
+    "WECHAT",
+    "MARTJACK",
+    "TMALL",
+    "TAOBAO",
+    "JD",
+    "ECOMMERCE",
+    "WEBSITE",
+    "LINE",
+    "MOBILE_APP",
+    "XIAOHONGSHU",
+    "GLOBAL_SCANNER",
+    "SUNING",
+    "PINDUODUO",
+    "KAOLA",
+    "MAPP_SDK",
+)
+IDENTIFIER_TYPES = {
+    name.lower(): name
+    for name in (
+        "mobile",
+        "email",
+        "externalId",
+        "cardnumber",
+        "cardExternalId",
+        "wechat",
+        "martjackId",
+        "fbId",
+        "tmall_uname",
+        "cuid",
+        "ali_uname",
+        "jd_uname",
+        "vip_uname",
+        "line",
+        "unionId",
+        "fcmToken",
+    )
+}
+# Types a profile holds several of; adding another value of any other type
+# replaces the current one.
+MULTI_VALUED = frozenset({"cardnumber", "cardExternalId"})
+# Identifiers matched across sources when a customer registers in a new source.
+CROSS_SOURCE_TYPES = ("mobile", "email", "externalId")
+COMM_CHANNEL_TYPES = {
+    name.lower(): name
+    for name in (
+        "mobile",
+        "email",
+        "wechat",
+        "ios",
+        "android",
+        "line",
+        "mobilePush",
+        "whatsapp",
+    )
+}
+SUBSCRIPTION_CHANNELS = {
+    # channel -> communication_channel_id (EMAIL=2 and ANDROID=5 as in seeds/003)
+    "MOBILE": 1,
+    "SMS": 1,
+    "EMAIL": 2,
+    "WECHAT": 3,
+    "IOS": 4,
+    "ANDROID": 5,
+    "LINE": 6,
+    "WHATSAPP": 7,
+    "MOBILEPUSH": 8,
+}
+PRIORITIES = ("TRANS", "BULK")
+SUBSCRIPTION_STATES = ("OPTIN", "OPTOUT")
+NAME_LIMIT = 100
+
+_MOBILE = re.compile(r"^[1-9]\d{7,14}$")
+_EMAIL = re.compile(r"^[A-Za-z0-9._+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)+$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_FIELD_REFERENCE = {"custom": "CustomField", "extended": "ExtendedField"}
+
+
+def _warning(code: int, message: str) -> dict[str, Any]:
+    return {"status": False, "code": code, "message": message}
+
+
+# -- vocabulary checks ----------------------------------------------------------
+def normalize_source(raw: str | None, default: str = "INSTORE") -> str:
+    source = (raw or default).strip().upper()
+    if source not in SOURCES:
+        raise InvalidSource(f"Invalid source passed: '{raw}'")
+    return source
+
+
+def normalize_identifier_type(raw: str, *, lookup: bool = False) -> str:
+    found = IDENTIFIER_TYPES.get(raw.strip().lower())
+    if found is None:
+        if lookup:
+            raise InvalidIdentifierName(f"Lookup, Invalid identifier passed: '{raw}'")
+        raise BadRequest(
+            f"Invalid identifier type '{raw}': use one of {', '.join(IDENTIFIER_TYPES.values())}"
+        )
+    return found
+
+
+def check_identifier_value(type_: str, raw: str) -> str:
+    value = raw.strip()
+    if not value or len(value) > 255 or _CONTROL.search(value):
+        raise InvalidIdentifier(f"{type_} must be 1 to 255 printable characters")
+    if type_ == "mobile" and not _MOBILE.match(value):
+        raise InvalidIdentifier(f"invalid mobile '{value}': 8 to 15 digits with country code")
+    if type_ == "email" and not _EMAIL.match(value):
+        raise InvalidIdentifier(f"invalid email '{value}'")
+    return value
+
+
+def is_psi_identifier(type_: str) -> bool:
+    return type_ != "externalId"
+
+
+@dataclass(frozen=True, slots=True)
+class _Identifier:
+    type: str
+    value: str
+    source: str
+    account_id: str
+    series_id: int | None = None
+    series_code: str | None = None
+    status_label: str | None = None
+
+
+def _identifier(item: IdentifierIn, source: str, account_id: str) -> _Identifier:
+    type_ = normalize_identifier_type(item.type)
+    return _Identifier(
+        type=type_,
+        value=check_identifier_value(type_, item.value),
+        source=source,
+        account_id=account_id,
+        series_id=item.series_id,
+        series_code=item.series_code,
+        status_label=item.status_label,
+    )
+
+
+# -- loading ----------------------------------------------------------------
+def active_customer(session: Session, org_id: int, customer_id: int) -> Customer:
+    customer = CustomerRepository(session).get_for_update(org_id, customer_id)
+    if customer is None:
+        raise CustomerNotFound()
+    if customer.merged_into_id is not None:
+        raise MergedCustomer(customer.merged_into_id)
+    return customer
+
+
+def lookup_customer(
+    session: Session,
+    org_id: int,
+    *,
+    source: str | None,
+    identifier_name: str,
+    identifier_value: str,
+    account_id: str | None,
+) -> Customer:
+    src = normalize_source(source)
+    type_ = normalize_identifier_type(identifier_name, lookup=True)
+    repo = CustomerRepository(session)
+    found = repo.identifier(org_id, src, account_id or "", type_, identifier_value.strip())
+    if found is None:
+        raise CustomerNotFound()
+    customer = repo.get(org_id, found.customer_id)
+    if customer is None:
+        raise CustomerNotFound()
+    return customer
+
+
+def _label(session: Session, org_id: int, label_name: str | None, status: str) -> StatusLabel:
+    repo = OrgRepository(session)
+    label = (
+        repo.label_by_name(org_id, v.CUSTOMER, label_name)
+        if label_name is not None
+        else repo.default_label(org_id, v.CUSTOMER, status)
+    )
+    if label is None:
+        raise InvalidStatusLabel(
+            f"Status label passed is not valid: '{label_name or status}' is not a customer "
+            "status label"
+        )
+    return label
+
+
+def _status_event(previous: StatusLabel | None, current: StatusLabel) -> AuditEvent:
+    return AuditEvent(
+        "CustomerStatus",
+        "CustomerStatus",
+        {
+            "previousLabelId": str(previous.id) if previous else NA,
+            "previousValue": previous.status if previous else NA,
+            "currentValue": current.status,
+            "currentLabelId": str(current.id),
+        },
+    )
+
+
+# -- pieces shared by add and update ------------------------------------------------
+def _names(customer: Customer, profile: ProfileIn) -> list[AuditEvent | None]:
+    events: list[AuditEvent | None] = []
+    for attr, field, value in (
+        ("first_name", "FirstName", profile.first_name),
+        ("last_name", "LastName", profile.last_name),
+    ):
+        if value is None:
+            continue
+        value = value.strip()[:NAME_LIMIT]
+        events.append(
+            value_change("StandardField", field, getattr(customer, attr), value or None, psi=True)
+        )
+        setattr(customer, attr, value or None)
+    return events
+
+
+def _comm_channels(
+    session: Session, customer: Customer, channels: list[CommChannelIn], source: str
+) -> list[AuditEvent | None]:
+    if not channels:
+        return []
+    repo = CustomerRepository(session)
+    existing = {c.type: c for c in repo.comm_channels(customer.org_id, customer.id)}
+    events: list[AuditEvent | None] = []
+    seen: set[str] = set()
+    for item in channels:
+        type_ = COMM_CHANNEL_TYPES.get(item.type.strip().lower())
+        if type_ is None:
+            raise InvalidCommChannel(f"Invalid communication channel passed: '{item.type}'")
+        if type_ in seen:
+            raise BadRequest(f"Communication channel '{type_}' is given twice")
+        seen.add(type_)
+        value = item.value.strip()
+        if not value or _CONTROL.search(value):
+            raise InvalidCommChannel(f"Invalid communication channel passed: empty {type_} value")
+        current = existing.get(type_)
+        if current is None:
+            repo.add(
+                CommChannel(
+                    org_id=customer.org_id,
+                    customer_id=customer.id,
+                    type=type_,
+                    value=value,
+                    primary=item.primary,
+                    verified=item.verified,
+                    subscribed=True if item.subscribed is None else item.subscribed,
+                    meta=item.meta,
+                    source=source,
+                )
+            )
+            events.append(value_change("CommChannel", type_, None, value, psi=True))
+        else:
+            events.append(value_change("CommChannel", type_, current.value, value, psi=True))
+            current.value = value
+            current.primary = item.primary
+            current.verified = item.verified
+            if item.subscribed is not None:
+                current.subscribed = item.subscribed
+            if item.meta is not None:
+                current.meta = item.meta
+    session.flush()
+    return events
+
+
+def _fields(
+    session: Session,
+    customer: Customer,
+    custom: dict[str, Any],
+    extended: dict[str, Any],
+) -> list[AuditEvent | None]:
+    events: list[AuditEvent | None] = []
+    for kind, values, where in (
+        ("custom", custom, "fields"),
+        ("extended", extended, "extendedFields"),
+    ):
+        changes = apply_field_values(
+            session, customer.org_id, v.CUSTOMER, customer.id, kind, values, where
+        )
+        for change in changes:
+            if change.definition.audit_trail:
+                events.append(
+                    value_change(
+                        _FIELD_REFERENCE[kind],
+                        change.definition.name,
+                        change.previous,
+                        change.current,
+                        psi=change.definition.psi,
+                    )
+                )
+    return events
+
+
+def _insert_identifier(session: Session, customer: Customer, ident: _Identifier) -> None:
+    repo = CustomerRepository(session)
+    row = CustomerIdentifier(
+        org_id=customer.org_id,
+        customer_id=customer.id,
+        source=ident.source,
+        account_id=ident.account_id,
+        type=ident.type,
+        value=ident.value,
+        created_at=now_ms(),
+    )
+    if not repo.insert_identifier(row):
+        owner = repo.identifier(
+            customer.org_id, ident.source, ident.account_id, ident.type, ident.value
+        )
+        action = "Add" if owner is None or owner.customer_id != customer.id else "Update"
+        raise CustomerExists(owner.customer_id if owner else customer.id, action=action)
+
+
+def _add_identifier(
+    session: Session, ctx: ChangeContext, customer: Customer, ident: _Identifier
+) -> AuditEvent | None:
+    """Store one new identifier; cards go through the card rules. Returns its event."""
+    if ident.type == cards.CARDNUMBER:
+        return cards.issue_to_customer(
+            session,
+            ctx,
+            customer,
+            number=ident.value,
+            series_id=ident.series_id,
+            series_code=ident.series_code,
+            status_label=ident.status_label,
+            source=ident.source,
+            account_id=ident.account_id,
+        )
+    _insert_identifier(session, customer, ident)
+    return value_change(
+        "Identifier", ident.type, None, ident.value, psi=is_psi_identifier(ident.type)
+    )
+
+
+# -- POST /v2/customers ------------------------------------------------------------
+def add_customer(
+    session: Session, ctx: ChangeContext, body: CustomerCreate, query_source: str | None
+) -> tuple[int, list[dict[str, Any]]]:
+    """Register a customer; returns (customer id, warnings)."""
+    repo = CustomerRepository(session)
+    warnings: list[dict[str, Any]] = []
+    profiles: list[tuple[ProfileIn, str, str, list[_Identifier]]] = []
+    seen: set[tuple[str, str, str, str]] = set()
+    for profile in body.profiles:
+        source = normalize_source(profile.source or query_source)
+        account_id = (profile.account_id or "").strip()
+        idents = [_identifier(item, source, account_id) for item in profile.identifiers]
+        for ident in idents:
+            key = (ident.source, ident.account_id, ident.type, ident.value)
+            if key in seen:
+                raise BadRequest(f"Identifier {ident.type} '{ident.value}' is given twice")
+            seen.add(key)
+        profiles.append((profile, source, account_id, idents))
+    all_idents = [ident for *_, idents in profiles for ident in idents]
+    if not all_idents:
+        raise NoValidIdentifiers()
+
+    # Same identifier in the same source: refused. In another source: the new
+    # profile joins the customer who has it (Capillary's "Combining", 8050).
+    others: set[int] = set()
+    for ident in all_idents:
+        if ident.type == cards.CARDNUMBER:
+            continue
+        owner = repo.identifier(ctx.org_id, ident.source, ident.account_id, ident.type, ident.value)
+        if owner is not None:
+            raise CustomerExists(owner.customer_id)
+        if ident.type in CROSS_SOURCE_TYPES:
+            others |= repo.owners_in_other_sources(
+                ctx.org_id, ident.source, ident.account_id, ident.type, ident.value
+            )
+    if len(others) > 1:
+        raise ConflictingCustomers()
+
+    first_profile, first_source, first_account, _ = profiles[0]
+    events: list[AuditEvent | None] = []
+    if others:
+        customer = active_customer(session, ctx.org_id, others.pop())
+        warnings.append(_warning(8050, "Same Customer found in other sources, Combining"))
+    else:
+        label = _label(session, ctx.org_id, body.status_label, "ACTIVE")
+        now = now_ms()
+        loyalty = body.loyalty_info.loyalty_type if body.loyalty_info else None
+        customer = Customer(
+            org_id=ctx.org_id,
+            status=label.status,
+            status_label_id=label.id,
+            loyalty_type=loyalty or "loyalty",
+            source=first_source,
+            account_id=first_account,
+            created_at=now,
+            updated_at=now,
+        )
+        repo.add(customer)
+        events.extend(_names(customer, first_profile))
+        events.append(_status_event(None, label))
+    for profile, source, _account, idents in profiles:
+        for ident in idents:
+            events.append(_add_identifier(session, ctx, customer, ident))
+        events.extend(_comm_channels(session, customer, profile.comm_channels, source))
+    custom: dict[str, Any] = {}
+    for profile, *_ in profiles:
+        custom.update(profile.fields)
+    events.extend(_fields(session, customer, custom, body.extended_fields))
+    customer.updated_at = now_ms()
+    session.flush()
+    record(session, ctx, v.CUSTOMER, customer.id, events, source=first_source)
+    return customer.id, warnings
+
+
+# -- PUT /v2/customers/{id} ----------------------------------------------------------
+def update_customer(
+    session: Session,
+    ctx: ChangeContext,
+    customer: Customer,
+    body: CustomerUpdate,
+    query_source: str | None,
+) -> list[dict[str, Any]]:
+    """Update names, comm channels, custom and extended fields, loyalty type."""
+    source = normalize_source(query_source, default=customer.source)
+    warnings: list[dict[str, Any]] = []
+    events: list[AuditEvent | None] = []
+    profile = next(
+        (p for p in body.profiles if p.source and p.source.strip().upper() == source),
+        body.profiles[0] if body.profiles else None,
+    )
+    if profile is not None:
+        if profile.source is not None:
+            normalize_source(profile.source)
+        if profile.identifiers:
+            warnings.append(
+                _warning(91006, "identifiers update is not allowed; use changeIdentifier")
+            )
+        events.extend(_names(customer, profile))
+        events.extend(_comm_channels(session, customer, profile.comm_channels, source))
+    loyalty = body.loyalty_info.loyalty_type if body.loyalty_info else None
+    if loyalty is not None and loyalty != customer.loyalty_type:
+        if loyalty == "non_loyalty":
+            raise LoyaltyDowngrade()
+        events.append(value_change("StandardField", "LoyaltyType", customer.loyalty_type, loyalty))
+        customer.loyalty_type = loyalty
+    events.extend(
+        _fields(session, customer, profile.fields if profile else {}, body.extended_fields)
+    )
+    if any(e is not None for e in events):
+        customer.updated_at = now_ms()
+    session.flush()
+    record(session, ctx, v.CUSTOMER, customer.id, events, source=source)
+    return warnings
+
+
+# -- POST /v2/customers/{id}/changeIdentifier --------------------------------------
+def change_identifiers(
+    session: Session,
+    ctx: ChangeContext,
+    customer: Customer,
+    body: IdentifierChange,
+    query_source: str | None,
+    query_account: str | None,
+) -> list[dict[str, Any]]:
+    """Add and remove identifiers; a removal and an addition of one type are a replacement."""
+    if not body.add and not body.remove:
+        raise NoChangeIdentifiers()
+    source = normalize_source(query_source, default=customer.source)
+    account_id = (query_account or "").strip()
+    repo = CustomerRepository(session)
+    warnings: list[dict[str, Any]] = []
+    current = [
+        row
+        for row in repo.identifiers(ctx.org_id, customer.id)
+        if row.source == source and row.account_id == account_id
+    ]
+
+    removals: list[CustomerIdentifier] = []
+    for item in body.remove:
+        ident = _identifier(item, source, account_id)
+        row = next((r for r in current if r.type == ident.type and r.value == ident.value), None)
+        if row is None:
+            raise OldValueInvalid(
+                f"Old value is invalid: {ident.type} '{ident.value}' is not an identifier of "
+                f"customer {customer.id} in source {source}"
+            )
+        if row not in removals:
+            removals.append(row)
+
+    additions: list[_Identifier] = []
+    for item in body.add:
+        ident = _identifier(item, source, account_id)
+        if any(a.type == ident.type and a.value == ident.value for a in additions):
+            continue
+        mine = next((r for r in current if r.type == ident.type and r.value == ident.value), None)
+        if mine is not None and mine not in removals:
+            warnings.append(_warning(8071, f"{ident.type} already attached with this user"))
+            continue
+        additions.append(ident)
+
+    # Adding a single-valued identifier without removing the old one replaces it.
+    for ident in additions:
+        if ident.type in MULTI_VALUED:
+            continue
+        if any(r.type == ident.type for r in removals):
+            continue
+        removals.extend(r for r in current if r.type == ident.type)
+
+    removed_by_type: dict[str, list[str]] = defaultdict(list)
+    for row in removals:
+        removed_by_type[row.type].append(row.value)
+        if row.type == cards.CARDNUMBER:
+            cards.unlink_from_customer(session, ctx, customer, row.value)
+        repo.delete(row)
+
+    events: list[AuditEvent | None] = []
+    added_by_type: dict[str, list[str]] = defaultdict(list)
+    for ident in additions:
+        if ident.type == cards.CARDNUMBER:
+            event = _add_identifier(session, ctx, customer, ident)
+            if event is None:
+                continue
+        else:
+            _insert_identifier(session, customer, ident)
+        added_by_type[ident.type].append(ident.value)
+
+    for type_ in list(dict.fromkeys([*removed_by_type, *added_by_type])):
+        old, new = removed_by_type.get(type_, []), added_by_type.get(type_, [])
+        psi = is_psi_identifier(type_)
+        for i in range(max(len(old), len(new))):
+            events.append(
+                value_change(
+                    "Identifier",
+                    type_,
+                    old[i] if i < len(old) else None,
+                    new[i] if i < len(new) else None,
+                    psi=psi,
+                )
+            )
+    if any(e is not None for e in events):
+        customer.updated_at = now_ms()
+    session.flush()
+    record(session, ctx, v.CUSTOMER, customer.id, events, source=source)
+    return warnings
+
+
+# -- PUT /v2/customers/lookup/status ------------------------------------------------
+def update_status(
+    session: Session, ctx: ChangeContext, customer: Customer, body: StatusUpdate, source: str
+) -> None:
+    repo = OrgRepository(session)
+    target = repo.label_by_name(ctx.org_id, v.CUSTOMER, body.label.strip())
+    if target is None:
+        raise InvalidStatusLabel(
+            f"Status label passed is not valid: '{body.label}' is not a customer status label"
+        )
+    if customer.merged_into_id is not None:
+        raise MergedCustomer(customer.merged_into_id)
+    if target.id == customer.status_label_id:
+        return
+    previous = (
+        repo.label(ctx.org_id, customer.status_label_id) if customer.status_label_id else None
+    )
+    customer.status = target.status
+    customer.status_label_id = target.id
+    customer.updated_at = now_ms()
+    session.flush()
+    record(session, ctx, v.CUSTOMER, customer.id, [_status_event(previous, target)], source=source)
+
+
+# -- POST /v2/customers/{id}/subscriptions -----------------------------------------
+def update_subscriptions(
+    session: Session, ctx: ChangeContext, customer: Customer, body: SubscriptionsUpdate
+) -> None:
+    repo = CustomerRepository(session)
+    existing = {
+        (s.channel, s.priority, s.source, s.account_id, s.ou_id): s
+        for s in repo.subscriptions(ctx.org_id, customer.id)
+    }
+    events: list[AuditEvent | None] = []
+    now = now_ms()
+    for i, item in enumerate(body.subscriptions):
+        channel = item.channel.strip().upper()
+        if channel not in SUBSCRIPTION_CHANNELS:
+            raise InvalidChannel(
+                f"Invalid channel type in subscriptions[{i}].channel: '{item.channel}'"
+            )
+        priority = item.priority.strip().upper()
+        if priority not in PRIORITIES:
+            raise InvalidPriority(
+                f"Invalid priority type in subscriptions[{i}].priority: '{item.priority}'"
+            )
+        state = item.type.strip().upper()
+        if state not in SUBSCRIPTION_STATES:
+            raise InvalidSubscriptionStatus(
+                f"Invalid subscription status passed in subscriptions[{i}].type: '{item.type}'"
+            )
+        source = normalize_source(item.source_name)
+        account_id = (item.account_id or "").strip()
+        ou_id = item.org_unit_id if item.org_unit_id is not None else -1
+        key = (channel, priority, source, account_id, ou_id)
+        row = existing.get(key)
+        previous = row.status if row is not None else None
+        if previous == state:
+            continue
+        if row is None:
+            row = Subscription(
+                org_id=ctx.org_id,
+                customer_id=customer.id,
+                channel=channel,
+                priority=priority,
+                source=source,
+                account_id=account_id,
+                ou_id=ou_id,
+                status=state,
+                updated_at=now,
+            )
+            repo.add(row)
+            existing[key] = row
+        else:
+            row.status = state
+            row.updated_at = now
+        events.append(
+            AuditEvent(
+                "SubscriptionStatus",
+                "SubscriptionStatus",
+                {
+                    "org_source_id": account_id or "-1",
+                    "communication_channel_type": channel,
+                    "ou_id": str(ou_id),
+                    "communication_channel_id": str(SUBSCRIPTION_CHANNELS[channel]),
+                    "priority": priority,
+                    "org_source": source,
+                    "previousValue": previous or NA,
+                    "currentValue": state,
+                },
+            )
+        )
+    session.flush()
+    record(session, ctx, v.CUSTOMER, customer.id, events)
+
+
+# -- GET /v2/customers/{id} ---------------------------------------------------------
+def customer_view(session: Session, customer: Customer) -> dict[str, Any]:
+    """The customer as Capillary's v2 GET shows it: one profile per (source, account)."""
+    repo = CustomerRepository(session)
+    org_repo = OrgRepository(session)
+    identifiers = repo.identifiers(customer.org_id, customer.id)
+    channels = repo.comm_channels(customer.org_id, customer.id)
+    fields = field_values_by_kind(session, customer.org_id, v.CUSTOMER, customer.id)
+    card_rows = {card.card_number: card for card in cards.cards_of_customer(session, customer)}
+    keys: list[tuple[str, str]] = [(customer.source, customer.account_id)]
+    for row in identifiers:
+        if (row.source, row.account_id) not in keys:
+            keys.append((row.source, row.account_id))
+    profiles = []
+    for source, account_id in keys:
+        idents: list[dict[str, Any]] = []
+        for row in identifiers:
+            if (row.source, row.account_id) != (source, account_id):
+                continue
+            item: dict[str, Any] = {"type": row.type, "value": row.value}
+            card = card_rows.get(row.value) if row.type == cards.CARDNUMBER else None
+            if card is not None:
+                label = org_repo.label(customer.org_id, card.status_label_id)
+                item["seriesId"] = card.series_id
+                item["statusLabel"] = label.label if label else card.status
+            idents.append(item)
+        is_home = (source, account_id) == (customer.source, customer.account_id)
+        profiles.append(
+            {
+                "firstName": customer.first_name,
+                "lastName": customer.last_name,
+                "fields": fields["custom"],
+                "identifiers": idents,
+                "commChannels": [
+                    {
+                        "type": c.type,
+                        "value": c.value,
+                        "primary": c.primary,
+                        "verified": c.verified,
+                        "subscribed": c.subscribed,
+                        "meta": c.meta or {},
+                    }
+                    for c in channels
+                    if is_home or c.source == source
+                ],
+                "source": source,
+                "accountId": account_id,
+                "userId": customer.id,
+            }
+        )
+    label = (
+        org_repo.label(customer.org_id, customer.status_label_id)
+        if customer.status_label_id
+        else None
+    )
+    warnings: list[dict[str, Any]] = []
+    if customer.merged_into_id is not None:
+        warnings.append(_warning(8069, f"Merged customer found: {customer.merged_into_id}"))
+    return {
+        "id": customer.id,
+        "profiles": profiles,
+        "loyaltyInfo": {"loyaltyType": customer.loyalty_type},
+        "extendedFields": fields["extended"],
+        "statusLabel": label.label if label else customer.status,
+        "status": {
+            "status": customer.status,
+            "label": label.label if label else customer.status,
+            "labelId": customer.status_label_id,
+        },
+        "mergedInto": customer.merged_into_id,
+        "warnings": warnings,
+    }
+
+
+def get_customer(session: Session, org_id: int, customer_id: int) -> Customer:
+    customer = CustomerRepository(session).get(org_id, customer_id)
+    if customer is None:
+        raise CustomerNotFound()
+    return customer

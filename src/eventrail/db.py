@@ -1,0 +1,133 @@
+"""Engines and sessions. The request (or the background job) owns the transaction.
+
+``Database.transaction()`` opens a session, yields it, commits when the block
+ends normally and rolls back otherwise; services and repositories never
+commit. On SQLite, writing transactions start with ``BEGIN IMMEDIATE`` so that
+concurrent writers queue on the busy timeout instead of failing mid-transaction
+when a read lock cannot be upgraded; reading transactions stay deferred so that
+readers never wait for writers (WAL).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command as alembic_command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from eventrail.config import Settings
+
+_SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    # FULL: an acknowledged write survives a power cut, not only a killed process.
+    "PRAGMA synchronous=FULL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=30000",
+    "PRAGMA cache_size=-131072",
+    "PRAGMA temp_store=MEMORY",
+)
+
+
+def create_db_engine(settings: Settings, **overrides: Any) -> Engine:
+    url = settings.sqlalchemy_url
+    if settings.is_sqlite:
+        engine = sa.create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=settings.db_pool_size,
+            max_overflow=2 * settings.db_pool_size,
+            **overrides,
+        )
+        _configure_sqlite(engine)
+        return engine
+    return sa.create_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=2 * settings.db_pool_size,
+        pool_pre_ping=True,
+        **overrides,
+    )
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take over transaction control from the sqlite3 module, which would
+        # otherwise emit its own deferred BEGIN before the first write.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in _SQLITE_PRAGMAS:
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: sa.Connection) -> None:
+        mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+class Database:
+    """The engine and the two session factories (reading and writing)."""
+
+    def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
+        self.settings = settings
+        self.engine = engine if engine is not None else create_db_engine(settings)
+        self.is_sqlite = settings.is_sqlite
+        write_bind = (
+            self.engine.execution_options(sqlite_begin="IMMEDIATE")
+            if self.is_sqlite
+            else self.engine
+        )
+        self._reader = sessionmaker(self.engine, expire_on_commit=False)
+        self._writer = sessionmaker(write_bind, expire_on_commit=False)
+
+    @contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[Session]:
+        session = (self._writer if write else self._reader)()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _migrations_dir() -> Path:
+    packaged = Path(__file__).resolve().parent / "_migrations"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "migrations"
+
+
+def alembic_config(settings: Settings) -> AlembicConfig:
+    """Alembic's configuration for these settings, wherever eventrail is installed."""
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(_migrations_dir()))
+    cfg.attributes["database_url"] = settings.database_url
+    return cfg
+
+
+def migrate(settings: Settings) -> None:
+    """Bring the schema to the latest migration."""
+    alembic_command.upgrade(alembic_config(settings), "head")
+
+
+def schema_is_current(engine: Engine, settings: Settings) -> bool:
+    script = ScriptDirectory.from_config(alembic_config(settings))
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_heads()
+    return set(current) == set(script.get_heads())

@@ -1,0 +1,73 @@
+"""Request dependencies, as ``Annotated`` aliases named for what they give."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import orm
+
+from eventrail.audit.service import ChangeContext
+from eventrail.auth.schemas import Caller
+from eventrail.db import Database
+
+_READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _session(request: Request) -> Iterator[orm.Session]:
+    db: Database = request.app.state.db
+    with db.transaction(write=request.method not in _READ_ONLY_METHODS) as session:
+        yield session
+
+
+# scope="function": the transaction commits when the handler returns, before the
+# response is sent, so a 200 always means the change is durable.
+Session = Annotated[orm.Session, Depends(_session, scope="function")]
+
+
+def _current_caller(request: Request, session: Session) -> Caller:
+    caller: Caller = request.app.state.authenticator.authenticate(session, request.headers)
+    request.state.caller = caller
+    return caller
+
+
+CurrentCaller = Annotated[Caller, Depends(_current_caller)]
+
+
+def request_id(request: Request) -> str:
+    rid: str = request.state.request_id
+    return rid
+
+
+RequestId = Annotated[str, Depends(request_id)]
+
+
+_USER_CONTEXT_HEADERS = (
+    ("entityType", "user-context-entity-type"),
+    ("entityId", "user-context-entity-id"),
+    ("entitySource", "user-context-entity-source"),
+    ("entitySourceId", "user-context-entity-source-id"),
+)
+_MAX_CONTEXT_VALUE = 255
+
+
+async def _change_context(request: Request, caller: CurrentCaller) -> ChangeContext:
+    context: dict[str, str | None] = {}
+    for key, header in _USER_CONTEXT_HEADERS:
+        raw = request.headers.get(header)
+        context[key] = raw.strip()[:_MAX_CONTEXT_VALUE] if raw and raw.strip() else None
+    mode = (context["entitySource"] or "API").upper()[:40]
+    return ChangeContext(
+        org_id=caller.org_id,
+        request_id=request.state.request_id,
+        updated_by=caller.till_id,
+        till=caller.till_audit(),
+        store=caller.store.as_audit() if caller.store else None,
+        user_context=context if any(context.values()) else None,
+        mode=mode,
+    )
+
+
+# Who is changing what, from where: the audit context of a write.
+Change = Annotated[ChangeContext, Depends(_change_context)]

@@ -1,0 +1,203 @@
+"""The one error hierarchy of eventrail, and its one renderer.
+
+Every failure a client can see is an ``EventrailError``: it carries the HTTP
+status, Capillary's numeric ``code`` and a message that names what is wrong.
+The handler renders SPEC §1's envelope::
+
+    {"warnings": [], "errors": [{"status": false, "code": <int>, "message": "<text>"}]}
+
+Hierarchy (feature packages subclass these in their ``exceptions.py`` with
+Capillary's codes, e.g. ``customers.exceptions.CustomerNotFound``)::
+
+    EventrailError
+    ├── BadRequest            400  malformed or invalid input (code 400 unless a domain code)
+    ├── Unauthorized          401  wrong or missing credentials (code 401)
+    ├── Forbidden             403  authenticated but not allowed (code 4000)
+    ├── NotFound              404  unknown path or object (code 404)
+    ├── MethodNotAllowed      405
+    ├── PayloadTooLarge       413
+    ├── UnsupportedMediaType  415
+    └── RateLimited           429
+
+Framework errors (FastAPI's request validation, Starlette's HTTP exceptions)
+are translated into the same envelope; anything else is a bug, logged with its
+traceback on the server and answered with a bare 500 envelope.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from eventrail.kit.json import JsonResponse
+
+log = logging.getLogger("eventrail")
+
+
+class EventrailError(Exception):
+    status_code: int = 400
+    code: int = 400
+    message: str = "Invalid input"
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        code: int | None = None,
+        status_code: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        if message is not None:
+            self.message = message
+        if code is not None:
+            self.code = code
+        if status_code is not None:
+            self.status_code = status_code
+        self.headers = headers or {}
+        super().__init__(self.message)
+
+
+class BadRequest(EventrailError):
+    status_code = 400
+    code = 400
+
+
+class Unauthorized(EventrailError):
+    status_code = 401
+    code = 401
+    message = "Please check your username/password or authentication token"
+
+
+class Forbidden(EventrailError):
+    status_code = 403
+    code = 4000
+    message = "Not authorized. Access is denied!"
+
+
+class NotFound(EventrailError):
+    status_code = 404
+    code = 404
+    message = "Incorrect resource"
+
+
+class MethodNotAllowed(EventrailError):
+    status_code = 405
+    code = 405
+    message = "Operation not supported for resource"
+
+
+class PayloadTooLarge(EventrailError):
+    status_code = 413
+    code = 413
+    message = "Request body is larger than 1 MiB"
+
+
+class UnsupportedMediaType(EventrailError):
+    status_code = 415
+    code = 415
+    message = "Unsupported media type: Content-Type must be application/json"
+
+
+class RateLimited(EventrailError):
+    status_code = 429
+    code = 429
+    message = "Rate limit exceeded"
+
+
+def error_body(code: int, message: str) -> dict[str, Any]:
+    return {"warnings": [], "errors": [{"status": False, "code": code, "message": message}]}
+
+
+def error_response(exc: EventrailError) -> JsonResponse:
+    return JsonResponse(
+        error_body(exc.code, exc.message), status_code=exc.status_code, headers=exc.headers
+    )
+
+
+def _loc_name(loc: Sequence[int | str]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "body"
+
+
+def describe_validation_error(errors: Sequence[Any]) -> str:
+    """One sentence naming the first offending parameter or field."""
+    if not errors:
+        return "Invalid input"
+    err = errors[0]
+    loc = list(err.get("loc", ()))
+    kind = err.get("type", "")
+    where = loc[0] if loc else "body"
+    name = _loc_name(loc[1:])
+    if kind == "json_invalid":
+        return "Request body is not valid JSON"
+    if where == "body":
+        if not loc[1:]:
+            if kind == "missing":
+                return "Request body is required"
+            return f"Invalid request body: {err.get('msg', 'invalid')}"
+        if kind == "missing":
+            return f"Missing required field '{name}' in request body"
+        return f"Invalid value for field '{name}' in request body: {err.get('msg', 'invalid')}"
+    label = {"query": "query parameter", "path": "path parameter", "header": "header"}.get(
+        str(where), str(where)
+    )
+    if kind == "missing":
+        return f"Missing required {label} '{name}'"
+    return f"Invalid value for {label} '{name}': {err.get('msg', 'invalid')}"
+
+
+async def _eventrail_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, EventrailError)
+    return error_response(exc)
+
+
+async def _validation_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    return error_response(BadRequest(describe_validation_error(exc.errors())))
+
+
+_HTTP_ERRORS: dict[int, type[EventrailError]] = {
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    405: MethodNotAllowed,
+    413: PayloadTooLarge,
+    415: UnsupportedMediaType,
+    429: RateLimited,
+}
+
+
+async def _http_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    cls = _HTTP_ERRORS.get(exc.status_code)
+    if cls is not None:
+        return error_response(cls())
+    if 400 <= exc.status_code < 500:
+        return error_response(BadRequest(str(exc.detail), status_code=exc.status_code))
+    log.error("HTTP %s raised as an exception: %s", exc.status_code, exc.detail)
+    return error_response(EventrailError("Internal error", code=500, status_code=500))
+
+
+async def _unexpected(_: Request, exc: Exception) -> Response:
+    log.exception("unhandled error", exc_info=exc)
+    return error_response(
+        EventrailError("All requests have failed due to errors", code=500, status_code=500)
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(EventrailError, _eventrail_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,51 @@
+"""Secrets: slow hashes for what we store, constant-time checks for what we compare."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+# OWASP's minimum recommended argon2id parameters: 19 MiB, 2 passes, 1 lane.
+_HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
+
+
+def hash_secret(secret: str) -> str:
+    return _HASHER.hash(secret)
+
+
+def verify_secret(stored_hash: str, candidate: str) -> bool:
+    try:
+        return _HASHER.verify(stored_hash, candidate)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def md5_hex(text: str) -> str:
+    """Lower-case md5 hex, as Capillary's Basic auth sends the password."""
+    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
+
+
+def keyed_digest(key: str, *parts: str) -> str:
+    """HMAC-SHA256 of the parts: a cache key that reveals nothing about them."""
+    mac = hmac.new(key.encode(), digestmod=hashlib.sha256)
+    for part in parts:
+        mac.update(part.encode())
+        mac.update(b"\x00")
+    return mac.hexdigest()
+
+
+def constant_time_equals(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+def new_secret(nbytes: int = 32) -> str:
+    return secrets.token_urlsafe(nbytes)
+
+
+def new_hex_id() -> str:
+    """32 lower-case hex characters (webhook ids, request ids, definition ids)."""
+    return secrets.token_hex(16)

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from eventrail.kit.sql import BigIntId
+from eventrail.models.base import Base
+
+
+class MergeRequest(Base):
+    """A CHANGE_IDENTIFIER/MERGE request: victim merged into survivor once approved."""
+
+    __tablename__ = "merge_requests"
+    __table_args__ = (sa.Index("ix_merge_requests_org_id_id", "org_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    org_id: Mapped[int] = mapped_column(sa.ForeignKey("orgs.id"))
+    victim_id: Mapped[int] = mapped_column(sa.ForeignKey("customers.id"))
+    survivor_id: Mapped[int] = mapped_column(sa.ForeignKey("customers.id"))
+    status: Mapped[str] = mapped_column(sa.String(20))
+    comments: Mapped[str | None] = mapped_column(sa.Text, default=None)
+    created_by_till_id: Mapped[int] = mapped_column(sa.BigInteger)
+    created_at: Mapped[int] = mapped_column(sa.BigInteger)
+    updated_at: Mapped[int] = mapped_column(sa.BigInteger)

@@ -1,0 +1,1 @@
+"""Orgs, connected orgs, org settings, field definitions, labels, card series, groups."""

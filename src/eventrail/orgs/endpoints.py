@@ -1,0 +1,150 @@
+"""Org configuration (eventrail's own; Capillary does this in its admin UI)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Path
+
+from eventrail.deps import CurrentCaller, Session
+from eventrail.models import CardSeries, FieldDefinition, Org, StatusLabel, UserGroup
+from eventrail.orgs import service
+from eventrail.orgs import vocabulary as v
+from eventrail.orgs.repository import OrgRepository
+from eventrail.orgs.schemas import (
+    FieldCreate,
+    FieldCreated,
+    FieldList,
+    FieldOut,
+    GroupCreate,
+    GroupCreated,
+    GroupList,
+    GroupMembersUpdate,
+    GroupOut,
+    LabelCreate,
+    LabelCreated,
+    LabelList,
+    LabelOut,
+    OrgSettings,
+    OrgSettingsUpdate,
+    SeriesCreate,
+    SeriesCreated,
+    SeriesList,
+    SeriesOut,
+)
+
+router = APIRouter(prefix="/v2/orgs/settings", tags=["org settings"])
+
+
+def _settings(org: Org) -> OrgSettings:
+    return OrgSettings(
+        org_id=org.id,
+        name=org.name,
+        timezone=org.timezone,
+        parent_org_id=org.parent_org_id if org.parent_org_id is not None else -1,
+        psi_masking_enabled=org.psi_masking_enabled,
+        rate_limit_per_minute=org.rate_limit_per_minute,
+    )
+
+
+def _label(label: StatusLabel) -> LabelOut:
+    return LabelOut(
+        label_id=label.id, status=label.status, label=label.label, is_default=label.is_default
+    )
+
+
+def _series(series: CardSeries) -> SeriesOut:
+    return SeriesOut(series_id=series.id, name=series.name, code=series.code)
+
+
+def _field(field: FieldDefinition) -> FieldOut:
+    return FieldOut(
+        field_id=field.id,
+        entity_type=field.entity_type,
+        kind=field.kind,
+        name=field.name,
+        data_type=field.data_type,
+        audit_trail=field.audit_trail,
+        psi=field.psi,
+    )
+
+
+def _group(group: UserGroup, members: list[int]) -> GroupOut:
+    return GroupOut(
+        group_id=group.id, external_id=group.external_id, name=group.name, members=members
+    )
+
+
+@router.get("", response_model=OrgSettings, summary="The caller's org settings")
+def get_settings(caller: CurrentCaller, session: Session) -> OrgSettings:
+    return _settings(service.get_org(session, caller.org_id))
+
+
+@router.put("", response_model=OrgSettings, summary="Change timezone, PSI masking, rate limit")
+def put_settings(body: OrgSettingsUpdate, caller: CurrentCaller, session: Session) -> OrgSettings:
+    return _settings(service.update_settings(session, caller.org_id, body))
+
+
+@router.get("/customerStatusLabels", response_model=LabelList)
+def list_customer_labels(caller: CurrentCaller, session: Session) -> LabelList:
+    labels = OrgRepository(session).labels(caller.org_id, v.CUSTOMER)
+    return LabelList(data=[_label(label) for label in labels])
+
+
+@router.post("/customerStatusLabels", response_model=LabelCreated)
+def add_customer_label(body: LabelCreate, caller: CurrentCaller, session: Session) -> LabelCreated:
+    return LabelCreated(label_id=service.add_label(session, caller.org_id, v.CUSTOMER, body).id)
+
+
+@router.get("/cardStatusLabels", response_model=LabelList)
+def list_card_labels(caller: CurrentCaller, session: Session) -> LabelList:
+    labels = OrgRepository(session).labels(caller.org_id, v.CARD)
+    return LabelList(data=[_label(label) for label in labels])
+
+
+@router.post("/cardStatusLabels", response_model=LabelCreated)
+def add_card_label(body: LabelCreate, caller: CurrentCaller, session: Session) -> LabelCreated:
+    return LabelCreated(label_id=service.add_label(session, caller.org_id, v.CARD, body).id)
+
+
+@router.get("/cardSeries", response_model=SeriesList)
+def list_series(caller: CurrentCaller, session: Session) -> SeriesList:
+    return SeriesList(data=[_series(s) for s in OrgRepository(session).series_list(caller.org_id)])
+
+
+@router.post("/cardSeries", response_model=SeriesCreated)
+def add_series(body: SeriesCreate, caller: CurrentCaller, session: Session) -> SeriesCreated:
+    return SeriesCreated(series_id=service.add_series(session, caller.org_id, body).id)
+
+
+@router.get("/fields", response_model=FieldList)
+def list_fields(caller: CurrentCaller, session: Session) -> FieldList:
+    return FieldList(data=[_field(f) for f in OrgRepository(session).fields(caller.org_id)])
+
+
+@router.post("/fields", response_model=FieldCreated)
+def add_field(body: FieldCreate, caller: CurrentCaller, session: Session) -> FieldCreated:
+    return FieldCreated(field_id=service.add_field(session, caller.org_id, body).id)
+
+
+@router.get("/groups", response_model=GroupList)
+def list_groups(caller: CurrentCaller, session: Session) -> GroupList:
+    repo = OrgRepository(session)
+    groups = repo.groups(caller.org_id)
+    members = repo.group_member_ids(caller.org_id, [g.id for g in groups])
+    return GroupList(data=[_group(g, members[g.id]) for g in groups])
+
+
+@router.post("/groups", response_model=GroupCreated)
+def add_group(body: GroupCreate, caller: CurrentCaller, session: Session) -> GroupCreated:
+    return GroupCreated(group_id=service.add_group(session, caller.org_id, body).id)
+
+
+@router.put("/groups/{externalId}/members", response_model=GroupOut)
+def update_group_members(
+    body: GroupMembersUpdate,
+    caller: CurrentCaller,
+    session: Session,
+    external_id: str = Path(alias="externalId", max_length=100),
+) -> GroupOut:
+    group = service.update_group_members(session, caller.org_id, external_id, body)
+    members = OrgRepository(session).group_member_ids(caller.org_id, [group.id])[group.id]
+    return _group(group, members)

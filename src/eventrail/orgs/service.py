@@ -1,0 +1,326 @@
+"""Org provisioning and configuration rules."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from eventrail.errors import BadRequest
+from eventrail.kit.dates import now_ms, zone
+from eventrail.models import (
+    CardSeries,
+    FieldDefinition,
+    FieldValue,
+    Org,
+    StatusLabel,
+    UserGroup,
+)
+from eventrail.orgs import vocabulary as v
+from eventrail.orgs.exceptions import AuditedFieldLimit, GroupNotFound, OrgNotFound, SeriesExists
+from eventrail.orgs.repository import FieldValueRepository, OrgRepository
+from eventrail.orgs.schemas import (
+    FieldCreate,
+    GroupCreate,
+    GroupMembersUpdate,
+    LabelCreate,
+    OrgSettingsUpdate,
+    SeriesCreate,
+)
+
+
+def create_org(
+    session: Session,
+    *,
+    name: str,
+    org_id: int | None = None,
+    parent_org_id: int | None = None,
+    timezone: str = "UTC",
+) -> Org:
+    """A new org with one default label per customer status and per card status."""
+    repo = OrgRepository(session)
+    if not name.strip():
+        raise BadRequest("Org name must not be empty")
+    try:
+        zone(timezone)
+    except ValueError as exc:
+        raise BadRequest(f"Invalid timezone '{timezone}': use an IANA name") from exc
+    if org_id is not None and (org_id <= 0 or org_id > 2**31 - 1):
+        raise BadRequest("Org id must be a positive 32-bit integer")
+    if org_id is not None and repo.org(org_id) is not None:
+        raise BadRequest(f"Org {org_id} already exists")
+    if parent_org_id is not None:
+        parent = repo.org(parent_org_id)
+        if parent is None:
+            raise BadRequest(f"Parent org {parent_org_id} does not exist")
+        if parent.parent_org_id is not None:
+            raise BadRequest("A child org cannot be a parent: connected orgs are one level deep")
+    now = now_ms()
+    org = Org(name=name.strip(), timezone=timezone, parent_org_id=parent_org_id, created_at=now)
+    if org_id is not None:
+        org.id = org_id
+    repo.add(org)
+    for entity_type, statuses in ((v.CUSTOMER, v.CUSTOMER_STATUSES), (v.CARD, v.CARD_STATUSES)):
+        for status in statuses:
+            session.add(
+                StatusLabel(
+                    org_id=org.id,
+                    entity_type=entity_type,
+                    status=status,
+                    label=status,
+                    is_default=True,
+                    created_at=now,
+                )
+            )
+    session.flush()
+    return org
+
+
+def get_org(session: Session, org_id: int) -> Org:
+    org = OrgRepository(session).org(org_id)
+    if org is None:
+        raise OrgNotFound()
+    return org
+
+
+def update_settings(session: Session, org_id: int, update: OrgSettingsUpdate) -> Org:
+    org = get_org(session, org_id)
+    if update.timezone is not None:
+        try:
+            zone(update.timezone)
+        except ValueError as exc:
+            raise BadRequest(
+                f"Invalid value for field 'timezone': unknown timezone '{update.timezone}'"
+            ) from exc
+        org.timezone = update.timezone
+    if update.psi_masking_enabled is not None:
+        org.psi_masking_enabled = update.psi_masking_enabled
+    if update.rate_limit_per_minute is not None:
+        org.rate_limit_per_minute = update.rate_limit_per_minute
+    session.flush()
+    return org
+
+
+def add_label(session: Session, org_id: int, entity_type: str, body: LabelCreate) -> StatusLabel:
+    statuses = v.CUSTOMER_STATUSES if entity_type == v.CUSTOMER else v.CARD_STATUSES
+    status = body.status.upper()
+    if status not in statuses:
+        raise BadRequest(f"Invalid value for field 'status': must be one of {', '.join(statuses)}")
+    repo = OrgRepository(session)
+    existing = repo.labels(org_id, entity_type)
+    if any(label.label == body.label for label in existing):
+        raise BadRequest(f"Invalid value for field 'label': '{body.label}' already exists")
+    label = StatusLabel(
+        org_id=org_id,
+        entity_type=entity_type,
+        status=status,
+        label=body.label,
+        is_default=not any(label.status == status for label in existing),
+        created_at=now_ms(),
+    )
+    repo.add(label)
+    return label
+
+
+def add_series(session: Session, org_id: int, body: SeriesCreate) -> CardSeries:
+    repo = OrgRepository(session)
+    if repo.series_by_code(org_id, body.code) is not None:
+        raise SeriesExists()
+    series = CardSeries(org_id=org_id, name=body.name, code=body.code, created_at=now_ms())
+    repo.add(series)
+    return series
+
+
+def add_field(session: Session, org_id: int, body: FieldCreate) -> FieldDefinition:
+    repo = OrgRepository(session)
+    if repo.field(org_id, body.entity_type, body.kind, body.name) is not None:
+        raise BadRequest(
+            f"Invalid value for field 'name': {body.kind} field '{body.name}' already exists "
+            f"for {body.entity_type}"
+        )
+    if body.audit_trail and (
+        repo.audited_field_count(org_id, body.entity_type, body.kind) >= v.MAX_AUDITED_FIELDS
+    ):
+        raise AuditedFieldLimit()
+    field = FieldDefinition(
+        org_id=org_id,
+        entity_type=body.entity_type,
+        kind=body.kind,
+        name=body.name,
+        data_type=body.data_type,
+        audit_trail=body.audit_trail,
+        psi=body.psi,
+        created_at=now_ms(),
+    )
+    repo.add(field)
+    return field
+
+
+def _check_members(repo: OrgRepository, org_id: int, ids: list[int], field: str) -> None:
+    found = repo.existing_customer_ids(org_id, ids)
+    missing = sorted(set(ids) - found)
+    if missing:
+        raise BadRequest(f"Invalid value for field '{field}': no customer {missing[0]}")
+
+
+def add_group(session: Session, org_id: int, body: GroupCreate) -> UserGroup:
+    repo = OrgRepository(session)
+    if repo.group_by_external_id(org_id, body.external_id) is not None:
+        raise BadRequest(
+            f"Invalid value for field 'externalId': group '{body.external_id}' already exists"
+        )
+    _check_members(repo, org_id, body.members, "members")
+    group = UserGroup(
+        org_id=org_id, external_id=body.external_id, name=body.name, created_at=now_ms()
+    )
+    repo.add(group)
+    repo.add_members(org_id, group.id, body.members)
+    return group
+
+
+def update_group_members(
+    session: Session, org_id: int, external_id: str, body: GroupMembersUpdate
+) -> UserGroup:
+    repo = OrgRepository(session)
+    group = repo.group_by_external_id(org_id, external_id)
+    if group is None:
+        raise GroupNotFound(f"Group '{external_id}' not found")
+    _check_members(repo, org_id, body.add, "add")
+    repo.remove_members(org_id, group.id, body.remove)
+    repo.add_members(org_id, group.id, body.add)
+    return group
+
+
+# -- values of custom and extended fields ----------------------------------------
+_INTEGER = re.compile(r"^[+-]?\d{1,18}$")
+_DATE = re.compile(
+    r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?)?$"
+)
+MAX_FIELD_VALUE_LENGTH = 4000
+
+
+def format_double(value: float) -> str:
+    """A double the way Capillary (Java) prints it: ``20`` -> ``"20.0"``."""
+    if value == int(value) and abs(value) < 1e16:
+        return f"{int(value)}.0"
+    return repr(value)
+
+
+def coerce_field_value(definition: FieldDefinition, raw: Any, where: str) -> str:
+    """The stored (string) form of a field value, or a 400 naming the field."""
+    name = f"{where}.{definition.name}"
+    kind = definition.data_type
+    if isinstance(raw, dict | list) or raw is None:
+        raise BadRequest(f"Invalid value for field '{name}': expected a {kind}")
+    if kind == "string":
+        text = str(raw) if not isinstance(raw, bool) else ("true" if raw else "false")
+        if len(text) > MAX_FIELD_VALUE_LENGTH:
+            raise BadRequest(
+                f"Invalid value for field '{name}': longer than {MAX_FIELD_VALUE_LENGTH}"
+            )
+        return text
+    if kind == "integer":
+        if isinstance(raw, bool) or not (
+            isinstance(raw, int) or (isinstance(raw, str) and _INTEGER.match(raw.strip()))
+        ):
+            raise BadRequest(f"Invalid value for field '{name}': expected an integer")
+        return str(int(raw))
+    if kind == "double":
+        try:
+            if isinstance(raw, bool):
+                raise ValueError
+            number = float(raw)
+        except (TypeError, ValueError):
+            raise BadRequest(f"Invalid value for field '{name}': expected a number") from None
+        if not math.isfinite(number):
+            raise BadRequest(f"Invalid value for field '{name}': expected a finite number")
+        return format_double(number)
+    if kind == "boolean":
+        if isinstance(raw, bool):
+            return "true" if raw else "false"
+        if isinstance(raw, str) and raw.strip().lower() in {"true", "false"}:
+            return raw.strip().lower()
+        raise BadRequest(f"Invalid value for field '{name}': expected true or false")
+    if kind == "date":
+        if isinstance(raw, str) and _DATE.match(raw.strip()):
+            try:
+                datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+            except ValueError:
+                pass
+            else:
+                return raw.strip()
+        raise BadRequest(f"Invalid value for field '{name}': expected a date (yyyy-MM-dd)")
+    raise BadRequest(f"Invalid value for field '{name}'")
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    definition: FieldDefinition
+    previous: str | None
+    current: str
+
+
+def apply_field_values(
+    session: Session,
+    org_id: int,
+    entity_type: str,
+    entity_id: int,
+    kind: str,
+    values: dict[str, Any],
+    where: str,
+) -> list[FieldChange]:
+    """Validate and store custom/extended field values; return what actually changed.
+
+    Every name must be a field the org has defined for this entity and kind;
+    values are checked against the field's data type.
+    """
+    if not values:
+        return []
+    definitions = {
+        d.name: d for d in OrgRepository(session).fields(org_id, entity_type) if d.kind == kind
+    }
+    repo = FieldValueRepository(session)
+    stored = {fv.definition_id: fv for fv in repo.values(org_id, entity_type, entity_id)}
+    changes: list[FieldChange] = []
+    for name, raw in values.items():
+        definition = definitions.get(name)
+        if definition is None:
+            raise BadRequest(
+                f"Invalid value for field '{where}.{name}': no {kind} field '{name}' is defined "
+                f"for {entity_type} (see POST /v2/orgs/settings/fields)"
+            )
+        value = coerce_field_value(definition, raw, where)
+        existing = stored.get(definition.id)
+        if existing is None:
+            repo.add(
+                FieldValue(
+                    org_id=org_id,
+                    entity_type=entity_type,
+                    entity_id=entity_id,
+                    definition_id=definition.id,
+                    value=value,
+                )
+            )
+            changes.append(FieldChange(definition, None, value))
+        elif existing.value != value:
+            changes.append(FieldChange(definition, existing.value, value))
+            existing.value = value
+    session.flush()
+    return changes
+
+
+def field_values_by_kind(
+    session: Session, org_id: int, entity_type: str, entity_id: int
+) -> dict[str, dict[str, str]]:
+    """{"custom": {name: value}, "extended": {name: value}} of one customer or card."""
+    definitions = {d.id: d for d in OrgRepository(session).fields(org_id, entity_type)}
+    out: dict[str, dict[str, str]] = {kind: {} for kind in v.FIELD_KINDS}
+    for fv in FieldValueRepository(session).values(org_id, entity_type, entity_id):
+        definition = definitions.get(fv.definition_id)
+        if definition is not None:
+            out[definition.kind][definition.name] = fv.value
+    return out

@@ -1,0 +1,39 @@
+# eventrail: `make run` serves on SQLite; `make test` runs every gate.
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install install-dev run test lint typecheck format
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+install: $(UV)
+	$(UV) sync --frozen --no-dev --python $(PYTHON)
+
+install-dev: $(UV)
+	$(UV) sync --frozen --python $(PYTHON)
+
+run: install
+	$(BIN)/eventrail migrate
+	$(BIN)/eventrail serve --host $(HOST) --port $(PORT)
+
+lint: install-dev
+	$(BIN)/ruff format --check src tests migrations
+	$(BIN)/ruff check src tests migrations
+
+typecheck: install-dev
+	$(BIN)/mypy
+
+format: install-dev
+	$(BIN)/ruff format src tests migrations
+	$(BIN)/ruff check --fix src tests migrations
+
+test: lint typecheck
+	$(BIN)/pytest

@@ -28,7 +28,9 @@ def anyio_backend() -> str:
 def _require_postgres() -> None:
     if not _POSTGRES_UP:
         if REQUIRE_POSTGRES:
-            pytest.fail("PostgreSQL is required (EVENTRAIL_TEST_REQUIRE_POSTGRES=1) but unreachable")
+            pytest.fail(
+                "PostgreSQL is required (EVENTRAIL_TEST_REQUIRE_POSTGRES=1) but unreachable"
+            )
         pytest.skip("no PostgreSQL reachable")
 
 
@@ -81,9 +83,7 @@ TenantFactory = Callable[..., Awaitable[Tenant]]
 
 
 @pytest.fixture
-async def make_tenant(
-    app: FastAPI, db: Database
-) -> AsyncIterator[TenantFactory]:
+async def make_tenant(app: FastAPI, db: Database) -> AsyncIterator[TenantFactory]:
     clients: list[httpx.AsyncClient] = []
 
     async def factory(**org_overrides: Any) -> Tenant:

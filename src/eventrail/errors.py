@@ -180,6 +180,9 @@ _HTTP_ERRORS: dict[int, type[EventrailError]] = {
 
 async def _http_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:
+        # FastAPI's only own 400: a body it could not decode (e.g. invalid UTF-8).
+        return error_response(BadRequest(f"Request body is not valid JSON: {exc.detail}"))
     cls = _HTTP_ERRORS.get(exc.status_code)
     if cls is not None:
         return error_response(cls())

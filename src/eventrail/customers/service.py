@@ -132,7 +132,7 @@ PRIORITIES = ("TRANS", "BULK")
 SUBSCRIPTION_STATES = ("OPTIN", "OPTOUT")
 NAME_LIMIT = 100
 
-_MOBILE = re.compile(r"^[1-9]\d{7,14}$")
+_MOBILE = re.compile(r"^[1-9]\d{7,14}$", re.ASCII)
 _EMAIL = re.compile(r"^[A-Za-z0-9._+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)+$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _FIELD_REFERENCE = {"custom": "CustomField", "extended": "ExtendedField"}

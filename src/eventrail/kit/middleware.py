@@ -6,6 +6,8 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from eventrail.kit.json import JsonResponse
+
 REQUEST_ID_HEADER = b"x-cap-requestid"
 
 
@@ -36,3 +38,77 @@ class RequestIdMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_id)
+
+
+MAX_BODY_BYTES = 1024 * 1024
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+def _error(status: int, message: str) -> JsonResponse:
+    return JsonResponse(
+        {"warnings": [], "errors": [{"status": False, "code": status, "message": message}]},
+        status_code=status,
+    )
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+
+
+class BodyGuardMiddleware:
+    """Request bodies: at most 1 MiB (413), and JSON (415) on the API's own endpoints.
+
+    The body is read here, up to the limit, and replayed to the app, so a
+    chunked upload cannot slip past the limit either.
+    """
+
+    def __init__(self, app: ASGIApp, *, lenient_prefixes: tuple[str, ...] = ()) -> None:
+        self.app = app
+        self.lenient_prefixes = lenient_prefixes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        headers = {k.lower(): v for k, v in scope.get("headers", [])}
+        length = headers.get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+            await _error(413, "Request body is larger than 1 MiB")(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                await _error(413, "Request body is larger than 1 MiB")(scope, receive, send)
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        path: str = scope.get("path", "")
+        content_type = headers.get(b"content-type", b"").decode("latin-1")
+        if body and not path.startswith(self.lenient_prefixes) and not _is_json(content_type):
+            await _error(
+                415,
+                "Unsupported media type: Content-Type must be application/json"
+                + (f", not {content_type.split(';')[0]}" if content_type else ""),
+            )(scope, receive, send)
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)

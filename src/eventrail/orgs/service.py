@@ -196,9 +196,10 @@ def update_group_members(
 
 
 # -- values of custom and extended fields ----------------------------------------
-_INTEGER = re.compile(r"^[+-]?\d{1,18}$")
+_INTEGER = re.compile(r"^[+-]?\d{1,18}$", re.ASCII)
 _DATE = re.compile(
-    r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?)?$"
+    r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?)?$",
+    re.ASCII,
 )
 MAX_FIELD_VALUE_LENGTH = 4000
 

@@ -1,0 +1,122 @@
+"""Migrations: empty -> head on both databases, models match, audit is append-only."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from sqlalchemy.exc import DBAPIError
+
+from eventrail.config import Settings
+from eventrail.db import (
+    SCHEMA_HEAD,
+    Database,
+    alembic_config,
+    create_db_engine,
+    migrate,
+    schema_is_current,
+)
+from eventrail.models import Base
+from tests.conftest import _require_postgres
+from tests.fixtures.databases import postgres_database
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_settings(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[Settings]:
+    if request.param == "sqlite":
+        yield Settings(database_url=f"sqlite:///{tmp_path}/m.db", secret_key="s" * 40)
+        return
+    _require_postgres()
+    with postgres_database("eventrail_migrations") as url:
+        yield Settings(database_url=url, secret_key="s" * 40)
+
+
+def test_upgrade_from_empty_then_check(fresh_settings: Settings) -> None:
+    engine = create_db_engine(fresh_settings)
+    try:
+        assert not schema_is_current(engine, fresh_settings)
+        migrate(fresh_settings)
+        assert schema_is_current(engine, fresh_settings)
+        tables = set(sa.inspect(engine).get_table_names())
+        assert set(Base.metadata.tables) <= tables
+        # models and migrations agree (raises if autogenerate would emit anything)
+        command.check(alembic_config(fresh_settings))
+        # and the history is reversible
+        command.downgrade(alembic_config(fresh_settings), "base")
+        assert not set(Base.metadata.tables) & set(sa.inspect(engine).get_table_names())
+        migrate(fresh_settings)
+        assert schema_is_current(engine, fresh_settings)
+    finally:
+        engine.dispose()
+
+
+def test_schema_head_constant_is_the_newest_migration() -> None:
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config(Settings(secret_key="s" * 40)))
+    assert script.get_heads() == [SCHEMA_HEAD], "update eventrail.db.SCHEMA_HEAD"
+
+
+def test_migrate_twice_is_harmless(fresh_settings: Settings) -> None:
+    migrate(fresh_settings)
+    migrate(fresh_settings)
+    engine = create_db_engine(fresh_settings)
+    try:
+        assert schema_is_current(engine, fresh_settings)
+    finally:
+        engine.dispose()
+
+
+_ENTRY = sa.text(
+    "INSERT INTO audit_entries (org_id, entity_type, entity_id, request_id, updated_by, "
+    "updated_by_mode, auto_update_time, created_on, events) "
+    "VALUES (1, 'CUSTOMER', 1, 'r', 1, 'API', 1, 1, '[]')"
+)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_entries SET request_id = 'forged'",
+        "DELETE FROM audit_entries",
+        "UPDATE audit_refs SET updated_field = 'x'",
+        "DELETE FROM audit_refs",
+    ],
+)
+def test_audit_tables_refuse_update_and_delete(fresh_settings: Settings, statement: str) -> None:
+    migrate(fresh_settings)
+    db = Database(fresh_settings)
+    try:
+        with db.transaction() as session:
+            session.execute(_ENTRY)
+            entry_id = session.execute(sa.text("SELECT max(id) FROM audit_entries")).scalar_one()
+            session.execute(
+                sa.text(
+                    "INSERT INTO audit_refs (entry_id, org_id, entity_type, entity_id, "
+                    "reference_type, updated_field) VALUES (:e, 1, 'CUSTOMER', 1, 'Identifier', "
+                    "'mobile')"
+                ),
+                {"e": entry_id},
+            )
+        with pytest.raises(DBAPIError, match="append-only"), db.transaction() as session:
+            session.execute(sa.text(statement))
+        with db.transaction(write=False) as session:
+            assert session.execute(sa.text("SELECT count(*) FROM audit_entries")).scalar_one() == 1
+            assert session.execute(sa.text("SELECT request_id FROM audit_entries")).scalar() == "r"
+    finally:
+        db.dispose()
+
+
+def test_truncate_refused_on_postgresql() -> None:
+    _require_postgres()
+    with postgres_database("eventrail_truncate") as url:
+        settings = Settings(database_url=url, secret_key="s" * 40)
+        migrate(settings)
+        db = Database(settings)
+        try:
+            with pytest.raises(DBAPIError, match="append-only"), db.transaction() as session:
+                session.execute(sa.text("TRUNCATE audit_entries"))
+        finally:
+            db.dispose()

@@ -326,6 +326,7 @@ def upgrade() -> None:
         sa.Column(
             "status_label_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
         ),
+        sa.Column("status_reason", sa.Text(), nullable=True),
         sa.Column(
             "mapped_entity",
             sa.JSON(),

@@ -18,7 +18,7 @@ from eventrail.customers.endpoints import router as customers_router
 from eventrail.db import Database
 from eventrail.errors import install_error_handlers
 from eventrail.kit.json import JsonResponse
-from eventrail.kit.middleware import BodyGuardMiddleware, RequestIdMiddleware
+from eventrail.kit.middleware import RequestGuardMiddleware, RequestIdMiddleware
 from eventrail.orgs.endpoints import router as orgs_router
 
 log = logging.getLogger("eventrail")
@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.authenticator = Authenticator(settings.signing_key())
     install_error_handlers(app)
     # Added last = outermost: every response, the guard's included, gets a request id.
-    app.add_middleware(BodyGuardMiddleware, lenient_prefixes=("/webhooks/",))
+    app.add_middleware(RequestGuardMiddleware, lenient_prefixes=("/webhooks/",))
     app.add_middleware(RequestIdMiddleware)
     for router in (auth_router, orgs_router, customers_router, cards_router, audit_router):
         app.include_router(router)

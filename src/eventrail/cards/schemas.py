@@ -4,13 +4,13 @@ from typing import Any
 
 from pydantic import Field
 
-from eventrail.kit.schemas import Schema
+from eventrail.kit.schemas import Id, Schema
 
 
 class MappedEntity(Schema):
     type: str = Field(default="TILL", max_length=40)
     value: str | None = Field(default=None, max_length=100)
-    id: int | None = None
+    id: Id | None = None
 
 
 class StatusInfo(Schema):
@@ -19,12 +19,12 @@ class StatusInfo(Schema):
 
 class CardCreate(Schema):
     card_number: str = Field(alias="cardNumber", min_length=1, max_length=100)
-    series_id: int | None = Field(default=None, alias="seriesId")
+    series_id: Id | None = Field(default=None, alias="seriesId")
     series_code: str | None = Field(default=None, alias="seriesCode", max_length=100)
     status_label: str | None = Field(
         default=None, alias="statusLabel", max_length=100, description="Default: NOT_ISSUED"
     )
-    customer_id: int | None = Field(default=None, alias="customerId")
+    customer_id: Id | None = Field(default=None, alias="customerId")
     custom_fields: dict[str, Any] = Field(default_factory=dict, alias="customFields")
     extended_fields: dict[str, Any] = Field(default_factory=dict, alias="extendedFields")
     mapped_entity: MappedEntity | None = Field(default=None, alias="mappedEntity")
@@ -33,8 +33,8 @@ class CardCreate(Schema):
 
 class CardUpdate(Schema):
     card_number: str | None = Field(default=None, alias="cardNumber", max_length=100)
-    card_id: int | None = Field(default=None, alias="cardId")
-    series_id: int | None = Field(default=None, alias="seriesId")
+    card_id: Id | None = Field(default=None, alias="cardId")
+    series_id: Id | None = Field(default=None, alias="seriesId")
     status_label: str | None = Field(default=None, alias="statusLabel", max_length=100)
     status_info: StatusInfo | None = Field(default=None, alias="statusInfo")
     custom_fields: dict[str, Any] = Field(default_factory=dict, alias="customFields")

@@ -137,7 +137,9 @@ def _field_events(
                         change.previous,
                         change.current,
                         psi=change.definition.psi,
-                        associate_entities=_associate(card.customer_id),
+                        associate_entities=(
+                            _associate(card.customer_id) if card.customer_id is not None else None
+                        ),
                     )
                 )
     return events
@@ -152,6 +154,7 @@ def _create(
     label: StatusLabel,
     customer_id: int | None,
     mapped_entity: dict[str, Any] | None = None,
+    status_reason: str | None = None,
 ) -> Card:
     now = now_ms()
     card = Card(
@@ -161,6 +164,7 @@ def _create(
         customer_id=customer_id,
         status=label.status,
         status_label_id=label.id,
+        status_reason=status_reason,
         mapped_entity=mapped_entity,
         created_at=now,
         updated_at=now,
@@ -202,15 +206,27 @@ def _link_identifier(
 
 
 def add_card(session: Session, ctx: ChangeContext, body: CardCreate) -> Card:
-    """POST /v2/card: a card in a series, optionally issued to a customer at once."""
+    """POST /v2/card: a card in a series, optionally issued to a customer at once.
+
+    With ``customerId`` the card is created NOT_ISSUED and issued as by
+    changeIdentifier: linked, made ACTIVE (or ``statusLabel``), and the
+    customer gets its ``cardnumber`` identifier.
+    """
     number = check_card_number(body.card_number)
     series = resolve_series(session, ctx.org_id, body.series_id, body.series_code)
-    label = resolve_label(session, ctx.org_id, body.status_label, "NOT_ISSUED")
     customer = (
         _active_customer(session, ctx.org_id, body.customer_id)
         if body.customer_id is not None
         else None
     )
+    label = resolve_label(
+        session,
+        ctx.org_id,
+        body.status_label if customer is None else None,
+        "NOT_ISSUED",
+    )
+    if customer is not None and body.status_label is not None:
+        resolve_label(session, ctx.org_id, body.status_label, "")  # refuse a bad label first
     if CardRepository(session).by_number(ctx.org_id, number) is not None:
         raise CardExists()
     card = _create(
@@ -219,9 +235,23 @@ def add_card(session: Session, ctx: ChangeContext, body: CardCreate) -> Card:
         number=number,
         series=series,
         label=label,
-        customer_id=customer.id if customer else None,
+        customer_id=None,
         mapped_entity=body.mapped_entity.model_dump() if body.mapped_entity else None,
+        status_reason=body.status_info.reason if body.status_info else None,
     )
+    if customer is not None:
+        event = issue_to_customer(
+            session,
+            ctx,
+            customer,
+            number=number,
+            series_id=series.id,
+            series_code=None,
+            status_label=body.status_label,
+            source=customer.source,
+            account_id=customer.account_id,
+        )
+        record(session, ctx, v.CUSTOMER, customer.id, [event], source=customer.source)
     record(
         session,
         ctx,
@@ -229,9 +259,6 @@ def add_card(session: Session, ctx: ChangeContext, body: CardCreate) -> Card:
         card.id,
         _field_events(session, ctx.org_id, card, body.custom_fields, body.extended_fields),
     )
-    if customer is not None:
-        event = _link_identifier(session, customer, number, customer.source, customer.account_id)
-        record(session, ctx, v.CUSTOMER, customer.id, [event], source=customer.source)
     return card
 
 
@@ -330,6 +357,7 @@ def update_card(
         else:
             card.status = target.status
             card.status_label_id = target.id
+            card.status_reason = body.status_info.reason if body.status_info else None
             events.append(_status_changed(previous, target, card.customer_id))
     if body.mapped_entity is not None:
         card.mapped_entity = body.mapped_entity.model_dump()
@@ -374,7 +402,12 @@ def card_view(
             "type": v.CARD,
             "default": label.is_default,
         },
-        "statusInfo": {"labelId": label.id, "label": label.label, "status": label.status},
+        "statusInfo": {
+            "labelId": label.id,
+            "label": label.label,
+            "status": label.status,
+            "reason": card.status_reason,
+        },
         "customFields": fields["custom"],
         "extendedFields": fields["extended"],
         "mappedEntity": card.mapped_entity,

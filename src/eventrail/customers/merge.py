@@ -47,12 +47,12 @@ def _check_types(type_: str, base_type: str) -> None:
 def _id_from(items: list[Any], role: str) -> int | None:
     for item in items:
         if item.type.strip().lower() in {"id", "userid"}:
-            try:
-                return int(item.value)
-            except ValueError:
+            value = item.value.strip()
+            if not value.isascii() or not value.isdigit() or not 1 <= int(value) < 2**63:
                 raise MergeTargetInvalid(
                     f"Target customer is not Existing or Invalid: {role} id '{item.value}'"
-                ) from None
+                )
+            return int(value)
     return None
 
 
@@ -63,6 +63,20 @@ def _customer(repo: CustomerRepository, org_id: int, customer_id: int, role: str
             f"Target customer is not Existing or Invalid: {role} {customer_id}"
         )
     return customer
+
+
+def _lock_pair(
+    repo: CustomerRepository, org_id: int, victim_id: int, survivor_id: int
+) -> tuple[Customer, Customer]:
+    """Lock both customers, lower id first, so that two merges cannot deadlock."""
+    roles = {victim_id: "victim", survivor_id: "survivor"}
+    locked = {cid: _customer(repo, org_id, cid, roles[cid]) for cid in sorted(roles)}
+    victim, survivor = locked[victim_id], locked[survivor_id]
+    if victim.merged_into_id is not None:
+        raise VictimMerged()
+    if survivor.merged_into_id is not None:
+        raise SurvivorMerged()
+    return victim, survivor
 
 
 def create_request(
@@ -82,12 +96,7 @@ def create_request(
     if survivor_id == victim_id:
         raise SameSurvivorAndVictim()
     repo = CustomerRepository(session)
-    victim = _customer(repo, ctx.org_id, victim_id, "victim")
-    survivor = _customer(repo, ctx.org_id, survivor_id, "survivor")
-    if victim.merged_into_id is not None:
-        raise VictimMerged()
-    if survivor.merged_into_id is not None:
-        raise SurvivorMerged()
+    victim, survivor = _lock_pair(repo, ctx.org_id, victim_id, survivor_id)
     if repo.pending_merge_involving(ctx.org_id, victim.id) is not None:
         raise MergePendingForVictim()
     if repo.pending_merge_involving(ctx.org_id, survivor.id) is not None:
@@ -129,12 +138,9 @@ def decide(
             if request.status != PENDING:
                 raise BadRequest(f"Request {item.id} is already {request.status}", code=9055)
             if item.status == APPROVED:
-                victim = _customer(repo, ctx.org_id, request.victim_id, "victim")
-                survivor = _customer(repo, ctx.org_id, request.survivor_id, "survivor")
-                if victim.merged_into_id is not None:
-                    raise VictimMerged()
-                if survivor.merged_into_id is not None:
-                    raise SurvivorMerged()
+                victim, survivor = _lock_pair(
+                    repo, ctx.org_id, request.victim_id, request.survivor_id
+                )
                 _merge(session, ctx, victim, survivor)
             request.status = item.status
             request.comments = item.comments or request.comments

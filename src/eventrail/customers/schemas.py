@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from eventrail.kit.schemas import Schema
+from eventrail.kit.schemas import Id, Schema, SignedLong
 
 _MAX_ITEMS = 50
 
@@ -14,7 +14,7 @@ _MAX_ITEMS = 50
 class IdentifierIn(Schema):
     type: str = Field(min_length=1, max_length=40, description="mobile, email, externalId, ...")
     value: str = Field(min_length=1, max_length=255)
-    series_id: int | None = Field(default=None, alias="seriesId", description="Card series")
+    series_id: Id | None = Field(default=None, alias="seriesId", description="Card series")
     series_code: str | None = Field(default=None, alias="seriesCode", max_length=100)
     status_label: str | None = Field(default=None, alias="statusLabel", max_length=100)
 
@@ -75,7 +75,7 @@ class SubscriptionIn(Schema):
     priority: str = Field(min_length=1, max_length=10)
     type: str = Field(min_length=1, max_length=10, description="OPTIN or OPTOUT")
     account_id: str | None = Field(default=None, alias="accountId", max_length=100)
-    org_unit_id: int | None = Field(default=None, alias="orgUnitId")
+    org_unit_id: SignedLong | None = Field(default=None, alias="orgUnitId")
     source_name: str | None = Field(default=None, alias="sourceName", max_length=40)
 
 
@@ -85,8 +85,8 @@ class SubscriptionScope(Schema):
 
 
 class SubscriptionsUpdate(Schema):
-    communication_id: int = Field(default=-1, alias="communicationId")
-    campaign_id: int = Field(default=-1, alias="campaignId")
+    communication_id: SignedLong = Field(default=-1, alias="communicationId")
+    campaign_id: SignedLong = Field(default=-1, alias="campaignId")
     reason: str | None = Field(default=None, max_length=1000)
     scope: SubscriptionScope = Field(default_factory=SubscriptionScope)
     subscriptions: list[SubscriptionIn] = Field(min_length=1, max_length=_MAX_ITEMS)
@@ -103,14 +103,14 @@ class ChangeIdentifiers(Schema):
 
 
 class CustomerRef(Schema):
-    id: int
+    id: Id
 
 
 class MergeRequestCreate(Schema):
     type: str = Field(max_length=40, description="CHANGE_IDENTIFIER")
     base_type: str = Field(alias="baseType", max_length=40, description="MERGE")
     customer: CustomerRef | None = Field(default=None, description="The victim")
-    user_id: int | None = Field(default=None, alias="userId", description="The victim")
+    user_id: Id | None = Field(default=None, alias="userId", description="The victim")
     change_identifiers: ChangeIdentifiers | None = Field(
         default=None,
         alias="changeIdentifiers",
@@ -122,7 +122,7 @@ class MergeRequestCreate(Schema):
 class MergeRequestDecision(Schema):
     type: str = Field(max_length=40)
     base_type: str = Field(alias="baseType", max_length=40)
-    id: int
+    id: Id
     status: Literal["APPROVED", "REJECTED"]
     comments: str | None = Field(default=None, max_length=1000)
 

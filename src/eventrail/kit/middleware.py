@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from eventrail.kit.json import JsonResponse
+from eventrail.kit.json import JsonResponse, loads
 
 REQUEST_ID_HEADER = b"x-cap-requestid"
 
@@ -58,11 +59,36 @@ def _is_json(content_type: str) -> bool:
     )
 
 
-class BodyGuardMiddleware:
-    """Request bodies: at most 1 MiB (413), and JSON (415) on the API's own endpoints.
+def _nul_path(body: bytes) -> str | None:
+    """The dotted path of the first JSON string (or key) holding a NUL character."""
+    try:
+        document = loads(body)
+    except ValueError:
+        return None
+    stack: list[tuple[str, Any]] = [("", document)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, str) and "\x00" in node:
+            return path or "body"
+        if isinstance(node, dict):
+            for key, value in reversed(list(node.items())):
+                child = f"{path}.{key}" if path else str(key)
+                if "\x00" in key:
+                    return child
+                stack.append((child, value))
+        elif isinstance(node, list):
+            stack.extend((f"{path}[{i}]", value) for i, value in reversed(list(enumerate(node))))
+    return None
 
-    The body is read here, up to the limit, and replayed to the app, so a
-    chunked upload cannot slip past the limit either.
+
+class RequestGuardMiddleware:
+    """Refuses what no endpoint can take, before any of them sees it.
+
+    - a body over 1 MiB (413); the body is read here, up to the limit, and
+      replayed to the app, so a chunked upload cannot slip past it either;
+    - a body that is not JSON on the API's own endpoints (415);
+    - a NUL character in the path, the query or a JSON body (400): no text
+      column of PostgreSQL can hold one, and no identifier needs one.
     """
 
     def __init__(self, app: ASGIApp, *, lenient_prefixes: tuple[str, ...] = ()) -> None:
@@ -70,7 +96,16 @@ class BodyGuardMiddleware:
         self.lenient_prefixes = lenient_prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        lenient = path.startswith(self.lenient_prefixes)
+        query: bytes = scope.get("query_string", b"")
+        if "\x00" in path or (not lenient and (b"\x00" in query or b"%00" in query)):
+            await _error(400, "Request contains a NUL character (%00)")(scope, receive, send)
+            return
+        if scope["method"] not in _BODY_METHODS:
             await self.app(scope, receive, send)
             return
         headers = {k.lower(): v for k, v in scope.get("headers", [])}
@@ -93,13 +128,21 @@ class BodyGuardMiddleware:
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
-        path: str = scope.get("path", "")
         content_type = headers.get(b"content-type", b"").decode("latin-1")
-        if body and not path.startswith(self.lenient_prefixes) and not _is_json(content_type):
+        if body and not lenient and not _is_json(content_type):
             await _error(
                 415,
                 "Unsupported media type: Content-Type must be application/json"
                 + (f", not {content_type.split(';')[0]}" if content_type else ""),
+            )(scope, receive, send)
+            return
+        if not lenient and (b"\x00" in body or b"\\u0000" in body):
+            where = _nul_path(body)
+            await _error(
+                400,
+                f"Invalid value for field '{where}' in request body: contains a NUL character"
+                if where
+                else "Request body contains a NUL character, which is not accepted",
             )(scope, receive, send)
             return
         replayed = False

@@ -25,6 +25,7 @@ class Card(Base):
     customer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("customers.id"), default=None)
     status: Mapped[str] = mapped_column(sa.String(32))
     status_label_id: Mapped[int] = mapped_column(sa.ForeignKey("status_labels.id"))
+    status_reason: Mapped[str | None] = mapped_column(sa.Text, default=None)
     mapped_entity: Mapped[dict[str, Any] | None] = mapped_column(JsonType, default=None)
     created_at: Mapped[int] = mapped_column(sa.BigInteger)
     updated_at: Mapped[int] = mapped_column(sa.BigInteger)

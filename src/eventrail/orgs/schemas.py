@@ -4,7 +4,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from eventrail.kit.schemas import Schema, StrictSchema
+from eventrail.kit.schemas import Id, Schema, StrictSchema
 
 
 class OrgSettings(Schema):
@@ -105,7 +105,7 @@ class FieldList(Schema):
 class GroupCreate(StrictSchema):
     external_id: str = Field(alias="externalId", min_length=1, max_length=100)
     name: str = Field(min_length=1, max_length=200)
-    members: list[int] = Field(default_factory=list, max_length=10_000)
+    members: list[Id] = Field(default_factory=list, max_length=10_000)
 
 
 class GroupCreated(Schema):
@@ -114,8 +114,8 @@ class GroupCreated(Schema):
 
 
 class GroupMembersUpdate(StrictSchema):
-    add: list[int] = Field(default_factory=list, max_length=10_000)
-    remove: list[int] = Field(default_factory=list, max_length=10_000)
+    add: list[Id] = Field(default_factory=list, max_length=10_000)
+    remove: list[Id] = Field(default_factory=list, max_length=10_000)
 
 
 class GroupOut(Schema):

@@ -468,6 +468,29 @@ async def test_date_only_bounds_cover_whole_days_in_the_org_timezone(
         assert await in_range(t, entity, startDate=ms(midnight), endDate=ms(midnight)) == ["first"]
 
 
+async def test_date_only_bounds_follow_daylight_saving_days(make_tenant: Any, db: Database) -> None:
+    """2024-03-10 in New York is 23 hours long (EST -> EDT at 02:00)."""
+    ny: Tenant = await make_tenant(timezone="America/New_York")
+    day_start = ms(datetime(2024, 3, 10, 5, 0, tzinfo=UTC))  # 00:00 EST
+    next_day = ms(datetime(2024, 3, 11, 4, 0, tzinfo=UTC))  # 00:00 EDT
+    rows = [
+        ("before", day_start - 1, day_start - 1),
+        ("first", day_start, day_start),
+        ("last", next_day - 1, next_day - 1),
+        ("after", next_day, next_day),
+    ]
+    entity = new_entity_id()
+    insert_entries(db, ny.org_id, entity, rows)
+    assert await in_range(ny, entity, startDate="2024-03-10", endDate="2024-03-10") == [
+        "first",
+        "last",
+    ]
+    # wall-clock times on either side of the change use their own offsets
+    assert await in_range(
+        ny, entity, startDate="2024-03-10 00:00:00", endDate="2024-03-10 23:59:59"
+    ) == ["first", "last"]
+
+
 async def test_date_range_applies_to_entries_written_by_the_api(tenant: Tenant) -> None:
     customer = await add_customer(
         tenant,

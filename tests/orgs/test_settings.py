@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -132,6 +133,8 @@ BAD_SETTINGS: list[tuple[dict[str, Any], str]] = [
     ({"timezone": "../../etc/passwd"}, "timezone"),
     ({"timezone": "Asia/" + "x" * 100}, "timezone"),
     ({"timezone": 5}, "timezone"),
+    ({"timezone": "Z"}, "timezone"),
+    ({"timezone": "z"}, "timezone"),
     ({"psiMaskingEnabled": "maybe"}, "psiMaskingEnabled"),
     ({"psiMaskingEnabled": 2}, "psiMaskingEnabled"),
     ({"psiMaskingEnabled": []}, "psiMaskingEnabled"),
@@ -179,8 +182,6 @@ async def test_settings_timezone_is_used_for_audit_dates(tenant: Tenant) -> None
         )
     )
     at = audits["data"][0]["autoUpdateTime"]
-    from datetime import UTC, datetime
-
     utc_text = datetime.fromtimestamp(at / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
     params = {
         "entityType": "CUSTOMER",

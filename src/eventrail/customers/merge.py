@@ -29,7 +29,7 @@ from eventrail.customers.exceptions import (
 from eventrail.customers.repository import CustomerRepository
 from eventrail.customers.schemas import MergeRequestCreate, MergeRequestDecision
 from eventrail.customers.service import is_psi_identifier
-from eventrail.errors import BadRequest
+from eventrail.errors import BadRequest, EventrailError
 from eventrail.kit.dates import format_iso, now_ms, zone
 from eventrail.models import Customer, MergeRequest
 from eventrail.orgs import vocabulary as v
@@ -147,7 +147,7 @@ def decide(
             request.updated_at = now_ms()
             session.flush()
             response.append({"entityId": item.id, "result": True, "warnings": []})
-        except BadRequest as exc:
+        except EventrailError as exc:
             failures += 1
             response.append(
                 {

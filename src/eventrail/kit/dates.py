@@ -19,7 +19,8 @@ from eventrail.errors import BadRequest
 _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$", re.ASCII)
 _DATETIME = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?"
-    r"(Z|[+-]\d{2}:?\d{2})?$",
+    # A space before the offset is a "+" that arrived unencoded in a query string.
+    r"(Z|[+ -]\d{2}:?\d{2})?$",
     re.ASCII,
 )
 _EPOCH_MS = re.compile(r"^\d{1,15}$", re.ASCII)
@@ -38,7 +39,7 @@ def now_ms() -> int:
 @lru_cache(maxsize=512)
 def zone(name: str) -> tzinfo:
     """An IANA timezone; raises ValueError for an unknown name."""
-    if name.upper() in {"UTC", "Z", "GMT"}:
+    if name == "UTC":
         return UTC
     try:
         return ZoneInfo(name)
@@ -96,7 +97,7 @@ def parse_date_param(value: str, *, name: str, tz: tzinfo, end: bool = False) ->
 def _offset_zone(offset: str) -> tzinfo:
     if offset == "Z":
         return UTC
-    sign = 1 if offset[0] == "+" else -1
+    sign = -1 if offset[0] == "-" else 1
     digits = offset[1:].replace(":", "")
     hours, minutes = int(digits[:2]), int(digits[2:])
     if hours > 23 or minutes > 59:

@@ -274,15 +274,15 @@ async def test_identifier_in_another_source_combines_with_8050(tenant: Tenant) -
 
 
 async def test_identifiers_of_two_customers_in_other_sources_is_8052(tenant: Tenant) -> None:
-    e1, e2 = email(), email()
+    e1, m2 = email(), mobile()
     a = await add_customer(tenant, ident("email", e1))
-    b = await add_customer(tenant, ident("email", e2))
+    b = await add_customer(tenant, ident("mobile", m2))
     r = await post_customer(
-        tenant, {"profiles": [profile(ident("email", e1), ident("email", e2))]}, source="WECHAT"
+        tenant, {"profiles": [profile(ident("email", e1), ident("mobile", m2))]}, source="WECHAT"
     )
     assert_error(r, 400, 8052)
     await assert_not_found(tenant, "email", e1, source="WECHAT")
-    await assert_not_found(tenant, "email", e2, source="WECHAT")
+    await assert_not_found(tenant, "mobile", m2, source="WECHAT")
     assert await audit_count(tenant, a) == 1
     assert await audit_count(tenant, b) == 1
 
@@ -352,6 +352,22 @@ async def test_identifier_given_twice_is_refused(tenant: Tenant) -> None:
     r = await post_customer(tenant, {"profiles": [profile(ident("mobile", m), ident("mobile", m))]})
     assert_error(r, 400, 400, m)
     await assert_not_found(tenant, "mobile", m)
+
+
+@pytest.mark.parametrize("type_", ["mobile", "email", "externalId"])
+async def test_two_values_of_a_single_valued_type_in_one_profile_are_refused(
+    tenant: Tenant, type_: str
+) -> None:
+    # mobile, email and externalId are single-valued per profile (docs/decisions.md:
+    # adding another replaces the current one), so a profile cannot start with two.
+    make = {"mobile": mobile, "email": email, "externalId": external_id}[type_]
+    first, second = make(), make()
+    r = await post_customer(
+        tenant, {"profiles": [profile(ident(type_, first), ident(type_, second))]}
+    )
+    assert_error(r, 400, (400, 8014), type_)
+    await assert_not_found(tenant, type_, first)
+    await assert_not_found(tenant, type_, second)
 
 
 async def test_status_label_on_creation(tenant: Tenant) -> None:

@@ -97,6 +97,25 @@ async def test_lookup_names_are_case_insensitive(tenant: Tenant, name: str, sour
     assert await lookup_id(tenant, name, m, source) == customer_id
 
 
+async def test_lookup_with_account_id(tenant: Tenant) -> None:
+    m = mobile()
+    r = await tenant.http.post(
+        "/v2/customers",
+        json={
+            "profiles": [
+                {"source": "WECHAT", "accountId": "acc-1", "identifiers": [ident("mobile", m)]}
+            ]
+        },
+    )
+    customer_id = assert_ok(r)["createdId"]
+    prof = (await get_customer(tenant, customer_id))["profiles"][0]
+    assert (prof["source"], prof["accountId"]) == ("WECHAT", "acc-1")
+    found = assert_ok(await lookup(tenant, "mobile", m, "WECHAT", accountId="acc-1"))
+    assert found["entity"] == customer_id
+    assert_error(await lookup(tenant, "mobile", m, "WECHAT"), 404, 8015)
+    assert_error(await lookup(tenant, "mobile", m, "WECHAT", accountId="acc-2"), 404, 8015)
+
+
 async def test_lookup_of_unknown_identifier_is_404_8015(tenant: Tenant) -> None:
     await add_customer(tenant)
     error = assert_error(await lookup(tenant, "mobile", mobile()), 404, 8015)

@@ -80,7 +80,9 @@ async def test_empty_update_changes_and_records_nothing(
 async def test_update_adds_and_changes_comm_channels(tenant: Tenant) -> None:
     customer_id = await add_customer(tenant)
     e1, e2 = email(), email()
-    await put(tenant, customer_id, {"profiles": [{"commChannels": [{"type": "email", "value": e1}]}]})
+    await put(
+        tenant, customer_id, {"profiles": [{"commChannels": [{"type": "email", "value": e1}]}]}
+    )
     assert (await latest_entry(tenant, customer_id))["events"] == [
         value_event("email", "NA", e1, "Communication Channels")
     ]
@@ -102,7 +104,9 @@ async def test_update_with_unknown_comm_channel_is_8010_and_changes_nothing(
     customer_id = await add_customer(tenant, first_name="Tom")
     r = await tenant.http.put(
         f"/v2/customers/{customer_id}",
-        json={"profiles": [{"firstName": "Jerry", "commChannels": [{"type": "pager", "value": "1"}]}]},
+        json={
+            "profiles": [{"firstName": "Jerry", "commChannels": [{"type": "pager", "value": "1"}]}]
+        },
     )
     assert_error(r, 400, 8010, "pager")
     assert (await get_customer(tenant, customer_id))["profiles"][0]["firstName"] == "Tom"
@@ -145,7 +149,9 @@ async def test_invalid_loyalty_type_is_400_naming_it(tenant: Tenant) -> None:
 async def test_identifiers_cannot_be_changed_by_update(tenant: Tenant) -> None:
     m = mobile()
     customer_id = await add_customer(tenant, ident("mobile", m))
-    body = await put(tenant, customer_id, {"profiles": [{"identifiers": [ident("email", email())]}]})
+    body = await put(
+        tenant, customer_id, {"profiles": [{"identifiers": [ident("email", email())]}]}
+    )
     assert [w["code"] for w in body["warnings"]] == [91006]
     assert identifiers_of(await get_customer(tenant, customer_id)) == [("mobile", m)]
     assert await audit_count(tenant, customer_id) == 1

@@ -26,6 +26,14 @@ class CustomerExists(BadRequest):
         )
 
 
+class SameSourceOtherProfile(BadRequest):
+    code = 8008
+    message = (
+        "Update failed, Same source different profile found for given identifiers: the "
+        "customer already holds other values of these identifier types in that source"
+    )
+
+
 class InvalidCommChannel(BadRequest):
     code = 8010
     message = "Invalid communication channel passed"

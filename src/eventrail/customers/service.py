@@ -32,6 +32,7 @@ from eventrail.customers.exceptions import (
     NoChangeIdentifiers,
     NoValidIdentifiers,
     OldValueInvalid,
+    SameSourceOtherProfile,
 )
 from eventrail.customers.repository import CustomerRepository
 from eventrail.customers.schemas import (
@@ -119,7 +120,6 @@ COMM_CHANNEL_TYPES = {
 SUBSCRIPTION_CHANNELS = {
     # channel -> communication_channel_id (EMAIL=2 and ANDROID=5 as in seeds/003)
     "MOBILE": 1,
-    "SMS": 1,
     "EMAIL": 2,
     "WECHAT": 3,
     "IOS": 4,
@@ -128,6 +128,7 @@ SUBSCRIPTION_CHANNELS = {
     "WHATSAPP": 7,
     "MOBILEPUSH": 8,
 }
+CHANNEL_ALIASES = {"SMS": "MOBILE"}
 PRIORITIES = ("TRANS", "BULK")
 SUBSCRIPTION_STATES = ("OPTIN", "OPTOUT")
 NAME_LIMIT = 100
@@ -352,7 +353,9 @@ def _fields(
     return events
 
 
-def _insert_identifier(session: Session, customer: Customer, ident: _Identifier) -> None:
+def _insert_identifier(
+    session: Session, customer: Customer, ident: _Identifier, *, action: str
+) -> None:
     repo = CustomerRepository(session)
     row = CustomerIdentifier(
         org_id=customer.org_id,
@@ -367,12 +370,11 @@ def _insert_identifier(session: Session, customer: Customer, ident: _Identifier)
         owner = repo.identifier(
             customer.org_id, ident.source, ident.account_id, ident.type, ident.value
         )
-        action = "Add" if owner is None or owner.customer_id != customer.id else "Update"
         raise CustomerExists(owner.customer_id if owner else customer.id, action=action)
 
 
 def _add_identifier(
-    session: Session, ctx: ChangeContext, customer: Customer, ident: _Identifier
+    session: Session, ctx: ChangeContext, customer: Customer, ident: _Identifier, *, action: str
 ) -> AuditEvent | None:
     """Store one new identifier; cards go through the card rules. Returns its event."""
     if ident.type == cards.CARDNUMBER:
@@ -387,7 +389,7 @@ def _add_identifier(
             source=ident.source,
             account_id=ident.account_id,
         )
-    _insert_identifier(session, customer, ident)
+    _insert_identifier(session, customer, ident, action=action)
     return value_change(
         "Identifier", ident.type, None, ident.value, psi=is_psi_identifier(ident.type)
     )
@@ -406,11 +408,18 @@ def add_customer(
         source = normalize_source(profile.source or query_source)
         account_id = (profile.account_id or "").strip()
         idents = [_identifier(item, source, account_id) for item in profile.identifiers]
+        types: set[str] = set()
         for ident in idents:
             key = (ident.source, ident.account_id, ident.type, ident.value)
             if key in seen:
                 raise BadRequest(f"Identifier {ident.type} '{ident.value}' is given twice")
             seen.add(key)
+            if ident.type in types and ident.type not in MULTI_VALUED:
+                raise BadRequest(
+                    f"Identifier type '{ident.type}' is given twice in one profile: a profile "
+                    "holds one value of it"
+                )
+            types.add(ident.type)
         profiles.append((profile, source, account_id, idents))
     all_idents = [ident for *_, idents in profiles for ident in idents]
     if not all_idents:
@@ -436,6 +445,13 @@ def add_customer(
     events: list[AuditEvent | None] = []
     if others:
         customer = active_customer(session, ctx.org_id, others.pop())
+        held = {
+            (row.source, row.account_id, row.type)
+            for row in repo.identifiers(ctx.org_id, customer.id)
+            if row.type not in MULTI_VALUED
+        }
+        if any((i.source, i.account_id, i.type) in held for i in all_idents):
+            raise SameSourceOtherProfile()
         warnings.append(_warning(8050, "Same Customer found in other sources, Combining"))
     else:
         label = _label(session, ctx.org_id, body.status_label, "ACTIVE")
@@ -456,7 +472,7 @@ def add_customer(
         events.append(_status_event(None, label))
     for profile, source, _account, idents in profiles:
         for ident in idents:
-            events.append(_add_identifier(session, ctx, customer, ident))
+            events.append(_add_identifier(session, ctx, customer, ident, action="Add"))
         events.extend(_comm_channels(session, customer, profile.comm_channels, source))
     custom: dict[str, Any] = {}
     for profile, *_ in profiles:
@@ -573,11 +589,11 @@ def change_identifiers(
     added_by_type: dict[str, list[str]] = defaultdict(list)
     for ident in additions:
         if ident.type == cards.CARDNUMBER:
-            event = _add_identifier(session, ctx, customer, ident)
+            event = _add_identifier(session, ctx, customer, ident, action="Update")
             if event is None:
                 continue
         else:
-            _insert_identifier(session, customer, ident)
+            _insert_identifier(session, customer, ident, action="Update")
         added_by_type[ident.type].append(ident.value)
 
     for type_ in list(dict.fromkeys([*removed_by_type, *added_by_type])):
@@ -636,7 +652,7 @@ def update_subscriptions(
     events: list[AuditEvent | None] = []
     now = now_ms()
     for i, item in enumerate(body.subscriptions):
-        channel = item.channel.strip().upper()
+        channel = CHANNEL_ALIASES.get(item.channel.strip().upper(), item.channel.strip().upper())
         if channel not in SUBSCRIPTION_CHANNELS:
             raise InvalidChannel(
                 f"Invalid channel type in subscriptions[{i}].channel: '{item.channel}'"

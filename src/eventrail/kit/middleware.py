@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -59,6 +60,13 @@ def _is_json(content_type: str) -> bool:
     )
 
 
+def _nul_in_query(query: bytes) -> str:
+    for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+        if "\x00" in name or "\x00" in value:
+            return f"Invalid value for query parameter '{name}': contains a NUL character"
+    return "Request query contains a NUL character (%00)"
+
+
 def _nul_path(body: bytes) -> str | None:
     """The dotted path of the first JSON string (or key) holding a NUL character."""
     try:
@@ -102,8 +110,11 @@ class RequestGuardMiddleware:
         path: str = scope.get("path", "")
         lenient = path.startswith(self.lenient_prefixes)
         query: bytes = scope.get("query_string", b"")
-        if "\x00" in path or (not lenient and (b"\x00" in query or b"%00" in query)):
-            await _error(400, "Request contains a NUL character (%00)")(scope, receive, send)
+        if "\x00" in path:
+            await _error(400, "Request path contains a NUL character (%00)")(scope, receive, send)
+            return
+        if not lenient and (b"\x00" in query or b"%00" in query):
+            await _error(400, _nul_in_query(query))(scope, receive, send)
             return
         if scope["method"] not in _BODY_METHODS:
             await self.app(scope, receive, send)
@@ -136,13 +147,12 @@ class RequestGuardMiddleware:
                 + (f", not {content_type.split(';')[0]}" if content_type else ""),
             )(scope, receive, send)
             return
-        if not lenient and (b"\x00" in body or b"\\u0000" in body):
-            where = _nul_path(body)
+        # A raw NUL byte makes the JSON invalid (the app says so); an escaped one
+        # (\u0000) parses into a string that no text column can store.
+        where = _nul_path(body) if not lenient and b"\\u0000" in body else None
+        if where is not None:
             await _error(
-                400,
-                f"Invalid value for field '{where}' in request body: contains a NUL character"
-                if where
-                else "Request body contains a NUL character, which is not accepted",
+                400, f"Invalid value for field '{where}' in request body: contains a NUL character"
             )(scope, receive, send)
             return
         replayed = False

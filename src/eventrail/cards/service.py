@@ -24,14 +24,15 @@ from eventrail.cards.exceptions import (
 )
 from eventrail.cards.repository import CardRepository
 from eventrail.cards.schemas import CardCreate, CardUpdate
-from eventrail.customers.exceptions import CustomerExists, CustomerNotFound, MergedCustomer
+from eventrail.customers.exceptions import CustomerExists
+from eventrail.customers.lookup import active_customer
 from eventrail.customers.repository import CustomerRepository
 from eventrail.errors import BadRequest
 from eventrail.kit.dates import format_iso, now_ms, zone
 from eventrail.models import Card, CardSeries, Customer, CustomerIdentifier, StatusLabel
 from eventrail.orgs import vocabulary as v
 from eventrail.orgs.repository import OrgRepository
-from eventrail.orgs.service import apply_field_values, field_values_by_kind
+from eventrail.orgs.service import apply_field_values, field_values_by_kind, find_label
 
 CARDNUMBER = "cardnumber"
 _CARD_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-./]{0,99}$")
@@ -97,12 +98,7 @@ def resolve_series(
 def resolve_label(
     session: Session, org_id: int, label_name: str | None, default_status: str
 ) -> StatusLabel:
-    repo = OrgRepository(session)
-    label = (
-        repo.label_by_name(org_id, v.CARD, label_name)
-        if label_name is not None
-        else repo.default_label(org_id, v.CARD, default_status)
-    )
+    label = find_label(session, org_id, v.CARD, label_name, default_status)
     if label is None:
         raise InvalidCardLabel(
             f"Status label invalid: '{label_name or default_status}' is not a card status label"
@@ -175,15 +171,6 @@ def _create(
     return card
 
 
-def _active_customer(session: Session, org_id: int, customer_id: int) -> Customer:
-    customer = CustomerRepository(session).get(org_id, customer_id)
-    if customer is None:
-        raise CustomerNotFound(f"Customer not found for the given identifiers: {customer_id}")
-    if customer.merged_into_id is not None:
-        raise MergedCustomer(customer.merged_into_id)
-    return customer
-
-
 def _link_identifier(
     session: Session, customer: Customer, number: str, source: str, account_id: str
 ) -> AuditEvent | None:
@@ -215,7 +202,7 @@ def add_card(session: Session, ctx: ChangeContext, body: CardCreate) -> Card:
     number = check_card_number(body.card_number)
     series = resolve_series(session, ctx.org_id, body.series_id, body.series_code)
     customer = (
-        _active_customer(session, ctx.org_id, body.customer_id)
+        active_customer(session, ctx.org_id, body.customer_id)
         if body.customer_id is not None
         else None
     )
@@ -302,13 +289,26 @@ def issue_to_customer(
         else previous
     )
     card.customer_id = customer.id
+    _set_status(session, ctx, card, previous, target, associate=customer.id)
+    return _link_identifier(session, customer, number, source, account_id)
+
+
+def _set_status(
+    session: Session,
+    ctx: ChangeContext,
+    card: Card,
+    previous: StatusLabel,
+    target: StatusLabel,
+    *,
+    associate: int | None,
+) -> None:
+    """Move the card to ``target`` and record the Card Status change, if any."""
     card.status = target.status
     card.status_label_id = target.id
     card.updated_at = now_ms()
-    repo.flush()
+    CardRepository(session).flush()
     if target.id != previous.id:
-        record(session, ctx, v.CARD, card.id, [_status_changed(previous, target, customer.id)])
-    return _link_identifier(session, customer, number, source, account_id)
+        record(session, ctx, v.CARD, card.id, [_status_changed(previous, target, associate)])
 
 
 def unlink_from_customer(
@@ -322,12 +322,7 @@ def unlink_from_customer(
     previous = _label(session, ctx.org_id, card.status_label_id)
     target = resolve_label(session, ctx.org_id, None, "NOT_ISSUED")
     card.customer_id = None
-    card.status = target.status
-    card.status_label_id = target.id
-    card.updated_at = now_ms()
-    repo.flush()
-    if target.id != previous.id:
-        record(session, ctx, v.CARD, card.id, [_status_changed(previous, target, customer.id)])
+    _set_status(session, ctx, card, previous, target, associate=customer.id)
 
 
 def update_card(

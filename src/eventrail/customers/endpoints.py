@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query
+from fastapi import APIRouter, Body, Depends, Path, Query
 
-from eventrail.customers import merge, service
+from eventrail.customers import lookup, merge, service
 from eventrail.customers.schemas import (
     Created,
     CreatedWithSideEffects,
@@ -32,10 +32,22 @@ def _customer_id() -> Any:
 
 SourceQuery = Query(default=None, max_length=40, description="INSTORE, WECHAT, ...")
 AccountQuery = Query(default=None, alias="accountId", max_length=100)
-IdentifierNameQuery = Query(
-    alias="identifierName", max_length=40, description="mobile, email, externalId, cardnumber..."
-)
-IdentifierValueQuery = Query(alias="identifierValue", min_length=1, max_length=255)
+
+
+def _by_identifier(
+    identifier_name: str = Query(
+        alias="identifierName", max_length=40, description="mobile, email, externalId, ..."
+    ),
+    identifier_value: str = Query(alias="identifierValue", min_length=1, max_length=255),
+    source: str | None = SourceQuery,
+    account_id: str | None = AccountQuery,
+) -> lookup.ByIdentifier:
+    return lookup.ByIdentifier(identifier_name, identifier_value, source, account_id)
+
+
+# The customer named by query parameters; looked up in the handler, after the
+# body has been validated.
+ByIdentifier = Annotated[lookup.ByIdentifier, Depends(_by_identifier)]
 
 
 @router.post("/v2/customers", response_model=CreatedWithSideEffects, summary="Add a customer")
@@ -47,43 +59,13 @@ def add_customer(
 
 
 @router.get("/v2/customers/lookup", response_model=Entity, summary="Customer id by identifier")
-def lookup(
-    caller: CurrentCaller,
-    session: Session,
-    identifier_name: str = IdentifierNameQuery,
-    identifier_value: str = IdentifierValueQuery,
-    source: str | None = SourceQuery,
-    account_id: str | None = AccountQuery,
-) -> Entity:
-    customer = service.lookup_customer(
-        session,
-        caller.org_id,
-        source=source,
-        identifier_name=identifier_name,
-        identifier_value=identifier_value,
-        account_id=account_id,
-    )
-    return Entity(entity=customer.id)
+def lookup_id(by: ByIdentifier, caller: CurrentCaller, session: Session) -> Entity:
+    return Entity(entity=lookup.find(session, caller.org_id, by).id)
 
 
 @router.get("/v2/customers/lookup/customerDetails", summary="Customer details by identifier")
-def lookup_details(
-    caller: CurrentCaller,
-    session: Session,
-    identifier_name: str = IdentifierNameQuery,
-    identifier_value: str = IdentifierValueQuery,
-    source: str | None = SourceQuery,
-    account_id: str | None = AccountQuery,
-) -> dict[str, Any]:
-    customer = service.lookup_customer(
-        session,
-        caller.org_id,
-        source=source,
-        identifier_name=identifier_name,
-        identifier_value=identifier_value,
-        account_id=account_id,
-    )
-    return service.customer_view(session, customer)
+def lookup_details(by: ByIdentifier, caller: CurrentCaller, session: Session) -> dict[str, Any]:
+    return service.customer_view(session, lookup.find(session, caller.org_id, by))
 
 
 @router.put(
@@ -92,24 +74,10 @@ def lookup_details(
     summary="Update a customer found by identifier",
 )
 def update_by_lookup(
-    body: CustomerUpdate,
-    change: Change,
-    session: Session,
-    identifier_name: str = IdentifierNameQuery,
-    identifier_value: str = IdentifierValueQuery,
-    source: str | None = SourceQuery,
-    account_id: str | None = AccountQuery,
+    body: CustomerUpdate, by: ByIdentifier, change: Change, session: Session
 ) -> CreatedWithSideEffects:
-    found = service.lookup_customer(
-        session,
-        change.org_id,
-        source=source,
-        identifier_name=identifier_name,
-        identifier_value=identifier_value,
-        account_id=account_id,
-    )
-    customer = service.active_customer(session, change.org_id, found.id)
-    warnings = service.update_customer(session, change, customer, body, source)
+    customer = lookup.find(session, change.org_id, by, for_update=True)
+    warnings = service.update_customer(session, change, customer, body, by.source)
     return CreatedWithSideEffects(created_id=customer.id, warnings=warnings)
 
 
@@ -119,24 +87,10 @@ def update_by_lookup(
     summary="Change a customer's status label",
 )
 def update_status(
-    body: StatusUpdate,
-    change: Change,
-    session: Session,
-    identifier_name: str = IdentifierNameQuery,
-    identifier_value: str = IdentifierValueQuery,
-    source: str | None = SourceQuery,
-    account_id: str | None = AccountQuery,
+    body: StatusUpdate, by: ByIdentifier, change: Change, session: Session
 ) -> Created:
-    found = service.lookup_customer(
-        session,
-        change.org_id,
-        source=source,
-        identifier_name=identifier_name,
-        identifier_value=identifier_value,
-        account_id=account_id,
-    )
-    customer = service.active_customer(session, change.org_id, found.id)
-    service.update_status(session, change, customer, body, service.normalize_source(source))
+    customer = lookup.find(session, change.org_id, by, for_update=True)
+    service.update_status(session, change, customer, body, lookup.normalize_source(by.source))
     return Created(created_id=customer.id)
 
 
@@ -144,7 +98,7 @@ def update_status(
 def get_customer(
     caller: CurrentCaller, session: Session, customer_id: int = _customer_id()
 ) -> dict[str, Any]:
-    customer = service.get_customer(session, caller.org_id, customer_id)
+    customer = lookup.get_customer(session, caller.org_id, customer_id)
     return service.customer_view(session, customer)
 
 
@@ -156,7 +110,7 @@ def update_customer(
     customer_id: int = _customer_id(),
     source: str | None = SourceQuery,
 ) -> CreatedWithSideEffects:
-    customer = service.active_customer(session, change.org_id, customer_id)
+    customer = lookup.active_customer(session, change.org_id, customer_id)
     warnings = service.update_customer(session, change, customer, body, source)
     return CreatedWithSideEffects(created_id=customer.id, warnings=warnings)
 
@@ -174,7 +128,7 @@ def change_identifier(
     source: str | None = SourceQuery,
     account_id: str | None = AccountQuery,
 ) -> Created:
-    customer = service.active_customer(session, change.org_id, customer_id)
+    customer = lookup.active_customer(session, change.org_id, customer_id)
     warnings = service.change_identifiers(session, change, customer, body, source, account_id)
     return Created(created_id=customer.id, warnings=warnings)
 
@@ -186,7 +140,7 @@ def update_subscriptions(
     session: Session,
     customer_id: int = _customer_id(),
 ) -> dict[str, Any]:
-    customer = service.active_customer(session, change.org_id, customer_id)
+    customer = lookup.active_customer(session, change.org_id, customer_id)
     service.update_subscriptions(session, change, customer, body)
     return {**body.model_dump(by_alias=True), "warnings": []}
 

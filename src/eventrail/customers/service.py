@@ -18,13 +18,10 @@ from eventrail.cards import service as cards
 from eventrail.customers.exceptions import (
     ConflictingCustomers,
     CustomerExists,
-    CustomerNotFound,
     InvalidChannel,
     InvalidCommChannel,
     InvalidIdentifier,
-    InvalidIdentifierName,
     InvalidPriority,
-    InvalidSource,
     InvalidStatusLabel,
     InvalidSubscriptionStatus,
     LoyaltyDowngrade,
@@ -33,6 +30,11 @@ from eventrail.customers.exceptions import (
     NoValidIdentifiers,
     OldValueInvalid,
     SameSourceOtherProfile,
+)
+from eventrail.customers.lookup import (
+    active_customer,
+    normalize_identifier_type,
+    normalize_source,
 )
 from eventrail.customers.repository import CustomerRepository
 from eventrail.customers.schemas import (
@@ -56,49 +58,8 @@ from eventrail.models import (
 )
 from eventrail.orgs import vocabulary as v
 from eventrail.orgs.repository import OrgRepository
-from eventrail.orgs.service import apply_field_values, field_values_by_kind
+from eventrail.orgs.service import apply_field_values, field_values_by_kind, find_label
 
-SOURCES = (
-    "INSTORE",
-    "FACEBOOK",
-    "WEB_ENGAGE",
-    "WECHAT",
-    "MARTJACK",
-    "TMALL",
-    "TAOBAO",
-    "JD",
-    "ECOMMERCE",
-    "WEBSITE",
-    "LINE",
-    "MOBILE_APP",
-    "XIAOHONGSHU",
-    "GLOBAL_SCANNER",
-    "SUNING",
-    "PINDUODUO",
-    "KAOLA",
-    "MAPP_SDK",
-)
-IDENTIFIER_TYPES = {
-    name.lower(): name
-    for name in (
-        "mobile",
-        "email",
-        "externalId",
-        "cardnumber",
-        "cardExternalId",
-        "wechat",
-        "martjackId",
-        "fbId",
-        "tmall_uname",
-        "cuid",
-        "ali_uname",
-        "jd_uname",
-        "vip_uname",
-        "line",
-        "unionId",
-        "fcmToken",
-    )
-}
 # Types a profile holds several of; adding another value of any other type
 # replaces the current one.
 MULTI_VALUED = frozenset({"cardnumber", "cardExternalId"})
@@ -144,24 +105,6 @@ def _warning(code: int, message: str) -> dict[str, Any]:
 
 
 # -- vocabulary checks ----------------------------------------------------------
-def normalize_source(raw: str | None, default: str = "INSTORE") -> str:
-    source = (raw or default).strip().upper()
-    if source not in SOURCES:
-        raise InvalidSource(f"Invalid source passed: '{raw}'")
-    return source
-
-
-def normalize_identifier_type(raw: str, *, lookup: bool = False) -> str:
-    found = IDENTIFIER_TYPES.get(raw.strip().lower())
-    if found is None:
-        if lookup:
-            raise InvalidIdentifierName(f"Lookup, Invalid identifier passed: '{raw}'")
-        raise BadRequest(
-            f"Invalid identifier type '{raw}': use one of {', '.join(IDENTIFIER_TYPES.values())}"
-        )
-    return found
-
-
 def check_identifier_value(type_: str, raw: str) -> str:
     value = raw.strip()
     if not value or len(value) > 255 or _CONTROL.search(value):
@@ -201,44 +144,8 @@ def _identifier(item: IdentifierIn, source: str, account_id: str) -> _Identifier
     )
 
 
-# -- loading ----------------------------------------------------------------
-def active_customer(session: Session, org_id: int, customer_id: int) -> Customer:
-    customer = CustomerRepository(session).get_for_update(org_id, customer_id)
-    if customer is None:
-        raise CustomerNotFound()
-    if customer.merged_into_id is not None:
-        raise MergedCustomer(customer.merged_into_id)
-    return customer
-
-
-def lookup_customer(
-    session: Session,
-    org_id: int,
-    *,
-    source: str | None,
-    identifier_name: str,
-    identifier_value: str,
-    account_id: str | None,
-) -> Customer:
-    src = normalize_source(source)
-    type_ = normalize_identifier_type(identifier_name, lookup=True)
-    repo = CustomerRepository(session)
-    found = repo.identifier(org_id, src, account_id or "", type_, identifier_value.strip())
-    if found is None:
-        raise CustomerNotFound()
-    customer = repo.get(org_id, found.customer_id)
-    if customer is None:
-        raise CustomerNotFound()
-    return customer
-
-
 def _label(session: Session, org_id: int, label_name: str | None, status: str) -> StatusLabel:
-    repo = OrgRepository(session)
-    label = (
-        repo.label_by_name(org_id, v.CUSTOMER, label_name)
-        if label_name is not None
-        else repo.default_label(org_id, v.CUSTOMER, status)
-    )
+    label = find_label(session, org_id, v.CUSTOMER, label_name, status)
     if label is None:
         raise InvalidStatusLabel(
             f"Status label passed is not valid: '{label_name or status}' is not a customer "
@@ -395,6 +302,20 @@ def _add_identifier(
     )
 
 
+def _finish(
+    session: Session,
+    ctx: ChangeContext,
+    customer: Customer,
+    events: list[AuditEvent | None],
+    source: str | None,
+) -> None:
+    """Stamp the customer if anything changed, and hand the changes to the audit trail."""
+    if any(e is not None for e in events):
+        customer.updated_at = now_ms()
+    session.flush()
+    record(session, ctx, v.CUSTOMER, customer.id, events, source=source)
+
+
 # -- POST /v2/customers ------------------------------------------------------------
 def add_customer(
     session: Session, ctx: ChangeContext, body: CustomerCreate, query_source: str | None
@@ -478,9 +399,7 @@ def add_customer(
     for profile, *_ in profiles:
         custom.update(profile.fields)
     events.extend(_fields(session, customer, custom, body.extended_fields))
-    customer.updated_at = now_ms()
-    session.flush()
-    record(session, ctx, v.CUSTOMER, customer.id, events, source=first_source)
+    _finish(session, ctx, customer, events, first_source)
     return customer.id, warnings
 
 
@@ -518,10 +437,7 @@ def update_customer(
     events.extend(
         _fields(session, customer, profile.fields if profile else {}, body.extended_fields)
     )
-    if any(e is not None for e in events):
-        customer.updated_at = now_ms()
-    session.flush()
-    record(session, ctx, v.CUSTOMER, customer.id, events, source=source)
+    _finish(session, ctx, customer, events, source)
     return warnings
 
 
@@ -609,10 +525,7 @@ def change_identifiers(
                     psi=psi,
                 )
             )
-    if any(e is not None for e in events):
-        customer.updated_at = now_ms()
-    session.flush()
-    record(session, ctx, v.CUSTOMER, customer.id, events, source=source)
+    _finish(session, ctx, customer, events, source)
     return warnings
 
 
@@ -621,11 +534,7 @@ def update_status(
     session: Session, ctx: ChangeContext, customer: Customer, body: StatusUpdate, source: str
 ) -> None:
     repo = OrgRepository(session)
-    target = repo.label_by_name(ctx.org_id, v.CUSTOMER, body.label.strip())
-    if target is None:
-        raise InvalidStatusLabel(
-            f"Status label passed is not valid: '{body.label}' is not a customer status label"
-        )
+    target = _label(session, ctx.org_id, body.label, "")
     if customer.merged_into_id is not None:
         raise MergedCustomer(customer.merged_into_id)
     if target.id == customer.status_label_id:
@@ -784,10 +693,3 @@ def customer_view(session: Session, customer: Customer) -> dict[str, Any]:
         "mergedInto": customer.merged_into_id,
         "warnings": warnings,
     }
-
-
-def get_customer(session: Session, org_id: int, customer_id: int) -> Customer:
-    customer = CustomerRepository(session).get(org_id, customer_id)
-    if customer is None:
-        raise CustomerNotFound()
-    return customer

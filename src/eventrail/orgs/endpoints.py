@@ -8,7 +8,6 @@ from eventrail.deps import CurrentCaller, Session
 from eventrail.models import CardSeries, FieldDefinition, Org, StatusLabel, UserGroup
 from eventrail.orgs import service
 from eventrail.orgs import vocabulary as v
-from eventrail.orgs.repository import OrgRepository
 from eventrail.orgs.schemas import (
     FieldCreate,
     FieldCreated,
@@ -85,7 +84,7 @@ def put_settings(body: OrgSettingsUpdate, caller: CurrentCaller, session: Sessio
 
 @router.get("/customerStatusLabels", response_model=LabelList)
 def list_customer_labels(caller: CurrentCaller, session: Session) -> LabelList:
-    labels = OrgRepository(session).labels(caller.org_id, v.CUSTOMER)
+    labels = service.list_labels(session, caller.org_id, v.CUSTOMER)
     return LabelList(data=[_label(label) for label in labels])
 
 
@@ -96,7 +95,7 @@ def add_customer_label(body: LabelCreate, caller: CurrentCaller, session: Sessio
 
 @router.get("/cardStatusLabels", response_model=LabelList)
 def list_card_labels(caller: CurrentCaller, session: Session) -> LabelList:
-    labels = OrgRepository(session).labels(caller.org_id, v.CARD)
+    labels = service.list_labels(session, caller.org_id, v.CARD)
     return LabelList(data=[_label(label) for label in labels])
 
 
@@ -107,7 +106,7 @@ def add_card_label(body: LabelCreate, caller: CurrentCaller, session: Session) -
 
 @router.get("/cardSeries", response_model=SeriesList)
 def list_series(caller: CurrentCaller, session: Session) -> SeriesList:
-    return SeriesList(data=[_series(s) for s in OrgRepository(session).series_list(caller.org_id)])
+    return SeriesList(data=[_series(s) for s in service.list_series(session, caller.org_id)])
 
 
 @router.post("/cardSeries", response_model=SeriesCreated)
@@ -117,7 +116,7 @@ def add_series(body: SeriesCreate, caller: CurrentCaller, session: Session) -> S
 
 @router.get("/fields", response_model=FieldList)
 def list_fields(caller: CurrentCaller, session: Session) -> FieldList:
-    return FieldList(data=[_field(f) for f in OrgRepository(session).fields(caller.org_id)])
+    return FieldList(data=[_field(f) for f in service.list_fields(session, caller.org_id)])
 
 
 @router.post("/fields", response_model=FieldCreated)
@@ -127,10 +126,8 @@ def add_field(body: FieldCreate, caller: CurrentCaller, session: Session) -> Fie
 
 @router.get("/groups", response_model=GroupList)
 def list_groups(caller: CurrentCaller, session: Session) -> GroupList:
-    repo = OrgRepository(session)
-    groups = repo.groups(caller.org_id)
-    members = repo.group_member_ids(caller.org_id, [g.id for g in groups])
-    return GroupList(data=[_group(g, members[g.id]) for g in groups])
+    groups = service.list_groups(session, caller.org_id)
+    return GroupList(data=[_group(group, members) for group, members in groups])
 
 
 @router.post("/groups", response_model=GroupCreated)
@@ -146,5 +143,4 @@ def update_group_members(
     external_id: str = Path(alias="externalId", max_length=100),
 ) -> GroupOut:
     group = service.update_group_members(session, caller.org_id, external_id, body)
-    members = OrgRepository(session).group_member_ids(caller.org_id, [group.id])[group.id]
-    return _group(group, members)
+    return _group(group, service.group_members(session, caller.org_id, group))

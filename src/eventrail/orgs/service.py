@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -103,6 +104,41 @@ def update_settings(session: Session, org_id: int, update: OrgSettingsUpdate) ->
         org.rate_limit_per_minute = update.rate_limit_per_minute
     session.flush()
     return org
+
+
+def list_labels(session: Session, org_id: int, entity_type: str) -> Sequence[StatusLabel]:
+    return OrgRepository(session).labels(org_id, entity_type)
+
+
+def list_series(session: Session, org_id: int) -> Sequence[CardSeries]:
+    return OrgRepository(session).series_list(org_id)
+
+
+def list_fields(session: Session, org_id: int) -> Sequence[FieldDefinition]:
+    return OrgRepository(session).fields(org_id)
+
+
+def list_groups(session: Session, org_id: int) -> list[tuple[UserGroup, list[int]]]:
+    """Every group of the org with its member customer ids."""
+    repo = OrgRepository(session)
+    groups = repo.groups(org_id)
+    members = repo.group_member_ids(org_id, [g.id for g in groups])
+    return [(group, members[group.id]) for group in groups]
+
+
+def group_members(session: Session, org_id: int, group: UserGroup) -> list[int]:
+    return OrgRepository(session).group_member_ids(org_id, [group.id])[group.id]
+
+
+def find_label(
+    session: Session, org_id: int, entity_type: str, name: str | None, default_status: str
+) -> StatusLabel | None:
+    """The org's label named ``name`` (exact, else case-insensitive), or when no name
+    is given, the default label of ``default_status``."""
+    repo = OrgRepository(session)
+    if name is not None:
+        return repo.label_by_name(org_id, entity_type, name.strip())
+    return repo.default_label(org_id, entity_type, default_status)
 
 
 def add_label(session: Session, org_id: int, entity_type: str, body: LabelCreate) -> StatusLabel:

@@ -32,11 +32,10 @@ from eventrail.kit.dates import format_iso, now_ms, zone
 from eventrail.models import Card, CardSeries, Customer, CustomerIdentifier, StatusLabel
 from eventrail.orgs import vocabulary as v
 from eventrail.orgs.repository import OrgRepository
-from eventrail.orgs.service import apply_field_values, field_values_by_kind, find_label
+from eventrail.orgs.service import field_values_by_kind, find_label, write_fields
 
 CARDNUMBER = "cardnumber"
 _CARD_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-./]{0,99}$")
-_FIELD_REFERENCE = {"custom": "CardCustomField", "extended": "CardExtendedField"}
 
 
 def _associate(customer_id: int | None) -> list[dict[str, Any]]:
@@ -113,32 +112,18 @@ def _label(session: Session, org_id: int, label_id: int) -> StatusLabel:
 
 
 def _field_events(
-    session: Session,
-    org_id: int,
-    card: Card,
-    custom: dict[str, Any],
-    extended: dict[str, Any],
+    session: Session, org_id: int, card: Card, custom: dict[str, Any], extended: dict[str, Any]
 ) -> list[AuditEvent | None]:
-    events: list[AuditEvent | None] = []
-    for kind, values, where in (
-        ("custom", custom, "customFields"),
-        ("extended", extended, "extendedFields"),
-    ):
-        for change in apply_field_values(session, org_id, v.CARD, card.id, kind, values, where):
-            if change.definition.audit_trail:
-                events.append(
-                    value_change(
-                        _FIELD_REFERENCE[kind],
-                        change.definition.name,
-                        change.previous,
-                        change.current,
-                        psi=change.definition.psi,
-                        associate_entities=(
-                            _associate(card.customer_id) if card.customer_id is not None else None
-                        ),
-                    )
-                )
-    return events
+    return write_fields(
+        session,
+        org_id,
+        v.CARD,
+        card.id,
+        custom=custom,
+        extended=extended,
+        custom_key="customFields",
+        associate_entities=_associate(card.customer_id) if card.customer_id is not None else None,
+    )
 
 
 def _create(

@@ -58,7 +58,7 @@ from eventrail.models import (
 )
 from eventrail.orgs import vocabulary as v
 from eventrail.orgs.repository import OrgRepository
-from eventrail.orgs.service import apply_field_values, field_values_by_kind, find_label
+from eventrail.orgs.service import field_values_by_kind, find_label, write_fields
 
 # Types a profile holds several of; adding another value of any other type
 # replaces the current one.
@@ -97,7 +97,6 @@ NAME_LIMIT = 100
 _MOBILE = re.compile(r"^[1-9]\d{7,14}$", re.ASCII)
 _EMAIL = re.compile(r"^[A-Za-z0-9._+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)+$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_FIELD_REFERENCE = {"custom": "CustomField", "extended": "ExtendedField"}
 
 
 def _warning(code: int, message: str) -> dict[str, Any]:
@@ -233,31 +232,17 @@ def _comm_channels(
 
 
 def _fields(
-    session: Session,
-    customer: Customer,
-    custom: dict[str, Any],
-    extended: dict[str, Any],
+    session: Session, customer: Customer, custom: dict[str, Any], extended: dict[str, Any]
 ) -> list[AuditEvent | None]:
-    events: list[AuditEvent | None] = []
-    for kind, values, where in (
-        ("custom", custom, "fields"),
-        ("extended", extended, "extendedFields"),
-    ):
-        changes = apply_field_values(
-            session, customer.org_id, v.CUSTOMER, customer.id, kind, values, where
-        )
-        for change in changes:
-            if change.definition.audit_trail:
-                events.append(
-                    value_change(
-                        _FIELD_REFERENCE[kind],
-                        change.definition.name,
-                        change.previous,
-                        change.current,
-                        psi=change.definition.psi,
-                    )
-                )
-    return events
+    return write_fields(
+        session,
+        customer.org_id,
+        v.CUSTOMER,
+        customer.id,
+        custom=custom,
+        extended=extended,
+        custom_key="fields",
+    )
 
 
 def _insert_identifier(

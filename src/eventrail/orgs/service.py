@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from eventrail.audit.service import AuditEvent, value_change
 from eventrail.errors import BadRequest
 from eventrail.kit.dates import now_ms, zone
 from eventrail.models import (
@@ -348,6 +349,52 @@ def apply_field_values(
             existing.value = value
     session.flush()
     return changes
+
+
+# referenceType of a field change, by (entity type, kind)
+_FIELD_REFERENCE = {
+    (v.CUSTOMER, "custom"): "CustomField",
+    (v.CUSTOMER, "extended"): "ExtendedField",
+    (v.CARD, "custom"): "CardCustomField",
+    (v.CARD, "extended"): "CardExtendedField",
+}
+
+
+def write_fields(
+    session: Session,
+    org_id: int,
+    entity_type: str,
+    entity_id: int,
+    *,
+    custom: dict[str, Any],
+    extended: dict[str, Any],
+    custom_key: str,
+    associate_entities: list[dict[str, Any]] | None = None,
+) -> list[AuditEvent | None]:
+    """Store custom and extended field values; the audit events of the audited ones.
+
+    ``custom_key`` names the custom fields in error messages (``fields`` in a
+    customer profile, ``customFields`` on a card).
+    """
+    events: list[AuditEvent | None] = []
+    for kind, values, where in (
+        ("custom", custom, custom_key),
+        ("extended", extended, "extendedFields"),
+    ):
+        changes = apply_field_values(session, org_id, entity_type, entity_id, kind, values, where)
+        events.extend(
+            value_change(
+                _FIELD_REFERENCE[(entity_type, kind)],
+                change.definition.name,
+                change.previous,
+                change.current,
+                psi=change.definition.psi,
+                associate_entities=associate_entities,
+            )
+            for change in changes
+            if change.definition.audit_trail
+        )
+    return events
 
 
 def field_values_by_kind(

@@ -55,7 +55,11 @@ def settings(
         url = f"sqlite:///{data_dir / 'eventrail.db'}"
     else:
         url = request.getfixturevalue("postgres_url")
-    settings = Settings(database_url=url, data_dir=data_dir, secret_key=TEST_SECRET)
+    # No processor threads: tests drain the queue when they choose (see `drain`);
+    # the tests of the processors themselves start them.
+    settings = Settings(
+        database_url=url, data_dir=data_dir, secret_key=TEST_SECRET, processor_threads=0
+    )
     migrate(settings)
     return settings
 
@@ -68,8 +72,22 @@ def db(settings: Settings) -> Iterator[Database]:
 
 
 @pytest.fixture(scope="session")
-def app(settings: Settings, db: Database) -> FastAPI:
-    return create_app(settings, db)
+def app(settings: Settings, db: Database) -> Iterator[FastAPI]:
+    application = create_app(settings, db)
+    application.state.background.start()
+    yield application
+    application.state.background.stop()
+
+
+@pytest.fixture
+def drain(app: FastAPI) -> Callable[[], int]:
+    """Process everything queued so far; the number of requests processed."""
+
+    def run() -> int:
+        processed: int = app.state.background.processor.drain()
+        return processed
+
+    return run
 
 
 @pytest.fixture

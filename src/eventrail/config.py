@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     )
     default_token_ttl_seconds: int = Field(default=3600, ge=60, le=86400)
     db_pool_size: int = Field(default=10, ge=1, le=200)
+    processor_threads: int = Field(
+        default=1, ge=0, le=16, description="Processor threads per server process (0: none)."
+    )
+    processor_batch_size: int = Field(default=500, ge=1, le=5000)
     log_level: str = Field(default="info")
 
     @field_validator("database_url")

@@ -11,11 +11,11 @@ deletes them, and the migrations make the database refuse to.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from eventrail.audit.repository import AuditQuery, AuditRepository
 from eventrail.kit.dates import now_ms
@@ -76,15 +76,18 @@ class AuditEvent:
 
 
 @dataclass(slots=True)
-class _Pending:
+class _Recorded:
+    """Events recorded by one record() call, and the (sub)transaction they belong to."""
+
     context: ChangeContext
     entity_type: str
     entity_id: int
-    auto_update_time: int
+    at: int
     source: str | None
     victim: dict[str, Any] | None
     survivor: dict[str, Any] | None
-    events: list[AuditEvent] = field(default_factory=list)
+    events: list[AuditEvent]
+    transaction: SessionTransaction | None
 
 
 def _text(value: Any) -> str:
@@ -130,66 +133,86 @@ def record(
     victim: dict[str, Any] | None = None,
     survivor: dict[str, Any] | None = None,
 ) -> None:
-    """Add events to the entry of (entity, request); written when the session commits."""
+    """Add events to the entry of (entity, request); written when the session commits.
+
+    Events recorded inside a savepoint that rolls back are dropped with it.
+    """
     real = [e for e in events if e is not None]
     if not real:
         return
-    pending: dict[tuple[str, int], _Pending] | None = session.info.get(_PENDING_KEY)
+    pending: list[_Recorded] | None = session.info.get(_PENDING_KEY)
     if pending is None:
-        pending = {}
+        pending = []
         session.info[_PENDING_KEY] = pending
         if not session.info.get(_LISTENING_KEY):
             session.info[_LISTENING_KEY] = True
             event.listen(session, "before_commit", _write_pending)
             event.listen(session, "after_soft_rollback", _drop_pending)
-    key = (entity_type, entity_id)
-    entry = pending.get(key)
-    if entry is None:
-        entry = _Pending(context, entity_type, entity_id, now_ms(), source, victim, survivor)
-        pending[key] = entry
-    else:
-        entry.source = entry.source or source
-        entry.victim = entry.victim or victim
-        entry.survivor = entry.survivor or survivor
-    entry.events.extend(real)
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    pending.append(
+        _Recorded(
+            context, entity_type, entity_id, now_ms(), source, victim, survivor, real, transaction
+        )
+    )
 
 
-def _drop_pending(session: Session, _previous_transaction: object) -> None:
-    session.info.pop(_PENDING_KEY, None)
+def _within(transaction: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is ancestor:
+            return True
+        transaction = transaction.parent
+    return False
+
+
+def _drop_pending(session: Session, previous_transaction: SessionTransaction) -> None:
+    pending: list[_Recorded] | None = session.info.get(_PENDING_KEY)
+    if not pending:
+        return
+    if not previous_transaction.nested:
+        session.info.pop(_PENDING_KEY, None)
+        return
+    pending[:] = [r for r in pending if not _within(r.transaction, previous_transaction)]
 
 
 def _write_pending(session: Session) -> None:
-    pending: dict[tuple[str, int], _Pending] = session.info.pop(_PENDING_KEY, None) or {}
-    if not pending:
+    recorded: list[_Recorded] = session.info.pop(_PENDING_KEY, None) or []
+    if not recorded:
         return
+    # One entry per (entity, request): gather, in the order entities were first touched.
+    grouped: dict[tuple[str, str, int], list[_Recorded]] = {}
+    for item in recorded:
+        key = (item.context.request_id, item.entity_type, item.entity_id)
+        grouped.setdefault(key, []).append(item)
     created_on = now_ms()
-    entries: list[tuple[AuditEntry, _Pending]] = []
-    for item in sorted(pending.values(), key=lambda p: p.auto_update_time):
-        ctx = item.context
+    entries: list[tuple[AuditEntry, list[AuditEvent]]] = []
+    for items in grouped.values():
+        first = items[0]
+        ctx = first.context
+        events = [e for item in items for e in item.events]
         entry = AuditEntry(
             org_id=ctx.org_id,
-            entity_type=item.entity_type,
-            entity_id=item.entity_id,
+            entity_type=first.entity_type,
+            entity_id=first.entity_id,
             request_id=ctx.request_id,
             updated_by=ctx.updated_by,
             till=ctx.till,
             store=ctx.store,
             user_context=ctx.user_context,
-            victim_details=item.victim,
-            survivor_details=item.survivor,
-            source=item.source,
+            victim_details=next((i.victim for i in items if i.victim), None),
+            survivor_details=next((i.survivor for i in items if i.survivor), None),
+            source=next((i.source for i in items if i.source), None),
             updated_by_mode=ctx.mode,
-            auto_update_time=item.auto_update_time,
-            created_on=max(created_on, item.auto_update_time),
-            events=[e.stored() for e in item.events],
+            auto_update_time=first.at,
+            created_on=max(created_on, first.at),
+            events=[e.stored() for e in events],
         )
-        entries.append((entry, item))
+        entries.append((entry, events))
     repo = AuditRepository(session)
     repo.add_entries([entry for entry, _ in entries])
     refs: list[AuditRef] = []
-    for entry, item in entries:
+    for entry, events in entries:
         seen: set[tuple[str, str]] = set()
-        for ev in item.events:
+        for ev in events:
             pair = (ev.reference_type, ev.updated_field)
             if pair in seen:
                 continue

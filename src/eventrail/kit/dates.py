@@ -128,3 +128,57 @@ def format_iso(ms: int, tz: tzinfo) -> str:
     if text.endswith("+00:00"):
         text = text[:-6] + "Z"
     return text
+
+
+# Capillary's accepted eventDateTime / DATE formats (reference §2.6), as strptime
+# patterns, tried in this order. Values without an offset are UTC wall-clock time
+# ("2024-04-11 12:00:00" -> 1712836800000), as Capillary stores them.
+_EVENT_FORMATS = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S.%f",
+    "%d-%m-%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M:%S",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d",
+    "%d-%m-%Y",
+    "%m/%d/%Y",
+    "%Y%m%d %H:%M:%S",
+    "%d-%b-%y",
+    "%a %b %d %H:%M:%S %Z %Y",
+    "%B,%d,%Y",
+    "%B,%d",
+    "%Y-%d-%m %H:%M:%S",
+)
+
+
+def parse_event_datetime(value: object) -> int | None:
+    """Epoch milliseconds of an event date (any of Capillary's formats, or epoch ms)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return value if 0 <= value <= _MAX_MS else None
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if not text or len(text) > 64:
+        return None
+    if _EPOCH_MS.match(text):
+        ms = int(text)
+        return ms if ms <= _MAX_MS else None
+    if "T" in text and (text.endswith("Z") or "+" in text[10:] or text[19:20] == "-"):
+        try:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return to_ms(moment) if moment.tzinfo is not None else None
+    for pattern in _EVENT_FORMATS:
+        try:
+            moment = datetime.strptime(text, pattern)  # UTC wall clock, made aware below
+        except ValueError:
+            continue
+        if pattern == "%B,%d":
+            moment = moment.replace(year=1970)
+        return to_ms(moment.replace(tzinfo=UTC))
+    return None

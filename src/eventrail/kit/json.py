@@ -27,3 +27,33 @@ class JsonResponse(Response):
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content)
+
+
+MAX_DEPTH = 32
+MAX_STRING = 64 * 1024
+
+
+def payload_problem(
+    value: Any, *, max_depth: int = MAX_DEPTH, max_string: int = MAX_STRING
+) -> str | None:
+    """Why a parsed JSON payload cannot be taken (too deep, a string too long, a NUL
+    character), or None. Iterative, so a hostile document cannot exhaust the stack."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, str):
+            if len(node) > max_string:
+                return f"a string is longer than {max_string} characters"
+            if "\x00" in node:
+                return "a string contains a NUL character"
+        elif isinstance(node, dict | list):
+            if depth > max_depth:
+                return f"nested deeper than {max_depth} levels"
+            if isinstance(node, dict):
+                for key, item in node.items():
+                    if len(key) > max_string or "\x00" in key:
+                        return "a key is too long or contains a NUL character"
+                    stack.append((item, depth + 1))
+            else:
+                stack.extend((item, depth + 1) for item in node)
+    return None

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -28,3 +32,19 @@ def insert_unique(session: Session, obj: object) -> bool:
     except IntegrityError:
         return False
     return True
+
+
+def insert_ignore_returning(
+    session: Session,
+    table: sa.Table,
+    rows: list[dict[str, Any]],
+    returning: tuple[sa.ColumnElement[Any], ...],
+) -> set[tuple[Any, ...]]:
+    """Insert rows, skipping those a unique constraint refuses; the ``returning``
+    values of the rows actually inserted (one statement on both databases)."""
+    if not rows:
+        return set()
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)
+    stmt = insert.values(rows).on_conflict_do_nothing().returning(*returning)
+    return {tuple(row) for row in session.execute(stmt)}

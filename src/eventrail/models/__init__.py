@@ -8,9 +8,14 @@ from eventrail.models.card_series import CardSeries
 from eventrail.models.comm_channel import CommChannel
 from eventrail.models.customer import Customer
 from eventrail.models.customer_identifier import CustomerIdentifier
+from eventrail.models.event_definition import EventDefinition
+from eventrail.models.event_log import EventLog
+from eventrail.models.event_record import EventRecord
+from eventrail.models.event_unique_key import EventUniqueKey
 from eventrail.models.field_definition import FieldDefinition
 from eventrail.models.field_value import FieldValue
 from eventrail.models.group_member import GroupMember
+from eventrail.models.ingest_request import IngestRequest
 from eventrail.models.merge_request import MergeRequest
 from eventrail.models.oauth_client import OAuthClient
 from eventrail.models.org import Org
@@ -18,7 +23,9 @@ from eventrail.models.status_label import StatusLabel
 from eventrail.models.store import Store
 from eventrail.models.subscription import Subscription
 from eventrail.models.till import Till
+from eventrail.models.transformer_mapping import TransformerMapping
 from eventrail.models.user_group import UserGroup
+from eventrail.models.webhook import Webhook
 
 __all__ = [
     "AuditEntry",
@@ -29,9 +36,14 @@ __all__ = [
     "CommChannel",
     "Customer",
     "CustomerIdentifier",
+    "EventDefinition",
+    "EventLog",
+    "EventRecord",
+    "EventUniqueKey",
     "FieldDefinition",
     "FieldValue",
     "GroupMember",
+    "IngestRequest",
     "MergeRequest",
     "OAuthClient",
     "Org",
@@ -39,5 +51,7 @@ __all__ = [
     "Store",
     "Subscription",
     "Till",
+    "TransformerMapping",
     "UserGroup",
+    "Webhook",
 ]

@@ -30,6 +30,10 @@ class OrgRepository:
     def org(self, org_id: int) -> Org | None:
         return self.session.get(Org, org_id)
 
+    def children(self, org_id: int) -> Sequence[Org]:
+        stmt = sa.select(Org).where(Org.parent_org_id == org_id).order_by(Org.id)
+        return self.session.scalars(stmt).all()
+
     # -- labels -------------------------------------------------------------
     def labels(self, org_id: int, entity_type: str) -> Sequence[StatusLabel]:
         stmt = (

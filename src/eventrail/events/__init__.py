@@ -1,0 +1,1 @@
+"""Behavioural events: definitions, webhooks, transformers."""

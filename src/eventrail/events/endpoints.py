@@ -1,0 +1,120 @@
+"""Definitions, webhooks and transformer mappings (reference §3.2, §3.3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+
+from eventrail.deps import CurrentCaller, Session
+from eventrail.events import service
+from eventrail.events.schemas import AdapterMappingIn, EventDefinitionIn, WebhookIn, WebhookRef
+from eventrail.orgs.service import get_org
+
+router = APIRouter(prefix="/v2/events", tags=["event definitions and webhooks"])
+
+_OK: dict[str, Any] = {"warnings": [], "errors": []}
+
+
+def _envelope(data: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"data": data, "warnings": [], "errors": []}
+
+
+def public_base_url(request: Request) -> str:
+    configured: str | None = request.app.state.settings.public_url
+    return configured or str(request.base_url).rstrip("/")
+
+
+@router.post("", summary="Create a custom event")
+def create_event(body: EventDefinitionIn, caller: CurrentCaller, session: Session) -> Any:
+    definition = service.create_definition(session, caller.org_id, body)
+    return {**_OK, "eventId": definition.event_id}
+
+
+@router.put("", summary="Replace a custom event's definition (fields left out are removed)")
+def update_event(body: EventDefinitionIn, caller: CurrentCaller, session: Session) -> Any:
+    service.update_definition(session, caller.org_id, body)
+    return dict(_OK)
+
+
+def _views(session: Session, org_id: int, name: str | None) -> list[dict[str, Any]]:
+    org = get_org(session, org_id)
+    mappings = service.list_mappings(session, org_id)
+    return [
+        service.definition_view(d, org, mappings)
+        for d in service.list_definitions(session, org_id, name)
+    ]
+
+
+@router.get("", summary="The org's events, or one by eventName")
+def list_events(
+    caller: CurrentCaller,
+    session: Session,
+    event_name: str | None = Query(default=None, alias="eventName", max_length=200),
+) -> Any:
+    return _envelope(_views(session, caller.org_id, event_name))
+
+
+@router.get("/meta", summary="One event's definition")
+def event_meta(
+    caller: CurrentCaller,
+    session: Session,
+    event_name: str = Query(alias="event_name", min_length=1, max_length=200),
+) -> Any:
+    service.get_definition(session, caller.org_id, event_name)
+    return _envelope(_views(session, caller.org_id, event_name))
+
+
+@router.put("/disable", summary="Disable an event (irreversible)")
+def disable_event(
+    caller: CurrentCaller,
+    session: Session,
+    event_name: str = Query(alias="event_name", min_length=1, max_length=200),
+) -> Any:
+    service.disable_definition(session, caller.org_id, event_name)
+    return dict(_OK)
+
+
+@router.post("/webhook", summary="Create a webhook (one per transformer)")
+def create_webhook(
+    body: WebhookIn, caller: CurrentCaller, session: Session, request: Request
+) -> Any:
+    webhook, till = service.create_webhook(session, caller.org_id, body)
+    view = service.webhook_view(webhook, till.code, public_base_url(request))
+    return {**view, "warnings": []}
+
+
+@router.put("/webhook", summary="Change a webhook (named by webHookUri or webHookId)")
+def update_webhook(body: WebhookIn, caller: CurrentCaller, session: Session) -> Any:
+    service.update_webhook(session, caller.org_id, body)
+    return dict(_OK)
+
+
+@router.get("/webhooks", summary="The org's webhooks")
+def list_webhooks(caller: CurrentCaller, session: Session, request: Request) -> Any:
+    base = public_base_url(request)
+    return _envelope(
+        [
+            service.webhook_view(webhook, till.code, base)
+            for webhook, till in service.list_webhooks(session, caller.org_id)
+        ]
+    )
+
+
+@router.put("/webhook/disable", summary="Disable a webhook")
+def disable_webhook(body: WebhookRef, caller: CurrentCaller, session: Session) -> Any:
+    service.disable_webhook(session, caller.org_id, body.web_hook_id)
+    return dict(_OK)
+
+
+@router.post("/adapter_mapping", summary="Map a transformer's foreign payloads to events")
+def set_adapter_mapping(body: AdapterMappingIn, caller: CurrentCaller, session: Session) -> Any:
+    service.set_mapping(session, caller.org_id, body)
+    return dict(_OK)
+
+
+@router.get("/adapter_mapping", summary="The org's transformer mappings")
+def list_adapter_mappings(caller: CurrentCaller, session: Session) -> Any:
+    return _envelope(
+        [service.mapping_view(m) for m in service.list_mappings(session, caller.org_id)]
+    )

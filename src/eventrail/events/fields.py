@@ -1,0 +1,264 @@
+"""Event field types and attributes: checking a definition, and checking a value.
+
+A definition's field, as Capillary stores it::
+
+    {"name": "customer", "type": "CUSTOMER",
+     "attributes": {"identifierType": {"value": "mobile", "valueType": "ENUM"}, ...}}
+
+:func:`parse_field` turns that into a :class:`FieldSpec` the pipeline can use
+without looking at strings again; :func:`check_value` validates one posted value.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from eventrail.kit.dates import parse_event_datetime
+
+# request spelling (case-insensitive) -> stored spelling
+FIELD_TYPES = {
+    name.lower(): stored
+    for name, stored in (
+        ("customer", "CUSTOMER"),
+        ("tillCode", "TILLCODE"),
+        ("groupId", "GROUPID"),
+        ("string", "STRING"),
+        ("double", "DOUBLE"),
+        ("integer", "INTEGER"),
+        ("boolean", "BOOLEAN"),
+        ("enum", "ENUM"),
+        ("date", "DATE"),
+        ("couponCode", "COUPONCODE"),
+        ("productSku", "PRODUCTSKU"),
+        ("productBrand", "PRODUCTBRAND"),
+        ("productCategory", "PRODUCTCATEGORY"),
+    )
+}
+# attribute -> valueType, as Capillary stores them
+ATTRIBUTES = {
+    "isRequired": "BOOLEAN",
+    "isUniqueKeyField": "BOOLEAN",
+    "isPsiData": "BOOLEAN",
+    "addCustomerIfNotExists": "BOOLEAN",
+    "regex": "STRING",
+    "possibleValues": "STRING",
+    "identifierType": "ENUM",
+    "source": "ENUM",
+    "accountId": "ENUM",
+    "groupIdentifierType": "ENUM",
+}
+_BOOLEANS = {"true": True, "false": False}
+PSI_TYPES = frozenset({"STRING", "ENUM", "DOUBLE"})
+GROUP_IDENTIFIER_TYPES = {"groupexternalid": "GroupExternalId", "groupid": "GroupId"}
+MAX_STRING = 64 * 1024
+_INTEGER = re.compile(r"^[+-]?\d{1,18}$", re.ASCII)
+
+
+class DefinitionError(ValueError):
+    """A definition's field is wrong; ``code`` is Capillary's (1802 or 1823)."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    name: str
+    type: str
+    required: bool = False
+    unique: bool = False
+    psi: bool = False
+    regex: re.Pattern[str] | None = None
+    possible_values: frozenset[str] = field(default_factory=frozenset)
+    identifier_type: str = "mobile"
+    source: str = "INSTORE"
+    account_id: str = ""
+    add_if_missing: bool = False
+    group_identifier_type: str = "GroupExternalId"
+
+
+def _attribute_value(name: str, raw: Any) -> str | None:
+    """An attribute given as {"value": .., "valueType": ..} or as a plain value."""
+    value = raw.get("value") if isinstance(raw, dict) else raw
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float | str):
+        return str(value)
+    raise DefinitionError(1802, f"field attribute value fails for validation type {name}")
+
+
+def normalize_field(
+    raw: dict[str, Any], *, sources: tuple[str, ...], identifier_types: dict[str, str]
+) -> dict[str, Any]:
+    """A request's field, checked, in Capillary's stored shape."""
+    name = raw.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name) > 50:
+        raise DefinitionError(1802, "field name must be 1 to 50 characters")
+    name = name.strip()
+    if name in {"event_name", "eventDateTime", "orgResolver"}:
+        raise DefinitionError(1802, f"field name {name} is reserved")
+    type_in = raw.get("type")
+    stored_type = FIELD_TYPES.get(type_in.lower()) if isinstance(type_in, str) else None
+    if stored_type is None:
+        raise DefinitionError(1823, f"{type_in} invalid event field type")
+    attributes_in = raw.get("attributes") or {}
+    if not isinstance(attributes_in, dict):
+        raise DefinitionError(1802, f"attributes of field {name} must be an object")
+    attributes: dict[str, dict[str, str]] = {}
+    for attr, value_in in attributes_in.items():
+        if attr not in ATTRIBUTES:
+            raise DefinitionError(1802, f"field attribute {attr} is not supported (field {name})")
+        value = _attribute_value(attr, value_in)
+        if value is None:
+            attributes[attr] = {"valueType": ATTRIBUTES[attr]}
+            continue
+        if ATTRIBUTES[attr] == "BOOLEAN":
+            if value.lower() not in _BOOLEANS:
+                raise DefinitionError(
+                    1802, f"field attribute value {value} fails for validation type {attr}"
+                )
+            value = value.lower()
+        attributes[attr] = {"value": value, "valueType": ATTRIBUTES[attr]}
+    normalized = {"name": name, "type": stored_type, "attributes": attributes}
+    spec = parse_field(normalized)  # raises on inconsistent attributes
+    if spec.psi and (stored_type not in PSI_TYPES):
+        raise DefinitionError(
+            1802, f"field attribute value fails for validation type isPsiData (field {name})"
+        )
+    if stored_type == "CUSTOMER":
+        if (
+            spec.identifier_type not in identifier_types.values()
+            and spec.identifier_type != "userId"
+        ):
+            raise DefinitionError(
+                1802,
+                f"field attribute value {spec.identifier_type} fails for validation type "
+                "identifierType",
+            )
+        if spec.source not in sources:
+            raise DefinitionError(
+                1802, f"field attribute value {spec.source} fails for validation type source"
+            )
+    if stored_type == "ENUM" and not spec.possible_values:
+        raise DefinitionError(1802, f"enum field {name} needs possibleValues (comma-separated)")
+    if spec.unique and not spec.required:
+        # isUniqueKeyField forces isRequired (reference §3.1).
+        attributes["isRequired"] = {"value": "true", "valueType": "BOOLEAN"}
+    return normalized
+
+
+def _flag(attributes: dict[str, Any], name: str, default: bool) -> bool:
+    item = attributes.get(name) or {}
+    value = item.get("value")
+    return default if value is None else value == "true"
+
+
+def _text(attributes: dict[str, Any], name: str, default: str) -> str:
+    item = attributes.get(name) or {}
+    value = item.get("value")
+    return default if value is None or value == "" else str(value)
+
+
+def parse_field(stored: dict[str, Any]) -> FieldSpec:
+    attributes: dict[str, Any] = stored.get("attributes") or {}
+    type_ = stored["type"]
+    regex_text = _text(attributes, "regex", "")
+    try:
+        regex = re.compile(regex_text) if regex_text else None
+    except re.error as exc:
+        raise DefinitionError(1802, f"regex of field {stored['name']} is invalid: {exc}") from None
+    possible = _text(attributes, "possibleValues", "")
+    group_type = _text(attributes, "groupIdentifierType", "GroupExternalId")
+    return FieldSpec(
+        name=stored["name"],
+        type=type_,
+        required=_flag(attributes, "isRequired", type_ == "CUSTOMER"),
+        unique=_flag(attributes, "isUniqueKeyField", False),
+        psi=_flag(attributes, "isPsiData", False),
+        regex=regex,
+        possible_values=frozenset(v.strip() for v in possible.split(",") if v.strip()),
+        identifier_type=_identifier_type(_text(attributes, "identifierType", "mobile")),
+        source=_text(attributes, "source", "INSTORE").upper(),
+        account_id=_text(attributes, "accountId", ""),
+        add_if_missing=_flag(attributes, "addCustomerIfNotExists", False),
+        group_identifier_type=GROUP_IDENTIFIER_TYPES.get(group_type.lower(), group_type),
+    )
+
+
+def _identifier_type(value: str) -> str:
+    known = {
+        "mobile": "mobile",
+        "email": "email",
+        "externalid": "externalId",
+        "userid": "userId",
+        "cardnumber": "cardnumber",
+        "cardexternalid": "cardExternalId",
+        "wechat": "wechat",
+        "martjackid": "martjackId",
+        "cuid": "cuid",
+        "fbid": "fbId",
+        "unionid": "unionId",
+        "fcmtoken": "fcmToken",
+        "line": "line",
+    }
+    return known.get(value.lower(), value)
+
+
+def _double_text(number: float) -> str:
+    if number == int(number) and abs(number) < 1e16:
+        return f"{int(number)}.0"
+    return repr(number)
+
+
+def check_value(spec: FieldSpec, raw: Any) -> tuple[Any, str | None]:
+    """(stored value, None) or (None, why it is invalid), for a non-empty value."""
+    if isinstance(raw, dict | list):
+        return None, "expected a single value, not an object or a list"
+    t = spec.type
+    if t == "DOUBLE":
+        if isinstance(raw, bool):
+            return None, "expected a number"
+        try:
+            number = float(raw)
+        except (TypeError, ValueError):
+            return None, "expected a number"
+        if not math.isfinite(number):
+            return None, "expected a finite number"
+        return _double_text(number), None
+    if t == "INTEGER":
+        if isinstance(raw, bool):
+            return None, "expected an integer"
+        if isinstance(raw, int) or (isinstance(raw, str) and _INTEGER.match(raw.strip())):
+            return str(int(raw)), None
+        if isinstance(raw, float) and raw.is_integer() and abs(raw) < 2**63:
+            return str(int(raw)), None
+        return None, "expected an integer"
+    if t == "BOOLEAN":
+        if isinstance(raw, bool):
+            return ("true" if raw else "false"), None
+        if isinstance(raw, str) and raw.strip().lower() in _BOOLEANS:
+            return raw.strip().lower(), None
+        return None, "expected true or false"
+    text = "true" if raw is True else "false" if raw is False else str(raw)
+    if len(text) > MAX_STRING:
+        return None, f"longer than {MAX_STRING} characters"
+    if t == "DATE":
+        if parse_event_datetime(raw) is None:
+            return None, "not a date in a supported format (e.g. yyyy-MM-dd HH:mm:ss)"
+        return text, None
+    if t == "ENUM" and text not in spec.possible_values:
+        return None, f"must be one of {', '.join(sorted(spec.possible_values))}"
+    if spec.regex is not None and not spec.regex.fullmatch(text):
+        return None, f"does not match {spec.regex.pattern}"
+    return text, None
+
+
+def is_empty(raw: Any) -> bool:
+    return raw is None or (isinstance(raw, str) and not raw.strip())

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from eventrail.models import EventDefinition, Till, TransformerMapping, Webhook
+
+
+class EventRepository:
+    """All SQL about definitions, webhooks and transformer mappings. Scoped by org."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, obj: object) -> None:
+        self.session.add(obj)
+        self.session.flush()
+
+    def flush(self) -> None:
+        self.session.flush()
+
+    # -- definitions ------------------------------------------------------------
+    def definitions(self, org_id: int, name: str | None = None) -> Sequence[EventDefinition]:
+        stmt = sa.select(EventDefinition).where(EventDefinition.org_id == org_id)
+        if name is not None:
+            stmt = stmt.where(EventDefinition.event_name == name)
+        return self.session.scalars(stmt.order_by(EventDefinition.id)).all()
+
+    def definition(self, org_id: int, name: str) -> EventDefinition | None:
+        stmt = sa.select(EventDefinition).where(
+            EventDefinition.org_id == org_id, EventDefinition.event_name == name
+        )
+        return self.session.scalars(stmt).first()
+
+    def enabled_definition_count(self, org_id: int) -> int:
+        stmt = sa.select(sa.func.count()).where(
+            EventDefinition.org_id == org_id, EventDefinition.enabled.is_(True)
+        )
+        return int(self.session.scalar(stmt) or 0)
+
+    # -- webhooks ---------------------------------------------------------------
+    def webhooks(self, org_id: int) -> Sequence[tuple[Webhook, Till]]:
+        stmt = (
+            sa.select(Webhook, Till)
+            .join(Till, (Till.id == Webhook.till_id) & (Till.org_id == Webhook.org_id))
+            .where(Webhook.org_id == org_id)
+            .order_by(Webhook.created_at, Webhook.id)
+        )
+        return [(webhook, till) for webhook, till in self.session.execute(stmt)]
+
+    def webhook(self, org_id: int, webhook_id: str) -> Webhook | None:
+        stmt = sa.select(Webhook).where(Webhook.org_id == org_id, Webhook.id == webhook_id)
+        return self.session.scalars(stmt).first()
+
+    def webhook_by_id(self, webhook_id: str) -> Webhook | None:
+        """Any org's webhook: ingestion knows the org only from the webhook."""
+        return self.session.get(Webhook, webhook_id)
+
+    def enabled_webhook_for(self, org_id: int, transformer_type: str) -> Webhook | None:
+        stmt = sa.select(Webhook).where(
+            Webhook.org_id == org_id,
+            Webhook.enabled.is_(True),
+            sa.func.lower(Webhook.transformer_type) == transformer_type.lower(),
+        )
+        return self.session.scalars(stmt).first()
+
+    def till_by_code(self, org_id: int, code: str) -> Till | None:
+        stmt = sa.select(Till).where(Till.org_id == org_id, Till.code == code)
+        return self.session.scalars(stmt).first()
+
+    def till(self, org_id: int, till_id: int) -> Till | None:
+        stmt = sa.select(Till).where(Till.org_id == org_id, Till.id == till_id)
+        return self.session.scalars(stmt).first()
+
+    # -- transformer mappings ---------------------------------------------------
+    def mappings(self, org_id: int) -> Sequence[TransformerMapping]:
+        stmt = (
+            sa.select(TransformerMapping)
+            .where(TransformerMapping.org_id == org_id)
+            .order_by(TransformerMapping.id)
+        )
+        return self.session.scalars(stmt).all()
+
+    def mapping(self, org_id: int, transformer_type: str) -> TransformerMapping | None:
+        stmt = sa.select(TransformerMapping).where(
+            TransformerMapping.org_id == org_id,
+            sa.func.lower(TransformerMapping.transformer_type) == transformer_type.lower(),
+        )
+        return self.session.scalars(stmt).first()

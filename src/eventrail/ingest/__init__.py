@@ -1,0 +1,1 @@
+"""POST /webhooks/...: accept, persist durably, hand to processing."""

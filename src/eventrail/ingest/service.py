@@ -1,0 +1,290 @@
+"""Accepting posted events: find the webhook, check credentials and the body,
+commit the request durably (group commit), then acknowledge (SPEC §3.2).
+
+Nothing here validates an event against its definition: that is the
+processors' work, after the answer. What ingestion refuses (bad credentials,
+a body that is not a JSON object) it still queues, so that the processors
+write its log entry like any other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import orjson
+from starlette.requests import Request
+
+from eventrail.auth.service import Authenticator
+from eventrail.db import Database
+from eventrail.errors import BadRequest, EventrailError, NotFound, Unauthorized
+from eventrail.events.repository import EventRepository
+from eventrail.ingest.committer import GroupCommitter, IngestUnavailable
+from eventrail.kit.dates import now_ms
+from eventrail.kit.json import payload_problem
+from eventrail.processing.pipeline import VERDICT_INVALID, VERDICT_OK, VERDICT_UNAUTHORIZED
+from eventrail.processing.repository import ProcessingRepository
+from eventrail.processing.waiters import ResultWaiters, Verdict
+
+ACK = {"code": 1100, "message": "Event is pushed to transformation state"}
+BATCH_ACK = {"code": 1100, "message": "Events are pushed to transformation state"}
+MAX_BATCH = 1000
+WAIT_SECONDS = 30.0
+_WEBHOOK_ID = re.compile(r"^[0-9a-f]{32}$")
+_CACHE_SECONDS = 1.0
+
+
+class ServiceUnavailable(EventrailError):
+    status_code = 503
+    code = 503
+    message = "The event could not be stored; nothing was accepted. Retry shortly."
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookInfo:
+    id: str
+    org_id: int
+    enabled: bool
+    auth_enabled: bool
+
+
+class WebhookCache:
+    """Webhooks by id, for a second: ingestion must not query for every post."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._items: dict[str, tuple[float, WebhookInfo | None]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, webhook_id: str) -> WebhookInfo | None:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._items.get(webhook_id)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        with self.db.transaction(write=False) as session:
+            webhook = EventRepository(session).webhook_by_id(webhook_id)
+            info = (
+                WebhookInfo(webhook.id, webhook.org_id, webhook.enabled, webhook.auth_enabled)
+                if webhook is not None
+                else None
+            )
+        with self._lock:
+            if len(self._items) > 10_000:
+                self._items.clear()
+            self._items[webhook_id] = (now + _CACHE_SECONDS, info)
+        return info
+
+
+def _text(body: bytes) -> str:
+    # What is logged as inputRequest: the body as received. No text column can
+    # hold a NUL, so a raw NUL byte (never valid JSON anyway) is shown as U+FFFD.
+    return body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+
+
+def _wait_flag(request: Request) -> bool:
+    raw = request.query_params.get("wait")
+    if raw is None:
+        return False
+    value = raw.strip().lower()
+    if value in {"true", "1", "yes"}:
+        return True
+    if value in {"false", "0", "no", ""}:
+        return False
+    raise BadRequest("Invalid value for query parameter 'wait': must be true or false")
+
+
+class Ingestor:
+    def __init__(
+        self,
+        db: Database,
+        authenticator: Authenticator,
+        committer: GroupCommitter,
+        waiters: ResultWaiters,
+    ) -> None:
+        self.db = db
+        self.authenticator = authenticator
+        self.committer = committer
+        self.waiters = waiters
+        self.webhooks = WebhookCache(db)
+
+    # -- steps shared by single and batch posts ----------------------------------------
+    async def _webhook(self, webhook_id: str) -> WebhookInfo:
+        if not _WEBHOOK_ID.match(webhook_id):
+            raise NotFound("Incorrect resource: no such webhook")
+        info = await anyio.to_thread.run_sync(self.webhooks.get, webhook_id)
+        if info is None or not info.enabled:
+            raise NotFound("Incorrect resource: no such webhook")
+        return info
+
+    def _authorized(self, webhook: WebhookInfo, headers: Any) -> bool:
+        with self.db.transaction(write=False) as session:
+            try:
+                caller = self.authenticator.authenticate(session, headers)
+            except Unauthorized:
+                return False
+        return caller.org_id == webhook.org_id
+
+    def _row(
+        self, webhook: WebhookInfo, body: str, verdict: int, detail: str | None = None
+    ) -> dict[str, Any]:
+        return {
+            "request_id": str(uuid.uuid4()),
+            "org_id": webhook.org_id,
+            "webhook_id": webhook.id,
+            "received_at": now_ms(),
+            "body": body,
+            "verdict": verdict,
+            "detail": detail,
+        }
+
+    async def _commit(self, rows: list[dict[str, Any]]) -> None:
+        try:
+            await self.committer.submit(rows)
+        except IngestUnavailable as exc:
+            raise ServiceUnavailable() from exc
+
+    async def _refuse(self, rows: list[dict[str, Any]], error: EventrailError) -> None:
+        """Log a refused post (best effort: it was not acknowledged), then refuse it."""
+        with contextlib.suppress(ServiceUnavailable):
+            await self._commit(rows)
+        raise error
+
+    async def _verdicts(
+        self, request_ids: list[str], futures: list[asyncio.Future[Verdict]]
+    ) -> list[Verdict | None]:
+        """The processors' verdicts, waiting up to WAIT_SECONDS; None where not yet known."""
+        deadline = time.monotonic() + WAIT_SECONDS
+        results: list[Verdict | None] = [None] * len(request_ids)
+        pending = dict(enumerate(futures))
+        while pending and time.monotonic() < deadline:
+            done, _ = await asyncio.wait(pending.values(), timeout=0.5)
+            for index, future in list(pending.items()):
+                if future in done:
+                    results[index] = future.result()
+                    del pending[index]
+            if pending:  # processed by another server process? look in the log
+                found = await anyio.to_thread.run_sync(
+                    self._logged, [request_ids[i] for i in pending]
+                )
+                for index in list(pending):
+                    if request_ids[index] in found:
+                        results[index] = found[request_ids[index]]
+                        del pending[index]
+        for rid in request_ids:
+            self.waiters.discard(rid)
+        return results
+
+    def _logged(self, request_ids: list[str]) -> dict[str, Verdict]:
+        with self.db.transaction(write=False) as session:
+            repo = ProcessingRepository(session)
+            out: dict[str, Verdict] = {}
+            for rid in request_ids:
+                entry = repo.log_by_id(rid)
+                if entry is not None:
+                    out[rid] = (entry.status, entry.message)
+            return out
+
+    @staticmethod
+    def _result(verdict: Verdict | None) -> dict[str, Any]:
+        if verdict is None:
+            return {"status": None, "message": "Not processed yet: see GET /v2/events/logs"}
+        return {"status": verdict[0], "message": verdict[1]}
+
+    # -- POST /webhooks/{id} ------------------------------------------------------------
+    async def post(self, request: Request) -> dict[str, Any]:
+        webhook = await self._webhook(request.path_params["webhook_id"])
+        wait = _wait_flag(request)
+        raw = await request.body()
+        body = _text(raw)
+        if webhook.auth_enabled and not await anyio.to_thread.run_sync(
+            self._authorized, webhook, request.headers
+        ):
+            await self._refuse([self._row(webhook, body, VERDICT_UNAUTHORIZED)], Unauthorized())
+        problem: str | None
+        try:
+            payload = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            problem = "the request body is not valid JSON"
+        else:
+            problem = (
+                "the request body is not a JSON object"
+                if not isinstance(payload, dict)
+                else payload_problem(payload)
+            )
+        if problem is not None:
+            detail = f"Invalid payload: {problem}"
+            await self._refuse(
+                [self._row(webhook, body, VERDICT_INVALID, detail)], BadRequest(detail)
+            )
+        row = self._row(webhook, body, VERDICT_OK)
+        request.state.request_id = row["request_id"]
+        future = self.waiters.register(row["request_id"]) if wait else None
+        try:
+            await self._commit([row])
+        except ServiceUnavailable:
+            self.waiters.discard(row["request_id"])
+            raise
+        answer: dict[str, Any] = {"status": ACK, "requestId": row["request_id"]}
+        if future is not None:
+            [verdict] = await self._verdicts([row["request_id"]], [future])
+            answer["result"] = self._result(verdict)
+        return answer
+
+    # -- POST /webhooks/{id}/batch --------------------------------------------------
+    async def post_batch(self, request: Request) -> dict[str, Any]:
+        webhook = await self._webhook(request.path_params["webhook_id"])
+        wait = _wait_flag(request)
+        raw = await request.body()
+        body = _text(raw)
+        if webhook.auth_enabled and not await anyio.to_thread.run_sync(
+            self._authorized, webhook, request.headers
+        ):
+            await self._refuse([self._row(webhook, body, VERDICT_UNAUTHORIZED)], Unauthorized())
+        try:
+            document = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            document = None
+        events = document.get("events") if isinstance(document, dict) else None
+        if not isinstance(events, list) or not 1 <= len(events) <= MAX_BATCH:
+            detail = (
+                'Invalid payload: the body must be {"events": [...]} with 1 to '
+                f"{MAX_BATCH} events"
+            )
+            await self._refuse(
+                [self._row(webhook, body, VERDICT_INVALID, detail)], BadRequest(detail)
+            )
+        assert isinstance(events, list)
+        rows = []
+        for event in events:
+            text = orjson.dumps(event).decode()
+            problem = (
+                "the event is not a JSON object"
+                if not isinstance(event, dict)
+                else payload_problem(event)
+            )
+            if problem is None:
+                rows.append(self._row(webhook, text, VERDICT_OK))
+            else:
+                rows.append(
+                    self._row(webhook, text, VERDICT_INVALID, f"Invalid payload: {problem}")
+                )
+        ids = [row["request_id"] for row in rows]
+        futures = [self.waiters.register(rid) for rid in ids] if wait else []
+        try:
+            await self._commit(rows)
+        except ServiceUnavailable:
+            for rid in ids:
+                self.waiters.discard(rid)
+            raise
+        answer: dict[str, Any] = {"status": BATCH_ACK, "requestIds": ids}
+        if wait:
+            answer["results"] = [self._result(v) for v in await self._verdicts(ids, futures)]
+        return answer

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from eventrail.models.base import Base
+
+
+class EventLog(Base):
+    """What happened to one posted request (GET /v2/events/logs). One per request."""
+
+    __tablename__ = "event_logs"
+    __table_args__ = (
+        sa.Index("ix_event_logs_org_start", "org_id", "start_time", "id"),
+        sa.Index("ix_event_logs_org_name_start", "org_id", "event_name", "start_time", "id"),
+        sa.Index("ix_event_logs_org_status_start", "org_id", "status", "start_time", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    org_id: Mapped[int] = mapped_column(sa.Integer)
+    parent_org_id: Mapped[int] = mapped_column(sa.Integer, default=-1)
+    webhook_id: Mapped[str] = mapped_column(sa.String(32))
+    start_time: Mapped[int] = mapped_column(sa.BigInteger)
+    response_time: Mapped[int] = mapped_column(sa.Integer)
+    status: Mapped[str | None] = mapped_column(sa.String(40), default=None)
+    event_name: Mapped[str | None] = mapped_column(sa.String(200), default=None)
+    input_request: Mapped[str] = mapped_column(sa.Text)
+    message: Mapped[str] = mapped_column(sa.Text)

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from eventrail.kit.sql import BigIntId
+from eventrail.models.base import Base
+
+
+class IngestRequest(Base):
+    """A posted request, committed before it is acknowledged, until a processor
+    turns it into its log entry (and event) and deletes it in the same transaction.
+
+    ``verdict`` is what ingestion already knows: 0 to process, 1 refused as
+    unauthorised, 2 not a JSON object (``detail`` says why).
+    """
+
+    __tablename__ = "ingest_requests"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(sa.String(36), unique=True)
+    org_id: Mapped[int] = mapped_column(sa.Integer)
+    webhook_id: Mapped[str] = mapped_column(sa.String(32))
+    received_at: Mapped[int] = mapped_column(sa.BigInteger)
+    body: Mapped[str] = mapped_column(sa.Text)
+    verdict: Mapped[int] = mapped_column(sa.SmallInteger, default=0)
+    detail: Mapped[str | None] = mapped_column(sa.Text, default=None)

@@ -1,0 +1,1 @@
+"""Turning posted requests into log entries and stored events: the pipeline and processors."""

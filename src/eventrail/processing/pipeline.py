@@ -1,0 +1,615 @@
+"""The processing pipeline of SPEC §3.3, run over a batch of queued requests.
+
+Each step runs over the batch's still-live items, with one bulk lookup per
+step rather than one query per event; the first failing step decides an
+item's status and message, and the item leaves the batch. What survives every
+step is an ``EVENT_SUCCESS`` with its stored record.
+
+Steps, in order: transformer mapping, event name, field validation, group
+exists, customer (found, or created with ``addCustomerIfNotExists``), customer
+in the group, uniqueness.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from sqlalchemy.orm import Session
+
+from eventrail.audit.service import ChangeContext
+from eventrail.customers import service as customers
+from eventrail.customers.schemas import CustomerCreate, IdentifierIn, ProfileIn
+from eventrail.errors import EventrailError
+from eventrail.events import fields as f
+from eventrail.events.service import DEFAULT_TRANSFORMER
+from eventrail.kit.dates import format_iso, parse_event_datetime, zone
+from eventrail.models import EventDefinition, IngestRequest, Org, Till, TransformerMapping, Webhook
+from eventrail.processing import statuses as st
+from eventrail.processing.repository import ProcessingRepository
+
+VERDICT_OK, VERDICT_UNAUTHORIZED, VERDICT_INVALID = 0, 1, 2
+_RESERVED_KEYS = frozenset({"event_name", "orgResolver"})
+
+
+@dataclass(frozen=True, slots=True)
+class EventSpec:
+    """A definition, parsed once per batch."""
+
+    definition_id: int
+    name: str
+    label: str | None
+    emf: bool
+    enabled: bool
+    fields: tuple[f.FieldSpec, ...]
+    by_name: dict[str, f.FieldSpec]
+    customer: f.FieldSpec
+    unique: tuple[f.FieldSpec, ...]
+    psi_names: tuple[str, ...]
+
+    @classmethod
+    def of(cls, definition: EventDefinition) -> EventSpec:
+        specs = tuple(f.parse_field(item) for item in definition.fields)
+        customer = next(s for s in specs if s.type == "CUSTOMER")
+        return cls(
+            definition_id=definition.id,
+            name=definition.event_name,
+            label=definition.label,
+            emf="EMFConsumer" in definition.actions,
+            enabled=definition.enabled,
+            fields=specs,
+            by_name={s.name: s for s in specs},
+            customer=customer,
+            unique=tuple(s for s in specs if s.unique),
+            psi_names=tuple(s.name for s in specs if s.psi),
+        )
+
+
+@dataclass(slots=True)
+class Item:
+    """One queued request on its way through the pipeline."""
+
+    request: IngestRequest
+    webhook: Webhook | None
+    webhook_till: Till | None
+    org: Org | None
+    parent_org_id: int = -1
+    payload: dict[str, Any] | None = None
+    flat: dict[str, Any] = field(default_factory=dict)
+    event_name: str | None = None
+    spec: EventSpec | None = None
+    values: dict[str, str] = field(default_factory=dict)
+    till_id: int | None = None
+    till_code: str | None = None
+    ou_till_code: str | None = None
+    groups: list[tuple[str, int | None]] = field(default_factory=list)
+    customer_value: str = ""
+    customer_id: int | None = None
+    event_ms: int | None = None
+    unique_id: str = ""
+    status: str | None = None
+    message: str = ""
+    done: bool = False
+    record: dict[str, Any] | None = None
+
+    def fail(self, status: str | None, message: str) -> None:
+        self.status, self.message, self.done = status, message, True
+
+
+@dataclass
+class BatchResult:
+    logs: list[dict[str, Any]]
+    records: list[dict[str, Any]]
+    verified: set[int]
+    outcomes: dict[str, tuple[str | None, str]]
+
+
+def _get_path(payload: Any, path: str) -> Any:
+    """A dotted path into a JSON document (``data.customer.mobile``, ``items.0.sku``)."""
+    node = payload
+    for part in path.split("."):
+        if isinstance(node, dict):
+            if part not in node:
+                return None
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+    return node
+
+
+def _unique_id(spec: EventSpec, customer_value: str, flat: dict[str, Any]) -> str:
+    parts = [f"{spec.name}_{customer_value}"]
+    parts.extend(_as_posted(flat.get(s.name)) for s in spec.unique)
+    return hashlib.md5("_".join(parts).encode(), usedforsecurity=False).hexdigest().upper()
+
+
+def _as_posted(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    return orjson.dumps(value).decode() if isinstance(value, dict | list) else str(value)
+
+
+class BatchPipeline:
+    """Runs one batch; all SQL goes through the repository, in the caller's transaction."""
+
+    def __init__(self, session: Session, now_ms: int) -> None:
+        self.session = session
+        self.repo = ProcessingRepository(session)
+        self.now = now_ms
+
+    # -- loading ---------------------------------------------------------------
+    def _items(self, requests: list[IngestRequest]) -> list[Item]:
+        webhooks = self.repo.webhooks(r.webhook_id for r in requests)
+        orgs = self.repo.orgs(r.org_id for r in requests)
+        items = []
+        for request in requests:
+            webhook, till = webhooks.get(request.webhook_id, (None, None))
+            items.append(Item(request, webhook, till, orgs.get(request.org_id)))
+        return items
+
+    def _specs(self, org_ids: Iterable[int]) -> dict[tuple[int, str], EventSpec]:
+        return {(d.org_id, d.event_name): EventSpec.of(d) for d in self.repo.definitions(org_ids)}
+
+    def _mappings(self, org_ids: Iterable[int]) -> dict[tuple[int, str], TransformerMapping]:
+        return {(m.org_id, m.transformer_type.lower()): m for m in self.repo.mappings(org_ids)}
+
+    # -- the batch --------------------------------------------------------------
+    def run(self, requests: list[IngestRequest]) -> BatchResult:
+        items = self._items(requests)
+        for item in items:
+            self._verdict(item)
+        live = [i for i in items if not i.done]
+        org_ids = {i.request.org_id for i in live}
+        self._transform(live, self._mappings(org_ids))
+        self._name(self._live(live), self._specs(org_ids))
+        self._validate(self._live(live))
+        self._group_exists(self._live(live))
+        self._customer(self._live(live))
+        self._membership(self._live(live))
+        self._succeed(self._live(live))
+        return self._result(items)
+
+    @staticmethod
+    def _live(items: list[Item]) -> list[Item]:
+        return [i for i in items if not i.done]
+
+    def _verdict(self, item: Item) -> None:
+        request = item.request
+        if item.org is None or item.webhook is None or item.webhook_till is None:
+            item.fail(st.EVENT_PROCESSING_FAILED, "The webhook or its org no longer exists")
+            return
+        if request.verdict == VERDICT_UNAUTHORIZED:
+            payload = self._parse(request.body)
+            name = payload.get("event_name") if payload is not None else None
+            item.event_name = name if isinstance(name, str) else None
+            item.fail(None, st.UNAUTHORIZED_MESSAGE)
+            return
+        if request.verdict == VERDICT_INVALID:
+            item.fail(st.INVALID_PAYLOAD, request.detail or "Invalid payload")
+            return
+        payload = self._parse(request.body)
+        if payload is None:
+            item.fail(st.INVALID_PAYLOAD, "Invalid payload: the request body is not a JSON object")
+            return
+        item.payload = payload
+
+    @staticmethod
+    def _parse(body: str) -> dict[str, Any] | None:
+        try:
+            parsed = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return None
+        return parsed if isinstance(parsed, dict) else None
+
+    # -- 1. transformer ---------------------------------------------------------
+    def _transform(
+        self, items: list[Item], mappings: dict[tuple[int, str], TransformerMapping]
+    ) -> None:
+        for item in items:
+            assert item.payload is not None
+            assert item.webhook is not None
+            transformer = item.webhook.transformer_type
+            if transformer == DEFAULT_TRANSFORMER:
+                if "event_name" not in item.payload:
+                    item.fail(st.INVALID_META_TRANSFORMER_MAPPINGS, st.NO_MAPPING_MESSAGE)
+                    continue
+                item.flat = item.payload
+            else:
+                mapping = mappings.get((item.request.org_id, transformer.lower()))
+                flat = self._map(item.payload, mapping) if mapping is not None else None
+                if flat is None:
+                    item.fail(st.INVALID_META_TRANSFORMER_MAPPINGS, st.NO_MAPPING_MESSAGE)
+                    continue
+                item.flat = flat
+            name = item.flat.get("event_name")
+            item.event_name = name if isinstance(name, str) else _as_posted(name)
+
+    @staticmethod
+    def _map(payload: dict[str, Any], mapping: TransformerMapping) -> dict[str, Any] | None:
+        foreign = _get_path(payload, mapping.name_path)
+        if foreign is None or isinstance(foreign, dict | list):
+            return None
+        foreign_name = _as_posted(foreign)
+        name = mapping.value_map.get(foreign_name, foreign_name)
+        field_map = mapping.field_mappings.get(name)
+        if field_map is None:
+            return None
+        flat: dict[str, Any] = {"event_name": name}
+        for key in ("eventDateTime", "external_event_id", "orgResolver"):
+            if key in payload:
+                flat[key] = payload[key]
+        for item in field_map:
+            value = _get_path(payload, item["fieldName"])
+            if value is not None:
+                flat[item["eventFieldName"]] = value
+        return flat
+
+    # -- 2. event name ----------------------------------------------------------
+    def _name(self, items: list[Item], specs: dict[tuple[int, str], EventSpec]) -> None:
+        for item in items:
+            name = item.event_name or ""
+            spec = specs.get((item.request.org_id, name))
+            if spec is None or not spec.enabled:
+                item.fail(st.INVALID_EVENT_NAME, st.invalid_event_name(name))
+                continue
+            item.spec = spec
+
+    # -- 3. field validation ----------------------------------------------------
+    def _validate(self, items: list[Item]) -> None:
+        codes: dict[int, set[str]] = defaultdict(set)
+        for item in items:
+            assert item.spec is not None
+            for spec in item.spec.fields:
+                raw = item.flat.get(spec.name)
+                if spec.type == "TILLCODE" and not f.is_empty(raw) and isinstance(raw, str | int):
+                    codes[item.request.org_id].add(str(raw).strip())
+        tills = {
+            org_id: self.repo.tills_by_code(org_id, wanted) for org_id, wanted in codes.items()
+        }
+        for item in items:
+            self._validate_one(item, tills.get(item.request.org_id, {}))
+
+    def _validate_one(self, item: Item, tills: dict[str, Till]) -> None:
+        spec = item.spec
+        assert spec is not None
+        assert item.webhook_till is not None
+        item.till_id, item.till_code = item.webhook_till.id, item.webhook_till.code
+        if "eventDateTime" in item.flat and not f.is_empty(item.flat["eventDateTime"]):
+            item.event_ms = parse_event_datetime(item.flat["eventDateTime"])
+            if item.event_ms is None:
+                item.fail(
+                    st.EVENT_FIELD_VALIDATION_FAILED,
+                    st.invalid_field("eventDateTime", "not a date in a supported format"),
+                )
+                return
+        for field_spec in spec.fields:
+            raw = item.flat.get(field_spec.name)
+            if f.is_empty(raw):
+                if field_spec.required and field_spec.type != "CUSTOMER":
+                    item.fail(
+                        st.EVENT_FIELD_VALIDATION_FAILED,
+                        st.invalid_field(field_spec.name, "is required"),
+                    )
+                    return
+                continue
+            if field_spec.type == "CUSTOMER":
+                continue
+            if field_spec.type == "TILLCODE":
+                code = str(raw).strip() if isinstance(raw, str | int) else ""
+                till = tills.get(code)
+                if till is None:
+                    item.fail(
+                        st.EVENT_FIELD_VALIDATION_FAILED,
+                        st.invalid_field(field_spec.name, f"no till with code {_as_posted(raw)}"),
+                    )
+                    return
+                # TILLCODE is stored as the till's id; the event is attributed to it.
+                item.values[field_spec.name] = str(till.id)
+                item.till_id, item.till_code, item.ou_till_code = till.id, till.code, till.code
+                continue
+            if field_spec.type == "GROUPID":
+                if isinstance(raw, dict | list):
+                    item.fail(
+                        st.EVENT_FIELD_VALIDATION_FAILED,
+                        st.invalid_field(field_spec.name, "expected a group identifier"),
+                    )
+                    return
+                item.values[field_spec.name] = _as_posted(raw)
+                continue
+            value, error = f.check_value(field_spec, raw)
+            if error is not None:
+                item.fail(
+                    st.EVENT_FIELD_VALIDATION_FAILED, st.invalid_field(field_spec.name, error)
+                )
+                return
+            item.values[field_spec.name] = value
+
+    # -- 4. group exists --------------------------------------------------------
+    def _group_exists(self, items: list[Item]) -> None:
+        by_org_external: dict[int, set[str]] = defaultdict(set)
+        by_org_id: dict[int, set[int]] = defaultdict(set)
+        for item in items:
+            assert item.spec is not None
+            for spec in item.spec.fields:
+                if spec.type == "GROUPID" and spec.name in item.values:
+                    value = item.values[spec.name]
+                    if spec.group_identifier_type == "GroupId":
+                        if value.isascii() and value.isdigit() and len(value) < 19:
+                            by_org_id[item.request.org_id].add(int(value))
+                    else:
+                        by_org_external[item.request.org_id].add(value)
+        external = {o: self.repo.groups(o, v) for o, v in by_org_external.items()}
+        numeric = {o: self.repo.groups_by_id(o, v) for o, v in by_org_id.items()}
+        for item in items:
+            assert item.spec is not None
+            org_id = item.request.org_id
+            for spec in item.spec.fields:
+                if spec.type != "GROUPID" or spec.name not in item.values:
+                    continue
+                value = item.values[spec.name]
+                if spec.group_identifier_type == "GroupId":
+                    ok = (
+                        value.isascii()
+                        and value.isdigit()
+                        and int(value) in numeric.get(org_id, ())
+                    )
+                    group_id = int(value) if ok else None
+                else:
+                    group_id = external.get(org_id, {}).get(value)
+                if group_id is None:
+                    item.fail(st.INVALID_GROUP_IDENTIFIER_PASSED, st.invalid_group(value))
+                    break
+                item.groups.append((value, group_id))
+
+    # -- 5. customer ------------------------------------------------------------
+    def _customer(self, items: list[Item]) -> None:
+        wanted: dict[tuple[int, str, str, str], set[str]] = defaultdict(set)
+        ids: dict[int, set[int]] = defaultdict(set)
+        for item in items:
+            assert item.spec is not None
+            spec = item.spec.customer
+            raw = item.flat.get(spec.name)
+            if f.is_empty(raw) or isinstance(raw, dict | list | bool):
+                self._no_customer(item)
+                continue
+            item.customer_value = _as_posted(raw).strip()
+            org_id = item.request.org_id
+            if spec.identifier_type == "userId":
+                value = item.customer_value
+                if value.isascii() and value.isdigit() and 0 < int(value) < 2**63:
+                    ids[org_id].add(int(value))
+            else:
+                key = (org_id, spec.source, spec.account_id, spec.identifier_type)
+                wanted[key].add(item.customer_value)
+        found = {
+            key: self.repo.customers_by_identifier(*key, values) for key, values in wanted.items()
+        }
+        existing = {org_id: self.repo.customers_by_id(org_id, v) for org_id, v in ids.items()}
+        for item in self._live(items):
+            assert item.spec is not None
+            spec = item.spec.customer
+            org_id = item.request.org_id
+            if spec.identifier_type == "userId":
+                value = item.customer_value
+                known = existing.get(org_id, {})
+                cid = int(value) if value.isascii() and value.isdigit() else None
+                if cid is not None and cid in known:
+                    merged = known[cid]
+                    item.customer_id = merged if merged is not None else cid
+            else:
+                key = (org_id, spec.source, spec.account_id, spec.identifier_type)
+                item.customer_id = found.get(key, {}).get(item.customer_value)
+                if item.customer_id is None and spec.add_if_missing:
+                    item.customer_id = self._register(item)
+                    if item.customer_id is not None:
+                        found.setdefault(key, {})[item.customer_value] = item.customer_id
+            if item.customer_id is None:
+                self._no_customer(item)
+
+    @staticmethod
+    def _no_customer(item: Item) -> None:
+        assert item.spec is not None
+        if item.spec.emf:
+            item.fail(st.EMF_PROCESSOR_FAILED, st.EMF_NO_CUSTOMER_MESSAGE)
+        else:
+            item.fail(st.NO_CUSTOMER_DETAILS_PASSED, st.NO_CUSTOMER_MESSAGE)
+
+    def _register(self, item: Item) -> int | None:
+        """addCustomerIfNotExists: register the customer, audited under the event's requestId."""
+        assert item.spec is not None
+        assert item.till_id is not None
+        spec = item.spec.customer
+        info = self.repo.till_with_store(item.request.org_id, item.till_id)
+        if info is None:
+            return None
+        till, store = info
+        context = ChangeContext(
+            org_id=item.request.org_id,
+            request_id=item.request.request_id,
+            updated_by=till.id,
+            till={"code": till.code, "name": till.name, "id": till.id},
+            store=(
+                {
+                    "code": store.code,
+                    "name": store.name,
+                    "externalId": store.external_id,
+                    "externalId1": store.external_id_1,
+                    "externalId2": store.external_id_2,
+                }
+                if store is not None
+                else None
+            ),
+            user_context=None,
+            mode="API",
+        )
+        body = CustomerCreate(
+            profiles=[
+                ProfileIn(
+                    identifiers=[
+                        IdentifierIn(type=spec.identifier_type, value=item.customer_value)
+                    ],
+                    source=spec.source,
+                    account_id=spec.account_id or None,
+                )
+            ]
+        )
+        try:
+            with self.session.begin_nested():
+                customer_id, _ = customers.add_customer(self.session, context, body, None)
+        except EventrailError:
+            return None
+        return customer_id
+
+    # -- 6. customer in the group -------------------------------------------------
+    def _membership(self, items: list[Item]) -> None:
+        pairs: dict[int, set[tuple[int, int]]] = defaultdict(set)
+        for item in items:
+            for _, group_id in item.groups:
+                if group_id is not None and item.customer_id is not None:
+                    pairs[item.request.org_id].add((group_id, item.customer_id))
+        members = {org_id: self.repo.memberships(org_id, p) for org_id, p in pairs.items()}
+        for item in items:
+            for value, group_id in item.groups:
+                if (group_id, item.customer_id) not in members.get(item.request.org_id, set()):
+                    item.fail(st.NO_CUSTOMER_DETAILS_PASSED, st.not_in_group(value))
+                    break
+
+    # -- 7. success: uniqueness and the record --------------------------------------
+    def _succeed(self, items: list[Item]) -> None:
+        keys: list[dict[str, Any]] = []
+        first: set[tuple[int, str]] = set()
+        for item in items:
+            assert item.spec is not None
+            assert item.webhook is not None
+            if item.webhook.uniqueness_check_enabled and item.spec.unique:
+                item.unique_id = _unique_id(item.spec, item.customer_value, item.flat)
+                key = (item.request.org_id, item.unique_id)
+                if key not in first:
+                    first.add(key)
+                    keys.append(
+                        {
+                            "org_id": item.request.org_id,
+                            "unique_id": item.unique_id,
+                            "event_id": item.request.request_id,
+                        }
+                    )
+            else:
+                item.unique_id = item.request.request_id
+        new_keys = self.repo.claim_unique_keys(keys)
+        owners = {(k["org_id"], k["unique_id"]): k["event_id"] for k in keys}
+        for item in items:
+            key = (item.request.org_id, item.unique_id)
+            duplicate = item.unique_id != item.request.request_id and not (
+                key in new_keys and owners.get(key) == item.request.request_id
+            )
+            item.record = self._record(item, duplicate)
+            item.status, item.message, item.done = st.EVENT_SUCCESS, st.SUCCESS_MESSAGE, True
+
+    def _record(self, item: Item, duplicate: bool) -> dict[str, Any]:
+        spec, org = item.spec, item.org
+        assert spec is not None
+        assert org is not None
+        assert item.customer_id is not None
+        request = item.request
+        attributes: dict[str, Any] = {}
+        for key, raw in item.flat.items():
+            if key in _RESERVED_KEYS or key == spec.customer.name or key == "eventDateTime":
+                continue
+            if key in spec.by_name:
+                if key in item.values:
+                    attributes[key] = item.values[key]
+            else:
+                attributes[key] = raw
+        event_ms = item.event_ms if item.event_ms is not None else self.now // 1000 * 1000
+        customer = spec.customer
+        system: dict[str, Any] = {
+            "accountId": customer.account_id or None,
+            "autoUpdateTimeStamp": self.now,
+            "customerId": str(item.customer_id),
+            "displayName": spec.label,
+            "eventDateTime": str(event_ms),
+            "eventName": spec.name,
+            "isDuplicate": duplicate,
+            "is_mongo_push": True,
+            "orgId": org.id,
+            "requestId": request.request_id,
+            "source": customer.source,
+            "source_till_id": item.till_id,
+            "source_user_id": item.customer_id,
+            "uniqueId": item.unique_id,
+            "x-cap-lineage-id": request.request_id,
+            "x-cap-lineage-start": str(request.received_at),
+        }
+        if item.ou_till_code is not None:
+            system["ouTillCode"] = item.ou_till_code
+        attributes.update(system)
+        return {
+            "id": request.request_id,
+            "org_id": org.id,
+            "customer_id": item.customer_id,
+            "event_name": spec.name,
+            "created_at": self.now,
+            "source": customer.source,
+            "till_code": item.till_code,
+            "display_name": spec.label,
+            "attributes": dict(sorted(attributes.items())),
+            "psi_attributes": list(spec.psi_names),
+            "unique_id": item.unique_id,
+            "is_duplicate": duplicate,
+        }
+
+    # -- results ----------------------------------------------------------------
+    def _result(self, items: list[Item]) -> BatchResult:
+        logs, records, verified, outcomes = [], [], set(), {}
+        for item in items:
+            request = item.request
+            logs.append(
+                {
+                    "id": request.request_id,
+                    "org_id": request.org_id,
+                    "parent_org_id": item.parent_org_id,
+                    "webhook_id": request.webhook_id,
+                    "start_time": request.received_at,
+                    "response_time": max(0, min(self.now - request.received_at, 2**31 - 1)),
+                    "status": item.status,
+                    "event_name": item.event_name,
+                    "input_request": request.body,
+                    "message": item.message,
+                }
+            )
+            outcomes[request.request_id] = (item.status, item.message)
+            if item.record is not None:
+                records.append(item.record)
+                assert item.spec is not None
+                verified.add(item.spec.definition_id)
+        return BatchResult(logs, records, verified, outcomes)
+
+
+def record_view(record: Any, tz_name: str) -> dict[str, Any]:
+    """A stored event in the shape of seeds/000 (key order included)."""
+    view: dict[str, Any] = {
+        "orgId": record.org_id,
+        "userId": record.customer_id,
+        "date": format_iso(record.created_at, zone(tz_name)),
+        "eventName": record.event_name,
+        "eventId": record.id,
+        "source": record.source,
+    }
+    if record.till_code is not None:
+        view["tillCode"] = record.till_code
+    if record.display_name is not None:
+        view["displayName"] = record.display_name
+    view["additonalAttributes"] = record.attributes
+    view["psiAttributes"] = record.psi_attributes
+    view["uniqueId"] = record.unique_id
+    return view

@@ -1,0 +1,172 @@
+"""Processors: threads beside the HTTP API that claim queued requests in batches,
+run the pipeline, and write every outcome in one transaction per batch.
+
+Exactly once: a batch's log entries, stored events and the deletion of its
+queued rows commit together. A processor killed mid-batch commits nothing, and
+the rows are claimed again after the restart. Several processors, in one
+process or in many sharing one PostgreSQL, take disjoint batches
+(``FOR UPDATE SKIP LOCKED``); on SQLite the write lock serialises them.
+
+A batch that fails is retried; one that keeps failing is split into single
+requests, and a single request that still fails is logged as
+``EVENT_PROCESSING_FAILED`` rather than retried forever: it is never lost, and
+never blocks the queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from eventrail.db import Database
+from eventrail.kit.dates import now_ms
+from eventrail.processing import statuses as st
+from eventrail.processing.pipeline import BatchPipeline, BatchResult
+from eventrail.processing.repository import ProcessingRepository
+from eventrail.processing.waiters import ResultWaiters
+
+log = logging.getLogger("eventrail.processing")
+
+_ATTEMPTS = 3
+_MAX_EVENT_NAME = 200
+
+
+class Processor:
+    def __init__(
+        self,
+        db: Database,
+        waiters: ResultWaiters,
+        *,
+        batch_size: int = 500,
+        threads: int = 1,
+        idle_seconds: float = 0.2,
+    ) -> None:
+        self.db = db
+        self.waiters = waiters
+        self.batch_size = batch_size
+        self.thread_count = threads
+        self.idle_seconds = idle_seconds
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._isolate = 0
+        self._lock = threading.Lock()
+
+    # -- lifecycle ----------------------------------------------------------------
+    def start(self) -> None:
+        if self._threads:
+            return
+        self._stopping.clear()
+        for n in range(self.thread_count):
+            thread = threading.Thread(
+                target=self._loop, name=f"eventrail-processor-{n}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+        for thread in self._threads:
+            thread.join(timeout=30)
+        self._threads = []
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _loop(self) -> None:
+        failures = 0
+        while not self._stopping.is_set():
+            size = self._next_size()
+            try:
+                done = self.run_once(size)
+                failures = 0
+            except Exception:
+                failures += 1
+                log.exception("processing a batch of up to %d requests failed", size)
+                if failures >= _ATTEMPTS:
+                    failures = 0
+                    if size > 1:
+                        with self._lock:
+                            self._isolate = max(self._isolate, size)
+                    else:
+                        self._give_up_one()
+                self._stopping.wait(min(0.1 * 2**failures, 2.0))
+                continue
+            if done == 0:
+                self._wake.wait(self.idle_seconds)
+                self._wake.clear()
+
+    def _next_size(self) -> int:
+        with self._lock:
+            if self._isolate > 0:
+                self._isolate -= 1
+                return 1
+        return self.batch_size
+
+    # -- one batch ----------------------------------------------------------------
+    def run_once(self, limit: int | None = None) -> int:
+        """Claim, process and commit one batch; the number of requests it held."""
+        result: BatchResult | None = None
+        with self.db.transaction(write=True) as session:
+            repo = ProcessingRepository(session)
+            requests = list(repo.claim(limit or self.batch_size))
+            if not requests:
+                return 0
+            result = BatchPipeline(session, now_ms()).run(requests)
+            for row in result.logs:
+                if row["event_name"] is not None:
+                    row["event_name"] = row["event_name"][:_MAX_EVENT_NAME]
+            repo.insert_logs(result.logs)
+            repo.insert_records(result.records)
+            repo.mark_verified(result.verified)
+            repo.delete_claimed([r.id for r in requests])
+        self.waiters.resolve(result.outcomes)
+        return len(requests)
+
+    def _give_up_one(self) -> None:
+        """Log the oldest queued request as failed, so that it stops blocking the queue."""
+        try:
+            with self.db.transaction(write=True) as session:
+                repo = ProcessingRepository(session)
+                claimed = list(repo.claim(1))
+                if not claimed:
+                    return
+                request = claimed[0]
+                now = now_ms()
+                message = (
+                    "Internal error while processing the event; it was not stored. "
+                    "The request is kept here: post it again."
+                )
+                repo.insert_logs(
+                    [
+                        {
+                            "id": request.request_id,
+                            "org_id": request.org_id,
+                            "parent_org_id": -1,
+                            "webhook_id": request.webhook_id,
+                            "start_time": request.received_at,
+                            "response_time": max(0, min(now - request.received_at, 2**31 - 1)),
+                            "status": st.EVENT_PROCESSING_FAILED,
+                            "event_name": None,
+                            "input_request": request.body,
+                            "message": message,
+                        }
+                    ]
+                )
+                repo.delete_claimed([request.id])
+            self.waiters.resolve({request.request_id: (st.EVENT_PROCESSING_FAILED, message)})
+        except Exception:
+            log.exception("could not set aside a failing request; retrying later")
+
+    def drain(self, timeout: float = 30.0) -> int:
+        """Process until the queue is empty (tests, and the demo); the number processed."""
+        total = 0
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            done = self.run_once()
+            if done == 0:
+                return total
+            total += done
+        raise TimeoutError("the queue did not drain in time")

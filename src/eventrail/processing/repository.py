@@ -1,0 +1,249 @@
+"""All SQL of processing: claiming queued requests, looking up in bulk, writing results,
+and the read queries of the logs and event-data APIs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from eventrail.kit.sql import insert_ignore_returning
+from eventrail.models import (
+    Customer,
+    CustomerIdentifier,
+    EventDefinition,
+    EventLog,
+    EventRecord,
+    EventUniqueKey,
+    GroupMember,
+    IngestRequest,
+    Org,
+    Store,
+    Till,
+    TransformerMapping,
+    UserGroup,
+    Webhook,
+)
+
+
+class ProcessingRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # -- the queue --------------------------------------------------------------
+    def claim(self, limit: int) -> Sequence[IngestRequest]:
+        """The oldest queued requests, locked for this transaction.
+
+        On PostgreSQL, ``FOR UPDATE SKIP LOCKED`` lets several processors (in
+        one process or many) take disjoint batches; on SQLite the writing
+        transaction (BEGIN IMMEDIATE) already excludes every other writer.
+        """
+        stmt = sa.select(IngestRequest).order_by(IngestRequest.id).limit(limit)
+        if self.session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        return self.session.scalars(stmt).all()
+
+    def delete_claimed(self, ids: Sequence[int]) -> None:
+        if ids:
+            self.session.execute(sa.delete(IngestRequest).where(IngestRequest.id.in_(ids)))
+
+    def pending_count(self) -> int:
+        return int(self.session.scalar(sa.select(sa.func.count()).select_from(IngestRequest)) or 0)
+
+    # -- configuration ----------------------------------------------------------
+    def webhooks(self, ids: Iterable[str]) -> dict[str, tuple[Webhook, Till]]:
+        wanted = list(set(ids))
+        if not wanted:
+            return {}
+        stmt = (
+            sa.select(Webhook, Till)
+            .join(Till, (Till.id == Webhook.till_id) & (Till.org_id == Webhook.org_id))
+            .where(Webhook.id.in_(wanted))
+        )
+        return {webhook.id: (webhook, till) for webhook, till in self.session.execute(stmt)}
+
+    def orgs(self, ids: Iterable[int]) -> dict[int, Org]:
+        wanted = list(set(ids))
+        if not wanted:
+            return {}
+        return {o.id: o for o in self.session.scalars(sa.select(Org).where(Org.id.in_(wanted)))}
+
+    def definitions(self, org_ids: Iterable[int]) -> Sequence[EventDefinition]:
+        wanted = list(set(org_ids))
+        if not wanted:
+            return []
+        stmt = sa.select(EventDefinition).where(EventDefinition.org_id.in_(wanted))
+        return self.session.scalars(stmt).all()
+
+    def mappings(self, org_ids: Iterable[int]) -> Sequence[TransformerMapping]:
+        wanted = list(set(org_ids))
+        if not wanted:
+            return []
+        stmt = sa.select(TransformerMapping).where(TransformerMapping.org_id.in_(wanted))
+        return self.session.scalars(stmt).all()
+
+    def tills_by_code(self, org_id: int, codes: Iterable[str]) -> dict[str, Till]:
+        wanted = list(set(codes))
+        if not wanted:
+            return {}
+        stmt = sa.select(Till).where(Till.org_id == org_id, Till.code.in_(wanted))
+        return {till.code: till for till in self.session.scalars(stmt)}
+
+    def till_with_store(self, org_id: int, till_id: int) -> tuple[Till, Store | None] | None:
+        stmt = (
+            sa.select(Till, Store)
+            .outerjoin(Store, (Store.id == Till.store_id) & (Store.org_id == Till.org_id))
+            .where(Till.org_id == org_id, Till.id == till_id)
+        )
+        row = self.session.execute(stmt).first()
+        return (row[0], row[1]) if row is not None else None
+
+    def mark_verified(self, definition_ids: Iterable[int]) -> None:
+        wanted = list(set(definition_ids))
+        if wanted:
+            self.session.execute(
+                sa.update(EventDefinition)
+                .where(EventDefinition.id.in_(wanted), EventDefinition.verified.is_(False))
+                .values(verified=True)
+            )
+
+    # -- customers and groups ---------------------------------------------------
+    def customers_by_identifier(
+        self, org_id: int, source: str, account_id: str, type_: str, values: Iterable[str]
+    ) -> dict[str, int]:
+        wanted = list(set(values))
+        if not wanted:
+            return {}
+        stmt = sa.select(CustomerIdentifier.value, CustomerIdentifier.customer_id).where(
+            CustomerIdentifier.org_id == org_id,
+            CustomerIdentifier.source == source,
+            CustomerIdentifier.account_id == account_id,
+            CustomerIdentifier.type == type_,
+            CustomerIdentifier.value.in_(wanted),
+        )
+        return dict(self.session.execute(stmt).tuples().all())
+
+    def customers_by_id(self, org_id: int, ids: Iterable[int]) -> dict[int, int | None]:
+        """{customer id: id it was merged into, or None} for the ids that exist."""
+        wanted = list(set(ids))
+        if not wanted:
+            return {}
+        stmt = sa.select(Customer.id, Customer.merged_into_id).where(
+            Customer.org_id == org_id, Customer.id.in_(wanted)
+        )
+        return dict(self.session.execute(stmt).tuples().all())
+
+    def groups(self, org_id: int, external_ids: Iterable[str]) -> dict[str, int]:
+        wanted = list(set(external_ids))
+        if not wanted:
+            return {}
+        stmt = sa.select(UserGroup.external_id, UserGroup.id).where(
+            UserGroup.org_id == org_id, UserGroup.external_id.in_(wanted)
+        )
+        return dict(self.session.execute(stmt).tuples().all())
+
+    def groups_by_id(self, org_id: int, ids: Iterable[int]) -> set[int]:
+        wanted = list(set(ids))
+        if not wanted:
+            return set()
+        stmt = sa.select(UserGroup.id).where(UserGroup.org_id == org_id, UserGroup.id.in_(wanted))
+        return set(self.session.scalars(stmt))
+
+    def memberships(self, org_id: int, pairs: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
+        wanted = list(set(pairs))
+        if not wanted:
+            return set()
+        stmt = sa.select(GroupMember.group_id, GroupMember.customer_id).where(
+            GroupMember.org_id == org_id,
+            sa.tuple_(GroupMember.group_id, GroupMember.customer_id).in_(wanted),
+        )
+        return {(gid, cid) for gid, cid in self.session.execute(stmt)}
+
+    # -- results ----------------------------------------------------------------
+    def insert_logs(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            self.session.execute(sa.insert(EventLog), rows)
+
+    def insert_records(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            self.session.execute(sa.insert(EventRecord), rows)
+
+    def claim_unique_keys(self, rows: list[dict[str, Any]]) -> set[tuple[int, str]]:
+        """Insert (org, uniqueId) keys; those that were new (the others are duplicates)."""
+        # Sorted, so that two processors inserting overlapping keys lock them in the
+        # same order and cannot deadlock.
+        ordered = sorted(rows, key=lambda r: (r["org_id"], r["unique_id"]))
+        table = EventUniqueKey.__table__
+        inserted = insert_ignore_returning(
+            self.session,
+            table,  # type: ignore[arg-type]
+            ordered,
+            (table.c.org_id, table.c.unique_id),
+        )
+        return {(int(org_id), str(unique_id)) for org_id, unique_id in inserted}
+
+    # -- reads ------------------------------------------------------------------
+    def logs(
+        self,
+        org_id: int,
+        *,
+        event_name: str | None,
+        status: str | None,
+        start_ms: int | None,
+        end_ms: int | None,
+        limit: int,
+        offset: int,
+    ) -> Sequence[EventLog]:
+        stmt = sa.select(EventLog).where(EventLog.org_id == org_id)
+        if event_name is not None:
+            stmt = stmt.where(EventLog.event_name == event_name)
+        if status == "UNAUTHORIZED":
+            stmt = stmt.where(EventLog.status.is_(None))
+        elif status is not None:
+            stmt = stmt.where(EventLog.status == status)
+        if start_ms is not None:
+            stmt = stmt.where(EventLog.start_time >= start_ms)
+        if end_ms is not None:
+            stmt = stmt.where(EventLog.start_time <= end_ms)
+        stmt = stmt.order_by(EventLog.start_time.desc(), EventLog.id.desc())
+        return self.session.scalars(stmt.limit(limit).offset(offset)).all()
+
+    def log(self, org_id: int, request_id: str) -> EventLog | None:
+        stmt = sa.select(EventLog).where(EventLog.org_id == org_id, EventLog.id == request_id)
+        return self.session.scalars(stmt).first()
+
+    def log_by_id(self, request_id: str) -> EventLog | None:
+        return self.session.get(EventLog, request_id)
+
+    def records(
+        self,
+        org_ids: Sequence[int],
+        customer_id: int,
+        *,
+        event_name: str | None,
+        start_ms: int | None,
+        end_ms: int | None,
+        limit: int,
+    ) -> Sequence[EventRecord]:
+        stmt = sa.select(EventRecord).where(
+            EventRecord.org_id.in_(org_ids)
+            if len(org_ids) > 1
+            else EventRecord.org_id == org_ids[0],
+            EventRecord.customer_id == customer_id,
+        )
+        if event_name is not None:
+            stmt = stmt.where(EventRecord.event_name == event_name)
+        if start_ms is not None:
+            stmt = stmt.where(EventRecord.created_at >= start_ms)
+        if end_ms is not None:
+            stmt = stmt.where(EventRecord.created_at <= end_ms)
+        stmt = stmt.order_by(EventRecord.created_at.desc(), EventRecord.id.desc()).limit(limit)
+        return self.session.scalars(stmt).all()
+
+    def record(self, org_id: int, event_id: str) -> EventRecord | None:
+        stmt = sa.select(EventRecord).where(
+            EventRecord.org_id == org_id, EventRecord.id == event_id
+        )
+        return self.session.scalars(stmt).first()

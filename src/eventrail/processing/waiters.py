@@ -1,0 +1,46 @@
+"""Handlers waiting for the verdict of their request (``?wait=true``)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Mapping
+
+Verdict = tuple[str | None, str]
+
+
+class ResultWaiters:
+    """Processors resolve, from their threads, the futures that handlers await."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiting: dict[str, tuple[asyncio.AbstractEventLoop, asyncio.Future[Verdict]]] = {}
+
+    def register(self, request_id: str) -> asyncio.Future[Verdict]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Verdict] = loop.create_future()
+        with self._lock:
+            self._waiting[request_id] = (loop, future)
+        return future
+
+    def discard(self, request_id: str) -> None:
+        with self._lock:
+            self._waiting.pop(request_id, None)
+
+    def resolve(self, outcomes: Mapping[str, Verdict]) -> None:
+        with self._lock:
+            found = [
+                (self._waiting.pop(rid), verdict)
+                for rid, verdict in outcomes.items()
+                if rid in self._waiting
+            ]
+        for (loop, future), verdict in found:
+            # RuntimeError: the waiting handler's loop is gone.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_set, future, verdict)
+
+
+def _set(future: asyncio.Future[Verdict], verdict: Verdict) -> None:
+    if not future.done():
+        future.set_result(verdict)

@@ -175,6 +175,10 @@ def _drop_pending(session: Session, previous_transaction: SessionTransaction) ->
 
 
 def _write_pending(session: Session) -> None:
+    # before_commit also fires when a savepoint is released: entries are written
+    # only by the outermost commit, once, with everything the request recorded.
+    if session.in_nested_transaction():
+        return
     recorded: list[_Recorded] = session.info.pop(_PENDING_KEY, None) or []
     if not recorded:
         return

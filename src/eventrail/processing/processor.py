@@ -21,6 +21,7 @@ import time
 
 from eventrail.db import Database
 from eventrail.kit.dates import now_ms
+from eventrail.models import IngestRequest
 from eventrail.processing import statuses as st
 from eventrail.processing.pipeline import BatchPipeline, BatchResult
 from eventrail.processing.repository import ProcessingRepository
@@ -51,14 +52,16 @@ class Processor:
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._isolate = 0
+        self._attempts: dict[int, int] = {}
         self._lock = threading.Lock()
 
     # -- lifecycle ----------------------------------------------------------------
-    def start(self) -> None:
+    def start(self, threads: int | None = None) -> None:
+        """Start the processor threads (``threads``, else as configured, at least one)."""
         if self._threads:
             return
         self._stopping.clear()
-        for n in range(self.thread_count):
+        for n in range(threads or self.thread_count or 1):
             thread = threading.Thread(
                 target=self._loop, name=f"eventrail-processor-{n}", daemon=True
             )
@@ -78,87 +81,109 @@ class Processor:
     def _loop(self) -> None:
         failures = 0
         while not self._stopping.is_set():
-            size = self._next_size()
+            single = self._take_isolated()
             try:
-                done = self.run_once(size)
+                done = self.run_single() if single else self.run_once()
                 failures = 0
             except Exception:
                 failures += 1
-                log.exception("processing a batch of up to %d requests failed", size)
-                if failures >= _ATTEMPTS:
+                log.exception("processing failed (%s)", "one request" if single else "a batch")
+                if not single and failures >= _ATTEMPTS:
+                    # The batch keeps failing: take its requests one at a time to find
+                    # the one that fails, and let the others through.
                     failures = 0
-                    if size > 1:
-                        with self._lock:
-                            self._isolate = max(self._isolate, size)
-                    else:
-                        self._give_up_one()
+                    with self._lock:
+                        self._isolate = max(self._isolate, self.batch_size)
+                elif single:
+                    with self._lock:
+                        self._isolate += 1
                 self._stopping.wait(min(0.1 * 2**failures, 2.0))
                 continue
             if done == 0:
+                with self._lock:
+                    self._isolate = 0
                 self._wake.wait(self.idle_seconds)
                 self._wake.clear()
 
-    def _next_size(self) -> int:
+    def _take_isolated(self) -> bool:
         with self._lock:
             if self._isolate > 0:
                 self._isolate -= 1
-                return 1
-        return self.batch_size
+                return True
+        return False
 
-    # -- one batch ----------------------------------------------------------------
+    # -- batches ------------------------------------------------------------------
+    def _write(self, repo: ProcessingRepository, result: BatchResult, ids: list[int]) -> None:
+        for row in result.logs:
+            if row["event_name"] is not None:
+                row["event_name"] = row["event_name"][:_MAX_EVENT_NAME]
+        repo.insert_logs(result.logs)
+        repo.insert_records(result.records)
+        repo.mark_verified(result.verified)
+        repo.delete_claimed(ids)
+
     def run_once(self, limit: int | None = None) -> int:
         """Claim, process and commit one batch; the number of requests it held."""
-        result: BatchResult | None = None
         with self.db.transaction(write=True) as session:
             repo = ProcessingRepository(session)
             requests = list(repo.claim(limit or self.batch_size))
             if not requests:
                 return 0
             result = BatchPipeline(session, now_ms()).run(requests)
-            for row in result.logs:
-                if row["event_name"] is not None:
-                    row["event_name"] = row["event_name"][:_MAX_EVENT_NAME]
-            repo.insert_logs(result.logs)
-            repo.insert_records(result.records)
-            repo.mark_verified(result.verified)
-            repo.delete_claimed([r.id for r in requests])
+            self._write(repo, result, [r.id for r in requests])
         self.waiters.resolve(result.outcomes)
         return len(requests)
 
-    def _give_up_one(self) -> None:
-        """Log the oldest queued request as failed, so that it stops blocking the queue."""
-        try:
-            with self.db.transaction(write=True) as session:
-                repo = ProcessingRepository(session)
-                claimed = list(repo.claim(1))
-                if not claimed:
-                    return
-                request = claimed[0]
-                now = now_ms()
-                message = (
-                    "Internal error while processing the event; it was not stored. "
-                    "The request is kept here: post it again."
+    def run_single(self) -> int:
+        """Process the oldest request alone. If it fails _ATTEMPTS times, log it as
+        EVENT_PROCESSING_FAILED (keeping its body) rather than retry it forever."""
+        with self.db.transaction(write=True) as session:
+            repo = ProcessingRepository(session)
+            claimed = list(repo.claim(1))
+            if not claimed:
+                return 0
+            request = claimed[0]
+            try:
+                with session.begin_nested():
+                    result = BatchPipeline(session, now_ms()).run([request])
+                    self._write(repo, result, [request.id])
+            except Exception:
+                attempts = self._attempts.get(request.id, 0) + 1
+                self._attempts[request.id] = attempts
+                if attempts < _ATTEMPTS:
+                    raise
+                log.exception(
+                    "request %s set aside after %d attempts", request.request_id, attempts
                 )
-                repo.insert_logs(
-                    [
-                        {
-                            "id": request.request_id,
-                            "org_id": request.org_id,
-                            "parent_org_id": -1,
-                            "webhook_id": request.webhook_id,
-                            "start_time": request.received_at,
-                            "response_time": max(0, min(now - request.received_at, 2**31 - 1)),
-                            "status": st.EVENT_PROCESSING_FAILED,
-                            "event_name": None,
-                            "input_request": request.body,
-                            "message": message,
-                        }
-                    ]
-                )
-                repo.delete_claimed([request.id])
-            self.waiters.resolve({request.request_id: (st.EVENT_PROCESSING_FAILED, message)})
-        except Exception:
-            log.exception("could not set aside a failing request; retrying later")
+                result = self._set_aside(repo, request)
+            self._attempts.pop(request.id, None)
+        self.waiters.resolve(result.outcomes)
+        return 1
+
+    @staticmethod
+    def _set_aside(repo: ProcessingRepository, request: IngestRequest) -> BatchResult:
+        now = now_ms()
+        message = (
+            "Internal error while processing the event; it was not stored. "
+            "The request is kept here: post it again."
+        )
+        log_row = {
+            "id": request.request_id,
+            "org_id": request.org_id,
+            "parent_org_id": -1,
+            "webhook_id": request.webhook_id,
+            "start_time": request.received_at,
+            "response_time": max(0, min(now - request.received_at, 2**31 - 1)),
+            "status": st.EVENT_PROCESSING_FAILED,
+            "event_name": None,
+            "input_request": request.body,
+            "message": message,
+        }
+        repo.insert_logs([log_row])
+        repo.delete_claimed([request.id])
+        return BatchResult(
+            [log_row], [], set(), {request.request_id: (st.EVENT_PROCESSING_FAILED, message)}
+        )
 
     def drain(self, timeout: float = 30.0) -> int:
         """Process until the queue is empty (tests, and the demo); the number processed."""

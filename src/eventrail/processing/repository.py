@@ -123,7 +123,7 @@ class ProcessingRepository:
             CustomerIdentifier.type == type_,
             CustomerIdentifier.value.in_(wanted),
         )
-        return dict(self.session.execute(stmt).tuples().all())
+        return dict(self.session.execute(stmt).all())
 
     def customers_by_id(self, org_id: int, ids: Iterable[int]) -> dict[int, int | None]:
         """{customer id: id it was merged into, or None} for the ids that exist."""
@@ -133,7 +133,7 @@ class ProcessingRepository:
         stmt = sa.select(Customer.id, Customer.merged_into_id).where(
             Customer.org_id == org_id, Customer.id.in_(wanted)
         )
-        return dict(self.session.execute(stmt).tuples().all())
+        return dict(self.session.execute(stmt).all())
 
     def groups(self, org_id: int, external_ids: Iterable[str]) -> dict[str, int]:
         wanted = list(set(external_ids))
@@ -142,7 +142,7 @@ class ProcessingRepository:
         stmt = sa.select(UserGroup.external_id, UserGroup.id).where(
             UserGroup.org_id == org_id, UserGroup.external_id.in_(wanted)
         )
-        return dict(self.session.execute(stmt).tuples().all())
+        return dict(self.session.execute(stmt).all())
 
     def groups_by_id(self, org_id: int, ids: Iterable[int]) -> set[int]:
         wanted = list(set(ids))

@@ -153,6 +153,7 @@ def upgrade() -> None:
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("org_id", sa.Integer(), nullable=False),
         sa.Column("transformer_type", sa.String(length=100), nullable=False),
+        sa.Column("transformer_key", sa.String(length=100), nullable=False),
         sa.Column("till_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("auth_enabled", sa.Boolean(), nullable=False),
         sa.Column("auth_mechanism", sa.String(length=10), nullable=True),
@@ -167,10 +168,22 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("webhooks", schema=None) as batch_op:
         batch_op.create_index("ix_webhooks_org_id", ["org_id"], unique=False)
+        batch_op.create_index(
+            "uq_webhooks_enabled_transformer",
+            ["org_id", "transformer_key"],
+            unique=True,
+            sqlite_where=sa.text("enabled"),
+            postgresql_where=sa.text("enabled"),
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("webhooks", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_webhooks_enabled_transformer",
+            sqlite_where=sa.text("enabled"),
+            postgresql_where=sa.text("enabled"),
+        )
         batch_op.drop_index("ix_webhooks_org_id")
 
     op.drop_table("webhooks")

@@ -146,6 +146,13 @@ def normalize_field(
             raise DefinitionError(
                 1802, f"field attribute value {spec.source} fails for validation type source"
             )
+    group_type = (attributes.get("groupIdentifierType") or {}).get("value")
+    if group_type is not None and group_type.lower() not in GROUP_IDENTIFIER_TYPES:
+        raise DefinitionError(
+            1802,
+            f"field attribute value {group_type} fails for validation type groupIdentifierType "
+            "(GroupExternalId or GroupId)",
+        )
     if stored_type == "ENUM" and not spec.possible_values:
         raise DefinitionError(1802, f"enum field {name} needs possibleValues (comma-separated)")
     if spec.unique and not spec.required:

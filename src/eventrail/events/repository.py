@@ -5,6 +5,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from eventrail.kit.sql import insert_unique
 from eventrail.models import EventDefinition, Till, TransformerMapping, Webhook
 
 
@@ -17,6 +18,10 @@ class EventRepository:
     def add(self, obj: object) -> None:
         self.session.add(obj)
         self.session.flush()
+
+    def insert(self, obj: object) -> bool:
+        """False when a unique constraint refuses it (a concurrent twin won)."""
+        return insert_unique(self.session, obj)
 
     def flush(self) -> None:
         self.session.flush()
@@ -62,7 +67,7 @@ class EventRepository:
         stmt = sa.select(Webhook).where(
             Webhook.org_id == org_id,
             Webhook.enabled.is_(True),
-            sa.func.lower(Webhook.transformer_type) == transformer_type.lower(),
+            Webhook.transformer_key == transformer_type.lower(),
         )
         return self.session.scalars(stmt).first()
 
@@ -83,9 +88,13 @@ class EventRepository:
         )
         return self.session.scalars(stmt).all()
 
-    def mapping(self, org_id: int, transformer_type: str) -> TransformerMapping | None:
+    def mapping(
+        self, org_id: int, transformer_type: str, *, for_update: bool = False
+    ) -> TransformerMapping | None:
         stmt = sa.select(TransformerMapping).where(
             TransformerMapping.org_id == org_id,
             sa.func.lower(TransformerMapping.transformer_type) == transformer_type.lower(),
         )
+        if for_update:
+            stmt = stmt.with_for_update()
         return self.session.scalars(stmt).first()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from eventrail.customers.lookup import IDENTIFIER_TYPES, SOURCES
@@ -107,7 +108,8 @@ def create_definition(session: Session, org_id: int, body: EventDefinitionIn) ->
         created_at=now,
         updated_at=now,
     )
-    repo.add(definition)
+    if not repo.insert(definition):
+        raise EventExists(name)
     return definition
 
 
@@ -255,15 +257,13 @@ def create_webhook(session: Session, org_id: int, body: WebhookIn) -> tuple[Webh
     auth_enabled = bool(body.auth_enabled)
     mechanism = _auth_mechanism(body.auth_mechanism, auth_enabled)
     if repo.enabled_webhook_for(org_id, transformer) is not None:
-        raise BadRequest(
-            f"A webhook for transformer {transformer} already exists: an org has one webhook "
-            "per transformer (change it with PUT /v2/events/webhook)"
-        )
+        raise _one_per_transformer(transformer)
     now = now_ms()
     webhook = Webhook(
         id=new_hex_id(),
         org_id=org_id,
         transformer_type=transformer,
+        transformer_key=transformer.lower(),
         till_id=till.id,
         auth_enabled=auth_enabled,
         auth_mechanism=mechanism,
@@ -273,8 +273,16 @@ def create_webhook(session: Session, org_id: int, body: WebhookIn) -> tuple[Webh
         created_at=now,
         updated_at=now,
     )
-    repo.add(webhook)
+    if not repo.insert(webhook):
+        raise _one_per_transformer(transformer)
     return webhook, till
+
+
+def _one_per_transformer(transformer: str) -> BadRequest:
+    return BadRequest(
+        f"A webhook for transformer {transformer} already exists: an org has one webhook "
+        "per transformer (change it with PUT /v2/events/webhook)"
+    )
 
 
 def _webhook_id_from(body: WebhookIn) -> str | None:
@@ -299,8 +307,9 @@ def update_webhook(session: Session, org_id: int, body: WebhookIn) -> Webhook:
         if transformer.lower() != webhook.transformer_type.lower():
             other = repo.enabled_webhook_for(org_id, transformer)
             if other is not None and other.id != webhook.id:
-                raise BadRequest(f"A webhook for transformer {transformer} already exists")
+                raise _one_per_transformer(transformer)
             webhook.transformer_type = transformer
+            webhook.transformer_key = transformer.lower()
     if body.till_code is not None:
         webhook.till_id = _till(repo, org_id, body.till_code).id
     if body.auth_enabled is not None:
@@ -319,7 +328,11 @@ def update_webhook(session: Session, org_id: int, body: WebhookIn) -> Webhook:
     if body.listen_to_child_events is not None:
         webhook.listen_to_child_events = body.listen_to_child_events
     webhook.updated_at = now_ms()
-    repo.flush()
+    try:
+        with session.begin_nested():
+            repo.flush()
+    except IntegrityError:
+        raise _one_per_transformer(webhook.transformer_type) from None
     return webhook
 
 
@@ -366,9 +379,9 @@ def set_mapping(session: Session, org_id: int, body: AdapterMappingIn) -> Transf
             "Missing required field 'webEngageTransformerData' (or 'transformerData') in request "
             "body: a mapping transformer needs eventMapper and eventFieldMapper"
         )
-    mapping = repo.mapping(org_id, transformer)
+    mapping = repo.mapping(org_id, transformer, for_update=True)
     if mapping is None:
-        mapping = TransformerMapping(
+        fresh = TransformerMapping(
             org_id=org_id,
             transformer_type=transformer,
             name_path="event_name",
@@ -377,12 +390,21 @@ def set_mapping(session: Session, org_id: int, body: AdapterMappingIn) -> Transf
             events_mapped=[],
             updated_at=now_ms(),
         )
-        repo.add(mapping)
+        # A concurrent first mapping may win the insert; then merge into it.
+        mapping = (
+            fresh if repo.insert(fresh) else repo.mapping(org_id, transformer, for_update=True)
+        )
+        assert mapping is not None
     value_map = dict(mapping.value_map)
     field_mappings = dict(mapping.field_mappings)
     if data is not None:
         if data.event_mapper is not None:
-            mapping.name_path = data.event_mapper.field_name.strip()
+            path = data.event_mapper.field_name.strip()
+            if not path:
+                raise BadRequest(
+                    "Invalid value for field 'eventMapper.fieldName': a dotted path is required"
+                )
+            mapping.name_path = path
             for src, dst in data.event_mapper.value_map.items():
                 if dst not in definitions:
                     raise BadRequest(
@@ -400,13 +422,19 @@ def set_mapping(session: Session, org_id: int, body: AdapterMappingIn) -> Transf
                 "external_event_id",
             }
             for item in items:
+                if not item.field_name.strip():
+                    raise BadRequest(
+                        f"Invalid value for field 'eventFieldMapper.{event_name}': fieldName of "
+                        f"{item.event_field_name} must be a dotted path"
+                    )
                 if item.event_field_name not in known:
                     raise BadRequest(
                         f"Invalid value for field 'eventFieldMapper.{event_name}': event "
                         f"{event_name} has no field {item.event_field_name}"
                     )
             field_mappings[event_name] = [
-                {"eventFieldName": i.event_field_name, "fieldName": i.field_name} for i in items
+                {"eventFieldName": i.event_field_name, "fieldName": i.field_name.strip()}
+                for i in items
             ]
     mapping.value_map = value_map
     mapping.field_mappings = field_mappings

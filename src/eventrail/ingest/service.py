@@ -151,8 +151,12 @@ class Ingestor:
         except IngestUnavailable as exc:
             raise ServiceUnavailable() from exc
 
-    async def _refuse(self, rows: list[dict[str, Any]], error: EventrailError) -> None:
-        """Log a refused post (best effort: it was not acknowledged), then refuse it."""
+    async def _refuse(
+        self, request: Request, rows: list[dict[str, Any]], error: EventrailError
+    ) -> None:
+        """Log a refused post (best effort: it was not acknowledged), then refuse it.
+        Its X-Cap-Requestid is the id of that log entry."""
+        request.state.request_id = rows[0]["request_id"]
         with contextlib.suppress(ServiceUnavailable):
             await self._commit(rows)
         raise error
@@ -207,7 +211,9 @@ class Ingestor:
         if webhook.auth_enabled and not await anyio.to_thread.run_sync(
             self._authorized, webhook, request.headers
         ):
-            await self._refuse([self._row(webhook, body, VERDICT_UNAUTHORIZED)], Unauthorized())
+            await self._refuse(
+                request, [self._row(webhook, body, VERDICT_UNAUTHORIZED)], Unauthorized()
+            )
         problem: str | None
         try:
             payload = orjson.loads(raw)
@@ -222,7 +228,7 @@ class Ingestor:
         if problem is not None:
             detail = f"Invalid payload: {problem}"
             await self._refuse(
-                [self._row(webhook, body, VERDICT_INVALID, detail)], BadRequest(detail)
+                request, [self._row(webhook, body, VERDICT_INVALID, detail)], BadRequest(detail)
             )
         row = self._row(webhook, body, VERDICT_OK)
         request.state.request_id = row["request_id"]
@@ -247,7 +253,9 @@ class Ingestor:
         if webhook.auth_enabled and not await anyio.to_thread.run_sync(
             self._authorized, webhook, request.headers
         ):
-            await self._refuse([self._row(webhook, body, VERDICT_UNAUTHORIZED)], Unauthorized())
+            await self._refuse(
+                request, [self._row(webhook, body, VERDICT_UNAUTHORIZED)], Unauthorized()
+            )
         try:
             document = orjson.loads(raw)
         except orjson.JSONDecodeError:
@@ -259,7 +267,7 @@ class Ingestor:
                 f"{MAX_BATCH} events"
             )
             await self._refuse(
-                [self._row(webhook, body, VERDICT_INVALID, detail)], BadRequest(detail)
+                request, [self._row(webhook, body, VERDICT_INVALID, detail)], BadRequest(detail)
             )
         assert isinstance(events, list)
         rows = []

@@ -63,10 +63,10 @@ def parse_date_param(value: str, *, name: str, tz: tzinfo, end: bool = False) ->
         match = _DATE.match(text)
         if match:
             day = date(int(match[1]), int(match[2]), int(match[3]))
-            start = datetime(day.year, day.month, day.day, tzinfo=tz)
             if end:
-                return to_ms(start + timedelta(days=1)) - 1
-            return to_ms(start)
+                # The last millisecond of that day on the wall clock (safe for 9999-12-31).
+                return to_ms(datetime(day.year, day.month, day.day, 23, 59, 59, 999000, tzinfo=tz))
+            return to_ms(datetime(day.year, day.month, day.day, tzinfo=tz))
         match = _DATETIME.match(text)
         if match:
             fraction = match[7]

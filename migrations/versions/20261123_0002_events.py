@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column("parent_org_id", sa.Integer(), nullable=False),
         sa.Column("webhook_id", sa.String(length=32), nullable=False),
         sa.Column("start_time", sa.BigInteger(), nullable=False),
+        sa.Column("seq", sa.BigInteger(), nullable=False),
         sa.Column("response_time", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=40), nullable=True),
         sa.Column("event_name", sa.String(length=200), nullable=True),
@@ -36,14 +37,14 @@ def upgrade() -> None:
     with op.batch_alter_table("event_logs", schema=None) as batch_op:
         batch_op.create_index(
             "ix_event_logs_org_name_start",
-            ["org_id", "event_name", "start_time", "id"],
+            ["org_id", "event_name", "start_time", "seq"],
             unique=False,
         )
         batch_op.create_index(
-            "ix_event_logs_org_start", ["org_id", "start_time", "id"], unique=False
+            "ix_event_logs_org_start", ["org_id", "start_time", "seq"], unique=False
         )
         batch_op.create_index(
-            "ix_event_logs_org_status_start", ["org_id", "status", "start_time", "id"], unique=False
+            "ix_event_logs_org_status_start", ["org_id", "status", "start_time", "seq"], unique=False
         )
 
     op.create_table(
@@ -53,6 +54,7 @@ def upgrade() -> None:
         sa.Column("customer_id", sa.BigInteger(), nullable=False),
         sa.Column("event_name", sa.String(length=100), nullable=False),
         sa.Column("created_at", sa.BigInteger(), nullable=False),
+        sa.Column("seq", sa.BigInteger(), nullable=False),
         sa.Column("source", sa.String(length=40), nullable=False),
         sa.Column("till_code", sa.String(length=100), nullable=True),
         sa.Column("display_name", sa.String(length=200), nullable=True),
@@ -65,7 +67,7 @@ def upgrade() -> None:
     with op.batch_alter_table("event_records", schema=None) as batch_op:
         batch_op.create_index(
             "ix_event_records_customer_time",
-            ["org_id", "customer_id", "created_at", "id"],
+            ["org_id", "customer_id", "created_at", "seq"],
             unique=False,
         )
 
@@ -93,6 +95,7 @@ def upgrade() -> None:
         sa.Column("detail", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ingest_requests")),
         sa.UniqueConstraint("request_id", name=op.f("uq_ingest_requests_request_id")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "event_definitions",

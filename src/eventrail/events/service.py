@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from eventrail.customers.lookup import IDENTIFIER_TYPES, SOURCES
 from eventrail.errors import BadRequest
 from eventrail.events import fields as f
+from eventrail.events.cache import forget_after_commit
 from eventrail.events.exceptions import (
     AuthMechanismMissing,
     EventExists,
@@ -333,6 +334,7 @@ def update_webhook(session: Session, org_id: int, body: WebhookIn) -> Webhook:
             repo.flush()
     except IntegrityError:
         raise _one_per_transformer(webhook.transformer_type) from None
+    forget_after_commit(session, webhook.id)
     return webhook
 
 
@@ -344,6 +346,7 @@ def disable_webhook(session: Session, org_id: int, webhook_id: str) -> None:
     webhook.enabled = False
     webhook.updated_at = now_ms()
     repo.flush()
+    forget_after_commit(session, webhook.id)
 
 
 def list_webhooks(session: Session, org_id: int) -> list[tuple[Webhook, Till]]:

@@ -12,10 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-import threading
 import time
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -25,7 +23,7 @@ from starlette.requests import Request
 from eventrail.auth.service import Authenticator
 from eventrail.db import Database
 from eventrail.errors import BadRequest, EventrailError, NotFound, Unauthorized
-from eventrail.events.repository import EventRepository
+from eventrail.events.cache import WebhookCache, WebhookInfo
 from eventrail.ingest.committer import GroupCommitter, IngestUnavailable
 from eventrail.kit.dates import now_ms
 from eventrail.kit.json import payload_problem
@@ -38,49 +36,12 @@ BATCH_ACK = {"code": 1100, "message": "Events are pushed to transformation state
 MAX_BATCH = 1000
 WAIT_SECONDS = 30.0
 _WEBHOOK_ID = re.compile(r"^[0-9a-f]{32}$")
-_CACHE_SECONDS = 1.0
 
 
 class ServiceUnavailable(EventrailError):
     status_code = 503
     code = 503
     message = "The event could not be stored; nothing was accepted. Retry shortly."
-
-
-@dataclass(frozen=True, slots=True)
-class WebhookInfo:
-    id: str
-    org_id: int
-    enabled: bool
-    auth_enabled: bool
-
-
-class WebhookCache:
-    """Webhooks by id, for a second: ingestion must not query for every post."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-        self._items: dict[str, tuple[float, WebhookInfo | None]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, webhook_id: str) -> WebhookInfo | None:
-        now = time.monotonic()
-        with self._lock:
-            hit = self._items.get(webhook_id)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        with self.db.transaction(write=False) as session:
-            webhook = EventRepository(session).webhook_by_id(webhook_id)
-            info = (
-                WebhookInfo(webhook.id, webhook.org_id, webhook.enabled, webhook.auth_enabled)
-                if webhook is not None
-                else None
-            )
-        with self._lock:
-            if len(self._items) > 10_000:
-                self._items.clear()
-            self._items[webhook_id] = (now + _CACHE_SECONDS, info)
-        return info
 
 
 def _text(body: bytes) -> str:

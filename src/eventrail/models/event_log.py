@@ -11,9 +11,9 @@ class EventLog(Base):
 
     __tablename__ = "event_logs"
     __table_args__ = (
-        sa.Index("ix_event_logs_org_start", "org_id", "start_time", "id"),
-        sa.Index("ix_event_logs_org_name_start", "org_id", "event_name", "start_time", "id"),
-        sa.Index("ix_event_logs_org_status_start", "org_id", "status", "start_time", "id"),
+        sa.Index("ix_event_logs_org_start", "org_id", "start_time", "seq"),
+        sa.Index("ix_event_logs_org_name_start", "org_id", "event_name", "start_time", "seq"),
+        sa.Index("ix_event_logs_org_status_start", "org_id", "status", "start_time", "seq"),
     )
 
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
@@ -21,6 +21,8 @@ class EventLog(Base):
     parent_org_id: Mapped[int] = mapped_column(sa.Integer, default=-1)
     webhook_id: Mapped[str] = mapped_column(sa.String(32))
     start_time: Mapped[int] = mapped_column(sa.BigInteger)
+    # Arrival order (the queue's id): orders entries that share a millisecond.
+    seq: Mapped[int] = mapped_column(sa.BigInteger)
     response_time: Mapped[int] = mapped_column(sa.Integer)
     status: Mapped[str | None] = mapped_column(sa.String(40), default=None)
     event_name: Mapped[str | None] = mapped_column(sa.String(200), default=None)

@@ -14,7 +14,7 @@ class EventRecord(Base):
 
     __tablename__ = "event_records"
     __table_args__ = (
-        sa.Index("ix_event_records_customer_time", "org_id", "customer_id", "created_at", "id"),
+        sa.Index("ix_event_records_customer_time", "org_id", "customer_id", "created_at", "seq"),
     )
 
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
@@ -22,6 +22,8 @@ class EventRecord(Base):
     customer_id: Mapped[int] = mapped_column(sa.BigInteger)
     event_name: Mapped[str] = mapped_column(sa.String(100))
     created_at: Mapped[int] = mapped_column(sa.BigInteger)
+    # Arrival order (the queue's id): orders events processed in the same batch.
+    seq: Mapped[int] = mapped_column(sa.BigInteger)
     source: Mapped[str] = mapped_column(sa.String(40))
     till_code: Mapped[str | None] = mapped_column(sa.String(100), default=None)
     display_name: Mapped[str | None] = mapped_column(sa.String(200), default=None)

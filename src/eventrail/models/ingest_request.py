@@ -16,6 +16,9 @@ class IngestRequest(Base):
     """
 
     __tablename__ = "ingest_requests"
+    # Ids only grow (SQLite would otherwise reuse them once the queue empties):
+    # they order what arrived in the same millisecond.
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     request_id: Mapped[str] = mapped_column(sa.String(36), unique=True)

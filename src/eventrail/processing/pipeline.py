@@ -467,7 +467,16 @@ class BatchPipeline:
             with self.session.begin_nested():
                 customer_id, _ = customers.add_customer(self.session, context, body, None)
         except EventrailError:
-            return None
+            # Another processor may have registered the same identifier a moment ago
+            # (the unique constraint made us wait for it): then that is the customer.
+            found = self.repo.customers_by_identifier(
+                item.request.org_id,
+                spec.source,
+                spec.account_id,
+                spec.identifier_type,
+                [item.customer_value],
+            )
+            return found.get(item.customer_value)
         return customer_id
 
     # -- 6. customer in the group -------------------------------------------------
@@ -559,6 +568,7 @@ class BatchPipeline:
             "customer_id": item.customer_id,
             "event_name": spec.name,
             "created_at": self.now,
+            "seq": request.id,
             "source": customer.source,
             "till_code": item.till_code,
             "display_name": spec.label,
@@ -580,6 +590,7 @@ class BatchPipeline:
                     "parent_org_id": item.parent_org_id,
                     "webhook_id": request.webhook_id,
                     "start_time": request.received_at,
+                    "seq": request.id,
                     "response_time": max(0, min(self.now - request.received_at, 2**31 - 1)),
                     "status": item.status,
                     "event_name": item.event_name,

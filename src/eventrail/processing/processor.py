@@ -173,6 +173,7 @@ class Processor:
             "parent_org_id": -1,
             "webhook_id": request.webhook_id,
             "start_time": request.received_at,
+            "seq": request.id,
             "response_time": max(0, min(now - request.received_at, 2**31 - 1)),
             "status": st.EVENT_PROCESSING_FAILED,
             "event_name": None,

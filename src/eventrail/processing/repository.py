@@ -207,7 +207,7 @@ class ProcessingRepository:
             stmt = stmt.where(EventLog.start_time >= start_ms)
         if end_ms is not None:
             stmt = stmt.where(EventLog.start_time <= end_ms)
-        stmt = stmt.order_by(EventLog.start_time.desc(), EventLog.id.desc())
+        stmt = stmt.order_by(EventLog.start_time.desc(), EventLog.seq.desc())
         return self.session.scalars(stmt.limit(limit).offset(offset)).all()
 
     def log(self, org_id: int, request_id: str) -> EventLog | None:
@@ -239,7 +239,7 @@ class ProcessingRepository:
             stmt = stmt.where(EventRecord.created_at >= start_ms)
         if end_ms is not None:
             stmt = stmt.where(EventRecord.created_at <= end_ms)
-        stmt = stmt.order_by(EventRecord.created_at.desc(), EventRecord.id.desc()).limit(limit)
+        stmt = stmt.order_by(EventRecord.created_at.desc(), EventRecord.seq.desc()).limit(limit)
         return self.session.scalars(stmt).all()
 
     def record(self, org_id: int, event_id: str) -> EventRecord | None:

@@ -1,0 +1,142 @@
+"""The read APIs' queries use indexes that match them exactly: their cost grows with
+the size of the answer, not with the org's log or the customer's history."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from eventrail.db import Database
+from eventrail.models import EventLog, EventRecord
+from eventrail.processing.repository import ProcessingRepository
+from tests.fixtures.factories import make_org
+
+T0 = 1_700_000_000_000
+CUSTOMER = 4242
+
+
+def _explain(db: Database, run: Callable[[Session], Any]) -> str:
+    captured: list[tuple[str, Any]] = []
+
+    def grab(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        captured.append((statement, parameters))
+
+    with db.transaction(write=False) as session:
+        conn = session.connection()
+        sa.event.listen(conn, "before_cursor_execute", grab)
+        try:
+            run(session)
+        finally:
+            sa.event.remove(conn, "before_cursor_execute", grab)
+        prefix = "EXPLAIN QUERY PLAN " if db.is_sqlite else "EXPLAIN "
+        [(statement, parameters)] = captured
+        rows = conn.exec_driver_sql(prefix + statement, parameters).all()
+    return "\n".join(" ".join(str(c) for c in row) for row in rows)
+
+
+@pytest.fixture(scope="module")
+def crowded(db: Database) -> int:
+    """An org with 6,000 log entries and a customer with 3,000 events (and others)."""
+    org_id = make_org(db)
+    names = ["Shop", "Visit", "Login"]
+    statuses = ["EVENT_SUCCESS", "INVALID_EVENT_NAME", "EMF_PROCESSOR_FAILED"]
+    logs, records = [], []
+    for i in range(6000):
+        rid = str(uuid.uuid4())
+        logs.append(
+            {
+                "id": rid,
+                "org_id": org_id,
+                "parent_org_id": -1,
+                "webhook_id": "0" * 32,
+                "start_time": T0 + i * 1000,
+                "seq": i,
+                "response_time": 5,
+                "status": statuses[i % 3],
+                "event_name": names[i % 3],
+                "input_request": "{}",
+                "message": "m",
+            }
+        )
+        records.append(
+            {
+                "id": rid,
+                "org_id": org_id,
+                "customer_id": CUSTOMER if i % 2 else CUSTOMER + 1 + i % 50,
+                "event_name": names[i % 3],
+                "created_at": T0 + i * 1000,
+                "seq": i,
+                "source": "INSTORE",
+                "till_code": None,
+                "display_name": None,
+                "attributes": {},
+                "psi_attributes": [],
+                "unique_id": rid,
+                "is_duplicate": False,
+            }
+        )
+    with db.transaction() as session:
+        session.execute(sa.insert(EventLog), logs)
+        session.execute(sa.insert(EventRecord), records)
+    with db.transaction() as session:
+        session.execute(sa.text("ANALYZE"))
+    return org_id
+
+
+def _no_scan_or_sort(plan: str, table: str, sqlite: bool) -> None:
+    if sqlite:
+        assert f"SCAN {table}\n" not in plan + "\n", plan
+        assert "TEMP B-TREE" not in plan, plan
+    else:
+        assert f"Seq Scan on {table}" not in plan, plan
+        assert "Sort" not in plan.replace("Sort Key", ""), plan
+
+
+@pytest.mark.parametrize(
+    ("filters", "index"),
+    [
+        ({}, "ix_event_logs_org_start"),
+        ({"event_name": "Shop"}, "ix_event_logs_org_name_start"),
+        ({"status": "EMF_PROCESSOR_FAILED"}, "ix_event_logs_org_status_start"),
+        (
+            {"event_name": "Shop", "start_ms": T0, "end_ms": T0 + 10**6},
+            "ix_event_logs_org_name_start",
+        ),
+    ],
+)
+def test_logs_query_plan(db: Database, crowded: int, filters: dict[str, Any], index: str) -> None:
+    arguments: dict[str, Any] = {
+        "event_name": None,
+        "status": None,
+        "start_ms": None,
+        "end_ms": None,
+        "limit": 10,
+        "offset": 0,
+    }
+    arguments.update(filters)
+    plan = _explain(db, lambda s: ProcessingRepository(s).logs(crowded, **arguments))
+    assert index in plan, plan
+    _no_scan_or_sort(plan, "event_logs", db.is_sqlite)
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [{}, {"start_ms": T0, "end_ms": T0 + 10**6}],
+)
+def test_event_data_query_plan(db: Database, crowded: int, filters: dict[str, Any]) -> None:
+    arguments: dict[str, Any] = {"event_name": None, "start_ms": None, "end_ms": None, "limit": 100}
+    arguments.update(filters)
+    plan = _explain(db, lambda s: ProcessingRepository(s).records([crowded], CUSTOMER, **arguments))
+    assert "ix_event_records_customer_time" in plan, plan
+    _no_scan_or_sort(plan, "event_records", db.is_sqlite)
+
+
+def test_one_event_by_id_uses_the_primary_key(db: Database, crowded: int) -> None:
+    plan = _explain(db, lambda s: ProcessingRepository(s).record(crowded, "x"))
+    expected = "sqlite_autoindex_event_records_1 (id=?)" if db.is_sqlite else "pk_event_records"
+    assert expected in plan, plan

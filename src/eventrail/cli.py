@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -121,10 +120,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     _database(settings).dispose()
-    settings.signing_key()  # create the key file once, before the workers start
-    if settings.public_url is None:
-        host = "localhost" if args.host in {"0.0.0.0", "127.0.0.1", "::"} else args.host  # noqa: S104
-        os.environ["EVENTRAIL_PUBLIC_URL"] = f"http://{host}:{args.port}"
+    # Create the key file once, before the workers start. Without
+    # EVENTRAIL_PUBLIC_URL, webhook URIs use the scheme, host and port each
+    # request was addressed to.
+    settings.signing_key()
     uvicorn.run(
         "eventrail.app:create_app",
         factory=True,

@@ -44,7 +44,9 @@ def upgrade() -> None:
             "ix_event_logs_org_start", ["org_id", "start_time", "seq"], unique=False
         )
         batch_op.create_index(
-            "ix_event_logs_org_status_start", ["org_id", "status", "start_time", "seq"], unique=False
+            "ix_event_logs_org_status_start",
+            ["org_id", "status", "start_time", "seq"],
+            unique=False,
         )
 
     op.create_table(

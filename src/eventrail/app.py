@@ -23,6 +23,7 @@ from eventrail.ingest.endpoints import routes as ingest_routes
 from eventrail.ingest.service import Ingestor
 from eventrail.kit.json import JsonResponse
 from eventrail.kit.middleware import RequestGuardMiddleware, RequestIdMiddleware
+from eventrail.kit.ratelimit import RateLimiter
 from eventrail.orgs.endpoints import router as orgs_router
 from eventrail.processing.endpoints import router as processing_router
 from eventrail.processing.processor import Processor
@@ -80,9 +81,14 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     app.state.db = db
     app.state.authenticator = Authenticator(settings.signing_key())
+    app.state.rate_limiter = RateLimiter(settings.redis_url, key_prefix=settings.redis_key_prefix)
     app.state.background = background
     app.state.ingestor = Ingestor(
-        db, app.state.authenticator, background.committer, background.waiters
+        db,
+        app.state.authenticator,
+        background.committer,
+        background.waiters,
+        app.state.rate_limiter,
     )
     install_error_handlers(app)
     # Added last = outermost: every response, the guard's included, gets a request id.

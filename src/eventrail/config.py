@@ -36,6 +36,9 @@ class Settings(BaseSettings):
         description="Signs OAuth tokens (HS256); generated in the data directory if unset.",
     )
     redis_url: str | None = Field(default=None, description="Optional Redis for shared limits.")
+    redis_key_prefix: str = Field(
+        default="eventrail", min_length=1, max_length=100, description="Prefix of Redis keys."
+    )
     public_url: str | None = Field(
         default=None, description="Base of webhook URIs; default http://<host>:<port>."
     )

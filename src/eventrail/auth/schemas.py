@@ -39,6 +39,7 @@ class Caller:
     client_id: int | None
     psi_view: bool
     psi_masking: bool
+    rate_limit: int = 1000
 
     @property
     def masks_psi(self) -> bool:

@@ -92,6 +92,7 @@ def _caller(till: Till, org: Org, store: Store | None, client: OAuthClient | Non
         client_id=client.id if client is not None else None,
         psi_view=bool(client is not None and client.psi_view),
         psi_masking=org.psi_masking_enabled,
+        rate_limit=org.rate_limit_per_minute,
     )
 
 

@@ -29,6 +29,7 @@ class WebhookInfo:
     org_id: int
     enabled: bool
     auth_enabled: bool
+    rate_limit: int
 
 
 class WebhookCache:
@@ -45,12 +46,17 @@ class WebhookCache:
         if hit is not None and hit[0] > now:
             return hit[1]
         with self.db.transaction(write=False) as session:
-            webhook = EventRepository(session).webhook_by_id(webhook_id)
-            info = (
-                WebhookInfo(webhook.id, webhook.org_id, webhook.enabled, webhook.auth_enabled)
-                if webhook is not None
-                else None
-            )
+            found = EventRepository(session).webhook_with_org(webhook_id)
+            info = None
+            if found is not None:
+                webhook, org = found
+                info = WebhookInfo(
+                    webhook.id,
+                    webhook.org_id,
+                    webhook.enabled,
+                    webhook.auth_enabled,
+                    org.rate_limit_per_minute,
+                )
         with self._lock:
             if len(self._items) >= _MAX_ENTRIES:
                 self._items.clear()

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from eventrail.kit.sql import insert_unique
-from eventrail.models import EventDefinition, Till, TransformerMapping, Webhook
+from eventrail.models import EventDefinition, Org, Till, TransformerMapping, Webhook
 
 
 class EventRepository:
@@ -62,6 +62,15 @@ class EventRepository:
     def webhook_by_id(self, webhook_id: str) -> Webhook | None:
         """Any org's webhook: ingestion knows the org only from the webhook."""
         return self.session.get(Webhook, webhook_id)
+
+    def webhook_with_org(self, webhook_id: str) -> tuple[Webhook, Org] | None:
+        stmt = (
+            sa.select(Webhook, Org)
+            .join(Org, Org.id == Webhook.org_id)
+            .where(Webhook.id == webhook_id)
+        )
+        row = self.session.execute(stmt).first()
+        return (row[0], row[1]) if row is not None else None
 
     def enabled_webhook_for(self, org_id: int, transformer_type: str) -> Webhook | None:
         stmt = sa.select(Webhook).where(

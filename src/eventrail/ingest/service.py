@@ -20,13 +20,15 @@ import anyio
 import orjson
 from starlette.requests import Request
 
+from eventrail.auth.schemas import Caller
 from eventrail.auth.service import Authenticator
 from eventrail.db import Database
-from eventrail.errors import BadRequest, EventrailError, NotFound, Unauthorized
+from eventrail.errors import BadRequest, EventrailError, NotFound, RateLimited, Unauthorized
 from eventrail.events.cache import WebhookCache, WebhookInfo
 from eventrail.ingest.committer import GroupCommitter, IngestUnavailable
 from eventrail.kit.dates import now_ms
 from eventrail.kit.json import payload_problem
+from eventrail.kit.ratelimit import RateLimiter
 from eventrail.processing.pipeline import VERDICT_INVALID, VERDICT_OK, VERDICT_UNAUTHORIZED
 from eventrail.processing.repository import ProcessingRepository
 from eventrail.processing.waiters import ResultWaiters, Verdict
@@ -34,6 +36,8 @@ from eventrail.processing.waiters import ResultWaiters, Verdict
 ACK = {"code": 1100, "message": "Event is pushed to transformation state"}
 BATCH_ACK = {"code": 1100, "message": "Events are pushed to transformation state"}
 MAX_BATCH = 1000
+ENDPOINT = "POST /webhooks/{webhook_id}"
+BATCH_ENDPOINT = "POST /webhooks/{webhook_id}/batch"
 WAIT_SECONDS = 30.0
 _WEBHOOK_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -69,11 +73,13 @@ class Ingestor:
         authenticator: Authenticator,
         committer: GroupCommitter,
         waiters: ResultWaiters,
+        rate_limiter: RateLimiter,
     ) -> None:
         self.db = db
         self.authenticator = authenticator
         self.committer = committer
         self.waiters = waiters
+        self.rate_limiter = rate_limiter
         self.webhooks = WebhookCache(db)
 
     # -- steps shared by single and batch posts ----------------------------------------
@@ -85,13 +91,39 @@ class Ingestor:
             raise NotFound("Incorrect resource: no such webhook")
         return info
 
-    def _authorized(self, webhook: WebhookInfo, headers: Any) -> bool:
+    def _caller(self, webhook: WebhookInfo, headers: Any) -> Caller | None:
+        """The caller, if its credentials are valid and of the webhook's org."""
         with self.db.transaction(write=False) as session:
             try:
                 caller = self.authenticator.authenticate(session, headers)
             except Unauthorized:
-                return False
-        return caller.org_id == webhook.org_id
+                return None
+        return caller if caller.org_id == webhook.org_id else None
+
+    async def _admit(
+        self, request: Request, webhook: WebhookInfo, body: str, endpoint: str
+    ) -> None:
+        """Credentials (when the webhook wants them), then the rate limit of
+        (org, credential, endpoint)."""
+        credential = "anonymous"
+        if webhook.auth_enabled:
+            caller = await anyio.to_thread.run_sync(self._caller, webhook, request.headers)
+            if caller is None:
+                await self._refuse(
+                    request, [self._row(webhook, body, VERDICT_UNAUTHORIZED)], Unauthorized()
+                )
+            assert caller is not None
+            credential = caller.credential
+        key = (str(webhook.org_id), credential, endpoint)
+        if self.rate_limiter.shared:
+            decision = await anyio.to_thread.run_sync(
+                self.rate_limiter.check, webhook.rate_limit, *key
+            )
+        else:
+            decision = self.rate_limiter.check(webhook.rate_limit, *key)
+        request.state.rate_limit = decision
+        if not decision.allowed:
+            raise RateLimited(headers={"Retry-After": str(decision.retry_after)})
 
     def _row(
         self, webhook: WebhookInfo, body: str, verdict: int, detail: str | None = None
@@ -169,12 +201,7 @@ class Ingestor:
         wait = _wait_flag(request)
         raw = await request.body()
         body = _text(raw)
-        if webhook.auth_enabled and not await anyio.to_thread.run_sync(
-            self._authorized, webhook, request.headers
-        ):
-            await self._refuse(
-                request, [self._row(webhook, body, VERDICT_UNAUTHORIZED)], Unauthorized()
-            )
+        await self._admit(request, webhook, body, ENDPOINT)
         problem: str | None
         try:
             payload = orjson.loads(raw)
@@ -211,12 +238,7 @@ class Ingestor:
         wait = _wait_flag(request)
         raw = await request.body()
         body = _text(raw)
-        if webhook.auth_enabled and not await anyio.to_thread.run_sync(
-            self._authorized, webhook, request.headers
-        ):
-            await self._refuse(
-                request, [self._row(webhook, body, VERDICT_UNAUTHORIZED)], Unauthorized()
-            )
+        await self._admit(request, webhook, body, BATCH_ENDPOINT)
         try:
             document = orjson.loads(raw)
         except orjson.JSONDecodeError:

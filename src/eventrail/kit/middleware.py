@@ -15,7 +15,9 @@ REQUEST_ID_HEADER = b"x-cap-requestid"
 
 class RequestIdMiddleware:
     """Gives every request an id (``request.state.request_id``) and returns it as
-    ``X-Cap-Requestid`` on every response, errors included."""
+    ``X-Cap-Requestid`` on every response, errors included; adds the
+    ``X-RateLimit-*`` headers of the rate-limit decision a handler left in
+    ``request.state.rate_limit``."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -36,6 +38,9 @@ class RequestIdMiddleware:
                     h for h in message.get("headers", []) if h[0].lower() != REQUEST_ID_HEADER
                 ]
                 headers.append((header[0], value.encode()))
+                decision = state.get("rate_limit")
+                if decision is not None:
+                    headers.extend(decision.headers())
                 message["headers"] = headers
             await send(message)
 

@@ -27,4 +27,7 @@ class EventLog(Base):
     status: Mapped[str | None] = mapped_column(sa.String(40), default=None)
     event_name: Mapped[str | None] = mapped_column(sa.String(200), default=None)
     input_request: Mapped[str] = mapped_column(sa.Text)
+    # The same body with its PSI values as *****, shown to callers without PSI_VIEW
+    # when the org masks; None when the body holds no PSI value.
+    input_request_masked: Mapped[str | None] = mapped_column(sa.Text, default=None)
     message: Mapped[str] = mapped_column(sa.Text)

@@ -77,7 +77,10 @@ class Item:
     webhook: Webhook | None
     webhook_till: Till | None
     org: Org | None
+    org_id: int = 0  # where the event is processed: the webhook's org, or a child (orgResolver)
     parent_org_id: int = -1
+    routed_till: Till | None = None
+    field_map: list[dict[str, Any]] | None = None  # a mapping transformer's, if any
     payload: dict[str, Any] | None = None
     flat: dict[str, Any] = field(default_factory=dict)
     event_name: str | None = None
@@ -123,6 +126,64 @@ def _get_path(payload: Any, path: str) -> Any:
     return node
 
 
+def _resolver(value: Any) -> tuple[str | None, int | None, str | None]:
+    """(problem, child org id, till code) of an orgResolver object."""
+    if not isinstance(value, dict):
+        return "must be an object", None, None
+    kind = value.get("type")
+    if not isinstance(kind, str) or kind.strip().upper() != "PARENT_CHILD_ORG":
+        return "type must be PARENT_CHILD_ORG", None, None
+    child = value.get("childOrgId")
+    if isinstance(child, str) and child.strip().isascii() and child.strip().isdigit():
+        child = int(child.strip())
+    if isinstance(child, bool) or not isinstance(child, int) or not 0 < child < 2**31:
+        return "childOrgId must be an org id", None, None
+    till = value.get("tillCode")
+    if not isinstance(till, str) or not till.strip():
+        return "tillCode must name a till of the child org", None, None
+    return None, child, till.strip()
+
+
+MASK = "*****"
+_CLEAR_IDENTIFIER_TYPES = frozenset({"externalId", "userId"})
+
+
+def _masked_input(item: Item) -> str | None:
+    """The body with its PSI values as ***** (isPsiData fields, and the customer
+    identifier unless an externalId or a customer id), or None if it holds none."""
+    spec = item.spec
+    if spec is None or item.payload is None:
+        return None
+    names = set(spec.psi_names)
+    if spec.customer.identifier_type not in _CLEAR_IDENTIFIER_TYPES:
+        names.add(spec.customer.name)
+    if item.field_map is None:
+        paths = [[name] for name in names]
+    else:
+        paths = [m["fieldName"].split(".") for m in item.field_map if m["eventFieldName"] in names]
+    if not paths:
+        return None
+    document = orjson.loads(item.request.body)
+    masked = False
+    for path in paths:
+        node: Any = document
+        for part in path[:-1]:
+            if isinstance(node, dict):
+                node = node.get(part)
+            elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+            else:
+                node = None
+        last = path[-1]
+        if isinstance(node, dict) and node.get(last) is not None:
+            node[last] = MASK
+            masked = True
+        elif isinstance(node, list) and last.isdigit() and int(last) < len(node):
+            node[int(last)] = MASK
+            masked = True
+    return orjson.dumps(document).decode() if masked else None
+
+
 def _unique_id(spec: EventSpec, customer_value: str, flat: dict[str, Any]) -> str:
     parts = [f"{spec.name}_{customer_value}"]
     parts.extend(_as_posted(flat.get(s.name)) for s in spec.unique)
@@ -154,7 +215,9 @@ class BatchPipeline:
         items = []
         for request in requests:
             webhook, till = webhooks.get(request.webhook_id, (None, None))
-            items.append(Item(request, webhook, till, orgs.get(request.org_id)))
+            items.append(
+                Item(request, webhook, till, orgs.get(request.org_id), org_id=request.org_id)
+            )
         return items
 
     def _specs(self, org_ids: Iterable[int]) -> dict[tuple[int, str], EventSpec]:
@@ -169,9 +232,10 @@ class BatchPipeline:
         for item in items:
             self._verdict(item)
         live = [i for i in items if not i.done]
-        org_ids = {i.request.org_id for i in live}
-        self._transform(live, self._mappings(org_ids))
-        self._name(self._live(live), self._specs(org_ids))
+        self._route(live)
+        live = self._live(live)
+        self._transform(live, self._mappings({i.request.org_id for i in live}))
+        self._name(self._live(live), self._specs({i.org_id for i in live}))
         self._validate(self._live(live))
         self._group_exists(self._live(live))
         self._customer(self._live(live))
@@ -211,6 +275,57 @@ class BatchPipeline:
             return None
         return parsed if isinstance(parsed, dict) else None
 
+    # -- 0. connected orgs: orgResolver -----------------------------------------
+    def _route(self, items: list[Item]) -> None:
+        """A payload with ``orgResolver`` posted to a parent's webhook is processed in
+        the named child org, attributed to the child's till (SPEC §7)."""
+        wanted: dict[int, dict[str, Any]] = {}
+        for item in items:
+            assert item.payload is not None
+            resolver = item.payload.get("orgResolver")
+            if resolver is None:
+                continue
+            problem, child_id, till_code = _resolver(resolver)
+            if problem is not None:
+                item.fail(
+                    st.EVENT_FIELD_VALIDATION_FAILED, st.invalid_field("orgResolver", problem)
+                )
+                continue
+            assert child_id is not None
+            assert till_code is not None
+            wanted[id(item)] = {"child": child_id, "till": till_code}
+        if not wanted:
+            return
+        children = self.repo.orgs(w["child"] for w in wanted.values())
+        codes: dict[int, set[str]] = defaultdict(set)
+        for w in wanted.values():
+            codes[w["child"]].add(w["till"])
+        tills = {org_id: self.repo.tills_by_code(org_id, c) for org_id, c in codes.items()}
+        for item in items:
+            route = wanted.get(id(item))
+            if route is None:
+                continue
+            child = children.get(route["child"])
+            if child is None or child.parent_org_id != item.request.org_id:
+                item.fail(
+                    st.EVENT_FIELD_VALIDATION_FAILED,
+                    st.invalid_field(
+                        "orgResolver", f"org {route['child']} is not a child of this org"
+                    ),
+                )
+                continue
+            till = tills.get(child.id, {}).get(route["till"])
+            if till is None:
+                item.fail(
+                    st.EVENT_FIELD_VALIDATION_FAILED,
+                    st.invalid_field(
+                        "orgResolver", f"no till {route['till']} in child org {child.id}"
+                    ),
+                )
+                continue
+            item.parent_org_id = item.request.org_id
+            item.org_id, item.org, item.routed_till = child.id, child, till
+
     # -- 1. transformer ---------------------------------------------------------
     def _transform(
         self, items: list[Item], mappings: dict[tuple[int, str], TransformerMapping]
@@ -225,12 +340,15 @@ class BatchPipeline:
                     continue
                 item.flat = item.payload
             else:
+                # The webhook, and so its transformer's mapping, are the webhook org's.
                 mapping = mappings.get((item.request.org_id, transformer.lower()))
                 flat = self._map(item.payload, mapping) if mapping is not None else None
                 if flat is None:
                     item.fail(st.INVALID_META_TRANSFORMER_MAPPINGS, st.NO_MAPPING_MESSAGE)
                     continue
+                assert mapping is not None
                 item.flat = flat
+                item.field_map = mapping.field_mappings.get(flat["event_name"])
             name = item.flat.get("event_name")
             item.event_name = name if isinstance(name, str) else _as_posted(name)
 
@@ -258,7 +376,7 @@ class BatchPipeline:
     def _name(self, items: list[Item], specs: dict[tuple[int, str], EventSpec]) -> None:
         for item in items:
             name = item.event_name or ""
-            spec = specs.get((item.request.org_id, name))
+            spec = specs.get((item.org_id, name))
             if spec is None or not spec.enabled:
                 item.fail(st.INVALID_EVENT_NAME, st.invalid_event_name(name))
                 continue
@@ -272,12 +390,12 @@ class BatchPipeline:
             for spec in item.spec.fields:
                 raw = item.flat.get(spec.name)
                 if spec.type == "TILLCODE" and not f.is_empty(raw) and isinstance(raw, str | int):
-                    codes[item.request.org_id].add(str(raw).strip())
+                    codes[item.org_id].add(str(raw).strip())
         tills = {
             org_id: self.repo.tills_by_code(org_id, wanted) for org_id, wanted in codes.items()
         }
         for item in items:
-            self._validate_one(item, tills.get(item.request.org_id, {}))
+            self._validate_one(item, tills.get(item.org_id, {}))
 
     def _validate_one(self, item: Item, tills: dict[str, Till]) -> None:
         spec = item.spec
@@ -345,14 +463,14 @@ class BatchPipeline:
                     value = item.values[spec.name]
                     if spec.group_identifier_type == "GroupId":
                         if value.isascii() and value.isdigit() and len(value) < 19:
-                            by_org_id[item.request.org_id].add(int(value))
+                            by_org_id[item.org_id].add(int(value))
                     else:
-                        by_org_external[item.request.org_id].add(value)
+                        by_org_external[item.org_id].add(value)
         external = {o: self.repo.groups(o, v) for o, v in by_org_external.items()}
         numeric = {o: self.repo.groups_by_id(o, v) for o, v in by_org_id.items()}
         for item in items:
             assert item.spec is not None
-            org_id = item.request.org_id
+            org_id = item.org_id
             for spec in item.spec.fields:
                 if spec.type != "GROUPID" or spec.name not in item.values:
                     continue
@@ -383,7 +501,7 @@ class BatchPipeline:
                 self._no_customer(item)
                 continue
             item.customer_value = _as_posted(raw).strip()
-            org_id = item.request.org_id
+            org_id = item.org_id
             if spec.identifier_type == "userId":
                 value = item.customer_value
                 if value.isascii() and value.isdigit() and 0 < int(value) < 2**63:
@@ -398,7 +516,7 @@ class BatchPipeline:
         for item in self._live(items):
             assert item.spec is not None
             spec = item.spec.customer
-            org_id = item.request.org_id
+            org_id = item.org_id
             if spec.identifier_type == "userId":
                 value = item.customer_value
                 known = existing.get(org_id, {})
@@ -429,12 +547,12 @@ class BatchPipeline:
         assert item.spec is not None
         assert item.till_id is not None
         spec = item.spec.customer
-        info = self.repo.till_with_store(item.request.org_id, item.till_id)
+        info = self.repo.till_with_store(item.org_id, item.till_id)
         if info is None:
             return None
         till, store = info
         context = ChangeContext(
-            org_id=item.request.org_id,
+            org_id=item.org_id,
             request_id=item.request.request_id,
             updated_by=till.id,
             till={"code": till.code, "name": till.name, "id": till.id},
@@ -470,7 +588,7 @@ class BatchPipeline:
             # Another processor may have registered the same identifier a moment ago
             # (the unique constraint made us wait for it): then that is the customer.
             found = self.repo.customers_by_identifier(
-                item.request.org_id,
+                item.org_id,
                 spec.source,
                 spec.account_id,
                 spec.identifier_type,
@@ -485,11 +603,11 @@ class BatchPipeline:
         for item in items:
             for _, group_id in item.groups:
                 if group_id is not None and item.customer_id is not None:
-                    pairs[item.request.org_id].add((group_id, item.customer_id))
+                    pairs[item.org_id].add((group_id, item.customer_id))
         members = {org_id: self.repo.memberships(org_id, p) for org_id, p in pairs.items()}
         for item in items:
             for value, group_id in item.groups:
-                if (group_id, item.customer_id) not in members.get(item.request.org_id, set()):
+                if (group_id, item.customer_id) not in members.get(item.org_id, set()):
                     item.fail(st.NO_CUSTOMER_DETAILS_PASSED, st.not_in_group(value))
                     break
 
@@ -502,12 +620,12 @@ class BatchPipeline:
             assert item.webhook is not None
             if item.webhook.uniqueness_check_enabled and item.spec.unique:
                 item.unique_id = _unique_id(item.spec, item.customer_value, item.flat)
-                key = (item.request.org_id, item.unique_id)
+                key = (item.org_id, item.unique_id)
                 if key not in first:
                     first.add(key)
                     keys.append(
                         {
-                            "org_id": item.request.org_id,
+                            "org_id": item.org_id,
                             "unique_id": item.unique_id,
                             "event_id": item.request.request_id,
                         }
@@ -517,7 +635,7 @@ class BatchPipeline:
         new_keys = self.repo.claim_unique_keys(keys)
         owners = {(k["org_id"], k["unique_id"]): k["event_id"] for k in keys}
         for item in items:
-            key = (item.request.org_id, item.unique_id)
+            key = (item.org_id, item.unique_id)
             duplicate = item.unique_id != item.request.request_id and not (
                 key in new_keys and owners.get(key) == item.request.request_id
             )
@@ -586,7 +704,7 @@ class BatchPipeline:
             logs.append(
                 {
                     "id": request.request_id,
-                    "org_id": request.org_id,
+                    "org_id": item.org_id,
                     "parent_org_id": item.parent_org_id,
                     "webhook_id": request.webhook_id,
                     "start_time": request.received_at,
@@ -595,6 +713,7 @@ class BatchPipeline:
                     "status": item.status,
                     "event_name": item.event_name,
                     "input_request": request.body,
+                    "input_request_masked": _masked_input(item),
                     "message": item.message,
                 }
             )
@@ -606,8 +725,9 @@ class BatchPipeline:
         return BatchResult(logs, records, verified, outcomes)
 
 
-def record_view(record: Any, tz_name: str) -> dict[str, Any]:
-    """A stored event in the shape of seeds/000 (key order included)."""
+def record_view(record: Any, tz_name: str, *, mask: bool = False) -> dict[str, Any]:
+    """A stored event in the shape of seeds/000 (key order included); with ``mask``,
+    the values of its PSI attributes are shown as *****."""
     view: dict[str, Any] = {
         "orgId": record.org_id,
         "userId": record.customer_id,
@@ -620,7 +740,13 @@ def record_view(record: Any, tz_name: str) -> dict[str, Any]:
         view["tillCode"] = record.till_code
     if record.display_name is not None:
         view["displayName"] = record.display_name
-    view["additonalAttributes"] = record.attributes
+    attributes = record.attributes
+    if mask and record.psi_attributes:
+        attributes = {
+            key: (MASK if key in record.psi_attributes and value is not None else value)
+            for key, value in attributes.items()
+        }
+    view["additonalAttributes"] = attributes
     view["psiAttributes"] = record.psi_attributes
     view["uniqueId"] = record.unique_id
     return view

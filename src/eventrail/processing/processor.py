@@ -178,6 +178,7 @@ class Processor:
             "status": st.EVENT_PROCESSING_FAILED,
             "event_name": None,
             "input_request": request.body,
+            "input_request_masked": None,
             "message": message,
         }
         repo.insert_logs([log_row])

@@ -19,9 +19,10 @@ from eventrail.processing.repository import ProcessingRepository
 UNAUTHORIZED_FILTER = "UNAUTHORIZED"
 
 
-def log_view(entry: EventLog) -> dict[str, Any]:
+def log_view(entry: EventLog, *, mask: bool = False) -> dict[str, Any]:
     """A log entry in the key order of seeds/002; ``status`` and ``eventName`` absent when
-    there are none (an Unauthorized entry; a failed transformation)."""
+    there are none (an Unauthorized entry; a failed transformation). With ``mask``, the
+    body's PSI values are shown as *****."""
     view: dict[str, Any] = {
         "startTime": entry.start_time,
         "responseTime": entry.response_time,
@@ -33,7 +34,11 @@ def log_view(entry: EventLog) -> dict[str, Any]:
         view["eventName"] = entry.event_name
     view.update(
         {
-            "inputRequest": entry.input_request,
+            "inputRequest": (
+                entry.input_request_masked
+                if mask and entry.input_request_masked is not None
+                else entry.input_request
+            ),
             "id": entry.id,
             "webhookId": entry.webhook_id,
             "parentOrgId": entry.parent_org_id,
@@ -75,7 +80,7 @@ def list_logs(
         limit=limit,
         offset=offset,
     )
-    return [log_view(entry) for entry in entries]
+    return [log_view(entry, mask=caller.masks_psi) for entry in entries]
 
 
 def customer_events(
@@ -120,9 +125,11 @@ def customer_events(
     for org_id in {r.org_id for r in records} - set(timezones):
         org = org_repo.org(org_id)
         timezones[org_id] = org.timezone if org is not None else "UTC"
-    return [record_view(r, timezones[r.org_id]) for r in records]
+    return [record_view(r, timezones[r.org_id], mask=caller.masks_psi) for r in records]
 
 
 def one_event(session: Session, caller: Caller, event_id: str) -> list[dict[str, Any]]:
     record = ProcessingRepository(session).record(caller.org_id, event_id.strip())
-    return [record_view(record, caller.org_timezone)] if record is not None else []
+    if record is None:
+        return []
+    return [record_view(record, caller.org_timezone, mask=caller.masks_psi)]

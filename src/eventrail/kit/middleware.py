@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from eventrail.kit.json import JsonResponse, loads
+from eventrail.kit.json import JsonResponse, loads, payload_problem
 
 REQUEST_ID_HEADER = b"x-cap-requestid"
 
@@ -72,12 +72,25 @@ def _nul_in_query(query: bytes) -> str:
     return "Request query contains a NUL character (%00)"
 
 
-def _nul_path(body: bytes) -> str | None:
-    """The dotted path of the first JSON string (or key) holding a NUL character."""
+def _json_refusal(body: bytes) -> str | None:
+    """Why a JSON request body cannot be taken (SPEC §8), or None.
+
+    Parsed here with orjson, whose depth limit refuses the hostile nesting that
+    would exhaust the stdlib parser's recursion further in.
+    """
     try:
         document = loads(body)
     except ValueError:
-        return None
+        return "Request body is not valid JSON"
+    where = _nul_path(document)
+    if where is not None:
+        return f"Invalid value for field '{where}' in request body: contains a NUL character"
+    problem = payload_problem(document)
+    return f"Invalid request body: {problem}" if problem is not None else None
+
+
+def _nul_path(document: Any) -> str | None:
+    """The dotted path of the first JSON string (or key) holding a NUL character."""
     stack: list[tuple[str, Any]] = [("", document)]
     while stack:
         path, node = stack.pop()
@@ -101,7 +114,12 @@ class RequestGuardMiddleware:
       replayed to the app, so a chunked upload cannot slip past it either;
     - a body that is not JSON on the API's own endpoints (415);
     - a NUL character in the path, the query or a JSON body (400): no text
-      column of PostgreSQL can hold one, and no identifier needs one.
+      column of PostgreSQL can hold one, and no identifier needs one;
+    - a JSON body that does not parse, nests deeper than 32 levels or holds a
+      string over 64 KiB (400).
+
+    Webhooks (``lenient_prefixes``) take any content type, and ingestion checks
+    and logs their bodies itself.
     """
 
     def __init__(self, app: ASGIApp, *, lenient_prefixes: tuple[str, ...] = ()) -> None:
@@ -152,14 +170,11 @@ class RequestGuardMiddleware:
                 + (f", not {content_type.split(';')[0]}" if content_type else ""),
             )(scope, receive, send)
             return
-        # A raw NUL byte makes the JSON invalid (the app says so); an escaped one
-        # (\u0000) parses into a string that no text column can store.
-        where = _nul_path(body) if not lenient and b"\\u0000" in body else None
-        if where is not None:
-            await _error(
-                400, f"Invalid value for field '{where}' in request body: contains a NUL character"
-            )(scope, receive, send)
-            return
+        if body and not lenient:
+            refusal = _json_refusal(body)
+            if refusal is not None:
+                await _error(400, refusal)(scope, receive, send)
+                return
         replayed = False
 
         async def replay() -> Message:

@@ -28,7 +28,7 @@ class Decision:
 
     @property
     def retry_after(self) -> int:
-        return max(1, math.ceil(self.reset_at - time.time()))
+        return min(60, max(1, math.ceil(self.reset_at - time.time())))
 
 
 class RateLimiter:

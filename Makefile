@@ -22,6 +22,7 @@ install-dev: $(UV)
 
 run: install
 	$(BIN)/eventrail migrate
+	$(BIN)/eventrail demo --if-empty --base-url http://$(HOST):$(PORT)
 	$(BIN)/eventrail serve --host $(HOST) --port $(PORT)
 
 lint: install-dev

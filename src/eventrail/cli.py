@@ -116,6 +116,47 @@ def cmd_client_create(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from eventrail import demo
+
+    db = _database(settings)
+    try:
+        if args.if_empty and demo.has_data(db):
+            _emit(args, {"demo": False}, "the database has data already: no demo added")
+            return 0
+    finally:
+        db.dispose()
+    if not args.json:
+        print("loading the demo (orgs, customers, events, audit history)...", flush=True)
+    base_url = args.base_url.rstrip("/")
+    result = demo.run(settings, base_url)
+    commands = demo.curl_commands(result, base_url)
+    payload = {
+        "demo": True,
+        "orgId": result.org_id,
+        "childOrgId": result.child_org_id,
+        "till": result.till,
+        "password": result.password,
+        "clientKey": result.client_key,
+        "clientSecret": result.client_secret,
+        "customerId": result.busy_customer,
+        "curl": commands,
+    }
+    human = "\n".join(
+        [
+            f"demo org {result.org_id} (child org {result.child_org_id}): "
+            f"{demo.CUSTOMERS} customers, {result.events} events posted",
+            f"  Basic auth:   till {result.till}, password {result.password}",
+            f"  OAuth client: key {result.client_key}, secret {result.client_secret}",
+            f"  (also in {settings.data_dir / demo.DEMO_ENV_FILE})",
+            "try, once the server is up:",
+            *(f"  {command}" for command in commands),
+        ]
+    )
+    _emit(args, payload, human)
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
@@ -173,6 +214,14 @@ def _parser() -> argparse.ArgumentParser:
     till_create.add_argument("--name")
     till_create.add_argument("--store-code", dest="store_code")
     till_create.add_argument("--store-name", dest="store_name")
+
+    demo = add(sub, "demo", cmd_demo, "create a demo org with data behind every API")
+    demo.add_argument(
+        "--if-empty", dest="if_empty", action="store_true", help="only on a database with no org"
+    )
+    demo.add_argument(
+        "--base-url", dest="base_url", default="http://127.0.0.1:8000", help="for the printed curls"
+    )
 
     client = sub.add_parser("client", help="OAuth clients").add_subparsers(
         dest="action", required=True

@@ -30,6 +30,9 @@ class OrgRepository:
     def org(self, org_id: int) -> Org | None:
         return self.session.get(Org, org_id)
 
+    def any_org(self) -> bool:
+        return self.session.scalar(sa.select(Org.id).limit(1)) is not None
+
     def children(self, org_id: int) -> Sequence[Org]:
         stmt = sa.select(Org).where(Org.parent_org_id == org_id).order_by(Org.id)
         return self.session.scalars(stmt).all()

@@ -1,0 +1,150 @@
+"""The README and docs/events.md do what they say: their shell blocks run, in order,
+against a real server, and answer with real data (issue #4's first minute)."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import _require_postgres
+from tests.fixtures.databases import postgres_database
+from tests.fixtures.server import cli_env, free_port, run_cli, running_server
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def sh_blocks(path: Path, heading: str, until: str | None = None) -> list[str]:
+    text = path.read_text()
+    start = text.index(heading)
+    end = text.index(until, start) if until else len(text)
+    return re.findall(r"```sh\n(.*?)```", text[start:end], re.S)
+
+
+def json_stream(text: str) -> list[Any]:
+    """The JSON documents curl printed one after another (without newlines)."""
+    decoder = json.JSONDecoder()
+    documents, index = [], 0
+    while index < len(text):
+        if text[index].isspace():
+            index += 1
+            continue
+        document, index = decoder.raw_decode(text, index)
+        documents.append(document)
+    return documents
+
+
+def bash(script: str, env: dict[str, str], cwd: Path) -> str:
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
+    if request.param == "sqlite":
+        yield cli_env(f"sqlite:///{tmp_path}/docs.db", tmp_path)
+        return
+    _require_postgres()
+    with postgres_database("eventrail_docs") as url:
+        yield cli_env(url, tmp_path)
+
+
+def test_demo_and_the_readme_three_curls(env: dict[str, str], tmp_path: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    assert run_cli(["migrate"], env)[0] == 0
+    code, loaded = run_cli(["demo", "--if-empty", "--base-url", base], env)
+    assert code == 0
+    assert loaded["demo"] is True
+    assert len(loaded["curl"]) == 3
+    assert run_cli(["demo", "--if-empty"], env) == (0, {"demo": False})
+    [block] = sh_blocks(ROOT / "README.md", "## First minute", "## Your own org")
+    with running_server(env, port=port):
+        out = bash(block, env, tmp_path)
+        printed = json_stream(out)
+        # the commands the demo printed answer too
+        for command in loaded["curl"]:
+            assert json.loads(bash(command, env, tmp_path))["data"]
+    events, logs, audits = printed
+    assert len(events["data"]) == 5
+    assert {"additonalAttributes", "psiAttributes", "uniqueId"} <= set(events["data"][0])
+    statuses = {entry.get("status") for entry in logs["data"]}
+    assert logs["data"] and statuses
+    assert audits["pagination"]["totalElements"] >= 6
+    kinds = {e["eventType"] for entry in audits["data"] for e in entry["events"]}
+    assert {"Identifiers", "Standard Fields", "Customer Status"} <= kinds
+    assert any(entry["userContextDetails"] for entry in audits["data"])
+
+
+def test_demo_covers_every_status_and_every_audit_type(env: dict[str, str]) -> None:
+    assert run_cli(["migrate"], env)[0] == 0
+    _, loaded = run_cli(["demo"], env)
+    with running_server(env) as base:
+        user = f"demo.till:{loaded['password']}"
+        statuses = set()
+        for status in (
+            "EVENT_SUCCESS",
+            "INVALID_EVENT_NAME",
+            "EVENT_FIELD_VALIDATION_FAILED",
+            "INVALID_GROUP_IDENTIFIER_PASSED",
+            "EMF_PROCESSOR_FAILED",
+            "NO_CUSTOMER_DETAILS_PASSED",
+            "INVALID_META_TRANSFORMER_MAPPINGS",
+            "INVALID_PAYLOAD",
+            "UNAUTHORIZED",
+        ):
+            out = bash(
+                f'curl -s -u {user} "{base}/v2/events/logs?limit=1&status={status}"', {}, ROOT
+            )
+            if json.loads(out)["data"]:
+                statuses.add(status)
+        assert len(statuses) == 9, statuses
+        kinds: set[str] = set()
+        customer = loaded["customerId"]
+        for entity, ident in (("CUSTOMER", customer), ("CUSTOMER", customer + 1)):
+            out = bash(
+                f'curl -s -u {user} "{base}/api_gateway/v2/audits?entityType={entity}'
+                f'&entityId={ident}&limit=100"',
+                {},
+                ROOT,
+            )
+            kinds |= {e["eventType"] for entry in json.loads(out)["data"] for e in entry["events"]}
+        card = json.loads(bash(f'curl -s -u {user} "{base}/v2/card?number=GOLD00000001"', {}, ROOT))
+        out = bash(
+            f'curl -s -u {user} "{base}/api_gateway/v2/audits?entityType=CARD'
+            f'&entityId={card["cardId"]}&limit=100"',
+            {},
+            ROOT,
+        )
+        kinds |= {e["eventType"] for entry in json.loads(out)["data"] for e in entry["events"]}
+    assert len(kinds) == 11, kinds
+
+
+def test_readme_walkthrough_and_docs_events(env: dict[str, str], tmp_path: Path) -> None:
+    assert run_cli(["migrate"], env)[0] == 0
+    port = free_port()
+    readme = sh_blocks(ROOT / "README.md", "## Your own org", "## What is there")
+    events = sh_blocks(ROOT / "docs" / "events.md", "# The life of an event")
+    script = "\n".join(readme + events).replace("127.0.0.1:8000", f"127.0.0.1:{port}")
+    with running_server({**env, "EVENTRAIL_PROCESSOR_THREADS": "1"}, port=port):
+        out = bash(script, env, ROOT)
+    assert '"previousValue":"919988776655","currentValue":"919986000581"' in out
+    assert '"previousValue":"V","currentValue":"Vatsal"' in out
+    assert '"currentValue":"GOLD000001"' in out
+    assert '"accessToken"' in out
+    assert '"result":{"status":"EVENT_FIELD_VALIDATION_FAILED"' in out
+    assert '"eventName":"StoreVisit"' in out
+    assert out.count('"status":"EVENT_SUCCESS"') >= 2

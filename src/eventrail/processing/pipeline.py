@@ -148,10 +148,14 @@ MASK = "*****"
 _CLEAR_IDENTIFIER_TYPES = frozenset({"externalId", "userId"})
 
 
-def _masked_input(item: Item) -> str | None:
+def _masked_input(item: Item, specs: dict[tuple[int, str], EventSpec]) -> str | None:
     """The body with its PSI values as ***** (isPsiData fields, and the customer
-    identifier unless an externalId or a customer id), or None if it holds none."""
+    identifier unless an externalId or a customer id), or None if it holds none.
+    An entry refused before its event was recognised is masked by the definition
+    its event name names, when there is one."""
     spec = item.spec
+    if spec is None and item.event_name is not None:
+        spec = specs.get((item.org_id, item.event_name))
     if spec is None or item.payload is None:
         return None
     names = set(spec.psi_names)
@@ -232,16 +236,16 @@ class BatchPipeline:
         for item in items:
             self._verdict(item)
         live = [i for i in items if not i.done]
-        self._route(live)
-        live = self._live(live)
         self._transform(live, self._mappings({i.request.org_id for i in live}))
-        self._name(self._live(live), self._specs({i.org_id for i in live}))
+        self._route(self._live(live))
+        specs = self._specs({i.org_id for i in items})
+        self._name(self._live(live), specs)
         self._validate(self._live(live))
         self._group_exists(self._live(live))
         self._customer(self._live(live))
         self._membership(self._live(live))
         self._succeed(self._live(live))
-        return self._result(items)
+        return self._result(items, specs)
 
     @staticmethod
     def _live(items: list[Item]) -> list[Item]:
@@ -253,8 +257,8 @@ class BatchPipeline:
             item.fail(st.EVENT_PROCESSING_FAILED, "The webhook or its org no longer exists")
             return
         if request.verdict == VERDICT_UNAUTHORIZED:
-            payload = self._parse(request.body)
-            name = payload.get("event_name") if payload is not None else None
+            item.payload = self._parse(request.body)  # for its event name, and masking
+            name = item.payload.get("event_name") if item.payload is not None else None
             item.event_name = name if isinstance(name, str) else None
             item.fail(None, st.UNAUTHORIZED_MESSAGE)
             return
@@ -400,8 +404,10 @@ class BatchPipeline:
     def _validate_one(self, item: Item, tills: dict[str, Till]) -> None:
         spec = item.spec
         assert spec is not None
-        assert item.webhook_till is not None
-        item.till_id, item.till_code = item.webhook_till.id, item.webhook_till.code
+        # A routed event belongs to the child: its default till is the resolver's.
+        default_till = item.routed_till or item.webhook_till
+        assert default_till is not None
+        item.till_id, item.till_code = default_till.id, default_till.code
         if "eventDateTime" in item.flat and not f.is_empty(item.flat["eventDateTime"]):
             item.event_ms = parse_event_datetime(item.flat["eventDateTime"])
             if item.event_ms is None:
@@ -697,7 +703,7 @@ class BatchPipeline:
         }
 
     # -- results ----------------------------------------------------------------
-    def _result(self, items: list[Item]) -> BatchResult:
+    def _result(self, items: list[Item], specs: dict[tuple[int, str], EventSpec]) -> BatchResult:
         logs, records, verified, outcomes = [], [], set(), {}
         for item in items:
             request = item.request
@@ -713,7 +719,7 @@ class BatchPipeline:
                     "status": item.status,
                     "event_name": item.event_name,
                     "input_request": request.body,
-                    "input_request_masked": _masked_input(item),
+                    "input_request_masked": _masked_input(item, specs),
                     "message": item.message,
                 }
             )

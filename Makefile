@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install install-dev run test lint typecheck format
+.PHONY: install install-dev run test lint typecheck format bench bench-quick
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -26,15 +26,23 @@ run: install
 	$(BIN)/eventrail serve --host $(HOST) --port $(PORT)
 
 lint: install-dev
-	$(BIN)/ruff format --check src tests migrations
-	$(BIN)/ruff check src tests migrations
+	$(BIN)/ruff format --check src tests migrations bench
+	$(BIN)/ruff check src tests migrations bench
 
 typecheck: install-dev
 	$(BIN)/mypy
 
 format: install-dev
-	$(BIN)/ruff format src tests migrations
-	$(BIN)/ruff check --fix src tests migrations
+	$(BIN)/ruff format src tests migrations bench
+	$(BIN)/ruff check --fix src tests migrations bench
 
 test: lint typecheck
 	$(BIN)/pytest
+
+# The benchmark harness (bench/README.md): 1M rows and a 10-minute memory burst;
+# bench-quick: 100k rows and short runs (under three minutes).
+bench: install-dev
+	$(BIN)/python -m bench.run --scale 1000000 --soak 600
+
+bench-quick: install-dev
+	$(BIN)/python -m bench.run --scale 100000 --quick

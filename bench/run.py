@@ -289,88 +289,63 @@ def write_bodies(path: Path, *, orders: int, seed: int) -> int:
 
 
 # -- the database's own figures -------------------------------------------------------
-def capture_queries(
-    url: str, workdir: Path, org_id: int, reads: dict[str, list[str]]
-) -> dict[str, list[tuple[str, Any]]]:
-    """The SQL each read API runs for its first path, captured from the repositories."""
-    import sqlalchemy as sa
+def capture_queries(org_id: int, reads: dict[str, list[str]]) -> dict[str, list[tuple[str, Any]]]:
+    """The SQL each read API runs for its first path (``:name`` parameters), built by
+    the same functions the API uses."""
+    from eventrail.audit.repository import AuditQuery, audit_queries
+    from eventrail.kit.dates import UTC, parse_date_range
+    from eventrail.processing.repository import logs_query, records_query
 
-    from eventrail.audit.repository import AuditQuery, AuditRepository
-    from eventrail.config import Settings
-    from eventrail.db import Database
-    from eventrail.processing.repository import ProcessingRepository
-
-    db = Database(Settings(database_url=url, data_dir=workdir, secret_key=SECRET))
     captured: dict[str, list[tuple[str, Any]]] = {}
-    try:
-        for name, paths in reads.items():
-            path = paths[0]
-            query = (
-                dict(part.split("=", 1) for part in path.split("?", 1)[1].split("&"))
-                if "?" in path
-                else {}
+    for name, paths in reads.items():
+        path = paths[0]
+        query = (
+            dict(part.split("=", 1) for part in path.split("?", 1)[1].split("&"))
+            if "?" in path
+            else {}
+        )
+        if name.startswith("event_data"):
+            customer = int(path.split("/")[4].split("?")[0])
+            sql, params = records_query(
+                [org_id],
+                customer,
+                event_name=None,
+                start_ms=None,
+                end_ms=None,
+                limit=int(query.get("limit", 1000)),
             )
-            statements: list[tuple[str, Any]] = []
-
-            def grab(
-                _c: Any,
-                _cur: Any,
-                statement: str,
-                params: Any,
-                *_: Any,
-                into: list[tuple[str, Any]] = statements,
-            ) -> None:
-                into.append((statement, params))
-
-            with db.transaction(write=False) as session:
-                conn = session.connection()
-                sa.event.listen(conn, "before_cursor_execute", grab)
-                if name.startswith("event_data"):
-                    customer = int(path.split("/")[4].split("?")[0])
-                    ProcessingRepository(session).records(
-                        [org_id],
-                        customer,
-                        event_name=None,
-                        start_ms=None,
-                        end_ms=None,
-                        limit=int(query.get("limit", 1000)),
-                    )
-                elif name.startswith("logs"):
-                    from eventrail.kit.dates import UTC, parse_date_range
-
-                    start, end = parse_date_range(
-                        query.get("from_date"),
-                        query.get("to_date"),
-                        start_name="from_date",
-                        end_name="to_date",
-                        tz=UTC,
-                    )
-                    ProcessingRepository(session).logs(
-                        org_id,
-                        event_name=query.get("event_name"),
-                        status=query.get("status"),
-                        start_ms=start,
-                        end_ms=end,
-                        limit=int(query.get("limit", 10)),
-                        offset=0,
-                    )
-                else:
-                    limit = int(query.get("limit", 10))
-                    q = AuditQuery(
-                        org_id=org_id,
-                        entity_type="CUSTOMER",
-                        entity_id=int(query["entityId"]),
-                        reference_type=query.get("referenceType"),
-                        limit=limit,
-                        offset=int(query.get("pageNo", 0)) * limit,
-                    )
-                    repo = AuditRepository(session)
-                    repo.count(q)
-                    repo.page(q)
-                sa.event.remove(conn, "before_cursor_execute", grab)
-            captured[name] = statements
-    finally:
-        db.dispose()
+            captured[name] = [(sql, params)]
+        elif name.startswith("logs"):
+            start, end = parse_date_range(
+                query.get("from_date"),
+                query.get("to_date"),
+                start_name="from_date",
+                end_name="to_date",
+                tz=UTC,
+            )
+            sql, params = logs_query(
+                org_id,
+                event_name=query.get("event_name"),
+                status=query.get("status"),
+                start_ms=start,
+                end_ms=end,
+                limit=int(query.get("limit", 10)),
+                offset=0,
+            )
+            captured[name] = [(sql, params)]
+        else:
+            limit = int(query.get("limit", 10))
+            count_sql, page_sql, params = audit_queries(
+                AuditQuery(
+                    org_id=org_id,
+                    entity_type="CUSTOMER",
+                    entity_id=int(query["entityId"]),
+                    reference_type=query.get("referenceType"),
+                    limit=limit,
+                    offset=int(query.get("pageNo", 0)) * limit,
+                )
+            )
+            captured[name] = [(count_sql, params), (page_sql, params)]
     return captured
 
 
@@ -389,11 +364,13 @@ def time_queries(url: str, statements: list[tuple[str, Any]], seconds: float) ->
         finally:
             conn.close()
     else:
+        from eventrail.kit.fastdb import pyformat
+
         with psycopg.connect(url, prepare_threshold=0) as conn:
             while time.monotonic() < deadline:
                 start = time.perf_counter()
                 for statement, params in statements:
-                    conn.execute(statement, params).fetchall()
+                    conn.execute(pyformat(statement), params).fetchall()
                 samples.append(time.perf_counter() - start)
                 conn.rollback()
     samples.sort()
@@ -536,7 +513,7 @@ def bench_backend(kind: str, scale: int, quick: bool, soak: float, results: dict
             ],
         }
         print(f"[{kind}] the database's own figures...", flush=True)
-        captured = capture_queries(url, workdir, plain.org_id, reads)
+        captured = capture_queries(plain.org_id, reads)
         out["db_reads"] = {
             name: time_queries(url, captured[name], 2.0 if quick else 5.0) for name in reads
         }

@@ -8,9 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
-from eventrail.app import create_app
+from eventrail.app import EventrailApp, create_app
 from eventrail.config import Settings
 from eventrail.db import Database, migrate
 from tests.fixtures.databases import REQUIRE_POSTGRES, postgres_available, postgres_database
@@ -72,15 +71,16 @@ def db(settings: Settings) -> Iterator[Database]:
 
 
 @pytest.fixture(scope="session")
-def app(settings: Settings, db: Database) -> Iterator[FastAPI]:
+def app(settings: Settings, db: Database) -> Iterator[EventrailApp]:
     application = create_app(settings, db)
     application.state.background.start()
     yield application
     application.state.background.stop()
+    application.state.reader.close()
 
 
 @pytest.fixture
-def drain(app: FastAPI) -> Callable[[], int]:
+def drain(app: EventrailApp) -> Callable[[], int]:
     """Process everything queued so far; the number of requests processed."""
 
     def run() -> int:
@@ -91,7 +91,7 @@ def drain(app: FastAPI) -> Callable[[], int]:
 
 
 @pytest.fixture
-async def http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+async def http(app: EventrailApp) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client
@@ -101,7 +101,7 @@ TenantFactory = Callable[..., Awaitable[Tenant]]
 
 
 @pytest.fixture
-async def make_tenant(app: FastAPI, db: Database) -> AsyncIterator[TenantFactory]:
+async def make_tenant(app: EventrailApp, db: Database) -> AsyncIterator[TenantFactory]:
     clients: list[httpx.AsyncClient] = []
 
     async def factory(**org_overrides: Any) -> Tenant:

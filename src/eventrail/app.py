@@ -8,8 +8,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from eventrail import __version__
-from eventrail.audit.endpoints import router as audit_router
+from eventrail import __version__, openapi
+from eventrail.audit.endpoints import routes as audit_routes
 from eventrail.auth.endpoints import router as auth_router
 from eventrail.auth.service import Authenticator
 from eventrail.cards.endpoints import router as cards_router
@@ -21,11 +21,14 @@ from eventrail.events.endpoints import router as events_router
 from eventrail.ingest.committer import GroupCommitter
 from eventrail.ingest.endpoints import routes as ingest_routes
 from eventrail.ingest.service import Ingestor
+from eventrail.kit.asgi import FastLane
+from eventrail.kit.fastdb import ReadConnection
 from eventrail.kit.json import JsonResponse
 from eventrail.kit.middleware import RequestGuardMiddleware, RequestIdMiddleware
 from eventrail.kit.ratelimit import RateLimiter
+from eventrail.lane import LaneContext
 from eventrail.orgs.endpoints import router as orgs_router
-from eventrail.processing.endpoints import router as processing_router
+from eventrail.processing.endpoints import routes as processing_routes
 from eventrail.processing.processor import Processor
 from eventrail.processing.waiters import ResultWaiters
 
@@ -56,10 +59,20 @@ class Background:
         self.processor.stop()
 
 
-def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+class EventrailApp(FastLane):
+    """The ASGI application: the fast lane in front of the FastAPI app."""
+
+    def __init__(self, api: FastAPI) -> None:
+        super().__init__(api)
+        self.api = api
+        self.state = api.state
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> EventrailApp:
     settings = settings or get_settings()
     db = database or Database(settings)
     background = Background(db, settings)
+    reader = ReadConnection(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -68,41 +81,41 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             yield
         finally:
             background.stop()
+            reader.close()
             if database is None:
                 db.dispose()
 
-    app = FastAPI(
+    api = FastAPI(
         title="eventrail",
         version=__version__,
         summary="Behavioural events and entity audit trail, wire-compatible with Capillary",
         default_response_class=JsonResponse,
         lifespan=lifespan,
     )
-    app.state.settings = settings
-    app.state.db = db
-    app.state.authenticator = Authenticator(settings.signing_key())
-    app.state.rate_limiter = RateLimiter(settings.redis_url, key_prefix=settings.redis_key_prefix)
-    app.state.background = background
-    app.state.ingestor = Ingestor(
-        db,
-        app.state.authenticator,
-        background.committer,
-        background.waiters,
-        app.state.rate_limiter,
-    )
-    install_error_handlers(app)
+    authenticator = Authenticator(settings.signing_key())
+    limiter = RateLimiter(settings.redis_url, key_prefix=settings.redis_key_prefix)
+    api.state.settings = settings
+    api.state.db = db
+    api.state.authenticator = authenticator
+    api.state.rate_limiter = limiter
+    api.state.background = background
+    api.state.reader = reader
+    ingestor = Ingestor(db, authenticator, background.committer, background.waiters, limiter)
+    api.state.ingestor = ingestor
+    install_error_handlers(api)
     # Added last = outermost: every response, the guard's included, gets a request id.
-    app.add_middleware(RequestGuardMiddleware, lenient_prefixes=("/webhooks/",))
-    app.add_middleware(RequestIdMiddleware)
-    for router in (
-        auth_router,
-        orgs_router,
-        customers_router,
-        cards_router,
-        audit_router,
-        events_router,
-        processing_router,
+    api.add_middleware(RequestGuardMiddleware)
+    api.add_middleware(RequestIdMiddleware)
+    for router in (auth_router, orgs_router, customers_router, cards_router, events_router):
+        api.include_router(router)
+    openapi.install(api)
+
+    app = EventrailApp(api)
+    lane = LaneContext(settings, db, reader, authenticator, limiter)
+    for method, template, handler in (
+        *processing_routes(lane),
+        *audit_routes(lane),
+        *ingest_routes(ingestor),
     ):
-        app.include_router(router)
-    app.router.routes.extend(ingest_routes)
+        app.route(method, template, handler)
     return app

@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
+from eventrail.app import EventrailApp
 from tests.fixtures.factories import Tenant
 
 CARD_STATUSES = ["NOT_ISSUED", "ISSUED", "ACTIVE", "SUSPENDED", "EXPIRED", "DELETED"]
@@ -395,7 +395,7 @@ async def test_add_card_with_malformed_body_is_400(tenant: Tenant, content: byte
     assert_error(r, 400, 400)
 
 
-async def test_card_apis_need_credentials(tenant: Tenant, app: FastAPI) -> None:
+async def test_card_apis_need_credentials(tenant: Tenant, app: EventrailApp) -> None:
     series_id = await add_series(tenant)
     await add_card(tenant, "AUTH0001", series_id)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)

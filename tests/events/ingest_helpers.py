@@ -13,8 +13,8 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
-from fastapi import FastAPI
 
+from eventrail.app import EventrailApp
 from eventrail.db import Database
 from tests.fixtures.factories import Tenant
 
@@ -257,7 +257,7 @@ def log_rows(db: Database, request_id: str) -> int:
 
 # -- processors and caches -----------------------------------------------------------
 @contextmanager
-def running_processor(app: FastAPI) -> Iterator[None]:
+def running_processor(app: EventrailApp) -> Iterator[None]:
     """The app's processor running in a thread (tests run with none by default), so that
     ``?wait=true`` gets a verdict."""
     processor = app.state.background.processor

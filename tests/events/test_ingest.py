@@ -11,8 +11,8 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
-from fastapi import FastAPI
 
+from eventrail.app import EventrailApp
 from eventrail.db import Database
 from tests.conftest import TenantFactory
 from tests.events.ingest_helpers import (
@@ -329,7 +329,7 @@ async def test_content_type_is_not_required(tenant: Tenant, drain: Callable[[], 
 
 
 # -- ?wait=true ----------------------------------------------------------------------
-async def test_wait_true_answers_with_the_verdict(tenant: Tenant, app: FastAPI) -> None:
+async def test_wait_true_answers_with_the_verdict(tenant: Tenant, app: EventrailApp) -> None:
     org = await setup_org(tenant)
     cases: list[tuple[dict[str, Any], tuple[str, str]]] = [
         (org.payload(), SUCCESS),
@@ -483,7 +483,7 @@ async def test_batch_with_a_bad_shape_is_400(tenant: Tenant, drain: Callable[[],
     assert await customer_events(org.http, org.customer_id) == []
 
 
-async def test_batch_wait_true_adds_results_in_order(tenant: Tenant, app: FastAPI) -> None:
+async def test_batch_wait_true_adds_results_in_order(tenant: Tenant, app: EventrailApp) -> None:
     org = await setup_org(tenant)
     events: list[Any] = [
         org.payload(),

@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
-from fastapi import FastAPI
 
+from eventrail.app import EventrailApp
 from eventrail.db import Database
 from tests.conftest import TenantFactory
 from tests.fixtures.factories import Tenant
@@ -64,7 +64,7 @@ def _statuses(db: Database, ids: list[str]) -> dict[str, str | None]:
 
 
 async def test_one_batch_processes_many_events_in_one_transaction(
-    tenant: Tenant, app: FastAPI, db: Database, drain: Any
+    tenant: Tenant, app: EventrailApp, db: Database, drain: Any
 ) -> None:
     drain()  # leave nothing of other tests in the queue
     webhook_id = await _webhook(tenant)
@@ -78,7 +78,7 @@ async def test_one_batch_processes_many_events_in_one_transaction(
 
 
 async def test_a_failing_request_is_set_aside_and_the_others_pass(
-    make_tenant: TenantFactory, app: FastAPI, db: Database, drain: Any, http: httpx.AsyncClient
+    make_tenant: TenantFactory, app: EventrailApp, db: Database, drain: Any, http: httpx.AsyncClient
 ) -> None:
     drain()
     healthy, broken = await make_tenant(), await make_tenant()

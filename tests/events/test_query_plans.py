@@ -4,38 +4,26 @@ the size of the answer, not with the org's log or the customer's history."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from eventrail.db import Database
 from eventrail.models import EventLog, EventRecord
-from eventrail.processing.repository import ProcessingRepository
+from eventrail.processing.repository import logs_query, record_query, records_query
 from tests.fixtures.factories import make_org
 
 T0 = 1_700_000_000_000
 CUSTOMER = 4242
 
 
-def _explain(db: Database, run: Callable[[Session], Any]) -> str:
-    captured: list[tuple[str, Any]] = []
-
-    def grab(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        captured.append((statement, parameters))
-
+def _explain(db: Database, query: tuple[str, dict[str, Any]]) -> str:
+    """The plan of exactly the SQL the read API runs."""
+    sql, params = query
+    prefix = "EXPLAIN QUERY PLAN " if db.is_sqlite else "EXPLAIN "
     with db.transaction(write=False) as session:
-        conn = session.connection()
-        sa.event.listen(conn, "before_cursor_execute", grab)
-        try:
-            run(session)
-        finally:
-            sa.event.remove(conn, "before_cursor_execute", grab)
-        prefix = "EXPLAIN QUERY PLAN " if db.is_sqlite else "EXPLAIN "
-        [(statement, parameters)] = captured
-        rows = conn.exec_driver_sql(prefix + statement, parameters).all()
+        rows = session.execute(sa.text(prefix + sql), params).all()
     return "\n".join(" ".join(str(c) for c in row) for row in rows)
 
 
@@ -119,7 +107,7 @@ def test_logs_query_plan(db: Database, crowded: int, filters: dict[str, Any], in
         "offset": 0,
     }
     arguments.update(filters)
-    plan = _explain(db, lambda s: ProcessingRepository(s).logs(crowded, **arguments))
+    plan = _explain(db, logs_query(crowded, **arguments))
     assert index in plan, plan
     _no_scan_or_sort(plan, "event_logs", db.is_sqlite)
 
@@ -131,12 +119,12 @@ def test_logs_query_plan(db: Database, crowded: int, filters: dict[str, Any], in
 def test_event_data_query_plan(db: Database, crowded: int, filters: dict[str, Any]) -> None:
     arguments: dict[str, Any] = {"event_name": None, "start_ms": None, "end_ms": None, "limit": 100}
     arguments.update(filters)
-    plan = _explain(db, lambda s: ProcessingRepository(s).records([crowded], CUSTOMER, **arguments))
+    plan = _explain(db, records_query([crowded], CUSTOMER, **arguments))
     assert "ix_event_records_customer_time" in plan, plan
     _no_scan_or_sort(plan, "event_records", db.is_sqlite)
 
 
 def test_one_event_by_id_uses_the_primary_key(db: Database, crowded: int) -> None:
-    plan = _explain(db, lambda s: ProcessingRepository(s).record(crowded, "x"))
+    plan = _explain(db, record_query(crowded, "x"))
     expected = "sqlite_autoindex_event_records_1 (id=?)" if db.is_sqlite else "pk_event_records"
     assert expected in plan, plan

@@ -1,84 +1,86 @@
+"""GET /api_gateway/v2/audits (seeds/003), served by the fast lane (its OpenAPI
+description is in ``openapi.py``)."""
+
 from __future__ import annotations
-
-from typing import Any
-
-from fastapi import APIRouter, Query
 
 from eventrail.audit import service
 from eventrail.audit.repository import AuditQuery
-from eventrail.audit.schemas import AuditPage
-from eventrail.deps import CurrentCaller, Session
 from eventrail.errors import BadRequest
+from eventrail.kit.asgi import (
+    FastRequest,
+    FastResponse,
+    Route,
+    bool_param,
+    int_param,
+    json_response,
+    required_int,
+    str_param,
+)
 from eventrail.kit.dates import parse_date_range, zone
-from eventrail.kit.json import JsonResponse
+from eventrail.lane import LaneContext
 
-router = APIRouter(tags=["audit"])
-
+AUDITS = "GET /api_gateway/v2/audits"
 _REFERENCE_TYPES = {name.lower(): name for name in service.REFERENCE_TYPES}
 _SORT_KEYS = {"autoupdatetime": "autoUpdateTime", "createdon": "createdOn"}
+_ENTITY_TYPES = {"customer": "CUSTOMER", "card": "CARD"}
+_ORDERS = {"asc": "ASC", "desc": "DESC"}
 _MAX_PAGE_NO = 10_000_000
 
 
-def _choice(value: str, choices: dict[str, str], name: str) -> str:
-    found = choices.get(value.strip().lower())
+def _choice(request: FastRequest, name: str, choices: dict[str, str], default: str | None) -> str:
+    raw = str_param(request, name, 40)
+    if raw is None:
+        if default is None:
+            raise BadRequest(f"Missing required query parameter '{name}'")
+        return default
+    found = choices.get(raw.strip().lower())
     if found is None:
         allowed = ", ".join(sorted(set(choices.values())))
         raise BadRequest(f"Invalid value for query parameter '{name}': must be one of {allowed}")
     return found
 
 
-@router.get(
-    "/api_gateway/v2/audits",
-    summary="Audit log of a CUSTOMER or CARD",
-    response_class=JsonResponse,
-    responses={200: {"model": AuditPage}},
-)
-def get_audits(
-    caller: CurrentCaller,
-    session: Session,
-    entity_type: str = Query(alias="entityType", description="CUSTOMER or CARD", max_length=20),
-    entity_id: int = Query(
-        alias="entityId", ge=1, le=2**63 - 1, description="Customer id or card id"
-    ),
-    source: str | None = Query(default=None, max_length=40, description="Entry source filter"),
-    limit: int = Query(default=10, ge=1, le=100),
-    page_no: int = Query(default=0, alias="pageNo", ge=0, le=_MAX_PAGE_NO),
-    sort_by: str = Query(default="autoUpdateTime", alias="sortBy", max_length=40),
-    sort_order: str = Query(default="DESC", alias="sortOrder", max_length=10),
-    start_date: str | None = Query(default=None, alias="startDate", max_length=64),
-    end_date: str | None = Query(default=None, alias="endDate", max_length=64),
-    reference_type: str | None = Query(default=None, alias="referenceType", max_length=40),
-    reference_value: str | None = Query(default=None, alias="referenceValue", max_length=100),
-    include_user_context: bool = Query(default=False, alias="includeUserContext"),
-) -> Any:
-    kind = _choice(entity_type, {"customer": "CUSTOMER", "card": "CARD"}, "entityType")
-    order = _choice(sort_order, {"asc": "ASC", "desc": "DESC"}, "sortOrder")
-    start_ms, end_ms = parse_date_range(
-        start_date,
-        end_date,
-        start_name="startDate",
-        end_name="endDate",
-        tz=zone(caller.org_timezone),
-    )
-    query = AuditQuery(
-        org_id=caller.org_id,
-        entity_type=kind,
-        entity_id=entity_id,
-        source=source,
-        start_ms=start_ms,
-        end_ms=end_ms,
-        reference_type=(
-            _choice(reference_type, _REFERENCE_TYPES, "referenceType")
-            if reference_type is not None
+def routes(ctx: LaneContext) -> list[Route]:
+    async def audits(request: FastRequest) -> FastResponse:
+        caller = await ctx.caller(request, AUDITS)
+        kind = _choice(request, "entityType", _ENTITY_TYPES, None)
+        entity_id = required_int(request, "entityId", 1, 2**63 - 1)
+        limit = int_param(request, "limit", 10, 1, 100) or 10
+        page_no = int_param(request, "pageNo", 0, 0, _MAX_PAGE_NO) or 0
+        sort_by = _choice(request, "sortBy", _SORT_KEYS, "autoUpdateTime")
+        order = _choice(request, "sortOrder", _ORDERS, "DESC")
+        start_ms, end_ms = parse_date_range(
+            str_param(request, "startDate", 64),
+            str_param(request, "endDate", 64),
+            start_name="startDate",
+            end_name="endDate",
+            tz=zone(caller.org_timezone),
+        )
+        reference_type = (
+            _choice(request, "referenceType", _REFERENCE_TYPES, None)
+            if "referenceType" in request.query
             else None
-        ),
-        reference_value=reference_value,
-        sort_by=_choice(sort_by, _SORT_KEYS, "sortBy"),
-        descending=order == "DESC",
-        limit=limit,
-        offset=page_no * limit,
-    )
-    page = service.audit_page(
-        session, query, include_user_context=include_user_context, mask=caller.masks_psi
-    )
-    return JsonResponse(page)
+        )
+        query = AuditQuery(
+            org_id=caller.org_id,
+            entity_type=kind,
+            entity_id=entity_id,
+            source=str_param(request, "source", 40),
+            start_ms=start_ms,
+            end_ms=end_ms,
+            reference_type=reference_type,
+            reference_value=str_param(request, "referenceValue", 100),
+            sort_by=sort_by,
+            descending=order == "DESC",
+            limit=limit,
+            offset=page_no * limit,
+        )
+        page = service.audit_page(
+            ctx.reader,
+            query,
+            include_user_context=bool_param(request, "includeUserContext", False),
+            mask=caller.masks_psi,
+        )
+        return json_response(page)
+
+    return [("GET", "/api_gateway/v2/audits", audits)]

@@ -14,11 +14,13 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
-from eventrail.audit.repository import AuditQuery, AuditRepository
+from eventrail.audit.repository import AuditQuery, AuditRepository, AuditRow, audit_queries
 from eventrail.kit.dates import now_ms
+from eventrail.kit.fastdb import ReadConnection
 from eventrail.models import AuditEntry, AuditRef
 
 NA = "NA"
@@ -269,7 +271,7 @@ _EMPTY_USER_CONTEXT = {
 
 
 def render_entry(
-    entry: AuditEntry,
+    entry: AuditRow,
     *,
     include_user_context: bool,
     mask: bool,
@@ -277,12 +279,15 @@ def render_entry(
     reference_value: str | None = None,
 ) -> dict[str, Any]:
     """An entry as the audits API shows it (key order of seeds/003)."""
+    stored: list[dict[str, Any]] = orjson.loads(entry.events)
     events = [
         _render_event(ev, mask)
-        for ev in entry.events
+        for ev in stored
         if (reference_type is None or ev["referenceType"] == reference_type)
         and (reference_value is None or ev["updatedField"] == reference_value)
     ]
+    victim = _json(entry.victim_details)
+    survivor = _json(entry.survivor_details)
     return {
         "updatedByUser": None,
         "updatedBy": entry.updated_by,
@@ -291,15 +296,15 @@ def render_entry(
         "entityId": entry.entity_id,
         "createdOn": entry.created_on,
         "requestId": entry.request_id,
-        "till": entry.till,
-        "store": entry.store,
+        "till": _fragment(entry.till),
+        "store": _fragment(entry.store),
         "userContextDetails": (
-            (entry.user_context or dict(_EMPTY_USER_CONTEXT)) if include_user_context else None
+            (_json(entry.user_context) or dict(_EMPTY_USER_CONTEXT))
+            if include_user_context
+            else None
         ),
-        "victimUserDetails": _mask_details(entry.victim_details) if mask else entry.victim_details,
-        "survivorUserDetails": (
-            _mask_details(entry.survivor_details) if mask else entry.survivor_details
-        ),
+        "victimUserDetails": _mask_details(victim) if mask else victim,
+        "survivorUserDetails": _mask_details(survivor) if mask else survivor,
         "source": entry.source,
         "updatedByMode": entry.updated_by_mode,
         "autoUpdateTime": entry.auto_update_time,
@@ -307,15 +312,24 @@ def render_entry(
     }
 
 
+def _json(text: str | None) -> Any:
+    return None if text is None or text == "null" else orjson.loads(text)
+
+
+def _fragment(text: str | None) -> Any:
+    return None if text is None or text == "null" else orjson.Fragment(text)
+
+
 def audit_page(
-    session: Session, query: AuditQuery, *, include_user_context: bool, mask: bool
+    reader: ReadConnection, query: AuditQuery, *, include_user_context: bool, mask: bool
 ) -> dict[str, Any]:
-    repo = AuditRepository(session)
-    total = repo.count(query)
-    rows = repo.page(query) if total > query.offset else []
+    count_sql, page_sql, params = audit_queries(query)
+    found = reader.one(count_sql, params)
+    total = int(found[0]) if found else 0
+    rows = reader.rows(page_sql, params) if total > query.offset else []
     data = [
         render_entry(
-            row,
+            AuditRow(*row),
             include_user_context=include_user_context,
             mask=mask,
             reference_type=query.reference_type,

@@ -16,10 +16,12 @@ import re
 import threading
 import time
 import uuid
+import weakref
 from collections import OrderedDict
 from typing import Any
 
 import jwt
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from eventrail.auth.repository import AuthRepository
@@ -70,6 +72,74 @@ class VerifiedCache:
                 self._items.popitem(last=False)
 
 
+_CALLER_SECONDS = 5.0
+_CALLERS: weakref.WeakSet[CallerCache] = weakref.WeakSet()
+
+
+class CallerCache:
+    """Callers by credential (an HMAC of the header), for a few seconds: a read should
+    not cost a query to know who is asking.
+
+    An entry also expires when its org's settings change through this process
+    (masking, limits, timezone are part of the Caller); other processes see the
+    change within the TTL.
+    """
+
+    def __init__(self, signing_key: str, ttl: float = _CALLER_SECONDS, size: int = 10_000) -> None:
+        self.signing_key = signing_key
+        self.ttl = ttl
+        self.size = size
+        self._items: dict[str, tuple[float, int, Caller]] = {}
+        self._generations: dict[int, int] = {}
+        self._lock = threading.Lock()
+        _CALLERS.add(self)
+
+    def _key(self, credential: str) -> str:
+        return keyed_digest(self.signing_key, "caller", credential)
+
+    def get(self, credential: str) -> Caller | None:
+        key = self._key(credential)
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is None:
+                return None
+            expiry, generation, caller = hit
+            if expiry < time.monotonic() or generation != self._generations.get(caller.org_id, 0):
+                del self._items[key]
+                return None
+            return caller
+
+    def put(self, credential: str, caller: Caller) -> None:
+        key = self._key(credential)
+        with self._lock:
+            if len(self._items) >= self.size:
+                self._items.clear()
+            generation = self._generations.get(caller.org_id, 0)
+            self._items[key] = (time.monotonic() + self.ttl, generation, caller)
+
+    def org_changed(self, org_id: int) -> None:
+        with self._lock:
+            self._generations[org_id] = self._generations.get(org_id, 0) + 1
+
+
+def forget_org_after_commit(session: Session, org_id: int) -> None:
+    """Expire this process's cached callers of the org once the session commits."""
+
+    def forget(_: Session) -> None:
+        for cache in list(_CALLERS):
+            cache.org_changed(org_id)
+
+    event.listen(session, "after_commit", forget, once=True)
+
+
+def _credential(headers: Any) -> str | None:
+    token = headers.get("x-cap-api-oauth-token")
+    if token:
+        return f"token:{token}"
+    authorization = headers.get("authorization")
+    return f"authorization:{authorization}" if authorization else None
+
+
 def _caller(till: Till, org: Org, store: Store | None, client: OAuthClient | None) -> Caller:
     return Caller(
         org_id=org.id,
@@ -102,6 +172,7 @@ class Authenticator:
     def __init__(self, signing_key: str) -> None:
         self.signing_key = signing_key
         self.cache = VerifiedCache()
+        self.callers = CallerCache(signing_key)
 
     # -- Basic --------------------------------------------------------------
     def _till_secret_ok(self, till: Till, presented: str) -> bool:
@@ -181,7 +252,23 @@ class Authenticator:
         till, org, store = row
         return _caller(till, org, store, client)
 
+    def cached(self, headers: Any) -> Caller | None:
+        """The caller of these credentials, if checked in the last few seconds."""
+        credential = _credential(headers)
+        return self.callers.get(credential) if credential is not None else None
+
     def authenticate(self, session: Session, headers: Any) -> Caller:
+        credential = _credential(headers)
+        if credential is not None:
+            hit = self.callers.get(credential)
+            if hit is not None:
+                return hit
+        caller = self._authenticate(session, headers)
+        if credential is not None:
+            self.callers.put(credential, caller)
+        return caller
+
+    def _authenticate(self, session: Session, headers: Any) -> Caller:
         token = headers.get("x-cap-api-oauth-token")
         if token:
             return self.oauth(session, token)

@@ -39,6 +39,15 @@ class WebhookCache:
         self._lock = threading.Lock()
         _CACHES.add(self)
 
+    def cached(self, webhook_id: str) -> tuple[bool, WebhookInfo | None]:
+        """(found, info) from memory only: never touches the database, so the event
+        loop may call it."""
+        with self._lock:
+            hit = self._items.get(webhook_id)
+        if hit is not None and hit[0] > time.monotonic():
+            return True, hit[1]
+        return False, None
+
     def get(self, webhook_id: str) -> WebhookInfo | None:
         now = time.monotonic()
         with self._lock:

@@ -18,7 +18,6 @@ from typing import Any
 
 import anyio
 import orjson
-from starlette.requests import Request
 
 from eventrail.auth.schemas import Caller
 from eventrail.auth.service import Authenticator
@@ -26,6 +25,7 @@ from eventrail.db import Database
 from eventrail.errors import BadRequest, EventrailError, NotFound, RateLimited, Unauthorized
 from eventrail.events.cache import WebhookCache, WebhookInfo
 from eventrail.ingest.committer import GroupCommitter, IngestUnavailable
+from eventrail.kit.asgi import FastRequest as Request
 from eventrail.kit.dates import now_ms
 from eventrail.kit.json import payload_problem
 from eventrail.kit.ratelimit import RateLimiter
@@ -55,7 +55,7 @@ def _text(body: bytes) -> str:
 
 
 def _wait_flag(request: Request) -> bool:
-    raw = request.query_params.get("wait")
+    raw = request.query.get("wait")
     if raw is None:
         return False
     value = raw.strip().lower()
@@ -86,7 +86,9 @@ class Ingestor:
     async def _webhook(self, webhook_id: str) -> WebhookInfo:
         if not _WEBHOOK_ID.match(webhook_id):
             raise NotFound("Incorrect resource: no such webhook")
-        info = await anyio.to_thread.run_sync(self.webhooks.get, webhook_id)
+        found, info = self.webhooks.cached(webhook_id)
+        if not found:
+            info = await anyio.to_thread.run_sync(self.webhooks.get, webhook_id)
         if info is None or not info.enabled:
             raise NotFound("Incorrect resource: no such webhook")
         return info
@@ -100,6 +102,12 @@ class Ingestor:
                 return None
         return caller if caller.org_id == webhook.org_id else None
 
+    async def _auth(self, webhook: WebhookInfo, headers: Any) -> Caller | None:
+        cached = self.authenticator.cached(headers)
+        if cached is not None:
+            return cached if cached.org_id == webhook.org_id else None
+        return await anyio.to_thread.run_sync(self._caller, webhook, headers)
+
     async def _admit(
         self, request: Request, webhook: WebhookInfo, body: str, endpoint: str
     ) -> None:
@@ -107,7 +115,7 @@ class Ingestor:
         (org, credential, endpoint)."""
         credential = "anonymous"
         if webhook.auth_enabled:
-            caller = await anyio.to_thread.run_sync(self._caller, webhook, request.headers)
+            caller = await self._auth(webhook, request.headers)
             if caller is None:
                 await self._refuse(
                     request, [self._row(webhook, body, VERDICT_UNAUTHORIZED)], Unauthorized()
@@ -121,7 +129,7 @@ class Ingestor:
             )
         else:
             decision = self.rate_limiter.check(webhook.rate_limit, *key)
-        request.state.rate_limit = decision
+        request.rate_limit = decision
         if not decision.allowed:
             raise RateLimited(headers={"Retry-After": str(decision.retry_after)})
 
@@ -149,7 +157,7 @@ class Ingestor:
     ) -> None:
         """Log a refused post (best effort: it was not acknowledged), then refuse it.
         Its X-Cap-Requestid is the id of that log entry."""
-        request.state.request_id = rows[0]["request_id"]
+        request.request_id = rows[0]["request_id"]
         with contextlib.suppress(ServiceUnavailable):
             await self._commit(rows)
         raise error
@@ -199,7 +207,7 @@ class Ingestor:
     async def post(self, request: Request) -> dict[str, Any]:
         webhook = await self._webhook(request.path_params["webhook_id"])
         wait = _wait_flag(request)
-        raw = await request.body()
+        raw = request.body
         body = _text(raw)
         await self._admit(request, webhook, body, ENDPOINT)
         problem: str | None
@@ -219,7 +227,7 @@ class Ingestor:
                 request, [self._row(webhook, body, VERDICT_INVALID, detail)], BadRequest(detail)
             )
         row = self._row(webhook, body, VERDICT_OK)
-        request.state.request_id = row["request_id"]
+        request.request_id = row["request_id"]
         future = self.waiters.register(row["request_id"]) if wait else None
         try:
             await self._commit([row])
@@ -236,7 +244,7 @@ class Ingestor:
     async def post_batch(self, request: Request) -> dict[str, Any]:
         webhook = await self._webhook(request.path_params["webhook_id"])
         wait = _wait_flag(request)
-        raw = await request.body()
+        raw = request.body
         body = _text(raw)
         await self._admit(request, webhook, body, BATCH_ENDPOINT)
         try:

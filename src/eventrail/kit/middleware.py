@@ -118,25 +118,22 @@ class RequestGuardMiddleware:
     - a JSON body that does not parse, nests deeper than 32 levels or holds a
       string over 64 KiB (400).
 
-    Webhooks (``lenient_prefixes``) take any content type, and ingestion checks
-    and logs their bodies itself.
+    The fast lane (webhooks, the seed read APIs) does its own checking.
     """
 
-    def __init__(self, app: ASGIApp, *, lenient_prefixes: tuple[str, ...] = ()) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.lenient_prefixes = lenient_prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         path: str = scope.get("path", "")
-        lenient = path.startswith(self.lenient_prefixes)
         query: bytes = scope.get("query_string", b"")
         if "\x00" in path:
             await _error(400, "Request path contains a NUL character (%00)")(scope, receive, send)
             return
-        if not lenient and (b"\x00" in query or b"%00" in query):
+        if b"\x00" in query or b"%00" in query:
             await _error(400, _nul_in_query(query))(scope, receive, send)
             return
         if scope["method"] not in _BODY_METHODS:
@@ -163,14 +160,14 @@ class RequestGuardMiddleware:
             more = message.get("more_body", False)
         body = b"".join(chunks)
         content_type = headers.get(b"content-type", b"").decode("latin-1")
-        if body and not lenient and not _is_json(content_type):
+        if body and not _is_json(content_type):
             await _error(
                 415,
                 "Unsupported media type: Content-Type must be application/json"
                 + (f", not {content_type.split(';')[0]}" if content_type else ""),
             )(scope, receive, send)
             return
-        if body and not lenient:
+        if body:
             refusal = _json_refusal(body)
             if refusal is not None:
                 await _error(400, refusal)(scope, receive, send)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -178,3 +179,10 @@ class FieldValueRepository:
 
     def add(self, value: FieldValue) -> None:
         self.session.add(value)
+
+
+def children_query(org_id: int) -> tuple[str, dict[str, Any]]:
+    """The child orgs of an org, with their timezones (raw SQL, for the fast lane)."""
+    return "SELECT id, timezone FROM orgs WHERE parent_org_id = :org_id ORDER BY id", {
+        "org_id": org_id
+    }

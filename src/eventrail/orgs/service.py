@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from eventrail.audit.service import AuditEvent, value_change
+from eventrail.auth.service import forget_org_after_commit
 from eventrail.errors import BadRequest
 from eventrail.kit.dates import now_ms, zone
 from eventrail.models import (
@@ -104,6 +105,7 @@ def update_settings(session: Session, org_id: int, update: OrgSettingsUpdate) ->
     if update.rate_limit_per_minute is not None:
         org.rate_limit_per_minute = update.rate_limit_per_minute
     session.flush()
+    forget_org_after_commit(session, org.id)
     return org
 
 

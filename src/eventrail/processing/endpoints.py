@@ -1,84 +1,82 @@
-"""GET /v2/events/logs and GET /v2/events/event_data (the seeds' read APIs)."""
+"""GET /v2/events/logs and GET /v2/events/event_data: the seeds' read APIs, served
+by the fast lane (their OpenAPI description is in ``openapi.py``)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from fastapi import APIRouter, Path, Query
-
-from eventrail.deps import CurrentCaller, Session
 from eventrail.errors import BadRequest
-from eventrail.kit.json import JsonResponse
+from eventrail.kit.asgi import (
+    FastRequest,
+    FastResponse,
+    Route,
+    int_param,
+    json_response,
+    str_param,
+)
+from eventrail.lane import LaneContext
 from eventrail.processing import service
-
-router = APIRouter(prefix="/v2/events", tags=["event logs and data"])
 
 DEFAULT_EVENTS = 1000
 MAX_EVENTS = 10_000
-_DATE_HELP = "epoch ms, yyyy-MM-dd, yyyy-MM-dd HH:mm:ss or ISO 8601"
+_LONG = 2**63 - 1
+LOGS = "GET /v2/events/logs"
+EVENT_DATA = "GET /v2/events/event_data/{userId}"
+ONE_EVENT = "GET /v2/events/event_data"
 
 
-def _envelope(data: list[dict[str, Any]]) -> JsonResponse:
-    return JsonResponse({"data": data, "warnings": [], "errors": []})
+def _envelope(data: list[dict[str, object]]) -> FastResponse:
+    return json_response({"data": data, "warnings": [], "errors": []})
 
 
-@router.get("/logs", summary="The org's event processing log, newest first")
-def event_logs(
-    caller: CurrentCaller,
-    session: Session,
-    event_name: str | None = Query(default=None, max_length=200),
-    from_date: str | None = Query(default=None, max_length=64, description=_DATE_HELP),
-    to_date: str | None = Query(default=None, max_length=64, description=_DATE_HELP),
-    limit: int = Query(default=10, ge=1, le=1000),
-    status: str | None = Query(default=None, max_length=40, description="Extension"),
-    offset: int = Query(default=0, ge=0, le=10_000_000, description="Extension"),
-) -> Any:
-    return _envelope(
-        service.list_logs(
-            session,
+def routes(ctx: LaneContext) -> list[Route]:
+    async def event_logs(request: FastRequest) -> FastResponse:
+        caller = await ctx.caller(request, LOGS)
+        data = service.list_logs(
+            ctx.reader,
             caller,
-            event_name=event_name,
-            from_date=from_date,
-            to_date=to_date,
-            status=status,
-            limit=limit,
-            offset=offset,
+            event_name=str_param(request, "event_name", 200),
+            from_date=str_param(request, "from_date", 64),
+            to_date=str_param(request, "to_date", 64),
+            status=str_param(request, "status", 40),
+            limit=int_param(request, "limit", 10, 1, 1000) or 10,
+            offset=int_param(request, "offset", 0, 0, 10_000_000) or 0,
         )
-    )
+        return _envelope(data)
 
-
-@router.get("/event_data/{userId}", summary="A customer's events, newest first")
-def customer_events(
-    caller: CurrentCaller,
-    session: Session,
-    user_id: int = Path(alias="userId", ge=1, le=2**63 - 1),
-    user_id_query: int | None = Query(default=None, alias="userId", ge=1, le=2**63 - 1),
-    scope: str | None = Query(default=None, max_length=20, description="child (connected orgs)"),
-    event_name: str | None = Query(default=None, max_length=200),
-    from_date: str | None = Query(default=None, max_length=64, description=_DATE_HELP),
-    to_date: str | None = Query(default=None, max_length=64, description=_DATE_HELP),
-    limit: int = Query(default=DEFAULT_EVENTS, ge=1, le=MAX_EVENTS),
-) -> Any:
-    if user_id_query is not None and user_id_query != user_id:
-        raise BadRequest("Invalid value for query parameter 'userId': differs from the path")
-    return _envelope(
-        service.customer_events(
-            session,
+    async def customer_events(request: FastRequest) -> FastResponse:
+        caller = await ctx.caller(request, EVENT_DATA)
+        raw = request.path_params["userId"]
+        if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= _LONG:
+            raise BadRequest(
+                "Invalid value for path parameter 'userId': must be a customer id (a positive "
+                "64-bit integer)"
+            )
+        user_id = int(raw)
+        again = int_param(request, "userId", None, 1, _LONG)
+        if again is not None and again != user_id:
+            raise BadRequest("Invalid value for query parameter 'userId': differs from the path")
+        data = service.customer_events(
+            ctx.reader,
             caller,
             user_id,
-            scope=scope,
-            event_name=event_name,
-            from_date=from_date,
-            to_date=to_date,
-            limit=limit,
+            scope=str_param(request, "scope", 20),
+            event_name=str_param(request, "event_name", 200),
+            from_date=str_param(request, "from_date", 64),
+            to_date=str_param(request, "to_date", 64),
+            limit=int_param(request, "limit", DEFAULT_EVENTS, 1, MAX_EVENTS) or DEFAULT_EVENTS,
         )
-    )
+        return _envelope(data)
 
+    async def one_event(request: FastRequest) -> FastResponse:
+        caller = await ctx.caller(request, ONE_EVENT)
+        event_id = request.query.get("id")
+        if event_id is None:
+            raise BadRequest("Missing required query parameter 'id'")
+        if not 1 <= len(event_id) <= 64:
+            raise BadRequest("Invalid value for query parameter 'id': 1 to 64 characters")
+        return _envelope(service.one_event(ctx.reader, caller, event_id))
 
-@router.get("/event_data", summary="One event by its requestId")
-def one_event(
-    caller: CurrentCaller,
-    session: Session,
-    event_id: str = Query(alias="id", min_length=1, max_length=64),
-) -> Any:
-    return _envelope(service.one_event(session, caller, event_id))
+    return [
+        ("GET", "/v2/events/logs", event_logs),
+        ("GET", "/v2/events/event_data/{userId}", customer_events),
+        ("GET", "/v2/events/event_data", one_event),
+    ]

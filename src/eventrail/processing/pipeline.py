@@ -733,7 +733,11 @@ class BatchPipeline:
 
 def record_view(record: Any, tz_name: str, *, mask: bool = False) -> dict[str, Any]:
     """A stored event in the shape of seeds/000 (key order included); with ``mask``,
-    the values of its PSI attributes are shown as *****."""
+    the values of its PSI attributes are shown as *****.
+
+    ``attributes`` and ``psiAttributes`` arrive as stored JSON text and are sent on
+    as they are (``orjson.Fragment``) unless masking must rewrite them.
+    """
     view: dict[str, Any] = {
         "orgId": record.org_id,
         "userId": record.customer_id,
@@ -746,13 +750,16 @@ def record_view(record: Any, tz_name: str, *, mask: bool = False) -> dict[str, A
         view["tillCode"] = record.till_code
     if record.display_name is not None:
         view["displayName"] = record.display_name
-    attributes = record.attributes
-    if mask and record.psi_attributes:
-        attributes = {
-            key: (MASK if key in record.psi_attributes and value is not None else value)
+    psi_text = record.psi_attributes
+    if mask and psi_text not in ("[]", ""):
+        psi = set(orjson.loads(psi_text))
+        attributes = orjson.loads(record.attributes)
+        view["additonalAttributes"] = {
+            key: (MASK if key in psi and value is not None else value)
             for key, value in attributes.items()
         }
-    view["additonalAttributes"] = attributes
-    view["psiAttributes"] = record.psi_attributes
+    else:
+        view["additonalAttributes"] = orjson.Fragment(record.attributes)
+    view["psiAttributes"] = orjson.Fragment(psi_text or "[]")
     view["uniqueId"] = record.unique_id
     return view

@@ -4,7 +4,7 @@ and the read queries of the logs and event-data APIs."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -185,65 +185,113 @@ class ProcessingRepository:
         return {(int(org_id), str(unique_id)) for org_id, unique_id in inserted}
 
     # -- reads ------------------------------------------------------------------
-    def logs(
-        self,
-        org_id: int,
-        *,
-        event_name: str | None,
-        status: str | None,
-        start_ms: int | None,
-        end_ms: int | None,
-        limit: int,
-        offset: int,
-    ) -> Sequence[EventLog]:
-        stmt = sa.select(EventLog).where(EventLog.org_id == org_id)
-        if event_name is not None:
-            stmt = stmt.where(EventLog.event_name == event_name)
-        if status == "UNAUTHORIZED":
-            stmt = stmt.where(EventLog.status.is_(None))
-        elif status is not None:
-            stmt = stmt.where(EventLog.status == status)
-        if start_ms is not None:
-            stmt = stmt.where(EventLog.start_time >= start_ms)
-        if end_ms is not None:
-            stmt = stmt.where(EventLog.start_time <= end_ms)
-        stmt = stmt.order_by(EventLog.start_time.desc(), EventLog.seq.desc())
-        return self.session.scalars(stmt.limit(limit).offset(offset)).all()
-
-    def log(self, org_id: int, request_id: str) -> EventLog | None:
-        stmt = sa.select(EventLog).where(EventLog.org_id == org_id, EventLog.id == request_id)
-        return self.session.scalars(stmt).first()
-
     def log_by_id(self, request_id: str) -> EventLog | None:
         return self.session.get(EventLog, request_id)
 
-    def records(
-        self,
-        org_ids: Sequence[int],
-        customer_id: int,
-        *,
-        event_name: str | None,
-        start_ms: int | None,
-        end_ms: int | None,
-        limit: int,
-    ) -> Sequence[EventRecord]:
-        stmt = sa.select(EventRecord).where(
-            EventRecord.org_id.in_(org_ids)
-            if len(org_ids) > 1
-            else EventRecord.org_id == org_ids[0],
-            EventRecord.customer_id == customer_id,
-        )
-        if event_name is not None:
-            stmt = stmt.where(EventRecord.event_name == event_name)
-        if start_ms is not None:
-            stmt = stmt.where(EventRecord.created_at >= start_ms)
-        if end_ms is not None:
-            stmt = stmt.where(EventRecord.created_at <= end_ms)
-        stmt = stmt.order_by(EventRecord.created_at.desc(), EventRecord.seq.desc()).limit(limit)
-        return self.session.scalars(stmt).all()
 
-    def record(self, org_id: int, event_id: str) -> EventRecord | None:
-        stmt = sa.select(EventRecord).where(
-            EventRecord.org_id == org_id, EventRecord.id == event_id
-        )
-        return self.session.scalars(stmt).first()
+# -- the read APIs' SQL (run by the fast lane on a plain driver connection) -------------
+# Each builder returns (sql, params) with ``:name`` parameters. The WHERE clauses
+# and ORDER BY match the indexes exactly: (org_id[, event_name | status],
+# start_time, seq) for the log, (org_id, customer_id, created_at, seq) for events.
+
+
+class LogRow(NamedTuple):
+    start_time: int
+    response_time: int
+    org_id: int
+    status: str | None
+    event_name: str | None
+    input_request: str
+    id: str
+    webhook_id: str
+    parent_org_id: int
+    message: str
+    input_request_masked: str | None
+
+
+class RecordRow(NamedTuple):
+    id: str
+    org_id: int
+    customer_id: int
+    event_name: str
+    created_at: int
+    source: str
+    till_code: str | None
+    display_name: str | None
+    attributes: str  # JSON text
+    psi_attributes: str  # JSON text
+    unique_id: str
+
+
+_LOG_COLUMNS = ", ".join(LogRow._fields)
+_RECORD_COLUMNS = ", ".join(RecordRow._fields)
+
+
+def logs_query(
+    org_id: int,
+    *,
+    event_name: str | None,
+    status: str | None,
+    start_ms: int | None,
+    end_ms: int | None,
+    limit: int,
+    offset: int,
+) -> tuple[str, dict[str, Any]]:
+    where = ["org_id = :org_id"]
+    params: dict[str, Any] = {"org_id": org_id, "limit": limit, "offset": offset}
+    if event_name is not None:
+        where.append("event_name = :event_name")
+        params["event_name"] = event_name
+    if status == "UNAUTHORIZED":
+        where.append("status IS NULL")
+    elif status is not None:
+        where.append("status = :status")
+        params["status"] = status
+    if start_ms is not None:
+        where.append("start_time >= :start_ms")
+        params["start_ms"] = start_ms
+    if end_ms is not None:
+        where.append("start_time <= :end_ms")
+        params["end_ms"] = end_ms
+    sql = (
+        f"SELECT {_LOG_COLUMNS} FROM event_logs WHERE {' AND '.join(where)} "
+        "ORDER BY start_time DESC, seq DESC LIMIT :limit OFFSET :offset"
+    )
+    return sql, params
+
+
+def records_query(
+    org_ids: Sequence[int],
+    customer_id: int,
+    *,
+    event_name: str | None,
+    start_ms: int | None,
+    end_ms: int | None,
+    limit: int,
+) -> tuple[str, dict[str, Any]]:
+    params: dict[str, Any] = {"customer_id": customer_id, "limit": limit}
+    if len(org_ids) == 1:
+        where = ["org_id = :org_0"]
+    else:
+        where = [f"org_id IN ({', '.join(f':org_{i}' for i in range(len(org_ids)))})"]
+    params.update({f"org_{i}": org_id for i, org_id in enumerate(org_ids)})
+    where.append("customer_id = :customer_id")
+    if event_name is not None:
+        where.append("event_name = :event_name")
+        params["event_name"] = event_name
+    if start_ms is not None:
+        where.append("created_at >= :start_ms")
+        params["start_ms"] = start_ms
+    if end_ms is not None:
+        where.append("created_at <= :end_ms")
+        params["end_ms"] = end_ms
+    sql = (
+        f"SELECT {_RECORD_COLUMNS} FROM event_records WHERE {' AND '.join(where)} "
+        "ORDER BY created_at DESC, seq DESC LIMIT :limit"
+    )
+    return sql, params
+
+
+def record_query(org_id: int, event_id: str) -> tuple[str, dict[str, Any]]:
+    sql = f"SELECT {_RECORD_COLUMNS} FROM event_records WHERE org_id = :org_id AND id = :id"
+    return sql, {"org_id": org_id, "id": event_id}

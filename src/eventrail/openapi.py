@@ -1,0 +1,385 @@
+"""The OpenAPI description of the routes the fast lane serves (FastAPI does not see
+them, so it cannot describe them): the three seed read APIs and the webhooks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from eventrail.audit.schemas import AuditPage
+
+_DATE = "epoch ms, yyyy-MM-dd, yyyy-MM-dd HH:mm:ss or ISO 8601 (no offset: the org's timezone)"
+_ENVELOPE = {"$ref": "#/components/schemas/ListEnvelope"}
+_ERROR = {"$ref": "#/components/schemas/ErrorEnvelope"}
+
+
+def _param(
+    name: str, where: str, schema: dict[str, Any], description: str, required: bool = False
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": where,
+        "required": required,
+        "schema": schema,
+        "description": description,
+    }
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    return {
+        str(code): {
+            "description": "error envelope",
+            "content": {"application/json": {"schema": _ERROR}},
+        }
+        for code in codes
+    }
+
+
+def _ok(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {
+        "200": {"description": description, "content": {"application/json": {"schema": schema}}}
+    }
+
+
+_SECURITY: list[dict[str, list[str]]] = [{"basic": []}, {"oauthToken": []}]
+
+_PATHS: dict[str, Any] = {
+    "/v2/events/logs": {
+        "get": {
+            "tags": ["event logs and data"],
+            "summary": "The org's event processing log, newest first",
+            "security": _SECURITY,
+            "parameters": [
+                _param(
+                    "event_name", "query", {"type": "string", "maxLength": 200}, "Exact event name"
+                ),
+                _param(
+                    "from_date",
+                    "query",
+                    {"type": "string", "maxLength": 64},
+                    f"Inclusive, on startTime: {_DATE}",
+                ),
+                _param(
+                    "to_date",
+                    "query",
+                    {"type": "string", "maxLength": 64},
+                    f"Inclusive, on startTime: {_DATE}",
+                ),
+                _param(
+                    "limit",
+                    "query",
+                    {"type": "integer", "minimum": 1, "maximum": 1000, "default": 10},
+                    "Entries",
+                ),
+                _param(
+                    "status",
+                    "query",
+                    {"type": "string", "maxLength": 40},
+                    "Extension: a status, or UNAUTHORIZED",
+                ),
+                _param(
+                    "offset",
+                    "query",
+                    {"type": "integer", "minimum": 0, "maximum": 10000000, "default": 0},
+                    "Extension",
+                ),
+            ],
+            "responses": {**_ok(_ENVELOPE, "Log entries (seeds/002)"), **_errors(400, 401, 429)},
+        }
+    },
+    "/v2/events/event_data/{userId}": {
+        "get": {
+            "tags": ["event logs and data"],
+            "summary": "A customer's events, newest first",
+            "security": _SECURITY,
+            "parameters": [
+                _param(
+                    "userId",
+                    "path",
+                    {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+                    "Customer id",
+                    True,
+                ),
+                _param(
+                    "scope",
+                    "query",
+                    {"type": "string", "enum": ["child"]},
+                    "child: the customer's events in the child orgs",
+                ),
+                _param("event_name", "query", {"type": "string", "maxLength": 200}, "Extension"),
+                _param(
+                    "from_date",
+                    "query",
+                    {"type": "string", "maxLength": 64},
+                    f"Extension, on processing time: {_DATE}",
+                ),
+                _param(
+                    "to_date",
+                    "query",
+                    {"type": "string", "maxLength": 64},
+                    f"Extension, on processing time: {_DATE}",
+                ),
+                _param(
+                    "limit",
+                    "query",
+                    {"type": "integer", "minimum": 1, "maximum": 10000, "default": 1000},
+                    "Extension",
+                ),
+            ],
+            "responses": {**_ok(_ENVELOPE, "Event records (seeds/000)"), **_errors(400, 401, 429)},
+        }
+    },
+    "/v2/events/event_data": {
+        "get": {
+            "tags": ["event logs and data"],
+            "summary": "One event by its requestId",
+            "security": _SECURITY,
+            "parameters": [
+                _param(
+                    "id",
+                    "query",
+                    {"type": "string", "minLength": 1, "maxLength": 64},
+                    "requestId",
+                    True,
+                )
+            ],
+            "responses": {**_ok(_ENVELOPE, "The event, or none"), **_errors(400, 401, 429)},
+        }
+    },
+    "/api_gateway/v2/audits": {
+        "get": {
+            "tags": ["audit"],
+            "summary": "Audit log of a CUSTOMER or CARD",
+            "security": _SECURITY,
+            "parameters": [
+                _param(
+                    "entityType",
+                    "query",
+                    {"type": "string", "enum": ["CUSTOMER", "CARD"]},
+                    "Entity type",
+                    True,
+                ),
+                _param(
+                    "entityId",
+                    "query",
+                    {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+                    "Customer or card id",
+                    True,
+                ),
+                _param("source", "query", {"type": "string", "maxLength": 40}, "Entry source"),
+                _param(
+                    "limit",
+                    "query",
+                    {"type": "integer", "minimum": 1, "maximum": 100, "default": 10},
+                    "Page size",
+                ),
+                _param(
+                    "pageNo",
+                    "query",
+                    {"type": "integer", "minimum": 0, "maximum": 10000000, "default": 0},
+                    "0-based page",
+                ),
+                _param(
+                    "sortBy",
+                    "query",
+                    {"type": "string", "enum": ["autoUpdateTime", "createdOn"]},
+                    "Sort key",
+                ),
+                _param(
+                    "sortOrder", "query", {"type": "string", "enum": ["ASC", "DESC"]}, "Sort order"
+                ),
+                _param(
+                    "startDate",
+                    "query",
+                    {"type": "string", "maxLength": 64},
+                    f"On autoUpdateTime: {_DATE}",
+                ),
+                _param(
+                    "endDate",
+                    "query",
+                    {"type": "string", "maxLength": 64},
+                    f"On autoUpdateTime: {_DATE}",
+                ),
+                _param(
+                    "referenceType",
+                    "query",
+                    {"type": "string", "maxLength": 40},
+                    "Identifier, StandardField, ...",
+                ),
+                _param(
+                    "referenceValue",
+                    "query",
+                    {"type": "string", "maxLength": 100},
+                    "An updatedField",
+                ),
+                _param(
+                    "includeUserContext",
+                    "query",
+                    {"type": "boolean", "default": False},
+                    "Show userContextDetails",
+                ),
+            ],
+            "responses": {
+                **_ok({"$ref": "#/components/schemas/AuditPage"}, "Entries (seeds/003)"),
+                **_errors(400, 401, 429),
+            },
+        }
+    },
+    "/webhooks/{webhook_id}": {
+        "post": {
+            "tags": ["webhooks"],
+            "summary": "Post an event: committed, then acknowledged (1100)",
+            "parameters": [
+                _param(
+                    "webhook_id",
+                    "path",
+                    {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+                    "The webhook",
+                    True,
+                ),
+                _param(
+                    "wait", "query", {"type": "boolean"}, "Answer after processing, with the result"
+                ),
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            },
+            "responses": {
+                **_ok(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "status": {"type": "object"},
+                            "requestId": {"type": "string"},
+                        },
+                    },
+                    "Acknowledged",
+                ),
+                **_errors(400, 401, 404, 413, 429, 503),
+            },
+        }
+    },
+    "/webhooks/{webhook_id}/batch": {
+        "post": {
+            "tags": ["webhooks"],
+            "summary": "Post up to 1000 events: one requestId each, in order",
+            "parameters": [
+                _param(
+                    "webhook_id",
+                    "path",
+                    {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+                    "The webhook",
+                    True,
+                ),
+                _param(
+                    "wait",
+                    "query",
+                    {"type": "boolean"},
+                    "Answer after processing, with the results",
+                ),
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["events"],
+                            "properties": {
+                                "events": {"type": "array", "minItems": 1, "maxItems": 1000}
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {
+                **_ok(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "status": {"type": "object"},
+                            "requestIds": {"type": "array", "items": {"type": "string"}},
+                        },
+                    },
+                    "Acknowledged",
+                ),
+                **_errors(400, 401, 404, 413, 429, 503),
+            },
+        }
+    },
+}
+
+_SCHEMAS: dict[str, Any] = {
+    "ListEnvelope": {
+        "type": "object",
+        "required": ["data", "warnings", "errors"],
+        "properties": {
+            "data": {"type": "array", "items": {"type": "object"}},
+            "warnings": {"type": "array"},
+            "errors": {"type": "array"},
+        },
+    },
+    "ErrorEnvelope": {
+        "type": "object",
+        "required": ["warnings", "errors"],
+        "properties": {
+            "warnings": {"type": "array"},
+            "errors": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["status", "code", "message"],
+                    "properties": {
+                        "status": {"type": "boolean"},
+                        "code": {"type": "integer"},
+                        "message": {"type": "string"},
+                    },
+                },
+            },
+        },
+    },
+}
+
+
+def install(app: FastAPI) -> None:
+    """Add the fast lane's routes to the app's OpenAPI document."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title, version=app.version, summary=app.summary, routes=app.routes
+        )
+        schema.setdefault("paths", {}).update(_PATHS)
+        components = schema.setdefault("components", {})
+        schemas = components.setdefault("schemas", {})
+        schemas.update(_SCHEMAS)
+        schemas.update(
+            AuditPage.model_json_schema(by_alias=True, ref_template="#/components/schemas/{model}")[
+                "$defs"
+            ]
+        )
+        schemas["AuditPage"] = {
+            k: v
+            for k, v in AuditPage.model_json_schema(
+                by_alias=True, ref_template="#/components/schemas/{model}"
+            ).items()
+            if k != "$defs"
+        }
+        components.setdefault("securitySchemes", {}).update(
+            {
+                "basic": {
+                    "type": "http",
+                    "scheme": "basic",
+                    "description": "till code : md5(password)",
+                },
+                "oauthToken": {"type": "apiKey", "in": "header", "name": "X-CAP-API-OAUTH-TOKEN"},
+            }
+        )
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

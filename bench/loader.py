@@ -196,6 +196,7 @@ def load_customers(url: str, org_id: int) -> int:
             ((org_id, cid, "INSTORE", "", "mobile", mobile(cid - first), now) for cid in ids),
         )
         writer.fix_sequences(("customers",))
+        writer.analyze()  # as autovacuum would, soon after a load this size
         return first
     finally:
         writer.close()

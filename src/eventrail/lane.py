@@ -6,7 +6,7 @@ The fast lane's counterpart of ``deps.py``; see ``kit/asgi.py`` for the lane.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
@@ -18,6 +18,7 @@ from eventrail.db import Database
 from eventrail.errors import RateLimited
 from eventrail.kit.asgi import FastRequest
 from eventrail.kit.fastdb import ReadConnection
+from eventrail.kit.flight import SingleFlight
 from eventrail.kit.ratelimit import Decision, RateLimiter
 
 
@@ -28,6 +29,7 @@ class LaneContext:
     reader: ReadConnection
     authenticator: Authenticator
     limiter: RateLimiter
+    _lookups: SingleFlight = field(default_factory=SingleFlight)
 
     def _authenticate(self, headers: Any) -> Caller:
         with self.db.transaction(write=False) as session:
@@ -38,7 +40,9 @@ class LaneContext:
         """The authenticated caller, counted against its rate limit for ``endpoint``."""
         caller = self.authenticator.cached(request.headers)
         if caller is None:
-            caller = await anyio.to_thread.run_sync(self._authenticate, request.headers)
+            headers = request.headers
+            credential = (headers.get("x-cap-api-oauth-token"), headers.get("authorization"))
+            caller = await self._lookups.run(credential, self._authenticate, headers)
         await self.limit(
             request, caller.rate_limit, str(caller.org_id), caller.credential, endpoint
         )

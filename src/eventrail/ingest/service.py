@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import re
 import time
-import uuid
 from typing import Any
 
 import anyio
@@ -25,8 +24,10 @@ from eventrail.db import Database
 from eventrail.errors import BadRequest, EventrailError, NotFound, RateLimited, Unauthorized
 from eventrail.events.cache import WebhookCache, WebhookInfo
 from eventrail.ingest.committer import GroupCommitter, IngestUnavailable
+from eventrail.kit import ids
 from eventrail.kit.asgi import FastRequest as Request
 from eventrail.kit.dates import now_ms
+from eventrail.kit.flight import SingleFlight
 from eventrail.kit.json import payload_problem
 from eventrail.kit.ratelimit import RateLimiter
 from eventrail.processing.pipeline import VERDICT_INVALID, VERDICT_OK, VERDICT_UNAUTHORIZED
@@ -81,6 +82,7 @@ class Ingestor:
         self.waiters = waiters
         self.rate_limiter = rate_limiter
         self.webhooks = WebhookCache(db)
+        self._lookups = SingleFlight()
 
     # -- steps shared by single and batch posts ----------------------------------------
     async def _webhook(self, webhook_id: str) -> WebhookInfo:
@@ -88,7 +90,7 @@ class Ingestor:
             raise NotFound("Incorrect resource: no such webhook")
         found, info = self.webhooks.cached(webhook_id)
         if not found:
-            info = await anyio.to_thread.run_sync(self.webhooks.get, webhook_id)
+            info = await self._lookups.run(("webhook", webhook_id), self.webhooks.get, webhook_id)
         if info is None or not info.enabled:
             raise NotFound("Incorrect resource: no such webhook")
         return info
@@ -106,7 +108,10 @@ class Ingestor:
         cached = self.authenticator.cached(headers)
         if cached is not None:
             return cached if cached.org_id == webhook.org_id else None
-        return await anyio.to_thread.run_sync(self._caller, webhook, headers)
+        credential = (headers.get("x-cap-api-oauth-token"), headers.get("authorization"))
+        return await self._lookups.run(
+            ("caller", webhook.id, credential), self._caller, webhook, headers
+        )
 
     async def _admit(
         self, request: Request, webhook: WebhookInfo, body: str, endpoint: str
@@ -137,7 +142,7 @@ class Ingestor:
         self, webhook: WebhookInfo, body: str, verdict: int, detail: str | None = None
     ) -> dict[str, Any]:
         return {
-            "request_id": str(uuid.uuid4()),
+            "request_id": str(ids.uuid4()),
             "org_id": webhook.org_id,
             "webhook_id": webhook.id,
             "received_at": now_ms(),

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import re
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +29,7 @@ from eventrail.errors import (
     PayloadTooLarge,
     error_body,
 )
+from eventrail.kit import ids
 from eventrail.kit.json import dumps
 
 log = logging.getLogger("eventrail")
@@ -127,7 +127,7 @@ class FastLane:
             handler = _method_not_allowed(matched)
         else:
             handler, path_params = matched
-        request_id = uuid.uuid4().hex
+        request_id = ids.uuid4().hex
         request: FastRequest | None = None
         try:
             request = await self._request(scope, receive, path_params, request_id)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from eventrail.kit import ids
 from eventrail.kit.json import JsonResponse, loads, payload_problem
 
 REQUEST_ID_HEADER = b"x-cap-requestid"
@@ -26,7 +26,7 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        rid = uuid.uuid4().hex
+        rid = ids.uuid4().hex
         scope.setdefault("state", {})["request_id"] = rid
         header = (b"X-Cap-Requestid", rid.encode())
 

@@ -28,9 +28,9 @@ from eventrail.errors import EventrailError
 from eventrail.events import fields as f
 from eventrail.events.service import DEFAULT_TRANSFORMER
 from eventrail.kit.dates import format_iso, parse_event_datetime, zone
-from eventrail.models import EventDefinition, IngestRequest, Org, Till, TransformerMapping, Webhook
+from eventrail.models import EventDefinition, Org, Till, TransformerMapping, Webhook
 from eventrail.processing import statuses as st
-from eventrail.processing.repository import ProcessingRepository
+from eventrail.processing.repository import ProcessingRepository, Queued
 
 VERDICT_OK, VERDICT_UNAUTHORIZED, VERDICT_INVALID = 0, 1, 2
 _RESERVED_KEYS = frozenset({"event_name", "orgResolver"})
@@ -50,6 +50,7 @@ class EventSpec:
     customer: f.FieldSpec
     unique: tuple[f.FieldSpec, ...]
     psi_names: tuple[str, ...]
+    psi_json: str  # psi_names as stored: a JSON array
 
     @classmethod
     def of(cls, definition: EventDefinition) -> EventSpec:
@@ -66,6 +67,7 @@ class EventSpec:
             customer=customer,
             unique=tuple(s for s in specs if s.unique),
             psi_names=tuple(s.name for s in specs if s.psi),
+            psi_json=orjson.dumps([s.name for s in specs if s.psi]).decode(),
         )
 
 
@@ -73,7 +75,7 @@ class EventSpec:
 class Item:
     """One queued request on its way through the pipeline."""
 
-    request: IngestRequest
+    request: Queued
     webhook: Webhook | None
     webhook_till: Till | None
     org: Org | None
@@ -213,7 +215,7 @@ class BatchPipeline:
         self.now = now_ms
 
     # -- loading ---------------------------------------------------------------
-    def _items(self, requests: list[IngestRequest]) -> list[Item]:
+    def _items(self, requests: list[Queued]) -> list[Item]:
         webhooks = self.repo.webhooks(r.webhook_id for r in requests)
         orgs = self.repo.orgs(r.org_id for r in requests)
         items = []
@@ -231,7 +233,7 @@ class BatchPipeline:
         return {(m.org_id, m.transformer_type.lower()): m for m in self.repo.mappings(org_ids)}
 
     # -- the batch --------------------------------------------------------------
-    def run(self, requests: list[IngestRequest]) -> BatchResult:
+    def run(self, requests: list[Queued]) -> BatchResult:
         items = self._items(requests)
         for item in items:
             self._verdict(item)
@@ -696,8 +698,8 @@ class BatchPipeline:
             "source": customer.source,
             "till_code": item.till_code,
             "display_name": spec.label,
-            "attributes": dict(sorted(attributes.items())),
-            "psi_attributes": list(spec.psi_names),
+            "attributes": orjson.dumps(attributes, option=orjson.OPT_SORT_KEYS).decode(),
+            "psi_attributes": spec.psi_json,
             "unique_id": item.unique_id,
             "is_duplicate": duplicate,
         }

@@ -21,10 +21,9 @@ import time
 
 from eventrail.db import Database
 from eventrail.kit.dates import now_ms
-from eventrail.models import IngestRequest
 from eventrail.processing import statuses as st
 from eventrail.processing.pipeline import BatchPipeline, BatchResult
-from eventrail.processing.repository import ProcessingRepository
+from eventrail.processing.repository import ProcessingRepository, Queued
 from eventrail.processing.waiters import ResultWaiters
 
 log = logging.getLogger("eventrail.processing")
@@ -126,7 +125,7 @@ class Processor:
         """Claim, process and commit one batch; the number of requests it held."""
         with self.db.transaction(write=True) as session:
             repo = ProcessingRepository(session)
-            requests = list(repo.claim(limit or self.batch_size))
+            requests = repo.claim(limit or self.batch_size)
             if not requests:
                 return 0
             result = BatchPipeline(session, now_ms()).run(requests)
@@ -139,7 +138,7 @@ class Processor:
         EVENT_PROCESSING_FAILED (keeping its body) rather than retry it forever."""
         with self.db.transaction(write=True) as session:
             repo = ProcessingRepository(session)
-            claimed = list(repo.claim(1))
+            claimed = repo.claim(1)
             if not claimed:
                 return 0
             request = claimed[0]
@@ -161,7 +160,7 @@ class Processor:
         return 1
 
     @staticmethod
-    def _set_aside(repo: ProcessingRepository, request: IngestRequest) -> BatchResult:
+    def _set_aside(repo: ProcessingRepository, request: Queued) -> BatchResult:
         now = now_ms()
         message = (
             "Internal error while processing the event; it was not stored. "

@@ -1,0 +1,37 @@
+"""Random (version 4) UUIDs from a buffer of ``os.urandom``.
+
+``uuid.uuid4()`` makes one ``getrandom`` system call per id; the event loop
+releases the GIL for it and, under load, waits a whole switch interval to get
+it back from the ingest writer or a processor (measured: 17% of the event
+loop's samples on the webhook route). One call now serves 256 ids. The buffer
+is dropped in a forked child, which must not repeat its parent's ids.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+
+_BUFFER_BYTES = 4096
+_lock = threading.Lock()
+_buffer = b""
+_position = 0
+
+
+def _reset() -> None:
+    global _buffer, _position
+    _buffer, _position = b"", 0
+
+
+os.register_at_fork(after_in_child=_reset)
+
+
+def uuid4() -> uuid.UUID:
+    global _buffer, _position
+    with _lock:
+        if _position + 16 > len(_buffer):
+            _buffer, _position = os.urandom(_BUFFER_BYTES), 0
+        raw = _buffer[_position : _position + 16]
+        _position += 16
+    return uuid.UUID(bytes=raw, version=4)

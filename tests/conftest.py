@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from eventrail.app import EventrailApp, create_app
 from eventrail.config import Settings
@@ -17,6 +19,12 @@ from tests.fixtures.factories import Tenant, basic, make_org, make_till, md5
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 _POSTGRES_UP = postgres_available()
+
+# CI (.ci/run) replays the same generated examples on every run, so that a red CI
+# means a change broke something; a local `make test` draws new ones each time.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("EVENTRAIL_TEST_DERANDOMIZE") == "1":
+    hypothesis_settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session")

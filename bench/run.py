@@ -461,8 +461,8 @@ class Progress:
 
 # -- one database -----------------------------------------------------------------------
 def bench_backend(kind: str, scale: int, quick: bool, soak: float, results: dict[str, Any]) -> None:
-    seconds = 4.0 if quick else 10.0
-    burst = 20.0 if quick else 60.0
+    seconds = 3.0 if quick else 10.0
+    burst = 15.0 if quick else 60.0
     out: dict[str, Any] = {"scale": scale}
     results[kind] = out
     with (
@@ -515,7 +515,7 @@ def bench_backend(kind: str, scale: int, quick: bool, soak: float, results: dict
         print(f"[{kind}] the database's own figures...", flush=True)
         captured = capture_queries(plain.org_id, reads)
         out["db_reads"] = {
-            name: time_queries(url, captured[name], 2.0 if quick else 5.0) for name in reads
+            name: time_queries(url, captured[name], 1.0 if quick else 5.0) for name in reads
         }
         out["db_insert_rows_per_s"] = insert_ceiling(url, 20_000, body_size)
         command = [str(BIN / "eventrail"), "serve", "--host", "127.0.0.1", "--workers", "2"]
@@ -733,7 +733,7 @@ def main(argv: list[str] | None = None) -> int:
         body_file = Path(tmp) / "bodies.txt"
         write_bodies(body_file, orders=10**9, seed=1)
         print("ceilings: a bare ASGI app on the same server stack...", flush=True)
-        results["ceilings"] = ceilings(4.0 if args.quick else 10.0, body_file)
+        results["ceilings"] = ceilings(3.0 if args.quick else 10.0, body_file)
     for kind in args.backends.split(","):
         bench_backend(kind.strip(), args.scale, args.quick, args.soak, results)
     results["seconds"] = time.monotonic() - started

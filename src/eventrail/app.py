@@ -97,8 +97,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         default_response_class=JsonResponse,
         lifespan=lifespan,
     )
-    authenticator = Authenticator(settings.signing_key())
     limiter = RateLimiter(settings.redis_url, key_prefix=settings.redis_key_prefix)
+    authenticator = Authenticator(
+        settings.signing_key(), limiter, failures_per_minute=settings.auth_failures_per_minute
+    )
     api.state.settings = settings
     api.state.db = db
     api.state.authenticator = authenticator

@@ -42,6 +42,13 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         default=None, description="Base of webhook URIs; default http://<host>:<port>."
     )
+    auth_failures_per_minute: int = Field(
+        default=10,
+        ge=1,
+        le=100_000,
+        description="Failed logins per till code (or OAuth client key) per minute; past it, "
+        "every login of that code or key, right or wrong, gets 429 until the minute ends.",
+    )
     default_token_ttl_seconds: int = Field(default=3600, ge=60, le=86400)
     db_pool_size: int = Field(default=10, ge=1, le=200)
     processor_threads: int = Field(

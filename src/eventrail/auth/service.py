@@ -6,6 +6,15 @@ same hash and neither is ever stored. Argon2 is deliberately slow (~15 ms), so
 a successful check is remembered for a few minutes under an HMAC of
 (till, stored hash, presented secret): a changed password or a different
 secret never hits the cache.
+
+Brute force is slowed per till code and per OAuth client key: each failed login
+of a code (known or not, so that 429 tells nothing about which codes exist) is
+counted in the rate limiter, and once ``failures_per_minute`` failures are
+counted in the code's one-minute window every login of that code, the right
+password included, gets 429 (with ``Retry-After``) until the window ends. The
+check runs before any cache, so a password cached by an earlier success does not
+get through either. An unknown code or key is checked against a dummy hash, so
+that it costs as much as a wrong password and timing does not reveal it either.
 """
 
 from __future__ import annotations
@@ -26,8 +35,9 @@ from sqlalchemy.orm import Session
 
 from eventrail.auth.repository import AuthRepository
 from eventrail.auth.schemas import Caller, StoreInfo
-from eventrail.errors import BadRequest, Unauthorized
+from eventrail.errors import BadRequest, RateLimited, Unauthorized
 from eventrail.kit.dates import now_ms
+from eventrail.kit.ratelimit import RateLimiter
 from eventrail.kit.security import (
     hash_secret,
     keyed_digest,
@@ -42,6 +52,8 @@ _TOKEN_ISSUER = "eventrail"  # noqa: S105 (a name, not a secret)
 _VERIFIED_TTL_SECONDS = 300.0
 _VERIFIED_MAX = 10_000
 PSI_VIEW = "PSI_VIEW"
+# Verified instead of a real hash when the till code or client key is unknown.
+_DUMMY_HASH = hash_secret(new_secret(16))
 
 
 class VerifiedCache:
@@ -132,6 +144,21 @@ def forget_org_after_commit(session: Session, org_id: int) -> None:
     event.listen(session, "after_commit", forget, once=True)
 
 
+def _basic_code(authorization: str | None) -> str | None:
+    """The till code of a Basic ``Authorization`` header, if it has one."""
+    if not authorization:
+        return None
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() != "basic" or not value:
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    code, sep, _ = decoded.partition(":")
+    return code if sep and code else None
+
+
 def _credential(headers: Any) -> str | None:
     token = headers.get("x-cap-api-oauth-token")
     if token:
@@ -169,21 +196,77 @@ def _caller(till: Till, org: Org, store: Store | None, client: OAuthClient | Non
 class Authenticator:
     """Checks credentials; one per app, sharing the verified-secret cache."""
 
-    def __init__(self, signing_key: str) -> None:
+    def __init__(
+        self,
+        signing_key: str,
+        limiter: RateLimiter | None = None,
+        *,
+        failures_per_minute: int = 10,
+    ) -> None:
         self.signing_key = signing_key
         self.cache = VerifiedCache()
         self.callers = CallerCache(signing_key)
+        self.limiter = limiter if limiter is not None else RateLimiter()
+        self.failures_per_minute = failures_per_minute
+        # Subjects this process has seen locked, until when: lets the cached paths
+        # refuse them without asking a shared limiter on every request.
+        self._locked: dict[str, float] = {}
+
+    # -- failed logins ------------------------------------------------------
+    def _subject_locked(self, subject: str) -> bool:
+        until = self._locked.get(subject)
+        if until is None:
+            return False
+        if until <= time.time():
+            self._locked.pop(subject, None)
+            return False
+        return True
+
+    def _refuse_if_locked(self, subject: str) -> None:
+        decision = self.limiter.peek(self.failures_per_minute, "login-failures", subject)
+        if not decision.allowed:
+            self._locked[subject] = float(decision.reset_at)
+            raise RateLimited(
+                headers={
+                    "Retry-After": str(decision.retry_after),
+                    "X-RateLimit-Limit": str(decision.limit),
+                    "X-RateLimit-Remaining": "0",
+                    "X-RateLimit-Reset": str(decision.reset_at),
+                }
+            )
+
+    def _failed(self, subject: str) -> None:
+        decision = self.limiter.check(self.failures_per_minute, "login-failures", subject)
+        if decision.remaining == 0:
+            self._locked[subject] = float(decision.reset_at)
+            if len(self._locked) > 10_000:
+                now = time.time()
+                self._locked = {k: v for k, v in self._locked.items() if v > now}
+
+    def _locally_locked(self, headers: Any) -> str | None:
+        """The locked subject these credentials log in as (cheap: this process's view)."""
+        if not self._locked or headers.get("x-cap-api-oauth-token"):
+            return None
+        code = _basic_code(headers.get("authorization"))
+        if code is not None and self._subject_locked(f"till:{code}"):
+            return f"till:{code}"
+        return None
 
     # -- Basic --------------------------------------------------------------
+    @staticmethod
+    def _secret_matches(password_hash: str, presented: str) -> bool:
+        ok = False
+        if _MD5_HEX.match(presented):
+            ok = verify_secret(password_hash, presented.lower())
+        if not ok:
+            ok = verify_secret(password_hash, md5_hex(presented))
+        return ok
+
     def _till_secret_ok(self, till: Till, presented: str) -> bool:
         cache_key = keyed_digest(self.signing_key, str(till.id), till.password_hash, presented)
         if self.cache.hit(cache_key):
             return True
-        ok = False
-        if _MD5_HEX.match(presented):
-            ok = verify_secret(till.password_hash, presented.lower())
-        if not ok:
-            ok = verify_secret(till.password_hash, md5_hex(presented))
+        ok = self._secret_matches(till.password_hash, presented)
         if ok:
             self.cache.put(cache_key)
         return ok
@@ -196,22 +279,29 @@ class Authenticator:
         code, sep, presented = decoded.partition(":")
         if not sep or not code or not presented:
             raise Unauthorized()
-        matches = [
-            row
-            for row in AuthRepository(session).tills_by_code(code)
-            if self._till_secret_ok(row[0], presented)
-        ]
+        subject = f"till:{code}"
+        self._refuse_if_locked(subject)
+        rows = AuthRepository(session).tills_by_code(code)
+        if not rows:
+            self._secret_matches(_DUMMY_HASH, presented)  # as slow as a wrong password
+        matches = [row for row in rows if self._till_secret_ok(row[0], presented)]
         # The same code and password in two orgs cannot tell us which org is meant.
         if len(matches) != 1:
+            if not matches:
+                self._failed(subject)
             raise Unauthorized()
         till, org, store = matches[0]
         return _caller(till, org, store, None)
 
     # -- OAuth --------------------------------------------------------------
     def issue_token(self, session: Session, key: str, secret: str) -> tuple[str, int]:
+        subject = f"client:{key}"
+        self._refuse_if_locked(subject)
         client = AuthRepository(session).client_by_key(key)
-        if client is None or not verify_secret(client.secret_hash, secret):
+        if not verify_secret(client.secret_hash if client is not None else _DUMMY_HASH, secret):
+            self._failed(subject)
             raise Unauthorized()
+        assert client is not None
         now = int(time.time())
         claims: dict[str, Any] = {
             "iss": _TOKEN_ISSUER,
@@ -255,10 +345,15 @@ class Authenticator:
     def cached(self, headers: Any) -> Caller | None:
         """The caller of these credentials, if checked in the last few seconds."""
         credential = _credential(headers)
-        return self.callers.get(credential) if credential is not None else None
+        if credential is None or self._locally_locked(headers) is not None:
+            return None
+        return self.callers.get(credential)
 
     def authenticate(self, session: Session, headers: Any) -> Caller:
         credential = _credential(headers)
+        locked = self._locally_locked(headers)
+        if locked is not None:
+            self._refuse_if_locked(locked)
         if credential is not None:
             hit = self.callers.get(credential)
             if hit is not None:

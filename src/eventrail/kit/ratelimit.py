@@ -57,9 +57,18 @@ class _MemoryWindows:
                 self._windows = {k: v for k, v in self._windows.items() if v[0] > now}
         return Decision(count <= limit, limit, max(0, limit - count), math.ceil(ends))
 
+    def peek(self, limit: int, key: tuple[str, ...]) -> Decision:
+        now = time.time()
+        with self._lock:
+            ends, count = self._windows.get(key, (0.0, 0))
+        if ends <= now:
+            ends, count = now + 60, 0
+        return Decision(count < limit, limit, max(0, limit - count), math.ceil(ends))
+
 
 class RateLimiter:
-    """``check(limit, *key)`` counts one request of ``key`` in its minute."""
+    """``check(limit, *key)`` counts one request of ``key`` in its minute; ``peek(limit,
+    *key)`` tells whether one more would be allowed, counting nothing."""
 
     def __init__(self, redis_url: str | None = None, *, key_prefix: str = "eventrail") -> None:
         self.shared = redis_url is not None
@@ -84,3 +93,16 @@ class RateLimiter:
             log.warning("rate limit storage unavailable; request allowed", exc_info=True)
             return Decision(True, limit, limit, int(time.time()) + 60)
         return Decision(allowed, limit, max(0, stats.remaining), math.ceil(stats.reset_time))
+
+    def peek(self, limit: int, *key: str) -> Decision:
+        if self._limiter is None:
+            return self._memory.peek(limit, key)
+        item = RateLimitItemPerMinute(limit)
+        try:
+            stats = self._limiter.get_window_stats(item, *key)
+        except Exception:
+            log.warning("rate limit storage unavailable; request allowed", exc_info=True)
+            return Decision(True, limit, limit, int(time.time()) + 60)
+        return Decision(
+            stats.remaining > 0, limit, max(0, stats.remaining), math.ceil(stats.reset_time)
+        )

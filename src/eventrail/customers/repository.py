@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from eventrail.kit.sql import insert_unique
+from eventrail.kit.sql import insert_unique, lock_names
 from eventrail.models import (
     CommChannel,
     Customer,
@@ -76,6 +76,20 @@ class CustomerRepository:
             ),
         )
         return set(self.session.scalars(stmt).all())
+
+    def lock_identifiers(self, org_id: int, keys: Iterable[tuple[str, str, str, str]]) -> None:
+        """Lock these (source, account, type, value) identifiers until the transaction
+        ends, before inserting or deleting them.
+
+        Two requests writing the same identifiers in different orders would each
+        hold one unique-index entry while waiting for the other's: a deadlock,
+        which PostgreSQL ends with an error. Locked first in one global order,
+        the second waits for the first, then meets the unique constraint.
+        """
+        lock_names(
+            self.session,
+            (f"identifier:{org_id}:{s}:{a}:{t}:{v}" for s, a, t, v in keys),
+        )
 
     def insert_identifier(self, identifier: CustomerIdentifier) -> bool:
         """False when the identifier already belongs to someone in that source."""

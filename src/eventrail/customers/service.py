@@ -130,6 +130,10 @@ class _Identifier:
     status_label: str | None = None
 
 
+def _key(ident: _Identifier) -> tuple[str, str, str, str]:
+    return (ident.source, ident.account_id, ident.type, ident.value)
+
+
 def _identifier(item: IdentifierIn, source: str, account_id: str) -> _Identifier:
     type_ = normalize_identifier_type(item.type)
     return _Identifier(
@@ -376,6 +380,7 @@ def add_customer(
         repo.add(customer)
         events.extend(_names(customer, first_profile))
         events.append(_status_event(None, label))
+    repo.lock_identifiers(ctx.org_id, map(_key, all_idents))
     for profile, source, _account, idents in profiles:
         for ident in idents:
             events.append(_add_identifier(session, ctx, customer, ident, action="Add"))
@@ -479,6 +484,10 @@ def change_identifiers(
             continue
         removals.extend(r for r in current if r.type == ident.type)
 
+    repo.lock_identifiers(
+        ctx.org_id,
+        [*map(_key, additions), *((r.source, r.account_id, r.type, r.value) for r in removals)],
+    )
     removed_by_type: dict[str, list[str]] = defaultdict(list)
     for row in removals:
         removed_by_type[row.type].append(row.value)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,6 +34,25 @@ def insert_unique(session: Session, obj: object) -> bool:
     except IntegrityError:
         return False
     return True
+
+
+def lock_names(session: Session, names: Iterable[str]) -> None:
+    """Hold a lock on each name until the transaction ends, taking them in one
+    global order so that two transactions locking overlapping names queue
+    instead of deadlocking.
+
+    PostgreSQL: transaction-level advisory locks on a 64-bit hash of each name
+    (a collision only makes two unrelated writers queue). SQLite: nothing to
+    do, its writers are serialised by ``BEGIN IMMEDIATE`` already.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    keys = {
+        int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+        for name in names
+    }
+    for key in sorted(keys):
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def insert_ignore_returning(

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from eventrail.audit.schemas import AuditPage
+from eventrail.ingest.service import WAIT_FALSE, WAIT_TRUE
 
 _DATE = "epoch ms, yyyy-MM-dd, yyyy-MM-dd HH:mm:ss or ISO 8601 (no offset: the org's timezone)"
 _ENVELOPE = {"$ref": "#/components/schemas/ListEnvelope"}
@@ -42,6 +43,9 @@ def _ok(schema: dict[str, Any], description: str) -> dict[str, Any]:
         "200": {"description": description, "content": {"application/json": {"schema": schema}}}
     }
 
+
+# ingest.service._wait_flag: an empty value means false.
+_WAIT = {"type": "string", "enum": [*WAIT_TRUE, *WAIT_FALSE], "default": "false"}
 
 _SECURITY: list[dict[str, list[str]]] = [{"basic": []}, {"oauthToken": []}]
 
@@ -239,9 +243,7 @@ _PATHS: dict[str, Any] = {
                     "The webhook",
                     True,
                 ),
-                _param(
-                    "wait", "query", {"type": "boolean"}, "Answer after processing, with the result"
-                ),
+                _param("wait", "query", _WAIT, "Answer after processing, with the result"),
             ],
             "requestBody": {
                 "required": True,
@@ -274,12 +276,7 @@ _PATHS: dict[str, Any] = {
                     "The webhook",
                     True,
                 ),
-                _param(
-                    "wait",
-                    "query",
-                    {"type": "boolean"},
-                    "Answer after processing, with the results",
-                ),
+                _param("wait", "query", _WAIT, "Answer after processing, with the results"),
             ],
             "requestBody": {
                 "required": True,
@@ -324,24 +321,45 @@ _SCHEMAS: dict[str, Any] = {
     },
     "ErrorEnvelope": {
         "type": "object",
+        "description": "SPEC §1: every failure, with the matching HTTP status",
         "required": ["warnings", "errors"],
+        "additionalProperties": False,
         "properties": {
-            "warnings": {"type": "array"},
+            "warnings": {"type": "array", "maxItems": 0},
             "errors": {
                 "type": "array",
+                "minItems": 1,
                 "items": {
                     "type": "object",
                     "required": ["status", "code", "message"],
+                    "additionalProperties": False,
                     "properties": {
-                        "status": {"type": "boolean"},
+                        "status": {"const": False},
                         "code": {"type": "integer"},
-                        "message": {"type": "string"},
+                        "message": {"type": "string", "minLength": 1},
                     },
                 },
             },
         },
     },
 }
+
+
+_UNAUTHENTICATED = frozenset({"/v3/oauth/token/generate"})
+
+
+def _describe_errors(path: str, operation: dict[str, Any]) -> None:
+    """Document what a FastAPI route really answers on failure: SPEC §1's envelope
+    with 400 (never FastAPI's 422), 401, 404 (an object the org does not have),
+    429, and for a request body 413 and 415 (``kit.middleware``)."""
+    responses = operation.setdefault("responses", {})
+    responses.pop("422", None)
+    codes = [400, 401, 404, 429]
+    if "requestBody" in operation:
+        codes += [413, 415]
+    responses.update(_errors(*codes))
+    if path not in _UNAUTHENTICATED:
+        operation.setdefault("security", _SECURITY)
 
 
 def install(app: FastAPI) -> None:
@@ -353,9 +371,16 @@ def install(app: FastAPI) -> None:
         schema = get_openapi(
             title=app.title, version=app.version, summary=app.summary, routes=app.routes
         )
-        schema.setdefault("paths", {}).update(_PATHS)
+        paths = schema.setdefault("paths", {})
+        for path, operations in paths.items():
+            for operation in operations.values():
+                _describe_errors(path, operation)
+        paths.update(_PATHS)
         components = schema.setdefault("components", {})
         schemas = components.setdefault("schemas", {})
+        # FastAPI's 422 is never answered (validation errors are 400 envelopes).
+        schemas.pop("HTTPValidationError", None)
+        schemas.pop("ValidationError", None)
         schemas.update(_SCHEMAS)
         schemas.update(
             AuditPage.model_json_schema(by_alias=True, ref_template="#/components/schemas/{model}")[

@@ -55,15 +55,18 @@ def _text(body: bytes) -> str:
     return body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
 
 
+# ?wait= takes these (documented as this enum in /openapi.json), nothing else:
+# a value with spaces or control characters around it is a 400, not a guess.
+WAIT_TRUE = ("true", "True", "TRUE", "1", "yes", "Yes", "YES")
+WAIT_FALSE = ("false", "False", "FALSE", "0", "no", "No", "NO", "")
+
+
 def _wait_flag(request: Request) -> bool:
     raw = request.query.get("wait")
-    if raw is None:
+    if raw is None or raw in WAIT_FALSE:
         return False
-    value = raw.strip().lower()
-    if value in {"true", "1", "yes"}:
+    if raw in WAIT_TRUE:
         return True
-    if value in {"false", "0", "no", ""}:
-        return False
     raise BadRequest("Invalid value for query parameter 'wait': must be true or false")
 
 

@@ -35,6 +35,9 @@ from eventrail.kit.json import dumps
 log = logging.getLogger("eventrail")
 
 MAX_BODY_BYTES = 1024 * 1024
+# Every query parameter is a single value: a repeated one is ambiguous (which one
+# counts?), so it is refused rather than silently picking the first or the last.
+_REPEATED = "Invalid value for query parameter '{name}': given more than once"
 _JSON = (b"content-type", b"application/json")
 
 
@@ -166,11 +169,15 @@ class FastLane:
                     raise BadRequest(
                         f"Invalid value for query parameter '{name}': contains a NUL character"
                     )
-                query.setdefault(name, value)
+                if name in query:
+                    raise BadRequest(_REPEATED.format(name=name))
+                query[name] = value
         body = b""
         if scope["method"] in ("POST", "PUT", "PATCH"):
             length = headers.get("content-length")
-            if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+            if length is not None and (
+                not length.isdigit() or len(length) > 12 or int(length) > MAX_BODY_BYTES
+            ):
                 raise PayloadTooLarge()
             chunks: list[bytes] = []
             size = 0
@@ -211,7 +218,9 @@ def int_param(
             f"Invalid value for query parameter '{name}': Input should be a valid integer, "
             "unable to parse string as an integer"
         )
-    value = int(text)
+    digits = text.lstrip("-").lstrip("0")
+    # Past 19 digits no 64-bit bound can be met, and int() refuses over 4300 digits.
+    value = int(text) if len(digits) <= 19 else (low - 1 if text[0] == "-" else high + 1)
     if value < low:
         raise BadRequest(
             f"Invalid value for query parameter '{name}': Input should be greater than or equal "

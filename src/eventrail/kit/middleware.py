@@ -65,6 +65,34 @@ def _is_json(content_type: str) -> bool:
     )
 
 
+def _repeated_in_query(query: bytes) -> str | None:
+    """Every query parameter of the API is a single value: the message naming one
+    given more than once (FastAPI would silently take the last), or None."""
+    seen: set[str] = set()
+    for name, _ in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+        if name in seen:
+            return f"Invalid value for query parameter '{name}': given more than once"
+        seen.add(name)
+    return None
+
+
+def _undecodable_in_query(query: bytes) -> str | None:
+    """The message naming the first query parameter whose raw bytes are not UTF-8
+    (a server hands them on as sent; Starlette's URL would fail on them), or None."""
+    try:
+        query.decode("utf-8")
+        return None
+    except UnicodeDecodeError:
+        pass
+    for part in query.split(b"&"):
+        try:
+            part.decode("utf-8")
+        except UnicodeDecodeError:
+            name = part.split(b"=", 1)[0].decode("utf-8", "replace")
+            return f"Invalid value for query parameter '{name}': not valid UTF-8"
+    return "Request query is not valid UTF-8"
+
+
 def _nul_in_query(query: bytes) -> str:
     for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
         if "\x00" in name or "\x00" in value:
@@ -115,6 +143,7 @@ class RequestGuardMiddleware:
     - a body that is not JSON on the API's own endpoints (415);
     - a NUL character in the path, the query or a JSON body (400): no text
       column of PostgreSQL can hold one, and no identifier needs one;
+    - a query parameter given more than once, or whose raw bytes are not UTF-8 (400);
     - a JSON body that does not parse, nests deeper than 32 levels or holds a
       string over 64 KiB (400).
 
@@ -136,12 +165,22 @@ class RequestGuardMiddleware:
         if b"\x00" in query or b"%00" in query:
             await _error(400, _nul_in_query(query))(scope, receive, send)
             return
+        undecodable = None if query.isascii() else _undecodable_in_query(query)
+        if undecodable is not None:
+            await _error(400, undecodable)(scope, receive, send)
+            return
+        repeated = _repeated_in_query(query) if b"&" in query else None
+        if repeated is not None:
+            await _error(400, repeated)(scope, receive, send)
+            return
         if scope["method"] not in _BODY_METHODS:
             await self.app(scope, receive, send)
             return
         headers = {k.lower(): v for k, v in scope.get("headers", [])}
         length = headers.get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+        if length is not None and (
+            not length.isdigit() or len(length) > 12 or int(length) > MAX_BODY_BYTES
+        ):
             await _error(413, "Request body is larger than 1 MiB")(scope, receive, send)
             return
         chunks: list[bytes] = []

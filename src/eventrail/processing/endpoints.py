@@ -45,7 +45,8 @@ def routes(ctx: LaneContext) -> list[Route]:
     async def customer_events(request: FastRequest) -> FastResponse:
         caller = await ctx.caller(request, EVENT_DATA)
         raw = request.path_params["userId"]
-        if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= _LONG:
+        # len() first: int() of thousands of digits raises (Python's 4300-digit limit).
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 19) or not 1 <= int(raw) <= _LONG:
             raise BadRequest(
                 "Invalid value for path parameter 'userId': must be a customer id (a positive "
                 "64-bit integer)"

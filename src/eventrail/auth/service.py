@@ -144,6 +144,16 @@ def forget_org_after_commit(session: Session, org_id: int) -> None:
     event.listen(session, "after_commit", forget, once=True)
 
 
+def _decode_basic(value: str) -> tuple[str, str] | None:
+    """The (till code, secret) of a Basic credential's base64 value, or None."""
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    code, sep, secret = decoded.partition(":")
+    return (code, secret) if sep and code and secret else None
+
+
 def _basic_code(authorization: str | None) -> str | None:
     """The till code of a Basic ``Authorization`` header, if it has one."""
     if not authorization:
@@ -151,12 +161,8 @@ def _basic_code(authorization: str | None) -> str | None:
     scheme, _, value = authorization.partition(" ")
     if scheme.lower() != "basic" or not value:
         return None
-    try:
-        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        return None
-    code, sep, _ = decoded.partition(":")
-    return code if sep and code else None
+    credential = _decode_basic(value)
+    return credential[0] if credential is not None else None
 
 
 def _credential(headers: Any) -> str | None:
@@ -272,13 +278,10 @@ class Authenticator:
         return ok
 
     def basic(self, session: Session, header_value: str) -> Caller:
-        try:
-            decoded = base64.b64decode(header_value.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-            raise Unauthorized() from exc
-        code, sep, presented = decoded.partition(":")
-        if not sep or not code or not presented:
+        credential = _decode_basic(header_value)
+        if credential is None:
             raise Unauthorized()
+        code, presented = credential
         subject = f"till:{code}"
         self._refuse_if_locked(subject)
         rows = AuthRepository(session).tills_by_code(code)

@@ -18,7 +18,6 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -26,18 +25,16 @@ from eventrail.errors import (
     BadRequest,
     EventrailError,
     MethodNotAllowed,
-    PayloadTooLarge,
     error_body,
 )
 from eventrail.kit import ids
 from eventrail.kit.json import dumps
+from eventrail.kit.requests import parse_query, read_body
 
 log = logging.getLogger("eventrail")
 
-MAX_BODY_BYTES = 1024 * 1024
 # Every query parameter is a single value: a repeated one is ambiguous (which one
 # counts?), so it is refused rather than silently picking the first or the last.
-_REPEATED = "Invalid value for query parameter '{name}': given more than once"
 _JSON = (b"content-type", b"application/json")
 
 
@@ -161,38 +158,13 @@ class FastLane:
         path: str = scope["path"]
         if "\x00" in path:
             raise BadRequest("Request path contains a NUL character (%00)")
-        raw_query: bytes = scope.get("query_string", b"")
-        query: dict[str, str] = {}
-        if raw_query:
-            for name, value in parse_qsl(raw_query.decode("latin-1"), keep_blank_values=True):
-                if "\x00" in name or "\x00" in value:
-                    raise BadRequest(
-                        f"Invalid value for query parameter '{name}': contains a NUL character"
-                    )
-                if name in query:
-                    raise BadRequest(_REPEATED.format(name=name))
-                query[name] = value
+        query = parse_query(scope.get("query_string", b""))
         body = b""
         if scope["method"] in ("POST", "PUT", "PATCH"):
-            length = headers.get("content-length")
-            if length is not None and (
-                not length.isdigit() or len(length) > 12 or int(length) > MAX_BODY_BYTES
-            ):
-                raise PayloadTooLarge()
-            chunks: list[bytes] = []
-            size = 0
-            more = True
-            while more:
-                message = await receive()
-                if message["type"] == "http.disconnect":
-                    break
-                chunk = message.get("body", b"")
-                size += len(chunk)
-                if size > MAX_BODY_BYTES:
-                    raise PayloadTooLarge()
-                chunks.append(chunk)
-                more = message.get("more_body", False)
-            body = b"".join(chunks)
+            sent = await read_body(receive, headers.get("content-length"))
+            if sent is None:
+                raise BadRequest("Request body was cut off: the client went away")
+            body = sent
         return FastRequest(
             scope, scope["method"], path, headers, query, path_params, body, request_id
         )

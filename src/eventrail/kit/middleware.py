@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from eventrail.errors import EventrailError
 from eventrail.kit import ids
 from eventrail.kit.json import JsonResponse, loads, payload_problem
+from eventrail.kit.requests import parse_query, read_body
 
 REQUEST_ID_HEADER = b"x-cap-requestid"
 
@@ -47,7 +48,6 @@ class RequestIdMiddleware:
         await self.app(scope, receive, send_with_id)
 
 
-MAX_BODY_BYTES = 1024 * 1024
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
@@ -63,41 +63,6 @@ def _is_json(content_type: str) -> bool:
     return media == "application/json" or (
         media.startswith("application/") and media.endswith("+json")
     )
-
-
-def _repeated_in_query(query: bytes) -> str | None:
-    """Every query parameter of the API is a single value: the message naming one
-    given more than once (FastAPI would silently take the last), or None."""
-    seen: set[str] = set()
-    for name, _ in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
-        if name in seen:
-            return f"Invalid value for query parameter '{name}': given more than once"
-        seen.add(name)
-    return None
-
-
-def _undecodable_in_query(query: bytes) -> str | None:
-    """The message naming the first query parameter whose raw bytes are not UTF-8
-    (a server hands them on as sent; Starlette's URL would fail on them), or None."""
-    try:
-        query.decode("utf-8")
-        return None
-    except UnicodeDecodeError:
-        pass
-    for part in query.split(b"&"):
-        try:
-            part.decode("utf-8")
-        except UnicodeDecodeError:
-            name = part.split(b"=", 1)[0].decode("utf-8", "replace")
-            return f"Invalid value for query parameter '{name}': not valid UTF-8"
-    return "Request query is not valid UTF-8"
-
-
-def _nul_in_query(query: bytes) -> str:
-    for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
-        if "\x00" in name or "\x00" in value:
-            return f"Invalid value for query parameter '{name}': contains a NUL character"
-    return "Request query contains a NUL character (%00)"
 
 
 def _json_refusal(body: bytes) -> str | None:
@@ -162,42 +127,20 @@ class RequestGuardMiddleware:
         if "\x00" in path:
             await _error(400, "Request path contains a NUL character (%00)")(scope, receive, send)
             return
-        if b"\x00" in query or b"%00" in query:
-            await _error(400, _nul_in_query(query))(scope, receive, send)
+        headers = {k.lower(): v for k, v in scope.get("headers", [])}
+        body: bytes | None = b""
+        try:
+            parse_query(query)
+            if scope["method"] in _BODY_METHODS:
+                body = await read_body(receive, headers.get(b"content-length"))
+        except EventrailError as exc:
+            await _error(exc.status_code, exc.message)(scope, receive, send)
             return
-        undecodable = None if query.isascii() else _undecodable_in_query(query)
-        if undecodable is not None:
-            await _error(400, undecodable)(scope, receive, send)
-            return
-        repeated = _repeated_in_query(query) if b"&" in query else None
-        if repeated is not None:
-            await _error(400, repeated)(scope, receive, send)
+        if body is None:  # the client went away
             return
         if scope["method"] not in _BODY_METHODS:
             await self.app(scope, receive, send)
             return
-        headers = {k.lower(): v for k, v in scope.get("headers", [])}
-        length = headers.get(b"content-length")
-        if length is not None and (
-            not length.isdigit() or len(length) > 12 or int(length) > MAX_BODY_BYTES
-        ):
-            await _error(413, "Request body is larger than 1 MiB")(scope, receive, send)
-            return
-        chunks: list[bytes] = []
-        size = 0
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > MAX_BODY_BYTES:
-                await _error(413, "Request body is larger than 1 MiB")(scope, receive, send)
-                return
-            chunks.append(chunk)
-            more = message.get("more_body", False)
-        body = b"".join(chunks)
         content_type = headers.get(b"content-type", b"").decode("latin-1")
         if body and not _is_json(content_type):
             await _error(

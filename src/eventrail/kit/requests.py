@@ -1,0 +1,87 @@
+"""What every request must be before an endpoint sees it: its query and its body.
+
+Shared by the fast lane (``kit/asgi.py``) and the guard in front of FastAPI
+(``kit/middleware.py``), so both refuse the same things with the same words.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+from starlette.types import Receive
+
+from eventrail.errors import BadRequest, PayloadTooLarge
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def parse_query(raw: bytes) -> dict[str, str]:
+    """The query's parameters, in one pass; a 400 naming the first that is refused.
+
+    Every query parameter of the API is a single value, so one given twice is
+    refused (FastAPI would silently take the last); so is one holding a NUL
+    character (no text column of PostgreSQL can hold one) or raw bytes that are
+    not UTF-8 (a server hands them on as sent).
+    """
+    if not raw:
+        return {}
+    if not raw.isascii():
+        _refuse_undecodable(raw)
+    query: dict[str, str] = {}
+    for name, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
+        if "\x00" in name or "\x00" in value:
+            raise BadRequest(
+                f"Invalid value for query parameter '{name}': contains a NUL character"
+            )
+        if name in query:
+            raise BadRequest(f"Invalid value for query parameter '{name}': given more than once")
+        query[name] = value
+    if b"\x00" in raw or b"%00" in raw:  # in a part parse_qsl drops
+        raise BadRequest("Request query contains a NUL character (%00)")
+    return query
+
+
+def _refuse_undecodable(raw: bytes) -> None:
+    try:
+        raw.decode("utf-8")
+        return
+    except UnicodeDecodeError:
+        pass
+    for part in raw.split(b"&"):
+        try:
+            part.decode("utf-8")
+        except UnicodeDecodeError:
+            name = part.split(b"=", 1)[0].decode("utf-8", "replace")
+            raise BadRequest(
+                f"Invalid value for query parameter '{name}': not valid UTF-8"
+            ) from None
+    raise BadRequest("Request query is not valid UTF-8")
+
+
+async def read_body(receive: Receive, content_length: str | bytes | None) -> bytes | None:
+    """The whole body, read up to MAX_BODY_BYTES (413 past it, declared or sent);
+    None when the client went away before sending all of it.
+
+    Reading it here, rather than trusting Content-Length, means a chunked
+    upload cannot slip past the limit either.
+    """
+    if content_length is not None and (
+        not content_length.isdigit()
+        or len(content_length) > 12  # int() of a huge number costs; nothing that long fits
+        or int(content_length) > MAX_BODY_BYTES
+    ):
+        raise PayloadTooLarge()
+    chunks: list[bytes] = []
+    size = 0
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise PayloadTooLarge()
+        chunks.append(chunk)
+        more = message.get("more_body", False)
+    return b"".join(chunks)

@@ -1,0 +1,74 @@
+"""parse_query and read_body: what the fast lane and the guard both refuse."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from eventrail.errors import BadRequest, PayloadTooLarge
+from eventrail.kit.requests import MAX_BODY_BYTES, parse_query, read_body
+
+pytestmark = pytest.mark.anyio
+
+
+def refusal(raw: bytes) -> str:
+    with pytest.raises(BadRequest) as caught:
+        parse_query(raw)
+    return caught.value.message
+
+
+def test_a_query_parses_to_single_values() -> None:
+    assert parse_query(b"") == {}
+    assert parse_query(b"a=1&b=&c=%C3%A9+x") == {"a": "1", "b": "", "c": "é x"}
+
+
+def test_each_refusal_names_the_parameter() -> None:
+    assert refusal(b"a=1&b=2&a=3") == "Invalid value for query parameter 'a': given more than once"
+    assert refusal(b"a=1&b=x%00y") == (
+        "Invalid value for query parameter 'b': contains a NUL character"
+    )
+    assert refusal(b"a=\x00") == "Invalid value for query parameter 'a': contains a NUL character"
+    assert refusal(b"a=1&name=\xff\xfe") == (
+        "Invalid value for query parameter 'name': not valid UTF-8"
+    )
+    # a NUL where no parameter name holds it is still refused
+    assert "NUL" in refusal(b"&&\x00")
+
+
+def test_the_first_problem_in_the_query_is_the_one_named() -> None:
+    assert "'x'" in refusal(b"x=1&x=2&y=%00")
+    assert "'y'" in refusal(b"y=%00&x=1&x=2")
+
+
+def receiver(*chunks: bytes, disconnect: bool = False) -> Any:
+    messages: list[dict[str, Any]] = [
+        {"type": "http.request", "body": chunk, "more_body": i < len(chunks) - 1}
+        for i, chunk in enumerate(chunks)
+    ]
+    if disconnect:
+        messages[-1]["more_body"] = True
+        messages.append({"type": "http.disconnect"})
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0)
+
+    return receive
+
+
+async def test_read_body_joins_chunks() -> None:
+    assert await read_body(receiver(b'{"a"', b": 1}"), None) == b'{"a": 1}'
+    assert await read_body(receiver(b"{}"), "2") == b"{}"
+
+
+async def test_read_body_refuses_oversized_bodies_declared_or_sent() -> None:
+    for length in (str(MAX_BODY_BYTES + 1), "9" * 4400, "-1", "1e6", b"12x"):
+        with pytest.raises(PayloadTooLarge):
+            await read_body(receiver(b"{}"), length)
+    half = b"x" * (MAX_BODY_BYTES // 2 + 1)
+    with pytest.raises(PayloadTooLarge):
+        await read_body(receiver(half, half), None)
+
+
+async def test_read_body_is_none_when_the_client_goes_away() -> None:
+    assert await read_body(receiver(b'{"a"', disconnect=True), None) is None

@@ -83,6 +83,8 @@ _ENTRY = sa.text(
         "DELETE FROM audit_entries",
         "UPDATE audit_refs SET updated_field = 'x'",
         "DELETE FROM audit_refs",
+        "UPDATE audit_kinds SET reference_type = 'x'",
+        "DELETE FROM audit_kinds",
     ],
 )
 def test_audit_tables_refuse_update_and_delete(fresh_settings: Settings, statement: str) -> None:
@@ -118,5 +120,79 @@ def test_truncate_refused_on_postgresql() -> None:
         try:
             with pytest.raises(DBAPIError, match="append-only"), db.transaction() as session:
                 session.execute(sa.text("TRUNCATE audit_entries"))
+            with pytest.raises(DBAPIError, match="append-only"), db.transaction() as session:
+                session.execute(sa.text("TRUNCATE audit_kinds"))
         finally:
             db.dispose()
+
+
+def test_audit_counts_migration_counts_the_entries_already_there(
+    fresh_settings: Settings,
+) -> None:
+    """Upgrading a database that holds a trail counts it, and then counts on."""
+    config = alembic_config(fresh_settings)
+    command.upgrade(config, "20261123_0003")
+    engine = create_db_engine(fresh_settings)
+
+    def entry(conn: sa.Connection, entity: int, at: int, refs: list[str]) -> None:
+        conn.execute(
+            sa.text(
+                "INSERT INTO audit_entries (org_id, entity_type, entity_id, request_id, "
+                "updated_by, updated_by_mode, auto_update_time, created_on, events) "
+                "VALUES (7, 'CUSTOMER', :e, 'r', 1, 'API', :at, :at + 5, '[]')"
+            ),
+            {"e": entity, "at": at},
+        )
+        entry_id = conn.execute(sa.text("SELECT max(id) FROM audit_entries")).scalar_one()
+        for i, ref in enumerate(refs):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO audit_refs (entry_id, org_id, entity_type, entity_id, "
+                    "reference_type, updated_field) VALUES (:id, 7, 'CUSTOMER', :e, :t, :f)"
+                ),
+                {"id": entry_id, "e": entity, "t": ref, "f": f"field{i}"},
+            )
+
+    def counts(conn: sa.Connection) -> dict[tuple[int, str], int]:
+        rows = conn.execute(
+            sa.text("SELECT entity_id, reference_type, entries FROM audit_counts WHERE org_id = 7")
+        )
+        return {(int(e), str(t)): int(n) for e, t, n in rows}
+
+    try:
+        with engine.begin() as conn:
+            entry(conn, 1, 100, ["Identifier", "Identifier", "StandardField"])
+            entry(conn, 1, 200, ["Identifier"])
+            entry(conn, 2, 300, [])
+        command.upgrade(config, "head")
+        with engine.begin() as conn:
+            assert counts(conn) == {
+                (1, ""): 2,
+                (1, "Identifier"): 2,
+                (1, "StandardField"): 1,
+                (2, ""): 1,
+            }
+            kinds = conn.execute(
+                sa.text(
+                    "SELECT entity_id, reference_type, auto_update_time, created_on "
+                    "FROM audit_kinds WHERE org_id = 7 ORDER BY auto_update_time, reference_type"
+                )
+            ).all()
+            assert [tuple(k) for k in kinds] == [
+                (1, "Identifier", 100, 105),
+                (1, "StandardField", 100, 105),
+                (1, "Identifier", 200, 205),
+            ]
+            # and the triggers count what comes after
+            entry(conn, 2, 400, ["CustomerStatus", "CustomerStatus"])
+            entry(conn, 1, 500, ["StandardField"])
+        with engine.begin() as conn:
+            assert counts(conn) == {
+                (1, ""): 3,
+                (1, "Identifier"): 2,
+                (1, "StandardField"): 2,
+                (2, ""): 2,
+                (2, "CustomerStatus"): 1,
+            }
+    finally:
+        engine.dispose()

@@ -9,6 +9,7 @@ triggers refuse only UPDATE and DELETE).
 from __future__ import annotations
 
 import math
+import re
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -1086,7 +1087,7 @@ def _explain(db: Database, query: AuditQuery) -> list[str]:
 def _full_scans(plan: str, sqlite: bool) -> list[str]:
     lines = plan.splitlines()
     if sqlite:
-        return [line for line in lines if "SCAN audit_entries" in line or "SCAN audit_refs" in line]
+        return [line for line in lines if re.search(r"SCAN (audit_\w+|[ekr])\b", line)]
     return [line for line in lines if "Seq Scan" in line]
 
 
@@ -1173,29 +1174,44 @@ async def test_count_and_filtered_queries_do_not_scan_the_table(
     db: Database, crowded_org: tuple[int, int]
 ) -> None:
     org, entity = crowded_org
-    queries = [
-        AuditQuery(org_id=org, entity_type="CUSTOMER", entity_id=entity),
-        AuditQuery(
-            org_id=org, entity_type="CUSTOMER", entity_id=entity, reference_type="Identifier"
+    counts = "sqlite_autoindex_audit_counts_1" if db.is_sqlite else "pk_audit_counts"
+    entity_index = "ix_audit_entries_entity"
+    kinds_index = "ix_audit_kinds_entity"
+    refs_index = "ix_audit_refs_entity_reference"
+    one = {"org_id": org, "entity_type": "CUSTOMER", "entity_id": entity}
+    cases: list[tuple[AuditQuery, list[str], list[str]]] = [
+        # (query, indexes of the count, indexes of the page)
+        (AuditQuery(**one), [counts], [entity_index]),
+        (AuditQuery(**one, reference_type="Identifier"), [counts], [kinds_index]),
+        (
+            AuditQuery(**one, reference_type="Identifier", sort_by="createdOn", descending=False),
+            [counts],
+            ["ix_audit_kinds_entity_created_on"],
         ),
-        AuditQuery(
-            org_id=org,
-            entity_type="CUSTOMER",
-            entity_id=entity,
-            reference_value="mobile",
-            start_ms=T0,
-            end_ms=T0 + 10**6,
-            source="INSTORE",
+        (
+            AuditQuery(**one, reference_type="Identifier", start_ms=T0, source="INSTORE"),
+            [kinds_index],
+            [kinds_index],
+        ),
+        (
+            AuditQuery(
+                **one, reference_value="mobile", start_ms=T0, end_ms=T0 + 10**6, source="INSTORE"
+            ),
+            [entity_index, refs_index],
+            [entity_index, refs_index],
         ),
     ]
-    for query in queries:
-        plans = _explain(db, query)
-        assert len(plans) == 2  # the count and the page
-        for plan in plans:
-            assert "ix_audit_entries_entity" in plan, plan
+    for query, count_uses, page_uses in cases:
+        count_plan, page_plan = _explain(db, query)
+        for index in count_uses:
+            assert index in count_plan, (query, count_plan)
+        for index in page_uses:
+            assert index in page_plan, (query, page_plan)
+        for plan in (count_plan, page_plan):
             assert _full_scans(plan, db.is_sqlite) == [], plan
-        if query.reference_type or query.reference_value:
-            assert any("ix_audit_refs_entity_reference" in plan for plan in plans), plans
+        # pages come in index order: no sort step over the entity's entries
+        assert "TEMP B-TREE" not in page_plan and "Sort" not in page_plan, page_plan
+    queries = [case[0] for case in cases]
     # and the answer is right
     reader = ReadConnection(db.settings)
     try:

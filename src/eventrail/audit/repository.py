@@ -43,7 +43,9 @@ class AuditRepository:
 
 # -- the audits API's SQL (run by the fast lane on a plain driver connection) ------------
 # Every query is bounded by (org, entityType, entityId), the leading columns of
-# the indexes, so its cost grows with the entity's history, never with the org's.
+# the indexes, so its cost never grows with the org's data; the common requests
+# (no filter, or a referenceType) cost what their page costs, whatever the
+# entity's history.
 
 
 class AuditRow(NamedTuple):
@@ -65,12 +67,17 @@ class AuditRow(NamedTuple):
     events: str
 
 
-_COLUMNS = ", ".join(AuditRow._fields)
+_COLUMNS = ", ".join(f"e.{name}" for name in AuditRow._fields)
 
 
 def audit_queries(q: AuditQuery) -> tuple[str, str, dict[str, Any]]:
-    """(count SQL, page SQL, params) of one audits API request."""
-    where = ["org_id = :org_id", "entity_type = :entity_type", "entity_id = :entity_id"]
+    """(count SQL, page SQL, params) of one audits API request.
+
+    The total of an unfiltered or ``referenceType``-only request is one row of
+    ``audit_counts``; a ``referenceType`` page is read in order from an index of
+    ``audit_kinds`` (one row per entry and referenceType, with the entry's sort
+    times). Other filters count what they match.
+    """
     params: dict[str, Any] = {
         "org_id": q.org_id,
         "entity_type": q.entity_type,
@@ -78,34 +85,52 @@ def audit_queries(q: AuditQuery) -> tuple[str, str, dict[str, Any]]:
         "limit": q.limit,
         "offset": q.offset,
     }
+    by_kind = q.reference_type is not None
+    # the table whose index gives the order: audit_kinds (k) under a referenceType
+    lead = "k" if by_kind else "e"
+    where = [
+        f"{lead}.org_id = :org_id",
+        f"{lead}.entity_type = :entity_type",
+        f"{lead}.entity_id = :entity_id",
+    ]
+    if by_kind:
+        where.append("k.reference_type = :reference_type")
+        params["reference_type"] = q.reference_type
     if q.start_ms is not None:
-        where.append("auto_update_time >= :start_ms")
+        where.append(f"{lead}.auto_update_time >= :start_ms")
         params["start_ms"] = q.start_ms
     if q.end_ms is not None:
-        where.append("auto_update_time <= :end_ms")
+        where.append(f"{lead}.auto_update_time <= :end_ms")
         params["end_ms"] = q.end_ms
     if q.source is not None:
-        where.append("lower(source) = :source")
+        where.append("lower(e.source) = :source")
         params["source"] = q.source.lower()
-    if q.reference_type is not None or q.reference_value is not None:
-        refs = [
-            "org_id = :org_id",
-            "entity_type = :entity_type",
-            "entity_id = :entity_id",
-        ]
-        if q.reference_type is not None:
+    if q.reference_value is not None:
+        refs = ["org_id = :org_id", "entity_type = :entity_type", "entity_id = :entity_id"]
+        if by_kind:
             refs.append("reference_type = :reference_type")
-            params["reference_type"] = q.reference_type
-        if q.reference_value is not None:
-            refs.append("updated_field = :reference_value")
-            params["reference_value"] = q.reference_value
-        where.append(f"id IN (SELECT entry_id FROM audit_refs WHERE {' AND '.join(refs)})")
+        refs.append("updated_field = :reference_value")
+        params["reference_value"] = q.reference_value
+        where.append(f"e.id IN (SELECT entry_id FROM audit_refs WHERE {' AND '.join(refs)})")
     condition = " AND ".join(where)
+    source = (
+        "audit_kinds k JOIN audit_entries e ON e.id = k.entry_id" if by_kind else "audit_entries e"
+    )
+    counted = q.source is None and q.start_ms is None and q.end_ms is None
+    if counted and q.reference_value is None:
+        params["counted_type"] = q.reference_type or ""
+        count = (
+            "SELECT coalesce((SELECT entries FROM audit_counts WHERE org_id = :org_id "
+            "AND entity_type = :entity_type AND entity_id = :entity_id "
+            "AND reference_type = :counted_type), 0)"
+        )
+    else:
+        count = f"SELECT count(*) FROM {source} WHERE {condition}"
     column = "created_on" if q.sort_by == "createdOn" else "auto_update_time"
+    key = "k.entry_id" if by_kind else "e.id"
     direction = "DESC" if q.descending else "ASC"
-    count = f"SELECT count(*) FROM audit_entries WHERE {condition}"
     page = (
-        f"SELECT {_COLUMNS} FROM audit_entries WHERE {condition} "
-        f"ORDER BY {column} {direction}, id {direction} LIMIT :limit OFFSET :offset"
+        f"SELECT {_COLUMNS} FROM {source} WHERE {condition} "
+        f"ORDER BY {lead}.{column} {direction}, {key} {direction} LIMIT :limit OFFSET :offset"
     )
     return count, page, params

@@ -1,6 +1,8 @@
 """Every table, one module each, re-exported here."""
 
+from eventrail.models.audit_count import AuditCount
 from eventrail.models.audit_entry import AuditEntry
+from eventrail.models.audit_kind import AuditKind
 from eventrail.models.audit_ref import AuditRef
 from eventrail.models.base import Base
 from eventrail.models.card import Card
@@ -28,7 +30,9 @@ from eventrail.models.user_group import UserGroup
 from eventrail.models.webhook import Webhook
 
 __all__ = [
+    "AuditCount",
     "AuditEntry",
+    "AuditKind",
     "AuditRef",
     "Base",
     "Card",

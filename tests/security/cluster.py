@@ -9,31 +9,14 @@ these tests fast on a busy machine. Definitions and webhooks go through the API.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import httpx
 import sqlalchemy as sa
 
 from eventrail.config import Settings
 from eventrail.db import Database, create_db_engine, migrate
+from tests.events.test_durability import DEFINITION
 from tests.fixtures.factories import basic, make_org, make_till, md5
-
-# A customer found (or registered) by mobile, and one unique-key field.
-DEFINITION: dict[str, Any] = {
-    "eventName": "Visit",
-    "actions": ["EIConsumer"],
-    "fields": [
-        {
-            "name": "customer",
-            "type": "customer",
-            "attributes": {
-                "identifierType": {"value": "mobile"},
-                "addCustomerIfNotExists": {"value": "true"},
-            },
-        },
-        {"name": "ref", "type": "string", "attributes": {"isUniqueKeyField": {"value": "true"}}},
-    ],
-}
 
 
 def settings_for(env: dict[str, str]) -> Settings:

@@ -45,18 +45,14 @@ from eventrail.db import Database
 from tests.conftest import TEST_SECRET, TenantFactory
 from tests.events.ingest_helpers import create_webhook, define_event, post_json
 from tests.fixtures.factories import Tenant, basic, make_client, md5
-from tests.test_isolation import SECRET_FIRST_NAME, SECRET_LAST_NAME, OrgA, build_org_a
+from tests.test_isolation import (
+    SECRET_FIRST_NAME,
+    SECRET_LAST_NAME,
+    UNAUTHORIZED,
+    OrgA,
+    build_org_a,
+)
 
-UNAUTHORIZED = {
-    "warnings": [],
-    "errors": [
-        {
-            "status": False,
-            "code": 401,
-            "message": "Please check your username/password or authentication token",
-        }
-    ],
-}
 # No shrinking: an example of the main property is ~50 requests, and every failure
 # message names the request and the answer it is about.
 HYPOTHESIS = settings(

@@ -50,11 +50,6 @@ class Background:
         self.committer = GroupCommitter(db, on_commit=self.processor.wake)
 
     def start(self) -> None:
-        import os
-        import sys
-
-        if os.environ.get("SWITCH"):
-            sys.setswitchinterval(float(os.environ["SWITCH"]))
         self.committer.start()
         if self.processor.thread_count > 0:
             self.processor.start()

@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -364,13 +365,11 @@ def time_queries(url: str, statements: list[tuple[str, Any]], seconds: float) ->
         finally:
             conn.close()
     else:
-        from eventrail.kit.fastdb import pyformat
-
         with psycopg.connect(url, prepare_threshold=0) as conn:
             while time.monotonic() < deadline:
                 start = time.perf_counter()
                 for statement, params in statements:
-                    conn.execute(pyformat(statement), params).fetchall()
+                    conn.execute(_pyformat(statement), params).fetchall()
                 samples.append(time.perf_counter() - start)
                 conn.rollback()
     samples.sort()
@@ -379,6 +378,11 @@ def time_queries(url: str, statements: list[tuple[str, Any]], seconds: float) ->
         "p99_ms": samples[min(len(samples) - 1, int(len(samples) * 0.99))] * 1000,
         "qps": len(samples) / seconds,
     }
+
+
+def _pyformat(sql: str) -> str:
+    """``:name`` -> ``%(name)s``: the server's SQL, as psycopg takes it."""
+    return re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql.replace("%", "%%"))
 
 
 def insert_ceiling(url: str, rows: int, body_size: int) -> float:

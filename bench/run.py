@@ -17,6 +17,7 @@ import json
 import os
 import random
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -137,9 +138,73 @@ def ensure_wrk() -> str:
     return found
 
 
-def wrk(url: str, script: str, args: list[str], connections: int, seconds: float) -> dict[str, Any]:
-    """Run wrk (2 threads) and return its figures: rps, ok/s, p50/p99 in ms."""
+class CpuClock:
+    """CPU time (user + system, all threads) of the server's process group and of the
+    database's processes (``postgres`` ones; SQLite runs inside the server), read
+    from /proc; the load generator's comes from its rusage as a child."""
+
+    _HZ = os.sysconf("SC_CLK_TCK")
+
+    def __init__(self, server_pgid: int) -> None:
+        self.server_pgid = server_pgid
+
+    def snapshot(self) -> dict[tuple[int, str], float]:
+        ticks: dict[tuple[int, str], float] = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+            fields = stat.rsplit(")", 1)[1].split()
+            if int(fields[2]) == self.server_pgid:
+                kind = "server"
+            elif comm.startswith("postgres"):
+                kind = "database"
+            else:
+                continue
+            ticks[(int(entry.name), kind)] = (int(fields[11]) + int(fields[12])) / self._HZ
+        return ticks
+
+    @staticmethod
+    def spent(
+        before: dict[tuple[int, str], float], after: dict[tuple[int, str], float]
+    ) -> dict[str, float]:
+        """CPU seconds per kind between two snapshots."""
+        total = {"server": 0.0, "database": 0.0}
+        for key, seconds in after.items():
+            total[key[1]] += seconds - before.get(key, 0.0)
+        return total
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def per_request(cpu: dict[str, float], count: int, seconds: float) -> dict[str, Any]:
+    """CPU microseconds per request (or event) and cores used, by process kind."""
+    return {
+        "us": {kind: spent / max(count, 1) * 1e6 for kind, spent in cpu.items()},
+        "cores": {kind: spent / seconds for kind, spent in cpu.items()},
+    }
+
+
+def wrk(
+    url: str,
+    script: str,
+    args: list[str],
+    connections: int,
+    seconds: float,
+    clock: CpuClock | None = None,
+) -> dict[str, Any]:
+    """Run wrk (2 threads) and return its figures: rps, ok/s, p50/p99 in ms, and with
+    a clock the CPU each process kind spent per request."""
     threads = min(2, connections)
+    before = clock.snapshot() if clock else {}
+    children = _children_cpu()
     done = subprocess.run(
         [
             "wrk",
@@ -158,11 +223,12 @@ def wrk(url: str, script: str, args: list[str], connections: int, seconds: float
         text=True,
         check=True,
     )
+    load_cpu = _children_cpu() - children
     line = next(x for x in done.stdout.splitlines() if x.startswith("WRK_JSON "))
     raw = json.loads(line.removeprefix("WRK_JSON "))
     duration = raw["duration_us"] / 1e6
     errors = raw["non2xx"] + raw["connect_errors"] + raw["read_errors"] + raw["timeouts"]
-    return {
+    figures = {
         "rps": raw["requests"] / duration,
         "ok_per_s": (raw["requests"] - raw["non2xx"]) / duration,
         "requests": raw["requests"],
@@ -171,6 +237,10 @@ def wrk(url: str, script: str, args: list[str], connections: int, seconds: float
         "p99_ms": raw["p99_us"] / 1000,
         "seconds": duration,
     }
+    if clock is not None:
+        cpu = {**CpuClock.spent(before, clock.snapshot()), "load generator": load_cpu}
+        figures["cpu"] = per_request(cpu, raw["requests"], duration)
+    return figures
 
 
 # -- databases ---------------------------------------------------------------------
@@ -529,13 +599,14 @@ def bench_backend(kind: str, scale: int, quick: bool, soak: float, results: dict
             configure(server.base, plain, unique=False)
             configure(server.base, unique, unique=True)
             progress = Progress(url, [plain.org_id, unique.org_id])
+            clock = CpuClock(server.process.pid)
             print(f"[{kind}] reads at 16 connections...", flush=True)
             out["reads"] = {}
             for name, paths in reads.items():
                 paths_file = workdir / "paths.txt"
                 paths_file.write_text("\n".join(paths) + "\n")
                 out["reads"][name] = wrk(
-                    server.base, "get.lua", [str(paths_file), auth], 16, seconds
+                    server.base, "get.lua", [str(paths_file), auth], 16, seconds, clock
                 )
             print(f"[{kind}] ingestion...", flush=True)
             out["ingest"] = {}
@@ -545,6 +616,7 @@ def bench_backend(kind: str, scale: int, quick: bool, soak: float, results: dict
             ):
                 start_ms = int(time.time() * 1000)
                 started = time.monotonic()
+                before, children = clock.snapshot(), _children_cpu()
                 figures = wrk(
                     f"{server.base}/webhooks/{org.webhook}",
                     "post.lua",
@@ -556,6 +628,12 @@ def bench_backend(kind: str, scale: int, quick: bool, soak: float, results: dict
                 processed = progress.logged_since(start_ms)
                 figures["processed_per_s"] = processed / (drained - started)
                 figures["processed"] = processed
+                # the whole life of the events: acknowledged, then processed
+                cpu = {
+                    **CpuClock.spent(before, clock.snapshot()),
+                    "load generator": _children_cpu() - children,
+                }
+                figures["cpu"] = per_request(cpu, processed, drained - started)
                 out["ingest"][f"{label}@{connections}"] = figures
             print(f"[{kind}] a {burst:.0f} s burst at 64 connections...", flush=True)
             start_ms = int(time.time() * 1000)
@@ -618,9 +696,10 @@ def ceilings(seconds: float, body_file: Path) -> dict[str, Any]:
     ):
         paths = Path(tmp) / "paths.txt"
         paths.write_text("/\n")
+        clock = CpuClock(server.process.pid)
         return {
-            "get@16": wrk(server.base, "get.lua", [str(paths), ""], 16, seconds),
-            "post@64": wrk(server.base, "post.lua", [str(body_file)], 64, seconds),
+            "get@16": wrk(server.base, "get.lua", [str(paths), ""], 16, seconds, clock),
+            "post@64": wrk(server.base, "post.lua", [str(body_file)], 64, seconds, clock),
         }
 
 
@@ -707,14 +786,84 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
     return table
 
 
-def print_report(results: dict[str, Any]) -> None:
-    table = rows(results)
-    widths = [max(len(r[i]) for r in table) for i in range(5)]
-    header = ("figure", "value", "ceiling", "ratio", "target")
-    widths = [max(w, len(h)) for w, h in zip(widths, header, strict=True)]
+def _bare_us(figures: dict[str, Any]) -> float:
+    """CPU per request of the bare stack: its server and the load generator."""
+    us = figures["cpu"]["us"]
+    return float(us["server"] + us["load generator"])
+
+
+def cpu_rows(results: dict[str, Any]) -> list[tuple[str, ...]]:
+    """Where the CPU went, per request (or per event, over its whole life), and the
+    ratio a server that added nothing to the bare stack could reach with the
+    database's CPU of the same request: bare / (bare + database)."""
+    ceiling = results["ceilings"]
+    if "cpu" not in ceiling["get@16"]:
+        return []
+    table: list[tuple[str, ...]] = []
+
+    def line(figure: str, cpu: dict[str, Any], db_us: float | None, bare: float) -> None:
+        us, cores = cpu["us"], cpu["cores"]
+        bound = f"{bare / (bare + db_us):.2f}" if db_us is not None else ""
+        table.append(
+            (
+                figure,
+                f"{us['server']:,.0f}",
+                f"{us['database']:,.0f}" if db_us is None or us["database"] else f"({db_us:,.0f})",
+                f"{us['load generator']:,.0f}",
+                f"{sum(cores.values()):.2f}",
+                bound,
+            )
+        )
+
+    get_bare, post_bare = _bare_us(ceiling["get@16"]), _bare_us(ceiling["post@64"])
+    line("ceiling: trivial GET @16", ceiling["get@16"]["cpu"], None, get_bare)
+    line("ceiling: trivial POST @64", ceiling["post@64"]["cpu"], None, post_bare)
+    for kind in ("postgresql", "sqlite"):
+        out = results.get(kind)
+        if not out or "cpu" not in out["ingest"].get("plain@64", {}):
+            continue
+        sqlite = kind == "sqlite"
+        for key in ("plain@64", "unique@64"):
+            cpu = out["ingest"][key]["cpu"]
+            # SQLite works inside the server: its share cannot be told apart
+            line(
+                f"[{kind}] event, acknowledged and processed, {key}",
+                cpu,
+                None if sqlite else cpu["us"]["database"],
+                post_bare,
+            )
+        for name, figures in out["reads"].items():
+            own_us = out["db_reads"][name]["p50_ms"] * 1000
+            db_us = own_us if sqlite else figures["cpu"]["us"]["database"]
+            line(f"[{kind}] {name}", figures["cpu"], db_us, get_bare)
+    return table
+
+
+def _print_table(header: tuple[str, ...], table: list[tuple[str, ...]]) -> None:
+    widths = [max([len(h), *(len(r[i]) for r in table)]) for i, h in enumerate(header)]
     print()
     for line in (header, tuple("-" * w for w in widths), *table):
         print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)))
+
+
+def print_report(results: dict[str, Any]) -> None:
+    _print_table(("figure", "value", "ceiling", "ratio", "target"), rows(results))
+    cpu = cpu_rows(results)
+    if cpu:
+        header = (
+            "CPU per request (us)",
+            "server",
+            "database",
+            "load generator",
+            "cores",
+            "at most",
+        )
+        _print_table(header, cpu)
+        print(
+            "\nat most: the ratio to the ceiling a server that added nothing to the bare "
+            "stack would reach,\ngiven the database's CPU per request (SQLite: its own time, "
+            "in brackets). bench/README.md"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from typing import Any
 
 from bench.compare import slowdowns
-from bench.run import rows
+from bench.run import CpuClock, cpu_rows, per_request, rows
 
 
 def _read(rps: float, p99: float) -> dict[str, float]:
@@ -59,3 +62,55 @@ def test_a_read_that_never_answered_is_named_not_divided_by() -> None:
     [(_, _, after, slowdown)] = slowdowns(_results(10**6, 3_000), _results(10**7, 0))
     assert after.startswith("0 req/s")
     assert slowdown == "no answer in time"
+
+
+def _cpu(server: float, database: float, load: float) -> dict[str, Any]:
+    us = {"server": server, "database": database, "load generator": load}
+    return {"us": us, "cores": {k: v / 1e6 * 10_000 for k, v in us.items()}}
+
+
+def test_cpu_rows_bound_a_read_by_the_databases_share() -> None:
+    results = _results(10**6, 3_000)
+    results["ceilings"]["get@16"]["cpu"] = _cpu(30, 0, 20)  # 50 us of bare stack
+    results["ceilings"]["post@64"]["cpu"] = _cpu(25, 0, 15)  # 40 us
+    pg = results["postgresql"]
+    pg["ingest"]["plain@64"]["cpu"] = _cpu(300, 120, 10)
+    pg["ingest"]["unique@64"] = {**_ingest(1, 1), "cpu": _cpu(300, 160, 10)}
+    pg["reads"]["logs (no filter)"]["cpu"] = _cpu(200, 150, 15)
+    pg["db_reads"]["logs (no filter)"]["p50_ms"] = 0.3
+    table = {row[0]: row[1:] for row in cpu_rows(results)}
+    # a read: 50 / (50 + 150); an event: 40 / (40 + 120)
+    assert table["[postgresql] logs (no filter)"] == ("200", "150", "15", "3.65", "0.25")
+    assert table["[postgresql] event, acknowledged and processed, plain@64"][-1] == "0.25"
+    assert table["[postgresql] event, acknowledged and processed, unique@64"][-1] == "0.20"
+    assert table["ceiling: trivial GET @16"][-1] == ""
+
+
+def test_cpu_rows_take_sqlites_own_time_for_its_share() -> None:
+    results = _results(10**6, 3_000)
+    results["ceilings"]["get@16"]["cpu"] = _cpu(30, 0, 20)
+    results["ceilings"]["post@64"]["cpu"] = _cpu(25, 0, 15)
+    results["sqlite"] = results.pop("postgresql")
+    lite = results["sqlite"]
+    lite["ingest"]["plain@64"]["cpu"] = _cpu(300, 0, 10)
+    lite["ingest"]["unique@64"] = {**_ingest(1, 1), "cpu": _cpu(300, 0, 10)}
+    lite["reads"]["logs (no filter)"]["cpu"] = _cpu(100, 0, 15)
+    lite["db_reads"]["logs (no filter)"]["p50_ms"] = 0.05
+    table = {row[0]: row[1:] for row in cpu_rows(results)}
+    assert table["[sqlite] logs (no filter)"][1:] == ("(50)", "15", "1.15", "0.50")
+    assert table["[sqlite] event, acknowledged and processed, plain@64"][-1] == ""
+
+
+def test_the_cpu_clock_sees_a_busy_process_group() -> None:
+    busy = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3: pass"
+    child = subprocess.Popen([sys.executable, "-c", busy], start_new_session=True)
+    clock = CpuClock(child.pid)
+    before = clock.snapshot()
+    time.sleep(0.1)  # started, not yet done
+    after = clock.snapshot()
+    child.wait()
+    spent = CpuClock.spent(before, after)
+    assert 0.02 <= spent["server"] <= 0.2
+    figures = per_request({"server": 0.5, "database": 0.25}, 1000, 2.0)
+    assert figures["us"] == {"server": 500.0, "database": 250.0}
+    assert figures["cores"] == {"server": 0.25, "database": 0.125}

@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import random
-import re
 import resource
 import shutil
 import signal
@@ -40,6 +39,7 @@ import orjson
 import psycopg
 
 from bench import loader
+from eventrail.kit.fastdb import pyformat
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -178,6 +178,18 @@ class CpuClock:
             total[key[1]] += seconds - before.get(key, 0.0)
         return total
 
+    def mark(self) -> CpuMark:
+        return self.snapshot(), _children_cpu()
+
+    def since(self, mark: CpuMark) -> dict[str, float]:
+        """CPU seconds per kind since ``mark``, the load generator's (the children
+        waited for meanwhile) included."""
+        before, children = mark
+        return {**self.spent(before, self.snapshot()), "load generator": _children_cpu() - children}
+
+
+CpuMark = tuple[dict[tuple[int, str], float], float]
+
 
 def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -203,8 +215,7 @@ def wrk(
     """Run wrk (2 threads) and return its figures: rps, ok/s, p50/p99 in ms, and with
     a clock the CPU each process kind spent per request."""
     threads = min(2, connections)
-    before = clock.snapshot() if clock else {}
-    children = _children_cpu()
+    mark = clock.mark() if clock else None
     done = subprocess.run(
         [
             "wrk",
@@ -223,7 +234,6 @@ def wrk(
         text=True,
         check=True,
     )
-    load_cpu = _children_cpu() - children
     line = next(x for x in done.stdout.splitlines() if x.startswith("WRK_JSON "))
     raw = json.loads(line.removeprefix("WRK_JSON "))
     duration = raw["duration_us"] / 1e6
@@ -237,9 +247,8 @@ def wrk(
         "p99_ms": raw["p99_us"] / 1000,
         "seconds": duration,
     }
-    if clock is not None:
-        cpu = {**CpuClock.spent(before, clock.snapshot()), "load generator": load_cpu}
-        figures["cpu"] = per_request(cpu, raw["requests"], duration)
+    if clock is not None and mark is not None:
+        figures["cpu"] = per_request(clock.since(mark), raw["requests"], duration)
     return figures
 
 
@@ -439,7 +448,7 @@ def time_queries(url: str, statements: list[tuple[str, Any]], seconds: float) ->
             while time.monotonic() < deadline:
                 start = time.perf_counter()
                 for statement, params in statements:
-                    conn.execute(_pyformat(statement), params).fetchall()
+                    conn.execute(pyformat(statement), params).fetchall()
                 samples.append(time.perf_counter() - start)
                 conn.rollback()
     samples.sort()
@@ -448,11 +457,6 @@ def time_queries(url: str, statements: list[tuple[str, Any]], seconds: float) ->
         "p99_ms": samples[min(len(samples) - 1, int(len(samples) * 0.99))] * 1000,
         "qps": len(samples) / seconds,
     }
-
-
-def _pyformat(sql: str) -> str:
-    """``:name`` -> ``%(name)s``: the server's SQL, as psycopg takes it."""
-    return re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql.replace("%", "%%"))
 
 
 def insert_ceiling(url: str, rows: int, body_size: int) -> float:
@@ -616,7 +620,7 @@ def bench_backend(kind: str, scale: int, quick: bool, soak: float, results: dict
             ):
                 start_ms = int(time.time() * 1000)
                 started = time.monotonic()
-                before, children = clock.snapshot(), _children_cpu()
+                mark = clock.mark()
                 figures = wrk(
                     f"{server.base}/webhooks/{org.webhook}",
                     "post.lua",
@@ -629,11 +633,7 @@ def bench_backend(kind: str, scale: int, quick: bool, soak: float, results: dict
                 figures["processed_per_s"] = processed / (drained - started)
                 figures["processed"] = processed
                 # the whole life of the events: acknowledged, then processed
-                cpu = {
-                    **CpuClock.spent(before, clock.snapshot()),
-                    "load generator": _children_cpu() - children,
-                }
-                figures["cpu"] = per_request(cpu, processed, drained - started)
+                figures["cpu"] = per_request(clock.since(mark), processed, drained - started)
                 out["ingest"][f"{label}@{connections}"] = figures
             print(f"[{kind}] a {burst:.0f} s burst at 64 connections...", flush=True)
             start_ms = int(time.time() * 1000)
@@ -801,14 +801,18 @@ def cpu_rows(results: dict[str, Any]) -> list[tuple[str, ...]]:
         return []
     table: list[tuple[str, ...]] = []
 
-    def line(figure: str, cpu: dict[str, Any], db_us: float | None, bare: float) -> None:
+    def line(
+        figure: str, cpu: dict[str, Any], db_us: float | None, bare: float, own: bool = False
+    ) -> None:
+        """``own``: ``db_us`` is the database's own time for the query, not CPU
+        measured during the run (SQLite), and is shown in brackets."""
         us, cores = cpu["us"], cpu["cores"]
         bound = f"{bare / (bare + db_us):.2f}" if db_us is not None else ""
         table.append(
             (
                 figure,
                 f"{us['server']:,.0f}",
-                f"{us['database']:,.0f}" if db_us is None or us["database"] else f"({db_us:,.0f})",
+                f"({db_us:,.0f})" if own and db_us is not None else f"{us['database']:,.0f}",
                 f"{us['load generator']:,.0f}",
                 f"{sum(cores.values()):.2f}",
                 bound,
@@ -835,7 +839,7 @@ def cpu_rows(results: dict[str, Any]) -> list[tuple[str, ...]]:
         for name, figures in out["reads"].items():
             own_us = out["db_reads"][name]["p50_ms"] * 1000
             db_us = own_us if sqlite else figures["cpu"]["us"]["database"]
-            line(f"[{kind}] {name}", figures["cpu"], db_us, get_bare)
+            line(f"[{kind}] {name}", figures["cpu"], db_us, get_bare, own=sqlite)
     return table
 
 

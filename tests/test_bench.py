@@ -69,16 +69,24 @@ def _cpu(server: float, database: float, load: float) -> dict[str, Any]:
     return {"us": us, "cores": {k: v / 1e6 * 10_000 for k, v in us.items()}}
 
 
-def test_cpu_rows_bound_a_read_by_the_databases_share() -> None:
+def _cpu_table(
+    kind: str, events: tuple[float, float], read: dict[str, Any], own_p50_ms: float
+) -> dict[str, tuple[str, ...]]:
+    """cpu_rows of one database: ceilings of 50 us (GET) and 40 us (POST) of bare
+    stack, events of 300 us of server with ``events`` (plain, unique) of database."""
     results = _results(10**6, 3_000)
-    results["ceilings"]["get@16"]["cpu"] = _cpu(30, 0, 20)  # 50 us of bare stack
-    results["ceilings"]["post@64"]["cpu"] = _cpu(25, 0, 15)  # 40 us
-    pg = results["postgresql"]
-    pg["ingest"]["plain@64"]["cpu"] = _cpu(300, 120, 10)
-    pg["ingest"]["unique@64"] = {**_ingest(1, 1), "cpu": _cpu(300, 160, 10)}
-    pg["reads"]["logs (no filter)"]["cpu"] = _cpu(200, 150, 15)
-    pg["db_reads"]["logs (no filter)"]["p50_ms"] = 0.3
-    table = {row[0]: row[1:] for row in cpu_rows(results)}
+    results["ceilings"]["get@16"]["cpu"] = _cpu(30, 0, 20)
+    results["ceilings"]["post@64"]["cpu"] = _cpu(25, 0, 15)
+    results[kind] = out = results.pop("postgresql")
+    out["ingest"]["plain@64"]["cpu"] = _cpu(300, events[0], 10)
+    out["ingest"]["unique@64"] = {**_ingest(1, 1), "cpu": _cpu(300, events[1], 10)}
+    out["reads"]["logs (no filter)"]["cpu"] = read
+    out["db_reads"]["logs (no filter)"]["p50_ms"] = own_p50_ms
+    return {row[0]: row[1:] for row in cpu_rows(results)}
+
+
+def test_cpu_rows_bound_a_read_by_the_databases_share() -> None:
+    table = _cpu_table("postgresql", (120, 160), _cpu(200, 150, 15), 0.3)
     # a read: 50 / (50 + 150); an event: 40 / (40 + 120)
     assert table["[postgresql] logs (no filter)"] == ("200", "150", "15", "3.65", "0.25")
     assert table["[postgresql] event, acknowledged and processed, plain@64"][-1] == "0.25"
@@ -87,16 +95,7 @@ def test_cpu_rows_bound_a_read_by_the_databases_share() -> None:
 
 
 def test_cpu_rows_take_sqlites_own_time_for_its_share() -> None:
-    results = _results(10**6, 3_000)
-    results["ceilings"]["get@16"]["cpu"] = _cpu(30, 0, 20)
-    results["ceilings"]["post@64"]["cpu"] = _cpu(25, 0, 15)
-    results["sqlite"] = results.pop("postgresql")
-    lite = results["sqlite"]
-    lite["ingest"]["plain@64"]["cpu"] = _cpu(300, 0, 10)
-    lite["ingest"]["unique@64"] = {**_ingest(1, 1), "cpu": _cpu(300, 0, 10)}
-    lite["reads"]["logs (no filter)"]["cpu"] = _cpu(100, 0, 15)
-    lite["db_reads"]["logs (no filter)"]["p50_ms"] = 0.05
-    table = {row[0]: row[1:] for row in cpu_rows(results)}
+    table = _cpu_table("sqlite", (0, 0), _cpu(100, 0, 15), 0.05)
     assert table["[sqlite] logs (no filter)"][1:] == ("(50)", "15", "1.15", "0.50")
     assert table["[sqlite] event, acknowledged and processed, plain@64"][-1] == ""
 

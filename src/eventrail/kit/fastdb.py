@@ -32,6 +32,12 @@ from eventrail.config import Settings
 _NAMED = re.compile(r"(?<!:):(\w+)")
 
 
+def pyformat(sql: str) -> str:
+    """``:name`` -> ``%(name)s``: the same SQL for psycopg's own cursor (the bench
+    times the server's queries with it)."""
+    return _NAMED.sub(r"%(\1)s", sql.replace("%", "%%"))
+
+
 @lru_cache(maxsize=512)
 def numbered(sql: str) -> tuple[bytes, tuple[str, ...]]:
     """``... :a ... :b ... :a`` -> (``... $1 ... $2 ... $1``, ("a", "b"))."""

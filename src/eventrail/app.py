@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from eventrail import __version__, openapi
 from eventrail.audit.endpoints import routes as audit_routes
+from eventrail.auth.admission import Admission
 from eventrail.auth.endpoints import router as auth_router
 from eventrail.auth.service import Authenticator
 from eventrail.cards.endpoints import router as cards_router
@@ -101,15 +102,20 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     limiter = RateLimiter(settings.redis_url, key_prefix=settings.redis_key_prefix)
     authenticator = Authenticator(
-        settings.signing_key(), limiter, failures_per_minute=settings.auth_failures_per_minute
+        settings.signing_key(),
+        limiter,
+        failures_per_minute=settings.auth_failures_per_minute,
+        failures_per_hour=settings.auth_failures_per_hour,
     )
+    admission = Admission(db, authenticator, limiter)
     api.state.settings = settings
     api.state.db = db
     api.state.authenticator = authenticator
     api.state.rate_limiter = limiter
+    api.state.admission = admission
     api.state.background = background
     api.state.reader = reader
-    ingestor = Ingestor(db, authenticator, background.committer, background.waiters, limiter)
+    ingestor = Ingestor(db, admission, background.committer, background.waiters)
     api.state.ingestor = ingestor
     install_error_handlers(api)
     # Added last = outermost: every response, the guard's included, gets a request id.
@@ -120,7 +126,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     openapi.install(api)
 
     app = EventrailApp(api)
-    lane = LaneContext(settings, db, reader, authenticator, limiter)
+    lane = LaneContext(settings, db, reader, admission)
     for method, template, handler in (
         *processing_routes(lane),
         *audit_routes(lane),

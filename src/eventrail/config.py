@@ -46,8 +46,17 @@ class Settings(BaseSettings):
         default=10,
         ge=1,
         le=100_000,
-        description="Failed logins per till code (or OAuth client key) per minute; past it, "
-        "every login of that code or key, right or wrong, gets 429 until the minute ends.",
+        description="Failed logins per till code (or OAuth client key) and source address per "
+        "minute; past it, every login of that code from that address, right or wrong, gets "
+        "429 until the minute ends. Other addresses are not affected.",
+    )
+    auth_failures_per_hour: int = Field(
+        default=100,
+        ge=1,
+        le=1_000_000,
+        description="Failed logins per till code (or OAuth client key) per hour from all "
+        "addresses; past it, an address that has failed 3 times on that code this hour gets "
+        "429 for it; an address that has not failed is still checked.",
     )
     default_token_ttl_seconds: int = Field(default=3600, ge=60, le=86400)
     db_pool_size: int = Field(default=10, ge=1, le=200)

@@ -9,10 +9,9 @@ from fastapi import Depends, Request
 from sqlalchemy import orm
 
 from eventrail.audit.service import ChangeContext
+from eventrail.auth.admission import Admission, read_credentials
 from eventrail.auth.schemas import Caller
 from eventrail.db import Database
-from eventrail.errors import RateLimited
-from eventrail.kit.ratelimit import RateLimiter
 
 _READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -28,16 +27,14 @@ def _session(request: Request) -> Iterator[orm.Session]:
 Session = Annotated[orm.Session, Depends(_session, scope="function")]
 
 
-def _current_caller(request: Request, session: Session) -> Caller:
-    caller: Caller = request.app.state.authenticator.authenticate(session, request.headers)
-    request.state.caller = caller
+async def _current_caller(request: Request) -> Caller:
+    admission: Admission = request.app.state.admission
+    credentials = read_credentials(request.scope["headers"], request.scope.get("client"))
     route = request.scope.get("route")
     endpoint = f"{request.method} {getattr(route, 'path', request.url.path)}"
-    limiter: RateLimiter = request.app.state.rate_limiter
-    decision = limiter.check(caller.rate_limit, str(caller.org_id), caller.credential, endpoint)
+    caller, decision = await admission.admit(credentials, endpoint)
+    request.state.caller = caller
     request.state.rate_limit = decision
-    if not decision.allowed:
-        raise RateLimited(headers={"Retry-After": str(decision.retry_after)})
     return caller
 
 

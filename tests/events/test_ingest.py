@@ -299,23 +299,26 @@ async def test_body_over_one_mib_is_413(tenant: Tenant, drain: Callable[[], int]
         for _ in range(3):
             yield b"x" * MIB
 
-    r = await org.http.post(org.url, content=chunks(), headers={"Content-Type": "text/plain"})
+    r = await org.http.post(org.url, content=chunks())
     assert_error(r, 413, 413)
     drain()
     assert [e["inputRequest"] for e in await all_logs(org.http)] == [at_limit.decode()]
 
 
-async def test_content_type_is_not_required(tenant: Tenant, drain: Callable[[], int]) -> None:
+async def test_webhooks_take_json_or_no_content_type(
+    tenant: Tenant, drain: Callable[[], int]
+) -> None:
+    """A body declared JSON, or not declared at all (foreign senders often send no
+    Content-Type), is taken; one declared as anything else gets 415 and is not logged."""
     org = await setup_org(tenant)
     body = json.dumps(org.payload()).encode()
     ids = [
         accepted(await post_raw(org.http, org.url, body, content_type=content_type))
         for content_type in (
-            "text/plain",
             None,
-            "application/x-www-form-urlencoded",
+            "application/json",
             "application/json; charset=utf-8",
-            "application/octet-stream",
+            "application/vnd.brand+json",
         )
     ]
     batch = await post_raw(
@@ -323,9 +326,14 @@ async def test_content_type_is_not_required(tenant: Tenant, drain: Callable[[], 
     )
     assert batch.status_code == 200, batch.text
     ids += batch.json()["requestIds"]
+    for content_type in ("text/plain", "application/x-www-form-urlencoded", "application/xml"):
+        for url in (org.url, f"{org.url}/batch"):
+            r = await post_raw(org.http, url, body, content_type=content_type)
+            assert_error(r, 415, 415, "Content-Type must be application/json", content_type)
     drain()
     for rid in ids:
         assert (await log_of(org.http, rid))["status"] == "EVENT_SUCCESS"
+    assert len(await all_logs(org.http)) == len(ids), "a 415 is not logged"
 
 
 # -- ?wait=true ----------------------------------------------------------------------

@@ -14,5 +14,7 @@ router = APIRouter(tags=["auth"])
     summary="Generate an OAuth access token from a client key and secret",
 )
 def generate_token(body: TokenRequest, session: Session, request: Request) -> TokenResponse:
-    token, ttl = request.app.state.authenticator.issue_token(session, body.key, body.secret)
+    source = request.client.host if request.client else "unknown"
+    authenticator = request.app.state.authenticator
+    token, ttl = authenticator.issue_token(session, body.key, body.secret, source)
     return TokenResponse(data=TokenData(access_token=token, ttl_seconds=ttl))

@@ -55,6 +55,24 @@ class Caller:
         return {"code": self.till_code, "name": self.till_name, "id": self.till_id}
 
 
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """What a request presents to say who it is, and where it comes from."""
+
+    token: str | None  # X-CAP-API-OAUTH-TOKEN
+    authorization: str | None  # Authorization
+    source: str  # the client's address: failed logins are budgeted per source
+
+    @property
+    def cache_key(self) -> str | None:
+        """Names these credentials from this source (None: there are none)."""
+        if self.token:
+            return f"token:{self.source}:{self.token}"
+        if self.authorization:
+            return f"authorization:{self.source}:{self.authorization}"
+        return None
+
+
 class TokenRequest(Schema):
     key: str = Field(min_length=1, max_length=200, description="The OAuth client's key.")
     secret: str = Field(min_length=1, max_length=500, description="The OAuth client's secret.")

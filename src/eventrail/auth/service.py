@@ -7,14 +7,12 @@ a successful check is remembered for a few minutes under an HMAC of
 (till, stored hash, presented secret): a changed password or a different
 secret never hits the cache.
 
-Brute force is slowed per till code and per OAuth client key: each failed login
-of a code (known or not, so that 429 tells nothing about which codes exist) is
-counted in the rate limiter, and once ``failures_per_minute`` failures are
-counted in the code's one-minute window every login of that code, the right
-password included, gets 429 (with ``Retry-After``) until the window ends. The
-check runs before any cache, so a password cached by an earlier success does not
-get through either. An unknown code or key is checked against a dummy hash, so
-that it costs as much as a wrong password and timing does not reveal it either.
+Brute force is slowed per till code or OAuth client key *and* source address
+(``Lockout``): an attempt is counted before the slow hash and given back when it
+succeeds; past the budget the attempt is refused with 429 unchecked. Unknown
+codes are counted alike (so 429 tells nothing about which codes exist) and
+checked against a dummy hash, so that timing does not reveal them either.
+Verified callers are cached for a few seconds by credential and source.
 """
 
 from __future__ import annotations
@@ -27,6 +25,7 @@ import time
 import uuid
 import weakref
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import jwt
@@ -34,10 +33,10 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from eventrail.auth.repository import AuthRepository
-from eventrail.auth.schemas import Caller, StoreInfo
+from eventrail.auth.schemas import Caller, Credentials, StoreInfo
 from eventrail.errors import BadRequest, RateLimited, Unauthorized
 from eventrail.kit.dates import now_ms
-from eventrail.kit.ratelimit import RateLimiter
+from eventrail.kit.ratelimit import HOUR, MINUTE, RateLimiter, subject
 from eventrail.kit.security import (
     hash_secret,
     keyed_digest,
@@ -54,6 +53,8 @@ _VERIFIED_MAX = 10_000
 PSI_VIEW = "PSI_VIEW"
 # Verified instead of a real hash when the till code or client key is unknown.
 _DUMMY_HASH = hash_secret(new_secret(16))
+MAX_TILL_CODE = 100
+_MAX_SECRET = 512
 
 
 class VerifiedCache:
@@ -154,25 +155,6 @@ def _decode_basic(value: str) -> tuple[str, str] | None:
     return (code, secret) if sep and code and secret else None
 
 
-def _basic_code(authorization: str | None) -> str | None:
-    """The till code of a Basic ``Authorization`` header, if it has one."""
-    if not authorization:
-        return None
-    scheme, _, value = authorization.partition(" ")
-    if scheme.lower() != "basic" or not value:
-        return None
-    credential = _decode_basic(value)
-    return credential[0] if credential is not None else None
-
-
-def _credential(headers: Any) -> str | None:
-    token = headers.get("x-cap-api-oauth-token")
-    if token:
-        return f"token:{token}"
-    authorization = headers.get("authorization")
-    return f"authorization:{authorization}" if authorization else None
-
-
 def _caller(till: Till, org: Org, store: Store | None, client: OAuthClient | None) -> Caller:
     return Caller(
         org_id=org.id,
@@ -199,6 +181,53 @@ def _caller(till: Till, org: Org, store: Store | None, client: OAuthClient | Non
     )
 
 
+class Lockout:
+    """Failed-login budgets that stop guessing without handing strangers a lock.
+
+    A login attempt of a till code or client key (the subject) from a source
+    address is counted *before* the slow hash, in one atomic step, and given
+    back when it succeeds; so concurrent guesses cannot all pass a check made
+    before any of them is counted. An attempt is refused with 429, unchecked:
+
+    - when its (subject, source) has had ``per_minute`` attempts that failed in
+      the current minute (a guesser locks out only itself);
+    - when the subject has had ``per_hour`` failed attempts in the current hour
+      from all sources together (a guesser spread over many addresses) *and*
+      this source has failed on it ``UNDER_ATTACK_PER_SOURCE`` times this hour.
+      A source that has not failed is always checked, so the right password
+      from elsewhere still gets in while a subject is under attack.
+    """
+
+    UNDER_ATTACK_PER_SOURCE = 3
+
+    def __init__(self, limiter: RateLimiter, per_minute: int, per_hour: int) -> None:
+        self.limiter = limiter
+        self.per_minute = per_minute
+        self.per_hour = per_hour
+
+    def attempt(self, kind: str, name: str, source: str) -> Callable[[], None]:
+        """Counts one attempt; raises RateLimited if it may not be checked. Returns
+        what to call when it succeeds (it gives the attempt back)."""
+        who = subject(kind, name)
+        minute = self.limiter.count(self.per_minute, MINUTE, "login", who, source)
+        mine = self.limiter.count(self.UNDER_ATTACK_PER_SOURCE, HOUR, "login", who, source)
+        everyone = self.limiter.count(self.per_hour, HOUR, "login", who)
+        refusal = None
+        if not minute.allowed:
+            refusal = minute
+        elif not everyone.allowed and not mine.allowed:
+            refusal = everyone
+        if refusal is not None:
+            raise RateLimited(headers=refusal.refusal_headers())
+
+        def succeeded() -> None:
+            self.limiter.refund(MINUTE, "login", who, source)
+            self.limiter.refund(HOUR, "login", who, source)
+            self.limiter.refund(HOUR, "login", who)
+
+        return succeeded
+
+
 class Authenticator:
     """Checks credentials; one per app, sharing the verified-secret cache."""
 
@@ -208,55 +237,16 @@ class Authenticator:
         limiter: RateLimiter | None = None,
         *,
         failures_per_minute: int = 10,
+        failures_per_hour: int = 100,
     ) -> None:
         self.signing_key = signing_key
         self.cache = VerifiedCache()
         self.callers = CallerCache(signing_key)
-        self.limiter = limiter if limiter is not None else RateLimiter()
-        self.failures_per_minute = failures_per_minute
-        # Subjects this process has seen locked, until when: lets the cached paths
-        # refuse them without asking a shared limiter on every request.
-        self._locked: dict[str, float] = {}
-
-    # -- failed logins ------------------------------------------------------
-    def _subject_locked(self, subject: str) -> bool:
-        until = self._locked.get(subject)
-        if until is None:
-            return False
-        if until <= time.time():
-            self._locked.pop(subject, None)
-            return False
-        return True
-
-    def _refuse_if_locked(self, subject: str) -> None:
-        decision = self.limiter.peek(self.failures_per_minute, "login-failures", subject)
-        if not decision.allowed:
-            self._locked[subject] = float(decision.reset_at)
-            raise RateLimited(
-                headers={
-                    "Retry-After": str(decision.retry_after),
-                    "X-RateLimit-Limit": str(decision.limit),
-                    "X-RateLimit-Remaining": "0",
-                    "X-RateLimit-Reset": str(decision.reset_at),
-                }
-            )
-
-    def _failed(self, subject: str) -> None:
-        decision = self.limiter.check(self.failures_per_minute, "login-failures", subject)
-        if decision.remaining == 0:
-            self._locked[subject] = float(decision.reset_at)
-            if len(self._locked) > 10_000:
-                now = time.time()
-                self._locked = {k: v for k, v in self._locked.items() if v > now}
-
-    def _locally_locked(self, headers: Any) -> str | None:
-        """The locked subject these credentials log in as (cheap: this process's view)."""
-        if not self._locked or headers.get("x-cap-api-oauth-token"):
-            return None
-        code = _basic_code(headers.get("authorization"))
-        if code is not None and self._subject_locked(f"till:{code}"):
-            return f"till:{code}"
-        return None
+        self.lockout = Lockout(
+            limiter if limiter is not None else RateLimiter(),
+            failures_per_minute,
+            failures_per_hour,
+        )
 
     # -- Basic --------------------------------------------------------------
     @staticmethod
@@ -277,34 +267,33 @@ class Authenticator:
             self.cache.put(cache_key)
         return ok
 
-    def basic(self, session: Session, header_value: str) -> Caller:
+    def basic(self, session: Session, header_value: str, source: str) -> Caller:
         credential = _decode_basic(header_value)
         if credential is None:
             raise Unauthorized()
         code, presented = credential
-        subject = f"till:{code}"
-        self._refuse_if_locked(subject)
+        if len(code) > MAX_TILL_CODE or len(presented) > _MAX_SECRET:
+            raise Unauthorized()  # no till has such a code or password: nothing to check
+        succeeded = self.lockout.attempt("till", code, source)
         rows = AuthRepository(session).tills_by_code(code)
         if not rows:
             self._secret_matches(_DUMMY_HASH, presented)  # as slow as a wrong password
         matches = [row for row in rows if self._till_secret_ok(row[0], presented)]
         # The same code and password in two orgs cannot tell us which org is meant.
         if len(matches) != 1:
-            if not matches:
-                self._failed(subject)
             raise Unauthorized()
+        succeeded()
         till, org, store = matches[0]
         return _caller(till, org, store, None)
 
     # -- OAuth --------------------------------------------------------------
-    def issue_token(self, session: Session, key: str, secret: str) -> tuple[str, int]:
-        subject = f"client:{key}"
-        self._refuse_if_locked(subject)
+    def issue_token(self, session: Session, key: str, secret: str, source: str) -> tuple[str, int]:
+        succeeded = self.lockout.attempt("client", key, source)
         client = AuthRepository(session).client_by_key(key)
         if not verify_secret(client.secret_hash if client is not None else _DUMMY_HASH, secret):
-            self._failed(subject)
             raise Unauthorized()
         assert client is not None
+        succeeded()
         now = int(time.time())
         claims: dict[str, Any] = {
             "iss": _TOKEN_ISSUER,
@@ -345,36 +334,29 @@ class Authenticator:
         till, org, store = row
         return _caller(till, org, store, client)
 
-    def cached(self, headers: Any) -> Caller | None:
-        """The caller of these credentials, if checked in the last few seconds."""
-        credential = _credential(headers)
-        if credential is None or self._locally_locked(headers) is not None:
-            return None
-        return self.callers.get(credential)
+    def cached(self, credentials: Credentials) -> Caller | None:
+        """The caller of these credentials from this source, if checked in the last
+        few seconds. Keyed by source too: a hit is never a guess that happens to be
+        right, so the lockout need not be asked first."""
+        key = credentials.cache_key
+        return self.callers.get(key) if key is not None else None
 
-    def authenticate(self, session: Session, headers: Any) -> Caller:
-        credential = _credential(headers)
-        locked = self._locally_locked(headers)
-        if locked is not None:
-            self._refuse_if_locked(locked)
-        if credential is not None:
-            hit = self.callers.get(credential)
-            if hit is not None:
-                return hit
-        caller = self._authenticate(session, headers)
-        if credential is not None:
-            self.callers.put(credential, caller)
+    def authenticate(self, session: Session, credentials: Credentials) -> Caller:
+        hit = self.cached(credentials)
+        if hit is not None:
+            return hit
+        caller = self._authenticate(session, credentials)
+        if credentials.cache_key is not None:
+            self.callers.put(credentials.cache_key, caller)
         return caller
 
-    def _authenticate(self, session: Session, headers: Any) -> Caller:
-        token = headers.get("x-cap-api-oauth-token")
-        if token:
-            return self.oauth(session, token)
-        authorization = headers.get("authorization")
-        if authorization:
-            scheme, _, value = authorization.partition(" ")
+    def _authenticate(self, session: Session, credentials: Credentials) -> Caller:
+        if credentials.token:
+            return self.oauth(session, credentials.token)
+        if credentials.authorization:
+            scheme, _, value = credentials.authorization.partition(" ")
             if scheme.lower() == "basic" and value:
-                return self.basic(session, value)
+                return self.basic(session, value, credentials.source)
         raise Unauthorized()
 
 
@@ -389,8 +371,8 @@ def create_till(
     store_code: str | None = None,
     store_name: str | None = None,
 ) -> Till:
-    if not code or len(code) > 100 or ":" in code:
-        raise BadRequest("Till code must be 1 to 100 characters and contain no ':'")
+    if not code or len(code) > MAX_TILL_CODE or ":" in code:
+        raise BadRequest(f"Till code must be 1 to {MAX_TILL_CODE} characters and contain no ':'")
     if not password:
         raise BadRequest("Till password must not be empty")
     repo = AuthRepository(session)

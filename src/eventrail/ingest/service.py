@@ -18,10 +18,10 @@ from typing import Any
 import anyio
 import orjson
 
+from eventrail.auth.admission import Admission, read_credentials
 from eventrail.auth.schemas import Caller
-from eventrail.auth.service import Authenticator
 from eventrail.db import Database
-from eventrail.errors import BadRequest, EventrailError, NotFound, RateLimited, Unauthorized
+from eventrail.errors import BadRequest, EventrailError, NotFound, Unauthorized
 from eventrail.events.cache import WebhookCache, WebhookInfo
 from eventrail.ingest.committer import GroupCommitter, IngestUnavailable
 from eventrail.kit import ids
@@ -29,7 +29,7 @@ from eventrail.kit.asgi import FastRequest as Request
 from eventrail.kit.dates import now_ms
 from eventrail.kit.flight import SingleFlight
 from eventrail.kit.json import payload_problem
-from eventrail.kit.ratelimit import RateLimiter
+from eventrail.kit.requests import require_json
 from eventrail.processing.pipeline import VERDICT_INVALID, VERDICT_OK, VERDICT_UNAUTHORIZED
 from eventrail.processing.repository import ProcessingRepository
 from eventrail.processing.waiters import ResultWaiters, Verdict
@@ -41,6 +41,10 @@ ENDPOINT = "POST /webhooks/{webhook_id}"
 BATCH_ENDPOINT = "POST /webhooks/{webhook_id}/batch"
 WAIT_SECONDS = 30.0
 _WEBHOOK_ID = re.compile(r"^[0-9a-f]{32}$")
+# Refused posts: logged at most this much of their body, and counted per source
+# address and webhook, past which they are refused with 429 and not logged at all.
+REFUSED_BODY_BYTES = 4096
+REFUSALS_PER_MINUTE = 60
 
 
 class ServiceUnavailable(EventrailError):
@@ -70,20 +74,36 @@ def _wait_flag(request: Request) -> bool:
     raise BadRequest("Invalid value for query parameter 'wait': must be true or false")
 
 
+def _unauthorized_body(raw: bytes) -> str:
+    """What a post refused for its credentials logs: its body when small; past
+    REFUSED_BODY_BYTES only what tells the post apart (its event name), never the
+    megabyte a stranger sent with it."""
+    if len(raw) <= REFUSED_BODY_BYTES:
+        return _text(raw)
+    name = None
+    with contextlib.suppress(orjson.JSONDecodeError):
+        payload = orjson.loads(raw)
+        name = payload.get("event_name") if isinstance(payload, dict) else None
+    kept: dict[str, Any] = {
+        "eventrailNote": f"the body of this refused post ({len(raw)} bytes) was not kept"
+    }
+    if isinstance(name, str):
+        kept["event_name"] = name[:200]
+    return orjson.dumps(kept).decode()
+
+
 class Ingestor:
     def __init__(
         self,
         db: Database,
-        authenticator: Authenticator,
+        admission: Admission,
         committer: GroupCommitter,
         waiters: ResultWaiters,
-        rate_limiter: RateLimiter,
     ) -> None:
         self.db = db
-        self.authenticator = authenticator
+        self.admission = admission
         self.committer = committer
         self.waiters = waiters
-        self.rate_limiter = rate_limiter
         self.webhooks = WebhookCache(db)
         self._lookups = SingleFlight()
 
@@ -98,48 +118,39 @@ class Ingestor:
             raise NotFound("Incorrect resource: no such webhook")
         return info
 
-    def _caller(self, webhook: WebhookInfo, headers: Any) -> Caller | None:
-        """The caller, if its credentials are valid and of the webhook's org."""
-        with self.db.transaction(write=False) as session:
-            try:
-                caller = self.authenticator.authenticate(session, headers)
-            except Unauthorized:
-                return None
-        return caller if caller.org_id == webhook.org_id else None
+    async def _admit(self, request: Request, webhook: WebhookInfo, endpoint: str) -> None:
+        """Credentials (when the webhook wants them), then the rate limit: of (org,
+        credential, endpoint) for a caller, of (org, source address, endpoint) for an
+        anonymous sender, so that strangers who know an open webhook's URI spend
+        their own budget and not the real sender's.
 
-    async def _auth(self, webhook: WebhookInfo, headers: Any) -> Caller | None:
-        cached = self.authenticator.cached(headers)
-        if cached is not None:
-            return cached if cached.org_id == webhook.org_id else None
-        credential = (headers.get("x-cap-api-oauth-token"), headers.get("authorization"))
-        return await self._lookups.run(
-            ("caller", webhook.id, credential), self._caller, webhook, headers
-        )
-
-    async def _admit(
-        self, request: Request, webhook: WebhookInfo, body: str, endpoint: str
-    ) -> None:
-        """Credentials (when the webhook wants them), then the rate limit of
-        (org, credential, endpoint)."""
-        credential = "anonymous"
-        if webhook.auth_enabled:
-            caller = await self._auth(webhook, request.headers)
-            if caller is None:
-                await self._refuse(
-                    request, [self._row(webhook, body, VERDICT_UNAUTHORIZED)], Unauthorized()
-                )
-            assert caller is not None
-            credential = caller.credential
-        key = (str(webhook.org_id), credential, endpoint)
-        if self.rate_limiter.shared:
-            decision = await anyio.to_thread.run_sync(
-                self.rate_limiter.check, webhook.rate_limit, *key
+        A post refused for its credentials is charged to its source's refusal budget
+        (REFUSALS_PER_MINUTE per webhook) before anything is stored, and logs at most
+        REFUSED_BODY_BYTES of its body."""
+        require_json(request.headers.get("content-type"), request.body)
+        scope = request.scope
+        credentials = read_credentials(scope["headers"], scope.get("client"))
+        if not webhook.auth_enabled:
+            request.rate_limit = await self.admission.charge(
+                webhook.rate_limit, str(webhook.org_id), f"source:{credentials.source}", endpoint
             )
-        else:
-            decision = self.rate_limiter.check(webhook.rate_limit, *key)
-        request.rate_limit = decision
-        if not decision.allowed:
-            raise RateLimited(headers={"Retry-After": str(decision.retry_after)})
+            return
+        try:
+            caller: Caller | None = await self.admission.caller(credentials)
+        except Unauthorized:
+            caller = None
+        if caller is None or caller.org_id != webhook.org_id:
+            await self.admission.charge(
+                REFUSALS_PER_MINUTE, "refused", webhook.id, credentials.source
+            )
+            body = _unauthorized_body(request.body)
+            await self._refuse(
+                request, [self._row(webhook, body, VERDICT_UNAUTHORIZED)], Unauthorized()
+            )
+            return
+        request.rate_limit = await self.admission.charge(
+            webhook.rate_limit, str(webhook.org_id), caller.credential, endpoint
+        )
 
     def _row(
         self, webhook: WebhookInfo, body: str, verdict: int, detail: str | None = None
@@ -215,9 +226,9 @@ class Ingestor:
     async def post(self, request: Request) -> dict[str, Any]:
         webhook = await self._webhook(request.path_params["webhook_id"])
         wait = _wait_flag(request)
+        await self._admit(request, webhook, ENDPOINT)
         raw = request.body
         body = _text(raw)
-        await self._admit(request, webhook, body, ENDPOINT)
         problem: str | None
         try:
             payload = orjson.loads(raw)
@@ -252,9 +263,9 @@ class Ingestor:
     async def post_batch(self, request: Request) -> dict[str, Any]:
         webhook = await self._webhook(request.path_params["webhook_id"])
         wait = _wait_flag(request)
+        await self._admit(request, webhook, BATCH_ENDPOINT)
         raw = request.body
         body = _text(raw)
-        await self._admit(request, webhook, body, BATCH_ENDPOINT)
         try:
             document = orjson.loads(raw)
         except orjson.JSONDecodeError:

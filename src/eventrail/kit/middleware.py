@@ -9,7 +9,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from eventrail.errors import EventrailError
 from eventrail.kit import ids
 from eventrail.kit.json import JsonResponse, loads, payload_problem
-from eventrail.kit.requests import parse_query, read_body
+from eventrail.kit.requests import parse_query, read_body, require_json
 
 REQUEST_ID_HEADER = b"x-cap-requestid"
 
@@ -55,13 +55,6 @@ def _error(status: int, message: str) -> JsonResponse:
     return JsonResponse(
         {"warnings": [], "errors": [{"status": False, "code": status, "message": message}]},
         status_code=status,
-    )
-
-
-def _is_json(content_type: str) -> bool:
-    media = content_type.split(";", 1)[0].strip().lower()
-    return media == "application/json" or (
-        media.startswith("application/") and media.endswith("+json")
     )
 
 
@@ -141,13 +134,11 @@ class RequestGuardMiddleware:
         if scope["method"] not in _BODY_METHODS:
             await self.app(scope, receive, send)
             return
-        content_type = headers.get(b"content-type", b"").decode("latin-1")
-        if body and not _is_json(content_type):
-            await _error(
-                415,
-                "Unsupported media type: Content-Type must be application/json"
-                + (f", not {content_type.split(';')[0]}" if content_type else ""),
-            )(scope, receive, send)
+        try:
+            # the API itself always wants a declared JSON body
+            require_json(headers.get(b"content-type", b"").decode("latin-1"), body)
+        except EventrailError as exc:
+            await _error(exc.status_code, exc.message)(scope, receive, send)
             return
         if body:
             refusal = _json_refusal(body)

@@ -10,9 +10,25 @@ from urllib.parse import parse_qsl
 
 from starlette.types import Receive
 
-from eventrail.errors import BadRequest, PayloadTooLarge
+from eventrail.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 
 MAX_BODY_BYTES = 1024 * 1024
+
+
+def require_json(content_type: str | None, body: bytes) -> None:
+    """415 unless a body is declared JSON (``application/json`` or ``+json``); ``None``
+    (no Content-Type at all) is taken as JSON, as webhooks do for foreign senders."""
+    if not body or content_type is None:
+        return
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    ):
+        return
+    raise UnsupportedMediaType(
+        "Unsupported media type: Content-Type must be application/json"
+        + (f", not {content_type.split(';')[0]}" if content_type else "")
+    )
 
 
 def parse_query(raw: bytes) -> dict[str, str]:

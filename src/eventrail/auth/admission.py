@@ -1,0 +1,94 @@
+"""Admission: the one way a request becomes a caller and is charged to a budget.
+
+Every route calls it, whichever transport serves it (FastAPI's dependencies,
+the fast lane's reads and the webhooks):
+
+1. ``read_credentials`` takes the credential headers from the raw ASGI headers,
+   refusing a repeated one (which of two ``Authorization`` headers counts
+   would otherwise depend on the transport) and one too long to be real;
+2. ``Admission.caller`` turns them into a :class:`Caller`: from the few-second
+   cache, else once per credential in a worker thread (``SingleFlight``) that
+   reads the database and checks the secret under the failed-login lockout;
+3. ``Admission.charge`` counts the request against a budget (the org's limit per
+   credential and endpoint, or per source for anonymous senders) and raises
+   429 past it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import anyio
+
+from eventrail.auth.schemas import Caller, Credentials
+from eventrail.auth.service import Authenticator
+from eventrail.db import Database
+from eventrail.errors import BadRequest, RateLimited, Unauthorized
+from eventrail.kit.flight import SingleFlight
+from eventrail.kit.ratelimit import Decision, RateLimiter
+
+_CREDENTIAL_HEADERS = {
+    b"authorization": "Authorization",
+    b"x-cap-api-oauth-token": "X-CAP-API-OAUTH-TOKEN",
+}
+MAX_CREDENTIAL_BYTES = 4096
+
+
+def read_credentials(
+    headers: Iterable[tuple[bytes, bytes]], client: tuple[str, int] | list[object] | None
+) -> Credentials:
+    """The credentials of a request's raw headers; 400 for a repeated or oversized one."""
+    found: dict[bytes, str] = {}
+    for raw_name, raw_value in headers:
+        name = raw_name.lower()
+        label = _CREDENTIAL_HEADERS.get(name)
+        if label is None:
+            continue
+        if name in found:
+            raise BadRequest(f"Header '{label}' is repeated: send one credential")
+        if len(raw_value) > MAX_CREDENTIAL_BYTES:
+            raise BadRequest(f"Header '{label}' is longer than {MAX_CREDENTIAL_BYTES} bytes")
+        found[name] = raw_value.decode("latin-1")
+    source = str(client[0]) if client else "unknown"
+    return Credentials(found.get(b"x-cap-api-oauth-token"), found.get(b"authorization"), source)
+
+
+@dataclass
+class Admission:
+    db: Database
+    authenticator: Authenticator
+    limiter: RateLimiter
+    _lookups: SingleFlight = field(default_factory=SingleFlight)
+
+    def _authenticate(self, credentials: Credentials) -> Caller:
+        with self.db.transaction(write=False) as session:
+            return self.authenticator.authenticate(session, credentials)
+
+    async def caller(self, credentials: Credentials) -> Caller:
+        """The authenticated caller (401, or 429 from the lockout, otherwise)."""
+        key = credentials.cache_key
+        if key is None:
+            raise Unauthorized()
+        caller = self.authenticator.cached(credentials)
+        if caller is None:
+            caller = await self._lookups.run(key, self._authenticate, credentials)
+        return caller
+
+    async def charge(self, per_minute: int, *key: str) -> Decision:
+        """Counts one request of ``key`` in its minute; 429 past ``per_minute``."""
+        if self.limiter.shared:
+            decision = await anyio.to_thread.run_sync(self.limiter.check, per_minute, *key)
+        else:
+            decision = self.limiter.check(per_minute, *key)
+        if not decision.allowed:
+            raise RateLimited(headers=decision.refusal_headers())
+        return decision
+
+    async def admit(self, credentials: Credentials, endpoint: str) -> tuple[Caller, Decision]:
+        """The caller, charged to its org's budget for (credential, endpoint)."""
+        caller = await self.caller(credentials)
+        decision = await self.charge(
+            caller.rate_limit, str(caller.org_id), caller.credential, endpoint
+        )
+        return caller, decision

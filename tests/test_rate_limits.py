@@ -3,16 +3,19 @@ Redis shared by several server processes; and the request size and shape limits.
 
 from __future__ import annotations
 
+import logging
+import subprocess
 import time
 import uuid
 from pathlib import Path
 
 import httpx
 import pytest
+import redis
 
 from tests.fixtures.databases import REDIS_URL, REQUIRE_REDIS, redis_available
 from tests.fixtures.factories import Tenant, basic, make_client, make_till, md5
-from tests.fixtures.server import cli_env, run_cli, running_server
+from tests.fixtures.server import cli_env, free_port, run_cli, running_server
 
 LIMITED = {
     "warnings": [],
@@ -152,3 +155,58 @@ def test_two_servers_share_one_budget_in_redis(tmp_path: Path) -> None:
         ]
     assert statuses[:10] == [200] * 10, statuses
     assert statuses[10:] == [429] * 6, "both servers count against one budget"
+
+
+def test_redis_going_away_counts_in_memory_then_back_in_redis(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Redis of the test's own (never the shared one) stops mid-minute: budgets are
+    still enforced, in this process (before: everything was allowed), with one log
+    line; when it is back, counting returns to it, with one line more."""
+    from eventrail.kit import ratelimit
+
+    monkeypatch.setattr(ratelimit._RedisWindows, "RETRY_SECONDS", 0.0)
+    port = free_port()
+    command = [
+        "redis-server", "--port", str(port), "--bind", "127.0.0.1",
+        "--save", "", "--appendonly", "no", "--dir", str(tmp_path),
+    ]  # fmt: skip
+
+    def start() -> subprocess.Popen[bytes]:
+        server = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+        with redis.Redis(port=port) as client:
+            for _ in range(100):
+                try:
+                    if client.ping():
+                        return server
+                except redis.ConnectionError:
+                    time.sleep(0.05)
+        raise AssertionError("the test's Redis did not start")
+
+    def keys() -> list[bytes]:
+        with redis.Redis(port=port) as client:
+            return list(client.keys("t:*"))
+
+    server = start()
+    limiter = ratelimit.RateLimiter(f"redis://127.0.0.1:{port}/0", key_prefix="t")
+    try:
+        with caplog.at_level(logging.WARNING, logger="eventrail.ratelimit"):
+            assert [limiter.check(3, "k").allowed for _ in range(2)] == [True, True]
+            assert keys(), "counted in Redis"
+            server.terminate()
+            server.wait()
+            allowed = [limiter.check(3, "k").allowed for _ in range(5)]
+            assert allowed == [True, True, True, False, False], "fails closed, in memory"
+            assert limiter.degraded
+            server = start()
+            assert limiter.check(3, "k").allowed  # a fresh count in the fresh Redis
+            assert not limiter.degraded
+            assert keys()
+        messages = [r.getMessage() for r in caplog.records if r.name == "eventrail.ratelimit"]
+        assert len(messages) == 2, messages
+        assert "unreachable" in messages[0]
+        assert "reachable again" in messages[1]
+    finally:
+        limiter.close()
+        server.terminate()
+        server.wait()

@@ -90,6 +90,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         finally:
             background.stop()
             reader.close()
+            limiter.close()
             if database is None:
                 db.dispose()
 

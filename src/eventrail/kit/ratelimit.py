@@ -144,6 +144,9 @@ class _RedisWindows:
     def _name(self, window: int, key: tuple[str, ...]) -> str:
         return ":".join((self.prefix, f"w{window}", *key))
 
+    def close(self) -> None:
+        self._client.close()
+
     def available(self) -> bool:
         return not self.degraded or time.monotonic() >= self._down_until
 
@@ -193,6 +196,10 @@ class RateLimiter:
         self.shared = redis_url is not None
         self._memory = _MemoryWindows()
         self._redis = _RedisWindows(redis_url, key_prefix) if redis_url is not None else None
+
+    def close(self) -> None:
+        if self._redis is not None:
+            self._redis.close()
 
     @property
     def degraded(self) -> bool:

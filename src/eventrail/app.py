@@ -20,6 +20,8 @@ from eventrail.customers.endpoints import router as customers_router
 from eventrail.db import Database
 from eventrail.errors import install_error_handlers
 from eventrail.events.endpoints import router as events_router
+from eventrail.health.endpoints import router as health_router
+from eventrail.health.service import Readiness
 from eventrail.ingest.committer import GroupCommitter
 from eventrail.ingest.endpoints import routes as ingest_routes
 from eventrail.ingest.service import Ingestor
@@ -115,6 +117,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     api.state.rate_limiter = limiter
     api.state.admission = admission
     api.state.background = background
+    api.state.readiness = Readiness(
+        db,
+        background.processor,
+        limiter,
+        max_queue_age_seconds=settings.ready_max_queue_age_seconds,
+    )
     api.state.reader = reader
     ingestor = Ingestor(db, admission, background.committer, background.waiters)
     api.state.ingestor = ingestor
@@ -122,7 +130,14 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     # Added last = outermost: every response, the guard's included, gets a request id.
     api.add_middleware(RequestGuardMiddleware)
     api.add_middleware(RequestIdMiddleware)
-    for router in (auth_router, orgs_router, customers_router, cards_router, events_router):
+    for router in (
+        health_router,
+        auth_router,
+        orgs_router,
+        customers_router,
+        cards_router,
+        events_router,
+    ):
         api.include_router(router)
     openapi.install(api)
 

@@ -65,6 +65,12 @@ class Settings(BaseSettings):
     )
     processor_batch_size: int = Field(default=500, ge=1, le=5000)
     log_level: str = Field(default="info")
+    ready_max_queue_age_seconds: int = Field(
+        default=60,
+        ge=1,
+        le=86_400,
+        description="GET /ready answers 503 while the oldest queued event has waited longer.",
+    )
 
     @field_validator("database_url")
     @classmethod

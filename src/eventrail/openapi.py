@@ -345,7 +345,9 @@ _SCHEMAS: dict[str, Any] = {
 }
 
 
-_UNAUTHENTICATED = frozenset({"/v3/oauth/token/generate"})
+_UNAUTHENTICATED = frozenset({"/v3/oauth/token/generate", "/health", "/ready"})
+# Operations that read no credentials and count against no budget.
+_OPERATIONS_ONLY = frozenset({"/health", "/ready"})
 
 
 def _describe_errors(path: str, operation: dict[str, Any]) -> None:
@@ -354,7 +356,7 @@ def _describe_errors(path: str, operation: dict[str, Any]) -> None:
     429, and for a request body 413 and 415 (``kit.middleware``)."""
     responses = operation.setdefault("responses", {})
     responses.pop("422", None)
-    codes = [400, 401, 404, 429]
+    codes = [400] if path in _OPERATIONS_ONLY else [400, 401, 404, 429]
     if "requestBody" in operation:
         codes += [413, 415]
     responses.update(_errors(*codes))

@@ -64,6 +64,11 @@ class Operation:
         return resolve(schema)
 
     @property
+    def is_public(self) -> bool:
+        """Needs no credentials (the token endpoint, health and readiness)."""
+        return "security" not in self.spec
+
+    @property
     def is_webhook(self) -> bool:
         return self.path.startswith("/webhooks/")
 

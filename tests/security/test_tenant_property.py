@@ -509,6 +509,8 @@ BUILDERS: dict[str, Builder] = {
             "secret": pick(d, [x.token, w.client_key, md5(x.tenant.password), "secret"]),
         },
     ),
+    "GET /health": lambda d, w, x: Req("GET", "/health"),
+    "GET /ready": lambda d, w, x: Req("GET", "/ready"),
     "GET /v2/orgs/settings": lambda d, w, x: Req("GET", SETTINGS),
     "PUT /v2/orgs/settings": lambda d, w, x: Req(
         "PUT",

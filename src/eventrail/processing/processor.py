@@ -74,6 +74,9 @@ class Processor:
             thread.join(timeout=30)
         self._threads = []
 
+    def alive_threads(self) -> int:
+        return sum(thread.is_alive() for thread in self._threads)
+
     def wake(self) -> None:
         self._wake.set()
 

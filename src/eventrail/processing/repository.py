@@ -107,6 +107,12 @@ class ProcessingRepository:
     def pending_count(self) -> int:
         return int(self.session.scalar(sa.select(sa.func.count()).select_from(IngestRequest)) or 0)
 
+    def oldest_queued_at(self) -> int | None:
+        """When the oldest queued request arrived (epoch ms); None when none waits."""
+        sql = "SELECT received_at FROM ingest_requests ORDER BY id LIMIT 1"
+        value = self.session.execute(sa.text(sql)).scalar()
+        return int(value) if value is not None else None
+
     # -- configuration ----------------------------------------------------------
     def webhooks(self, ids: Iterable[str]) -> dict[str, tuple[Webhook, Till]]:
         wanted = list(set(ids))

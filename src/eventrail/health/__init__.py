@@ -1,0 +1,1 @@
+"""Liveness and readiness for operators and load balancers (no org, no credentials)."""

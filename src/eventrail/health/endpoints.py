@@ -1,0 +1,48 @@
+"""GET /health (the process answers) and GET /ready (it can do its work).
+
+Neither needs credentials nor is rate limited, and neither says anything about
+any org: load balancers and orchestrators call them, often.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+from fastapi import APIRouter, Request
+
+from eventrail.errors import error_body
+from eventrail.health.service import Readiness, Report
+from eventrail.kit.json import JsonResponse
+
+router = APIRouter(tags=["operations"])
+
+READY_TIMEOUT_SECONDS = 5.0
+
+
+@router.get("/health", summary="Liveness: the process is up (no database access)")
+async def health() -> dict[str, str]:
+    return {"status": "up"}
+
+
+@router.get(
+    "/ready",
+    summary="Readiness: database, schema, processors and ingestion queue",
+    responses={503: {"description": "Not ready; the reasons are in `errors`"}},
+)
+async def ready(request: Request) -> JsonResponse:
+    readiness: Readiness = request.app.state.readiness
+    report: Report | None = None
+    with anyio.move_on_after(READY_TIMEOUT_SECONDS):
+        report = await anyio.to_thread.run_sync(readiness.report, abandon_on_cancel=True)
+    if report is None:
+        report = Report(checks={"database": "no answer"}, problems=["the database does not answer"])
+    body: dict[str, Any]
+    if report.ready:
+        body = {"status": "ready", "checks": report.checks, "warnings": report.warnings}
+        return JsonResponse(body)
+    body = error_body(503, "Not ready: " + "; ".join(report.problems))
+    body["warnings"] = report.warnings
+    body["status"] = "not ready"
+    body["checks"] = report.checks
+    return JsonResponse(body, status_code=503, headers={"Retry-After": "5"})

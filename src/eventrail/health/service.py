@@ -1,0 +1,101 @@
+"""Is this process ready to serve? Each check answers a fixed reason, never an
+exception's text (which could name a host, a user or a value)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from eventrail.db import Database, schema_is_current
+from eventrail.kit.dates import now_ms
+from eventrail.kit.ratelimit import RateLimiter
+from eventrail.processing.processor import Processor
+from eventrail.processing.repository import ProcessingRepository
+
+
+@dataclass
+class Report:
+    checks: dict[str, str] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ready(self) -> bool:
+        return not self.problems
+
+
+class Readiness:
+    def __init__(
+        self,
+        db: Database,
+        processor: Processor,
+        limiter: RateLimiter,
+        *,
+        max_queue_age_seconds: int,
+    ) -> None:
+        self.db = db
+        self.processor = processor
+        self.limiter = limiter
+        self.max_queue_age_seconds = max_queue_age_seconds
+
+    def report(self) -> Report:
+        report = Report()
+        if self._database(report):
+            self._queue(report)
+        self._processors(report)
+        self._rate_limits(report)
+        return report
+
+    def _database(self, report: Report) -> bool:
+        """Whether the database answers with the newest schema."""
+        try:
+            with self.db.transaction(write=False) as session:
+                session.execute(sa.text("SELECT 1"))
+        except sa.exc.SQLAlchemyError:
+            report.checks["database"] = "unreachable"
+            report.problems.append("the database is unreachable")
+            return False
+        report.checks["database"] = "ok"
+        if not schema_is_current(self.db.engine, self.db.settings):
+            report.checks["schema"] = "not at the newest migration"
+            report.problems.append("the schema is not at the newest migration: run migrate")
+            return False
+        report.checks["schema"] = "ok"
+        return True
+
+    def _queue(self, report: Report) -> None:
+        try:
+            with self.db.transaction(write=False) as session:
+                oldest = ProcessingRepository(session).oldest_queued_at()
+        except sa.exc.SQLAlchemyError:
+            report.checks["database"] = "unreachable"
+            report.problems.append("the database is unreachable")
+            return
+        age = 0.0 if oldest is None else max(0.0, (now_ms() - oldest) / 1000)
+        report.checks["ingestionQueueAgeSeconds"] = f"{age:.1f}"
+        if age > self.max_queue_age_seconds:
+            report.problems.append(
+                f"the oldest queued event waits for {age:.0f} s "
+                f"(more than {self.max_queue_age_seconds} s)"
+            )
+
+    def _processors(self, report: Report) -> None:
+        expected, alive = self.processor.thread_count, self.processor.alive_threads()
+        if expected == 0:
+            report.checks["processors"] = "none in this process"
+            return
+        report.checks["processors"] = f"{alive} of {expected} alive"
+        if alive < expected:
+            report.problems.append(f"{expected - alive} processor thread(s) stopped")
+
+    def _rate_limits(self, report: Report) -> None:
+        if not self.limiter.shared:
+            report.checks["rateLimits"] = "in this process"
+        elif self.limiter.degraded:
+            report.checks["rateLimits"] = "Redis unreachable: counting in this process"
+            report.warnings.append(
+                "rate limits and the login lockout count in this process until Redis is back"
+            )
+        else:
+            report.checks["rateLimits"] = "shared (Redis)"

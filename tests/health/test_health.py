@@ -4,7 +4,8 @@ answers 503 with the reason when the process cannot do its work."""
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -95,46 +96,38 @@ def _closed_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def test_ready_says_503_without_a_database_and_leaks_no_text(tmp_path: Any) -> None:
-    port = _closed_port()
+@asynccontextmanager
+async def served(tmp_path: Any, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of an app on ``database_url`` (which need not work)."""
     settings = Settings(
-        database_url=f"postgresql://eventrail:hunter2@127.0.0.1:{port}/nowhere",
-        data_dir=tmp_path,
-        secret_key=SECRET,
-        processor_threads=0,
+        database_url=database_url, data_dir=tmp_path, secret_key=SECRET, processor_threads=0
     )
     database = Database(settings)
-    app = create_app(settings, database)
     try:
-        transport = httpx.ASGITransport(app=app)
+        transport = httpx.ASGITransport(app=create_app(settings, database))
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            r = await http.get("/ready")
-            assert r.status_code == 503, r.text
-            assert r.json()["checks"]["database"] == "unreachable"
-            for leak in (str(port), "hunter2", "eventrail", "nowhere", "Traceback", "psycopg"):
-                assert leak not in r.text
-            assert (await http.get("/health")).status_code == 200
+            yield http
     finally:
         database.dispose()
+
+
+async def test_ready_says_503_without_a_database_and_leaks_no_text(tmp_path: Any) -> None:
+    port = _closed_port()
+    url = f"postgresql://eventrail:hunter2@127.0.0.1:{port}/nowhere"
+    async with served(tmp_path, url) as http:
+        r = await http.get("/ready")
+        assert r.status_code == 503, r.text
+        assert r.json()["checks"]["database"] == "unreachable"
+        for leak in (str(port), "hunter2", "eventrail", "nowhere", "Traceback", "psycopg"):
+            assert leak not in r.text
+        assert (await http.get("/health")).status_code == 200
 
 
 async def test_ready_says_503_when_the_schema_is_behind(tmp_path: Any) -> None:
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'empty.db'}",
-        data_dir=tmp_path,
-        secret_key=SECRET,
-        processor_threads=0,
-    )
-    database = Database(settings)
-    app = create_app(settings, database)
-    try:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            r = await http.get("/ready")
-        assert r.status_code == 503, r.text
-        assert "run migrate" in r.json()["errors"][0]["message"]
-    finally:
-        database.dispose()
+    async with served(tmp_path, f"sqlite:///{tmp_path / 'empty.db'}") as http:
+        r = await http.get("/ready")
+    assert r.status_code == 503, r.text
+    assert "run migrate" in r.json()["errors"][0]["message"]
 
 
 async def test_ready_says_when_rate_limits_count_locally(

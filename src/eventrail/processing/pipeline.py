@@ -815,7 +815,11 @@ class BatchPipeline:
                     "id": request.request_id,
                     "org_id": item.org_id,
                     "parent_org_id": item.parent_org_id,
-                    "webhook_id": request.webhook_id,
+                    # An event routed to a child is logged in the child without the
+                    # parent's webhook id: that id is the URI of the parent's webhook,
+                    # which may take posts without credentials (parentOrgId says where
+                    # the event came from).
+                    "webhook_id": request.webhook_id if item.parent_org_id == -1 else "",
                     "start_time": request.received_at,
                     "seq": request.id,
                     "response_time": max(0, min(self.now - request.received_at, 2**31 - 1)),

@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+import sqlalchemy as sa
 
 from tests.conftest import TenantFactory
 from tests.fixtures.factories import Tenant
@@ -478,7 +479,7 @@ async def test_org_resolver_routes_a_parent_webhook_event_to_the_child(
     assert entry["message"] == "Event processed successfully"
     assert entry["orgId"] == f.child.org_id
     assert entry["parentOrgId"] == f.parent.org_id
-    assert entry["webhookId"] == f.parent_hook
+    assert entry["webhookId"] == ""  # the parent's webhook id is the parent's secret
     assert entry["eventName"] == f.name
     assert isinstance(entry["inputRequest"], str)
     assert f.child.till_code in entry["inputRequest"]
@@ -510,6 +511,76 @@ async def test_org_resolver_routes_a_parent_webhook_event_to_the_child(
     # the log entry of the child filters like any other
     filtered = await logs(f.child, event_name=f.name, status="EVENT_SUCCESS")
     assert [e["id"] for e in filtered] == [request_id]
+
+
+async def test_a_child_never_learns_its_parents_webhook_id(
+    make_tenant: TenantFactory, http: httpx.AsyncClient, drain: Callable[[], int]
+) -> None:
+    """The parent's webhook takes posts without credentials: its id is all a sender needs.
+    Events routed to a child (successes, refusals, registrations) are logged in the child
+    without it, in every read of the child that shows log entries or events; the parent's
+    own entries keep it."""
+    parent = await make_tenant()
+    child = await make_tenant(parent_org_id=parent.org_id)
+    name = event_name()
+    await define(child, name, add_customer=True)
+    await define(parent, name)
+    parent_hook = await make_webhook(parent)
+    known = mobile()
+    customer_id = await add_customer(child, known)
+    route = resolver(child.org_id, child.till_code)
+    routed = [
+        await post_event(
+            http,
+            parent_hook,
+            {"event_name": name, "customer": known, "age": 40, "orgResolver": route},
+        ),
+        await post_event(
+            http,
+            parent_hook,
+            {"event_name": name, "customer": known, "age": "old", "orgResolver": route},
+        ),
+        await post_event(
+            http, parent_hook, {"event_name": name, "customer": mobile(), "orgResolver": route}
+        ),
+        await post_event(
+            http, parent_hook, {"event_name": "Nope", "customer": known, "orgResolver": route}
+        ),
+    ]
+    own = await post_event(http, parent_hook, {"event_name": name, "customer": known})
+    drain()
+
+    entries = {e["id"]: e for e in await logs(child)}
+    assert set(routed) <= set(entries)
+    for request_id in routed:
+        assert entries[request_id]["parentOrgId"] == parent.org_id
+        assert entries[request_id]["webhookId"] == ""
+    assert (await log_entry(parent, own))["webhookId"] == parent_hook
+
+    # An entry written before this rule, with the parent's id in its row, hides it too.
+    with child.db.transaction() as session:
+        session.execute(
+            sa.text("UPDATE event_logs SET webhook_id = :hook WHERE id = :id"),
+            {"hook": parent_hook, "id": routed[0]},
+        )
+    assert (await log_entry(child, routed[0]))["webhookId"] == ""
+
+    reads = [
+        (LOGS, {"limit": 1000}),
+        (LOGS, {"limit": 1000, "event_name": name}),
+        (LOGS, {"limit": 1000, "status": "EVENT_SUCCESS"}),
+        (LOGS, {"limit": 1000, "status": "EVENT_FIELD_VALIDATION_FAILED"}),
+        (LOGS, {"limit": 1000, "status": "INVALID_EVENT_NAME"}),
+        (f"{EVENT_DATA}/{customer_id}", {}),
+        *((EVENT_DATA, {"id": request_id}) for request_id in routed),
+        (AUDITS, {"entityType": "CUSTOMER", "entityId": customer_id, "limit": 100}),
+        ("/v2/events/webhooks", {}),
+        ("/v2/events", {}),
+    ]
+    for path, params in reads:
+        r = await child.http.get(path, params=params)
+        assert r.status_code == 200, (path, r.text)
+        assert parent_hook not in r.text, (path, params)
 
 
 async def test_routed_event_is_attributed_to_the_childs_till(

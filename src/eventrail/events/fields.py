@@ -14,7 +14,9 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
+
+import re2
 
 from eventrail.kit.dates import parse_event_datetime
 
@@ -55,6 +57,44 @@ PSI_TYPES = frozenset({"STRING", "ENUM", "DOUBLE"})
 GROUP_IDENTIFIER_TYPES = {"groupexternalid": "GroupExternalId", "groupid": "GroupId"}
 MAX_STRING = 64 * 1024
 _INTEGER = re.compile(r"^[+-]?\d{1,18}$", re.ASCII)
+# The column sizes a definition's attributes are stored or compared against.
+MAX_ACCOUNT_ID = 100
+
+
+class Pattern(Protocol):
+    """A compiled ``regex`` attribute (RE2's; re2 ships no type information)."""
+
+    pattern: str
+
+    def fullmatch(self, text: str) -> object | None: ...
+
+
+def _re2_options() -> Any:
+    options = re2.Options()
+    options.log_errors = False  # a refused pattern is the tenant's, not the server's, error
+    options.never_capture = True  # only "does it match" is asked: no submatches to track
+    return options
+
+
+_RE2_OPTIONS = _re2_options()
+
+
+def compile_pattern(text: str) -> tuple[Pattern | None, str | None]:
+    """(pattern, None), or (None, why RE2 refuses it).
+
+    Tenants' patterns run in RE2, which matches in time linear in the value (no
+    backtracking), so no pattern can hold a processor: ``^(a+)+$`` is as fast as
+    ``^a+$``. RE2 refuses what it cannot run that way (backreferences, lookaround,
+    possessive quantifiers, repetitions over 1000, programs over its memory budget).
+    """
+    try:
+        compiled: Pattern = re2.compile(text, _RE2_OPTIONS)
+    except re2.error as exc:
+        reason = exc.args[0] if exc.args else "refused"
+        if isinstance(reason, bytes):
+            reason = reason.decode("utf-8", "replace")
+        return None, str(reason)
+    return compiled, None
 
 
 class DefinitionError(ValueError):
@@ -73,7 +113,10 @@ class FieldSpec:
     required: bool = False
     unique: bool = False
     psi: bool = False
-    regex: re.Pattern[str] | None = None
+    regex: Pattern | None = None
+    # A stored regex RE2 refuses (saved before patterns were checked by RE2): values
+    # of the field fail validation with this reason instead of being matched.
+    regex_error: str | None = None
     possible_values: frozenset[str] = field(default_factory=frozenset)
     identifier_type: str = "mobile"
     source: str = "INSTORE"
@@ -128,6 +171,18 @@ def normalize_field(
         attributes[attr] = {"value": value, "valueType": ATTRIBUTES[attr]}
     normalized = {"name": name, "type": stored_type, "attributes": attributes}
     spec = parse_field(normalized)  # raises on inconsistent attributes
+    if spec.regex_error is not None:
+        raise DefinitionError(
+            1802,
+            f"field attribute value fails for validation type regex (field {name}): "
+            f"{spec.regex_error}; patterns use RE2 syntax (no backreferences or lookaround)",
+        )
+    if len(spec.account_id) > MAX_ACCOUNT_ID:
+        raise DefinitionError(
+            1802,
+            f"field attribute value fails for validation type accountId (field {name}): "
+            f"longer than {MAX_ACCOUNT_ID} characters",
+        )
     if spec.psi and (stored_type not in PSI_TYPES):
         raise DefinitionError(
             1802, f"field attribute value fails for validation type isPsiData (field {name})"
@@ -177,10 +232,7 @@ def parse_field(stored: dict[str, Any]) -> FieldSpec:
     attributes: dict[str, Any] = stored.get("attributes") or {}
     type_ = stored["type"]
     regex_text = _text(attributes, "regex", "")
-    try:
-        regex = re.compile(regex_text) if regex_text else None
-    except re.error as exc:
-        raise DefinitionError(1802, f"regex of field {stored['name']} is invalid: {exc}") from None
+    regex, regex_error = compile_pattern(regex_text) if regex_text else (None, None)
     possible = _text(attributes, "possibleValues", "")
     group_type = _text(attributes, "groupIdentifierType", "GroupExternalId")
     return FieldSpec(
@@ -190,6 +242,7 @@ def parse_field(stored: dict[str, Any]) -> FieldSpec:
         unique=_flag(attributes, "isUniqueKeyField", False),
         psi=_flag(attributes, "isPsiData", False),
         regex=regex,
+        regex_error=regex_error,
         possible_values=frozenset(v.strip() for v in possible.split(",") if v.strip()),
         identifier_type=_identifier_type(_text(attributes, "identifierType", "mobile")),
         source=_text(attributes, "source", "INSTORE").upper(),
@@ -262,6 +315,11 @@ def check_value(spec: FieldSpec, raw: Any) -> tuple[Any, str | None]:
         return text, None
     if t == "ENUM" and text not in spec.possible_values:
         return None, f"must be one of {', '.join(sorted(spec.possible_values))}"
+    if spec.regex_error is not None:
+        return None, (
+            f"the definition's regex is refused by the pattern engine ({spec.regex_error}); "
+            "correct the definition"
+        )
     if spec.regex is not None and not spec.regex.fullmatch(text):
         return None, f"does not match {spec.regex.pattern}"
     return text, None

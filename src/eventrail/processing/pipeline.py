@@ -13,12 +13,14 @@ in the group, uniqueness.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from eventrail.audit.service import ChangeContext
@@ -32,8 +34,25 @@ from eventrail.models import EventDefinition, Org, Till, TransformerMapping, Web
 from eventrail.processing import statuses as st
 from eventrail.processing.repository import ProcessingRepository, Queued
 
+log = logging.getLogger("eventrail.processing")
+
 VERDICT_OK, VERDICT_UNAUTHORIZED, VERDICT_INVALID = 0, 1, 2
 _RESERVED_KEYS = frozenset({"event_name", "orgResolver"})
+# Bounds of the values that reach a query, from the columns they are compared with:
+# customer_identifiers.value (and the customer API's identifiers), tills.code,
+# user_groups.external_id; ids are BIGINT. A longer value cannot match; refusing it
+# here keeps it from every query and every insert.
+MAX_IDENTIFIER = 255
+MAX_CODE = 100
+_MAX_ID_DIGITS = 19
+
+
+def _db_id(text: str) -> int | None:
+    """A positive BIGINT id written in ASCII digits, or None (never int() of 5,000 digits)."""
+    if not (text.isascii() and text.isdigit()) or len(text) > _MAX_ID_DIGITS:
+        return None
+    value = int(text)
+    return value if 0 < value < 2**63 else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +131,33 @@ class BatchResult:
     verified: set[int]
     outcomes: dict[str, tuple[str | None, str]]
 
+    def extend(self, other: BatchResult) -> BatchResult:
+        self.logs.extend(other.logs)
+        self.records.extend(other.records)
+        self.verified |= other.verified
+        self.outcomes.update(other.outcomes)
+        return self
+
+
+def set_aside_log(request: Queued, now: int, reason: str | None) -> dict[str, Any]:
+    """The log entry of a request whose processing failed (EVENT_PROCESSING_FAILED): in
+    the webhook's org, with the body as received, and the step that failed."""
+    message = st.processing_failed(reason) if reason else st.PROCESSING_FAILED_MESSAGE
+    return {
+        "id": request.request_id,
+        "org_id": request.org_id,
+        "parent_org_id": -1,
+        "webhook_id": request.webhook_id,
+        "start_time": request.received_at,
+        "seq": request.id,
+        "response_time": max(0, min(now - request.received_at, 2**31 - 1)),
+        "status": st.EVENT_PROCESSING_FAILED,
+        "event_name": None,
+        "input_request": request.body,
+        "input_request_masked": None,
+        "message": message,
+    }
+
 
 def _get_path(payload: Any, path: str) -> Any:
     """A dotted path into a JSON document (``data.customer.mobile``, ``items.0.sku``)."""
@@ -136,12 +182,12 @@ def _resolver(value: Any) -> tuple[str | None, int | None, str | None]:
     if not isinstance(kind, str) or kind.strip().upper() != "PARENT_CHILD_ORG":
         return "type must be PARENT_CHILD_ORG", None, None
     child = value.get("childOrgId")
-    if isinstance(child, str) and child.strip().isascii() and child.strip().isdigit():
-        child = int(child.strip())
+    if isinstance(child, str):
+        child = _db_id(child.strip())
     if isinstance(child, bool) or not isinstance(child, int) or not 0 < child < 2**31:
         return "childOrgId must be an org id", None, None
     till = value.get("tillCode")
-    if not isinstance(till, str) or not till.strip():
+    if not isinstance(till, str) or not till.strip() or len(till.strip()) > MAX_CODE:
         return "tillCode must name a till of the child org", None, None
     return None, child, till.strip()
 
@@ -150,7 +196,7 @@ MASK = "*****"
 _CLEAR_IDENTIFIER_TYPES = frozenset({"externalId", "userId"})
 
 
-def _masked_input(item: Item, specs: dict[tuple[int, str], EventSpec]) -> str | None:
+def _masked_input(item: Item, specs: dict[tuple[int, str], EventSpec | None]) -> str | None:
     """The body with its PSI values as ***** (isPsiData fields, and the customer
     identifier unless an externalId or a customer id), or None if it holds none.
     An entry refused before its event was recognised is masked by the definition
@@ -213,6 +259,8 @@ class BatchPipeline:
         self.session = session
         self.repo = ProcessingRepository(session)
         self.now = now_ms
+        # The step running, for the log entry of a request that makes it fail.
+        self.step = "loading"
 
     # -- loading ---------------------------------------------------------------
     def _items(self, requests: list[Queued]) -> list[Item]:
@@ -226,8 +274,23 @@ class BatchPipeline:
             )
         return items
 
-    def _specs(self, org_ids: Iterable[int]) -> dict[tuple[int, str], EventSpec]:
-        return {(d.org_id, d.event_name): EventSpec.of(d) for d in self.repo.definitions(org_ids)}
+    def _specs(self, org_ids: Iterable[int]) -> dict[tuple[int, str], EventSpec | None]:
+        """The orgs' definitions, parsed; None for one that cannot be (written outside
+        the API): its events are set aside, the org's other events go on."""
+        specs: dict[tuple[int, str], EventSpec | None] = {}
+        for definition in self.repo.definitions(org_ids):
+            try:
+                spec: EventSpec | None = EventSpec.of(definition)
+            except Exception as exc:
+                log.error(
+                    "definition %s of org %s cannot be read (%s)",
+                    definition.event_id,
+                    definition.org_id,
+                    type(exc).__name__,
+                )
+                spec = None
+            specs[(definition.org_id, definition.event_name)] = spec
+        return specs
 
     def _mappings(self, org_ids: Iterable[int]) -> dict[tuple[int, str], TransformerMapping]:
         return {(m.org_id, m.transformer_type.lower()): m for m in self.repo.mappings(org_ids)}
@@ -235,18 +298,28 @@ class BatchPipeline:
     # -- the batch --------------------------------------------------------------
     def run(self, requests: list[Queued]) -> BatchResult:
         items = self._items(requests)
+        self.step = "verdict"
         for item in items:
             self._verdict(item)
         live = [i for i in items if not i.done]
+        self.step = "transformer"
         self._transform(live, self._mappings({i.request.org_id for i in live}))
+        self.step = "orgResolver"
         self._route(self._live(live))
+        self.step = "event name"
         specs = self._specs({i.org_id for i in items})
         self._name(self._live(live), specs)
+        self.step = "field validation"
         self._validate(self._live(live))
+        self.step = "group"
         self._group_exists(self._live(live))
+        self.step = "customer"
         self._customer(self._live(live))
+        self.step = "group membership"
         self._membership(self._live(live))
+        self.step = "uniqueness"
         self._succeed(self._live(live))
+        self.step = "log entry"
         return self._result(items, specs)
 
     @staticmethod
@@ -379,10 +452,17 @@ class BatchPipeline:
         return flat
 
     # -- 2. event name ----------------------------------------------------------
-    def _name(self, items: list[Item], specs: dict[tuple[int, str], EventSpec]) -> None:
+    def _name(self, items: list[Item], specs: dict[tuple[int, str], EventSpec | None]) -> None:
         for item in items:
             name = item.event_name or ""
-            spec = specs.get((item.org_id, name))
+            key = (item.org_id, name)
+            if key in specs and specs[key] is None:
+                item.fail(
+                    st.EVENT_PROCESSING_FAILED,
+                    st.processing_failed("event name step: its definition cannot be read"),
+                )
+                continue
+            spec = specs.get(key)
             if spec is None or not spec.enabled:
                 item.fail(st.INVALID_EVENT_NAME, st.invalid_event_name(name))
                 continue
@@ -429,7 +509,27 @@ class BatchPipeline:
                     return
                 continue
             if field_spec.type == "CUSTOMER":
+                # Looked up (or registered) by the customer step; no identifier is longer.
+                scalar = not isinstance(raw, dict | list | bool)
+                if scalar and len(_as_posted(raw).strip()) > MAX_IDENTIFIER:
+                    item.fail(
+                        st.EVENT_FIELD_VALIDATION_FAILED,
+                        st.invalid_field(
+                            field_spec.name, f"longer than {MAX_IDENTIFIER} characters"
+                        ),
+                    )
+                    return
                 continue
+            if (
+                field_spec.type in ("TILLCODE", "GROUPID")
+                and isinstance(raw, str | int | float)
+                and len(_as_posted(raw)) > MAX_CODE
+            ):
+                item.fail(
+                    st.EVENT_FIELD_VALIDATION_FAILED,
+                    st.invalid_field(field_spec.name, f"longer than {MAX_CODE} characters"),
+                )
+                return
             if field_spec.type == "TILLCODE":
                 code = str(raw).strip() if isinstance(raw, str | int) else ""
                 till = tills.get(code)
@@ -470,8 +570,9 @@ class BatchPipeline:
                 if spec.type == "GROUPID" and spec.name in item.values:
                     value = item.values[spec.name]
                     if spec.group_identifier_type == "GroupId":
-                        if value.isascii() and value.isdigit() and len(value) < 19:
-                            by_org_id[item.org_id].add(int(value))
+                        group_id = _db_id(value)
+                        if group_id is not None:
+                            by_org_id[item.org_id].add(group_id)
                     else:
                         by_org_external[item.org_id].add(value)
         external = {o: self.repo.groups(o, v) for o, v in by_org_external.items()}
@@ -484,12 +585,9 @@ class BatchPipeline:
                     continue
                 value = item.values[spec.name]
                 if spec.group_identifier_type == "GroupId":
-                    ok = (
-                        value.isascii()
-                        and value.isdigit()
-                        and int(value) in numeric.get(org_id, ())
-                    )
-                    group_id = int(value) if ok else None
+                    group_id = _db_id(value)
+                    if group_id not in numeric.get(org_id, ()):
+                        group_id = None
                 else:
                     group_id = external.get(org_id, {}).get(value)
                 if group_id is None:
@@ -511,9 +609,9 @@ class BatchPipeline:
             item.customer_value = _as_posted(raw).strip()
             org_id = item.org_id
             if spec.identifier_type == "userId":
-                value = item.customer_value
-                if value.isascii() and value.isdigit() and 0 < int(value) < 2**63:
-                    ids[org_id].add(int(value))
+                customer_id = _db_id(item.customer_value)
+                if customer_id is not None:
+                    ids[org_id].add(customer_id)
             else:
                 key = (org_id, spec.source, spec.account_id, spec.identifier_type)
                 wanted[key].add(item.customer_value)
@@ -526,9 +624,8 @@ class BatchPipeline:
             spec = item.spec.customer
             org_id = item.org_id
             if spec.identifier_type == "userId":
-                value = item.customer_value
                 known = existing.get(org_id, {})
-                cid = int(value) if value.isascii() and value.isdigit() else None
+                cid = _db_id(item.customer_value)
                 if cid is not None and cid in known:
                     merged = known[cid]
                     item.customer_id = merged if merged is not None else cid
@@ -578,23 +675,25 @@ class BatchPipeline:
             user_context=None,
             mode="API",
         )
-        body = CustomerCreate(
-            profiles=[
-                ProfileIn(
-                    identifiers=[
-                        IdentifierIn(type=spec.identifier_type, value=item.customer_value)
-                    ],
-                    source=spec.source,
-                    account_id=spec.account_id or None,
-                )
-            ]
-        )
         try:
+            body = CustomerCreate(
+                profiles=[
+                    ProfileIn(
+                        identifiers=[
+                            IdentifierIn(type=spec.identifier_type, value=item.customer_value)
+                        ],
+                        source=spec.source,
+                        account_id=spec.account_id or None,
+                    )
+                ]
+            )
             with self.session.begin_nested():
                 customer_id, _ = customers.add_customer(self.session, context, body, None)
-        except EventrailError:
-            # Another processor may have registered the same identifier a moment ago
-            # (the unique constraint made us wait for it): then that is the customer.
+        except (EventrailError, ValidationError):
+            # Refused as the customer API would refuse it (an invalid mobile, a stored
+            # definition's over-long accountId): no customer. Or another processor
+            # registered the same identifier a moment ago (the unique constraint made us
+            # wait for it): then that is the customer.
             found = self.repo.customers_by_identifier(
                 item.org_id,
                 spec.source,
@@ -705,7 +804,9 @@ class BatchPipeline:
         }
 
     # -- results ----------------------------------------------------------------
-    def _result(self, items: list[Item], specs: dict[tuple[int, str], EventSpec]) -> BatchResult:
+    def _result(
+        self, items: list[Item], specs: dict[tuple[int, str], EventSpec | None]
+    ) -> BatchResult:
         logs, records, verified, outcomes = [], [], set(), {}
         for item in items:
             request = item.request
@@ -714,7 +815,11 @@ class BatchPipeline:
                     "id": request.request_id,
                     "org_id": item.org_id,
                     "parent_org_id": item.parent_org_id,
-                    "webhook_id": request.webhook_id,
+                    # An event routed to a child is logged in the child without the
+                    # parent's webhook id: that id is the URI of the parent's webhook,
+                    # which may take posts without credentials (parentOrgId says where
+                    # the event came from).
+                    "webhook_id": request.webhook_id if item.parent_org_id == -1 else "",
                     "start_time": request.received_at,
                     "seq": request.id,
                     "response_time": max(0, min(self.now - request.received_at, 2**31 - 1)),

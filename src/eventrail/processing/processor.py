@@ -7,10 +7,15 @@ the rows are claimed again after the restart. Several processors, in one
 process or in many sharing one PostgreSQL, take disjoint batches
 (``FOR UPDATE SKIP LOCKED``); on SQLite the write lock serialises them.
 
-A batch that fails is retried; one that keeps failing is split into single
-requests, and a single request that still fails is logged as
-``EVENT_PROCESSING_FAILED`` rather than retried forever: it is never lost, and
-never blocks the queue.
+A request whose processing raises (a bug, a definition broken outside the API)
+must not hold up the others: the batch runs in a savepoint, and when it fails for
+a reason of its own (not the database's), it is rolled back to it and run again in
+halves, so that the failing requests are found in a few runs and set aside alone,
+logged as ``EVENT_PROCESSING_FAILED`` with the step and the kind of error, while
+the others are processed in the same transaction. A batch that fails because of
+the database (a lost connection, a lock, a deadlock) is retried; one that keeps
+failing is taken one request at a time, and a single request that still fails is
+set aside rather than retried forever: it is never lost, and never blocks the queue.
 """
 
 from __future__ import annotations
@@ -18,11 +23,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import traceback
+
+from sqlalchemy.orm import Session
 
 from eventrail.db import Database
 from eventrail.kit.dates import now_ms
 from eventrail.processing import statuses as st
-from eventrail.processing.pipeline import BatchPipeline, BatchResult
+from eventrail.processing.pipeline import BatchPipeline, BatchResult, set_aside_log
 from eventrail.processing.repository import ProcessingRepository, Queued
 from eventrail.processing.waiters import ResultWaiters
 
@@ -30,6 +38,23 @@ log = logging.getLogger("eventrail.processing")
 
 _ATTEMPTS = 3
 _MAX_EVENT_NAME = 200
+# PEP 249's names for errors of the database rather than of the statement: the
+# connection, a lock, a deadlock. sqlite3, psycopg and SQLAlchemy all use them.
+_DATABASE_ERRORS = frozenset({"OperationalError", "InterfaceError"})
+
+
+def _of_the_database(exc: BaseException) -> bool:
+    return any(cls.__name__ in _DATABASE_ERRORS for cls in type(exc).__mro__)
+
+
+def _where(exc: BaseException) -> str:
+    """The kind of error and the line that raised it: no message, which could quote a
+    value of the request (personal data stays out of the server log)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return type(exc).__name__
+    last = frames[-1]
+    return f"{type(exc).__name__} at {last.filename.rsplit('/', 1)[-1]}:{last.lineno}"
 
 
 class Processor:
@@ -131,10 +156,39 @@ class Processor:
             requests = repo.claim(limit or self.batch_size)
             if not requests:
                 return 0
-            result = BatchPipeline(session, now_ms()).run(requests)
-            self._write(repo, result, [r.id for r in requests])
+            result = self._process(session, repo, requests)
         self.waiters.resolve(result.outcomes)
         return len(requests)
+
+    def _process(
+        self, session: Session, repo: ProcessingRepository, requests: list[Queued]
+    ) -> BatchResult:
+        """Process and write ``requests`` in a savepoint. If that raises for a reason
+        of the requests' own, roll back to it and process each half alone: a request
+        that fails by itself is set aside, the others are processed as usual."""
+        pipeline = BatchPipeline(session, now_ms())
+        try:
+            with session.begin_nested():
+                result = pipeline.run(requests)
+                pipeline.step = "writing the results"
+                self._write(repo, result, [r.id for r in requests])
+        except Exception as exc:
+            if _of_the_database(exc):
+                raise
+            if len(requests) == 1:
+                request = requests[0]
+                log.error(
+                    "request %s set aside: the %s step failed (%s)",
+                    request.request_id,
+                    pipeline.step,
+                    _where(exc),
+                )
+                return self._set_aside(repo, request, f"{pipeline.step} step: {type(exc).__name__}")
+        else:
+            return result
+        half = len(requests) // 2
+        first = self._process(session, repo, requests[:half])
+        return first.extend(self._process(session, repo, requests[half:]))
 
     def run_single(self) -> int:
         """Process the oldest request alone. If it fails _ATTEMPTS times, log it as
@@ -163,30 +217,17 @@ class Processor:
         return 1
 
     @staticmethod
-    def _set_aside(repo: ProcessingRepository, request: Queued) -> BatchResult:
-        now = now_ms()
-        message = (
-            "Internal error while processing the event; it was not stored. "
-            "The request is kept here: post it again."
-        )
-        log_row = {
-            "id": request.request_id,
-            "org_id": request.org_id,
-            "parent_org_id": -1,
-            "webhook_id": request.webhook_id,
-            "start_time": request.received_at,
-            "seq": request.id,
-            "response_time": max(0, min(now - request.received_at, 2**31 - 1)),
-            "status": st.EVENT_PROCESSING_FAILED,
-            "event_name": None,
-            "input_request": request.body,
-            "input_request_masked": None,
-            "message": message,
-        }
+    def _set_aside(
+        repo: ProcessingRepository, request: Queued, reason: str | None = None
+    ) -> BatchResult:
+        log_row = set_aside_log(request, now_ms(), reason)
         repo.insert_logs([log_row])
         repo.delete_claimed([request.id])
         return BatchResult(
-            [log_row], [], set(), {request.request_id: (st.EVENT_PROCESSING_FAILED, message)}
+            [log_row],
+            [],
+            set(),
+            {request.request_id: (st.EVENT_PROCESSING_FAILED, log_row["message"])},
         )
 
     def drain(self, timeout: float = 30.0) -> int:

@@ -42,7 +42,9 @@ def log_view(entry: LogRow, *, mask: bool = False) -> dict[str, Any]:
         else entry.input_request
     )
     view["id"] = entry.id
-    view["webhookId"] = entry.webhook_id
+    # Empty for an event routed from a parent org (orgResolver): the parent's webhook
+    # id is its secret. Entries written before that rule kept the id; it is not shown.
+    view["webhookId"] = entry.webhook_id if entry.parent_org_id == -1 else ""
     view["parentOrgId"] = entry.parent_org_id
     view["message"] = entry.message
     return view

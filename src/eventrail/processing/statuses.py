@@ -36,6 +36,10 @@ EMF_NO_CUSTOMER_MESSAGE = (
     "Error while processing emfEvent: customerId not present,cant proceed further"
 )
 NO_CUSTOMER_MESSAGE = "Customer details not passed"
+PROCESSING_FAILED_MESSAGE = (
+    "Internal error while processing the event; it was not stored. "
+    "The request is kept here: post it again."
+)
 
 
 def invalid_event_name(name: str) -> str:
@@ -53,3 +57,8 @@ def invalid_group(value: str) -> str:
 def not_in_group(value: str) -> str:
     # The odd " ," spacing is Capillary's, verbatim (seeds/002).
     return f"Customer details not passed ,User does not belong to group {value}"
+
+
+def processing_failed(reason: str) -> str:
+    """EVENT_PROCESSING_FAILED's message; ``reason`` says where, never with a value."""
+    return f"{PROCESSING_FAILED_MESSAGE} ({reason})"

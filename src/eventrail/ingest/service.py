@@ -22,6 +22,7 @@ from eventrail.auth.schemas import Caller
 from eventrail.auth.service import Authenticator
 from eventrail.db import Database
 from eventrail.errors import BadRequest, EventrailError, NotFound, RateLimited, Unauthorized
+from eventrail.errors import ServiceUnavailable as _Unavailable
 from eventrail.events.cache import WebhookCache, WebhookInfo
 from eventrail.ingest.committer import GroupCommitter, IngestUnavailable
 from eventrail.kit import ids
@@ -43,9 +44,7 @@ WAIT_SECONDS = 30.0
 _WEBHOOK_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
-class ServiceUnavailable(EventrailError):
-    status_code = 503
-    code = 503
+class ServiceUnavailable(_Unavailable):
     message = "The event could not be stored; nothing was accepted. Retry shortly."
 
 

@@ -197,7 +197,6 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         workers=args.workers,
         loop="uvloop",
         http="eventrail.kit.server:GuardedHttpToolsProtocol",
-        ws="none",
         log_config=log_config(settings.log_level),
         log_level=settings.log_level,
         access_log=False,

@@ -7,7 +7,7 @@ httptools protocol plus:
   ``MAX_HEADER_BYTES`` (64 KiB), nor one header line ``MAX_HEADER_LINE_BYTES``
   (16 KiB); past either, the request is answered 431 with the error envelope
   and the connection closed. The bytes are counted as they arrive, so a
-  request never buffers more than the limit and one network read;
+  request never buffers more than the limit and two network reads;
 - **header timeout**: a connection must deliver a complete request line and
   headers within ``EVENTRAIL_HEADER_TIMEOUT_SECONDS`` (10) of being opened or
   of the request's first byte (408, then closed);
@@ -194,6 +194,12 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             return
         if self._reading_headers and self._header_bytes > MAX_HEADER_BYTES:
             self.refuse(431, TOO_LARGE, linger=True)
+
+    def handle_websocket_upgrade(self) -> None:
+        # The connection becomes the WebSocket protocol's: no request to time out.
+        _headers.pop(self, None)
+        _bodies.pop(self, None)
+        super().handle_websocket_upgrade()
 
     def _invalid(self) -> None:
         _headers.pop(self, None)

@@ -159,7 +159,9 @@ class FastLane:
                 self.health.failed(exc)
                 response = _error(ServiceUnavailable())
             else:
-                log.exception("unhandled error in %s %s", scope["method"], scope["path"])
+                # The handler, not the path: a path holds webhook ids and customer ids.
+                where = getattr(handler, "__qualname__", "a handler")
+                log.exception("unhandled error in %s %s", scope["method"], where)
                 response = FastResponse(
                     dumps(error_body(500, "All requests have failed due to errors")), 500
                 )

@@ -67,7 +67,7 @@ class EventrailApp(FastLane):
     """The ASGI application: the fast lane in front of the FastAPI app."""
 
     def __init__(self, api: FastAPI) -> None:
-        super().__init__(api)
+        super().__init__(api, api.state.db.health)
         self.api = api
         self.state = api.state
 
@@ -76,7 +76,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     settings = settings or get_settings()
     db = database or Database(settings)
     background = Background(db, settings)
-    reader = ReadConnection(settings)
+    reader = ReadConnection(settings, db.health)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

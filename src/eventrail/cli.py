@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -157,9 +158,32 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+_SERVE_OPTIONS = (
+    ("header_timeout", "EVENTRAIL_HEADER_TIMEOUT_SECONDS"),
+    ("body_timeout", "EVENTRAIL_BODY_TIMEOUT_SECONDS"),
+    ("max_connections", "EVENTRAIL_MAX_CONNECTIONS"),
+)
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from eventrail.kit.logsafe import log_config
+
+    # The options override the settings; the server's protocol (kit/server.py) and
+    # every worker process read them from the environment, like the others.
+    given = {
+        env: str(value)
+        for name, env in _SERVE_OPTIONS
+        if (value := getattr(args, name)) is not None
+    }
+    if given:
+        os.environ.update(given)
+        get_settings.cache_clear()
+        try:
+            settings = get_settings()
+        except ValueError as exc:
+            return _fail(args, f"invalid settings: {exc}")
     _database(settings).dispose()
     # Create the key file once, before the workers start. Without
     # EVENTRAIL_PUBLIC_URL, webhook URIs use the scheme, host and port each
@@ -172,7 +196,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         port=args.port,
         workers=args.workers,
         loop="uvloop",
-        http="httptools",
+        http="eventrail.kit.server:GuardedHttpToolsProtocol",
+        log_config=log_config(settings.log_level),
         log_level=settings.log_level,
         access_log=False,
         timeout_graceful_shutdown=10,
@@ -198,6 +223,24 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--header-timeout",
+        dest="header_timeout",
+        type=float,
+        help="seconds to receive a request's headers (EVENTRAIL_HEADER_TIMEOUT_SECONDS, 10)",
+    )
+    serve.add_argument(
+        "--body-timeout",
+        dest="body_timeout",
+        type=float,
+        help="seconds to receive a request's body (EVENTRAIL_BODY_TIMEOUT_SECONDS, 30)",
+    )
+    serve.add_argument(
+        "--max-connections",
+        dest="max_connections",
+        type=int,
+        help="open connections per process (EVENTRAIL_MAX_CONNECTIONS, 1000)",
+    )
 
     org = sub.add_parser("org", help="orgs").add_subparsers(dest="action", required=True)
     org_create = add(org, "create", cmd_org_create, "create an org")

@@ -71,6 +71,27 @@ class Settings(BaseSettings):
         le=86_400,
         description="GET /ready answers 503 while the oldest queued event has waited longer.",
     )
+    header_timeout_seconds: float = Field(
+        default=10,
+        ge=1,
+        le=300,
+        description="A connection must send a complete request line and headers within this "
+        "many seconds of opening (or of the request's first byte); else 408 and closed.",
+    )
+    body_timeout_seconds: float = Field(
+        default=30,
+        ge=1,
+        le=3600,
+        description="A request body must be complete within this many seconds of the end of "
+        "its headers; else the connection is closed.",
+    )
+    max_connections: int = Field(
+        default=1000,
+        ge=10,
+        le=1_000_000,
+        description="Open connections per server process; past it a new connection closes the "
+        "one waiting longest for its headers, or gets 503 if none is waiting.",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -117,6 +138,14 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def sqlite_path(self) -> str | None:
+        """The SQLite database file (None for PostgreSQL or an in-memory database)."""
+        if not self.is_sqlite:
+            return None
+        path = self.database_url.removeprefix("sqlite://").removeprefix("/").split("?", 1)[0]
+        return path if path and path != ":memory:" else None
 
     def signing_key(self) -> str:
         """The token signing key: the configured one, else one kept in the data directory."""

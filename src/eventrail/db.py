@@ -10,6 +10,7 @@ readers never wait for writers (WAL).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +22,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from eventrail.config import Settings
+from eventrail.kit.dbhealth import DatabaseHealth
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
@@ -38,7 +40,11 @@ _SQLITE_PRAGMAS = (
 
 def create_db_engine(settings: Settings, **overrides: Any) -> Engine:
     url = settings.sqlalchemy_url
+    # hide_parameters: SQLAlchemy's errors quote the statement's bound values
+    # (mobiles, emails, names), and errors end up in the server's log.
+    overrides.setdefault("hide_parameters", True)
     if settings.is_sqlite:
+        private_sqlite_file(settings)
         engine = sa.create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
@@ -55,6 +61,34 @@ def create_db_engine(settings: Settings, **overrides: Any) -> Engine:
         pool_pre_ping=True,
         **overrides,
     )
+
+
+def private_sqlite_file(settings: Settings) -> None:
+    """Create the SQLite database file readable by its owner only (0600), or take
+    group and other permissions away from an existing one that is ours: it holds
+    customers' data and password hashes. SQLite creates the ``-wal`` and ``-shm``
+    files with the main file's permissions."""
+    path = settings.sqlite_path
+    if path is None:
+        return
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        return  # a missing directory or no permission: SQLite reports it in its own words
+    try:
+        info = os.fstat(fd)
+        if info.st_uid == os.geteuid() and info.st_mode & 0o077:
+            os.fchmod(fd, info.st_mode & 0o700)
+    finally:
+        os.close(fd)
+    for suffix in ("-wal", "-shm"):
+        side = Path(f"{path}{suffix}")
+        try:
+            info = side.stat()
+            if info.st_uid == os.geteuid() and info.st_mode & 0o077:
+                side.chmod(info.st_mode & 0o700)
+        except FileNotFoundError:
+            pass
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -81,6 +115,7 @@ class Database:
         self.settings = settings
         self.engine = engine if engine is not None else create_db_engine(settings)
         self.is_sqlite = settings.is_sqlite
+        self.health = DatabaseHealth()
         write_bind = (
             self.engine.execution_options(sqlite_begin="IMMEDIATE")
             if self.is_sqlite
@@ -95,6 +130,7 @@ class Database:
         try:
             yield session
             session.commit()
+            self.health.succeeded()
         except BaseException:
             session.rollback()
             raise

@@ -17,11 +17,14 @@ Capillary's codes, e.g. ``customers.exceptions.CustomerNotFound``)::
     ├── MethodNotAllowed      405
     ├── PayloadTooLarge       413
     ├── UnsupportedMediaType  415
-    └── RateLimited           429
+    ├── RateLimited           429
+    └── ServiceUnavailable    503  the database cannot serve now (with Retry-After)
 
 Framework errors (FastAPI's request validation, Starlette's HTTP exceptions)
-are translated into the same envelope; anything else is a bug, logged with its
-traceback on the server and answered with a bare 500 envelope.
+are translated into the same envelope; the database's connection-level errors
+(``kit.dbhealth.UNAVAILABLE``) into ServiceUnavailable, logged once per
+outage; anything else is a bug, logged with its traceback (``kit.logsafe``:
+never the error's text) on the server and answered with a bare 500 envelope.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from eventrail.kit.dbhealth import RETRY_AFTER_SECONDS, UNAVAILABLE
 from eventrail.kit.json import JsonResponse
 
 log = logging.getLogger("eventrail")
@@ -108,6 +112,16 @@ class RateLimited(EventrailError):
     status_code = 429
     code = 429
     message = "Rate limit exceeded"
+
+
+class ServiceUnavailable(EventrailError):
+    status_code = 503
+    code = 503
+    message = "The database is unavailable; nothing was changed. Retry shortly."
+
+    def __init__(self, message: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.headers.setdefault("Retry-After", str(RETRY_AFTER_SECONDS))
 
 
 def error_body(code: int, message: str) -> dict[str, Any]:
@@ -188,8 +202,13 @@ async def _http_error(_: Request, exc: Exception) -> Response:
         return error_response(cls())
     if 400 <= exc.status_code < 500:
         return error_response(BadRequest(str(exc.detail), status_code=exc.status_code))
-    log.error("HTTP %s raised as an exception: %s", exc.status_code, exc.detail)
+    log.error("HTTP %s raised as an exception", exc.status_code)
     return error_response(EventrailError("Internal error", code=500, status_code=500))
+
+
+async def _unavailable(request: Request, exc: Exception) -> Response:
+    request.app.state.db.health.failed(exc)
+    return error_response(ServiceUnavailable())
 
 
 async def _unexpected(_: Request, exc: Exception) -> Response:
@@ -203,4 +222,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(EventrailError, _eventrail_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    for unavailable in UNAVAILABLE:
+        app.add_exception_handler(unavailable, _unavailable)
     app.add_exception_handler(Exception, _unexpected)

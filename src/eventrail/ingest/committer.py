@@ -19,6 +19,8 @@ from typing import Any
 import psycopg
 
 from eventrail.db import Database
+from eventrail.kit.dbhealth import is_unavailable
+from eventrail.kit.logsafe import describe
 
 log = logging.getLogger("eventrail.ingest")
 
@@ -129,7 +131,7 @@ class GroupCommitter:
                 )
                 if not retry:
                     raise
-                log.warning("ingest writer reconnecting: %s", exc)
+                log.info("ingest writer reconnecting: %s", describe(exc))
 
     def _run(self) -> None:
         try:
@@ -141,9 +143,13 @@ class GroupCommitter:
                 error: BaseException | None = None
                 try:
                     self._write(rows)
+                    self.db.health.succeeded()
                 except Exception as exc:  # answered as 503 to every waiter of the group
-                    log.exception("ingest group of %d rows not committed", len(rows))
-                    error = IngestUnavailable(str(exc))
+                    if is_unavailable(exc):
+                        self.db.health.failed(exc)
+                    else:
+                        log.exception("ingest group of %d rows not committed", len(rows))
+                    error = IngestUnavailable(describe(exc))
                 for _, future, loop in group:
                     # RuntimeError: the handler's loop is gone (its client left).
                     with contextlib.suppress(RuntimeError):

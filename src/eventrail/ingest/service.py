@@ -22,6 +22,7 @@ from eventrail.auth.admission import Admission, read_credentials
 from eventrail.auth.schemas import Caller
 from eventrail.db import Database
 from eventrail.errors import BadRequest, EventrailError, NotFound, Unauthorized
+from eventrail.errors import ServiceUnavailable as _Unavailable
 from eventrail.events.cache import WebhookCache, WebhookInfo
 from eventrail.ingest.committer import GroupCommitter, IngestUnavailable
 from eventrail.kit import ids
@@ -47,9 +48,7 @@ REFUSED_BODY_BYTES = 4096
 REFUSALS_PER_MINUTE = 60
 
 
-class ServiceUnavailable(EventrailError):
-    status_code = 503
-    code = 503
+class ServiceUnavailable(_Unavailable):
     message = "The event could not be stored; nothing was accepted. Retry shortly."
 
 

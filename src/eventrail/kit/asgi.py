@@ -7,8 +7,13 @@ endpoint reaches 27% of the bare server stack). The seed read APIs and the
 webhooks are therefore served here: the handler gets a :class:`FastRequest`
 (parsed once: headers, query, path parameters, body) and returns a
 :class:`FastResponse`; the lane adds ``X-Cap-Requestid`` and the rate-limit
-headers, refuses oversized bodies and NUL characters, and renders
-:class:`~eventrail.errors.EventrailError` as SPEC §1's envelope.
+headers, refuses oversized bodies and NUL characters, renders
+:class:`~eventrail.errors.EventrailError` as SPEC §1's envelope, and answers a
+database outage with 503 (``kit/dbhealth.py``).
+
+In front of every route, its own and the framework's, it refuses request
+headers over the sizes that ``kit/server.py`` enforces while reading them
+(431): the server in front may not be ours.
 """
 
 from __future__ import annotations
@@ -25,11 +30,14 @@ from eventrail.errors import (
     BadRequest,
     EventrailError,
     MethodNotAllowed,
+    ServiceUnavailable,
     error_body,
 )
 from eventrail.kit import ids
+from eventrail.kit.dbhealth import DatabaseHealth, is_unavailable
 from eventrail.kit.json import dumps
 from eventrail.kit.requests import parse_query, read_body
+from eventrail.kit.server import header_problem
 
 log = logging.getLogger("eventrail")
 
@@ -88,8 +96,9 @@ def _compile(template: str) -> re.Pattern[str]:
 class FastLane:
     """An ASGI app: serves its routes, hands every other request to ``fallback``."""
 
-    def __init__(self, fallback: ASGIApp) -> None:
+    def __init__(self, fallback: ASGIApp, health: DatabaseHealth | None = None) -> None:
         self.fallback = fallback
+        self.health = health or DatabaseHealth()
         self._routes: list[_Route] = []
         self._prefixes: tuple[str, ...] = ()
 
@@ -118,6 +127,17 @@ class FastLane:
         if scope["type"] != "http":
             await self.fallback(scope, receive, send)
             return
+        too_large = header_problem(scope)
+        if too_large is not None:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 431,
+                    "headers": [_JSON, (b"x-cap-requestid", ids.uuid4().hex.encode())],
+                }
+            )
+            await send({"type": "http.response.body", "body": dumps(error_body(431, too_large))})
+            return
         matched = self._match(scope["method"], scope["path"])
         if matched is None:
             await self.fallback(scope, receive, send)
@@ -133,13 +153,18 @@ class FastLane:
             request = await self._request(scope, receive, path_params, request_id)
             response = await handler(request)
         except EventrailError as exc:
-            response = FastResponse(dumps(error_body(exc.code, exc.message)), exc.status_code)
-            response.headers.extend((k.encode(), v.encode()) for k, v in exc.headers.items())
-        except Exception:
-            log.exception("unhandled error in %s %s", scope["method"], scope["path"])
-            response = FastResponse(
-                dumps(error_body(500, "All requests have failed due to errors")), 500
-            )
+            response = _error(exc)
+        except Exception as exc:
+            if is_unavailable(exc):
+                self.health.failed(exc)
+                response = _error(ServiceUnavailable())
+            else:
+                # The handler, not the path: a path holds webhook ids and customer ids.
+                where = getattr(handler, "__qualname__", "a handler")
+                log.exception("unhandled error in %s %s", scope["method"], where)
+                response = FastResponse(
+                    dumps(error_body(500, "All requests have failed due to errors")), 500
+                )
         headers = [
             _JSON,
             (b"x-cap-requestid", (request.request_id if request else request_id).encode()),
@@ -168,6 +193,12 @@ class FastLane:
         return FastRequest(
             scope, scope["method"], path, headers, query, path_params, body, request_id
         )
+
+
+def _error(exc: EventrailError) -> FastResponse:
+    response = FastResponse(dumps(error_body(exc.code, exc.message)), exc.status_code)
+    response.headers.extend((k.encode(), v.encode()) for k, v in exc.headers.items())
+    return response
 
 
 def _method_not_allowed(allowed: list[str]) -> FastHandler:

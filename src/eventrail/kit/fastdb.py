@@ -28,6 +28,7 @@ from psycopg.adapt import PyFormat, Transformer
 from psycopg.types.string import TextLoader
 
 from eventrail.config import Settings
+from eventrail.kit.dbhealth import DatabaseHealth
 
 _NAMED = re.compile(r"(?<!:):(\w+)")
 
@@ -96,15 +97,16 @@ class _Postgres:
 class ReadConnection:
     """One read-only connection per server process, opened on first use."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, health: DatabaseHealth | None = None) -> None:
         self.settings = settings
+        self.health = health or DatabaseHealth()
         self.sqlite = settings.is_sqlite
         self._conn: Any = None
         self._lock = threading.Lock()
 
     def _open(self) -> Any:
         if self.sqlite:
-            path = self.settings.database_url.removeprefix("sqlite:///")
+            path = self.settings.sqlite_path or ":memory:"
             conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             for pragma in (
                 "PRAGMA busy_timeout=30000",
@@ -123,8 +125,11 @@ class ReadConnection:
                     self._conn = self._open()
                 try:
                     if self.sqlite:
-                        return self._conn.execute(sql, params).fetchall()  # type: ignore[no-any-return]
-                    return self._conn.rows(sql, params)  # type: ignore[no-any-return]
+                        found = self._conn.execute(sql, params).fetchall()
+                    else:
+                        found = self._conn.rows(sql, params)
+                    self.health.succeeded()
+                    return found  # type: ignore[no-any-return]
                 except psycopg.OperationalError:
                     # The server restarted or the connection dropped: reconnect once.
                     self.close()

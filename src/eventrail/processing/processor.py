@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from eventrail.db import Database
 from eventrail.kit.dates import now_ms
+from eventrail.kit.dbhealth import is_unavailable
 from eventrail.processing import statuses as st
 from eventrail.processing.pipeline import BatchPipeline, BatchResult, set_aside_log
 from eventrail.processing.repository import ProcessingRepository, Queued
@@ -112,7 +113,15 @@ class Processor:
             try:
                 done = self.run_single() if single else self.run_once()
                 failures = 0
-            except Exception:
+            except Exception as exc:
+                if is_unavailable(exc):
+                    # The database, not the batch: wait for it without blaming the requests.
+                    self.db.health.failed(exc)
+                    if single:
+                        with self._lock:
+                            self._isolate += 1
+                    self._stopping.wait(1.0)
+                    continue
                 failures += 1
                 log.exception("processing failed (%s)", "one request" if single else "a batch")
                 if not single and failures >= _ATTEMPTS:
@@ -203,7 +212,9 @@ class Processor:
                 with session.begin_nested():
                     result = BatchPipeline(session, now_ms()).run([request])
                     self._write(repo, result, [request.id])
-            except Exception:
+            except Exception as exc:
+                if is_unavailable(exc):
+                    raise
                 attempts = self._attempts.get(request.id, 0) + 1
                 self._attempts[request.id] = attempts
                 if attempts < _ATTEMPTS:

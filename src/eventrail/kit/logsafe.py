@@ -1,0 +1,121 @@
+"""What a log line may say about an error: its type and where it was raised, never
+its message.
+
+Error messages carry values: SQLAlchemy quotes a statement's parameters, the
+drivers add ``DETAIL: Key (value)=(9199...) already exists``, pydantic quotes
+the input, ``int()`` quotes the text it could not read. The server's log must
+hold no identifier, name or PSI value, so an exception is logged as its class,
+the database's error code and the names of the constraint, table and column it
+concerns (schema names, not data), and its traceback's frames (file, line,
+code), never its text. The one exception is a connection failure of the
+PostgreSQL driver (no SQLSTATE: the server was never reached), whose text names
+only a host and a port.
+
+``RedactingFilter`` applies this to every record that reaches a handler it is
+attached to: exceptions given as arguments and the exception of ``exc_info``.
+``eventrail serve`` attaches it to every handler (:func:`log_config`).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import sqlite3
+import traceback
+from typing import Any
+
+import psycopg
+
+_MAX_CHAIN = 5
+
+
+def describe(exc: BaseException) -> str:
+    """``Type (SQLSTATE 23505, constraint uq_x, table t)``: safe to log."""
+    kind = type(exc)
+    name = (
+        kind.__qualname__
+        if kind.__module__ == "builtins"
+        else f"{kind.__module__}.{kind.__qualname__}"
+    )
+    details: list[str] = []
+    orig = getattr(exc, "orig", None)  # SQLAlchemy's DBAPIError wraps the driver's error
+    if isinstance(orig, BaseException):
+        return f"{name} from {describe(orig)}"
+    if isinstance(exc, psycopg.Error):
+        if exc.sqlstate:
+            details.append(f"SQLSTATE {exc.sqlstate}")
+            diag = exc.diag
+            for label, value in (
+                ("constraint", diag.constraint_name),
+                ("table", diag.table_name),
+                ("column", diag.column_name),
+            ):
+                if value:
+                    details.append(f"{label} {value}")
+        elif isinstance(exc, psycopg.OperationalError):
+            details.append(str(exc).strip().splitlines()[0] if str(exc).strip() else "")
+    elif isinstance(exc, sqlite3.Error):
+        errorname = getattr(exc, "sqlite_errorname", None)
+        if errorname:
+            details.append(errorname)
+    details = [d for d in details if d]
+    return f"{name} ({', '.join(details)})" if details else name
+
+
+def safe_traceback(exc: BaseException) -> str:
+    """The traceback of ``exc`` and of its causes, each exception shown by :func:`describe`."""
+    chain: list[tuple[BaseException, str]] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    link = ""
+    while current is not None and id(current) not in seen and len(chain) < _MAX_CHAIN:
+        seen.add(id(current))
+        chain.append((current, link))
+        if current.__cause__ is not None:
+            current, link = current.__cause__, "The above exception was the direct cause of"
+        elif current.__context__ is not None and not current.__suppress_context__:
+            current, link = current.__context__, "During handling of the above exception"
+        else:
+            current = None
+    parts: list[str] = []
+    for error, link in reversed(chain):
+        frames = traceback.format_list(traceback.extract_tb(error.__traceback__))
+        parts.append("Traceback (most recent call last):\n" + "".join(frames) + describe(error))
+        if link:
+            parts.append(f"\n{link} the following exception:\n")
+    return "\n".join(parts)
+
+
+class RedactingFilter(logging.Filter):
+    """Replaces what a record says of an exception: :func:`describe`, :func:`safe_traceback`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, BaseException):
+            record.msg = describe(record.msg)
+        if isinstance(record.args, tuple) and any(
+            isinstance(arg, BaseException) for arg in record.args
+        ):
+            record.args = tuple(
+                describe(arg) if isinstance(arg, BaseException) else arg for arg in record.args
+            )
+        if record.exc_info and record.exc_info[1] is not None:
+            # Set before any formatter runs, so none renders the original text.
+            record.exc_text = safe_traceback(record.exc_info[1])
+        return True
+
+
+def log_config(level: str) -> dict[str, Any]:
+    """Uvicorn's logging configuration with :class:`RedactingFilter` on every handler,
+    and the ``eventrail`` loggers written by the same handler as the server's own."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["redact"] = {"()": f"{__name__}.RedactingFilter"}
+    for handler in config["handlers"].values():
+        handler.setdefault("filters", []).append("redact")
+    config["loggers"]["eventrail"] = {
+        "handlers": ["default"],
+        "level": level.upper(),
+        "propagate": False,
+    }
+    return config

@@ -1,0 +1,235 @@
+"""Limits on reading a request, enforced by the HTTP server before the app sees it.
+
+``eventrail serve`` runs uvicorn with :class:`GuardedHttpToolsProtocol`, its
+httptools protocol plus:
+
+- **header size**: the request line and headers together may not exceed
+  ``MAX_HEADER_BYTES`` (64 KiB), nor one header line ``MAX_HEADER_LINE_BYTES``
+  (16 KiB); past either, the request is answered 431 with the error envelope
+  and the connection closed. The bytes are counted as they arrive, so a
+  request never buffers more than the limit and two network reads;
+- **header timeout**: a connection must deliver a complete request line and
+  headers within ``EVENTRAIL_HEADER_TIMEOUT_SECONDS`` (10) of being opened or
+  of the request's first byte (408, then closed);
+- **body timeout**: a body must be complete within
+  ``EVENTRAIL_BODY_TIMEOUT_SECONDS`` (30) of the end of its headers (closed);
+- **connection cap**: past ``EVENTRAIL_MAX_CONNECTIONS`` (1000) open
+  connections per server process, a new connection closes the one that has
+  waited longest for its headers; if none is waiting, the newcomer gets 503.
+  Half-sent requests therefore cannot hold the server: they are the first to go.
+
+The timeouts are checked once a second (not a timer per request: the sweep
+costs nothing per request). Idle keep-alive connections are closed after
+uvicorn's ``timeout_keep_alive`` (5 s). :func:`header_problem` is the same
+size check on an ASGI scope, for the app behind any server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http
+import logging
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import httptools
+import orjson
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+MAX_HEADER_BYTES = 64 * 1024
+MAX_HEADER_LINE_BYTES = 16 * 1024
+TOO_LARGE = "Request line or headers too large: at most 16 KiB per line and 64 KiB in all"
+_SWEEP_SECONDS = 1.0
+_LINGER_SECONDS = 2.0
+
+log = logging.getLogger("eventrail.server")
+
+
+def header_problem(scope: Any) -> str | None:
+    """Why the request line and headers of an ASGI scope are too large, or None."""
+    total = len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"")
+    for name, value in scope["headers"]:
+        line = len(name) + len(value) + 4
+        if line > MAX_HEADER_LINE_BYTES:
+            return TOO_LARGE
+        total += line
+    return TOO_LARGE if total > MAX_HEADER_BYTES else None
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    header_timeout: float
+    body_timeout: float
+    max_connections: int
+
+
+@cache
+def _limits() -> ReadLimits:
+    from eventrail.config import get_settings
+
+    settings = get_settings()
+    return ReadLimits(
+        settings.header_timeout_seconds,
+        settings.body_timeout_seconds,
+        settings.max_connections,
+    )
+
+
+class _HeaderLineTooLarge(Exception):
+    pass
+
+
+def _response(status: int, message: str, default_headers: list[tuple[bytes, bytes]]) -> bytes:
+    body = orjson.dumps(
+        {"warnings": [], "errors": [{"status": False, "code": status, "message": message}]}
+    )
+    lines = [f"HTTP/1.1 {status} {http.HTTPStatus(status).phrase}".encode()]
+    lines += [name + b": " + value for name, value in default_headers]
+    lines += [
+        b"content-type: application/json",
+        b"content-length: " + str(len(body)).encode(),
+        b"connection: close",
+    ]
+    return b"\r\n".join(lines) + b"\r\n\r\n" + body
+
+
+# Connections reading a request in this process -> their deadline (loop time),
+# oldest first: _headers from the connection or the request's first byte,
+# _bodies from the end of the headers.
+_headers: dict[GuardedHttpToolsProtocol, float] = {}
+_bodies: dict[GuardedHttpToolsProtocol, float] = {}
+_sweeper: list[asyncio.AbstractEventLoop] = []
+
+
+def _sweep(loop: asyncio.AbstractEventLoop) -> None:
+    now = loop.time()
+    for waiting, expired in ((_headers, "headers"), (_bodies, "body")):
+        late = [p for p, deadline in waiting.items() if deadline <= now]
+        for protocol in late:
+            if protocol.flow is not None and protocol.flow.read_paused:
+                continue  # the server stopped reading, not the client
+            protocol.too_slow(expired)
+    loop.call_later(_SWEEP_SECONDS, _sweep, loop)
+
+
+class GuardedHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with the limits of this module."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.limits = _limits()
+        self._header_bytes = 0
+        self._reading_headers = False
+        self._refused = False
+
+    # -- connections -------------------------------------------------------------
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        if self.loop not in _sweeper:
+            _sweeper.append(self.loop)
+            self.loop.call_later(_SWEEP_SECONDS, _sweep, self.loop)
+        if len(self.connections) > self.limits.max_connections:
+            oldest = next(iter(_headers), None)
+            if oldest is None:
+                self.refuse(503, "Too many connections; retry shortly")
+                return
+            oldest.refuse(408, "Request headers not received in time")
+        _headers[self] = self.loop.time() + self.limits.header_timeout
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        _headers.pop(self, None)
+        _bodies.pop(self, None)
+        super().connection_lost(exc)
+
+    def refuse(self, status: int, message: str, *, linger: bool = False) -> None:
+        """Answer ``status`` with the envelope and close. With ``linger``, what the
+        client still sends is read and dropped for a moment first, so that a client
+        busy sending sees the answer rather than a reset."""
+        _headers.pop(self, None)
+        _bodies.pop(self, None)
+        if self._refused or self.transport.is_closing():
+            return
+        self._refused = True
+        self.transport.write(_response(status, message, self.server_state.default_headers))
+        if linger and self.transport.can_write_eof():
+            self.transport.write_eof()
+            self.loop.call_later(_LINGER_SECONDS, self.transport.close)
+        else:
+            self.transport.close()
+
+    def too_slow(self, part: str) -> None:
+        if part == "headers":
+            self.refuse(408, "Request headers not received in time")
+        else:
+            _bodies.pop(self, None)
+            self.transport.close()  # the app sees the client go away
+
+    # -- reading -----------------------------------------------------------------
+    def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return
+        self._unset_keepalive_if_required()
+        # A read that began while the headers were pending is all header bytes
+        # if they are still pending after it: counted exactly, never a body.
+        counted = self._reading_headers
+        if counted:
+            self._header_bytes += len(data)
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserCallbackError as exc:
+            if isinstance(exc.__context__, _HeaderLineTooLarge):
+                self.refuse(431, TOO_LARGE, linger=True)
+                return
+            self._invalid()
+            return
+        except httptools.HttpParserError:
+            self._invalid()
+            return
+        except httptools.HttpParserUpgrade:
+            if self._should_upgrade():
+                self.handle_websocket_upgrade()
+            else:
+                self._unsupported_upgrade_warning()
+            return
+        if self._reading_headers and self._header_bytes > MAX_HEADER_BYTES:
+            self.refuse(431, TOO_LARGE, linger=True)
+
+    def handle_websocket_upgrade(self) -> None:
+        # The connection becomes the WebSocket protocol's: no request to time out.
+        _headers.pop(self, None)
+        _bodies.pop(self, None)
+        super().handle_websocket_upgrade()
+
+    def _invalid(self) -> None:
+        _headers.pop(self, None)
+        _bodies.pop(self, None)
+        self.logger.warning("Invalid HTTP request received.")
+        self.send_400_response("Invalid HTTP request received.")
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._header_bytes = 0
+        self._reading_headers = True
+        if self not in _headers:
+            _headers[self] = self.loop.time() + self.limits.header_timeout
+
+    def on_url(self, url: bytes) -> None:
+        if len(self.url) + len(url) > MAX_HEADER_LINE_BYTES:
+            raise _HeaderLineTooLarge
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if len(name) + len(value) + 4 > MAX_HEADER_LINE_BYTES:
+            raise _HeaderLineTooLarge
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        self._reading_headers = False
+        _headers.pop(self, None)
+        _bodies[self] = self.loop.time() + self.limits.body_timeout
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        _bodies.pop(self, None)
+        super().on_message_complete()

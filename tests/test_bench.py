@@ -1,4 +1,5 @@
-"""The harness's report: figures over ceilings, and the 1M-to-10M comparison."""
+"""The harness's report: figures over ceilings, the 1M-to-10M comparison, and the
+victim's read under attack (bench.attack)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import sys
 import time
 from typing import Any
 
+import httpx
+from bench.attack import _steady, attack_rows, effective_p99, summarize
 from bench.compare import slowdowns
 from bench.run import CpuClock, cpu_rows, per_request, rows
 
@@ -113,3 +116,102 @@ def test_the_cpu_clock_sees_a_busy_process_group() -> None:
     figures = per_request({"server": 0.5, "database": 0.25}, 1000, 2.0)
     assert figures["us"] == {"server": 500.0, "database": 250.0}
     assert figures["cores"] == {"server": 0.25, "database": 0.125}
+
+
+# -- bench.attack: the victim's read under attack -------------------------------------
+def _window(
+    p99: float, *, timeouts: int = 0, requests: int = 10_000, state: str = "ok", **extra: Any
+) -> dict[str, Any]:
+    victim = {
+        "ok_per_s": requests / 5,
+        "requests": requests,
+        "timeouts": timeouts,
+        "p50_ms": p99 / 4,
+        "p99_ms": p99,
+        "probe": {"probes": 20, "failed": extra.pop("failed", 0), "max_ms": p99},
+    }
+    return {
+        "victim": victim,
+        "attackers": [{"kind": "x", "sent": 3, "statuses": {"401": 3}, "cpu_s": 0.5}],
+        "state": state,
+        "rss_before_mb": extra.get("rss", (100.0, 100.0))[0],
+        "rss_after_mb": extra.get("rss", (100.0, 100.0))[1],
+        "db_growth_mb": extra.get("db", 0.0),
+    }
+
+
+def _attacked(**attacks: list[dict[str, Any]]) -> dict[str, Any]:
+    baseline = [_window(p)["victim"] for p in (9.0, 10.0, 30.0, 11.0)]  # median p99 10.5
+    return {"baseline": baseline, "attacks": attacks, "events": []}
+
+
+def test_the_p99_counts_what_wrk_timed_out() -> None:
+    assert effective_p99(_window(12.0)["victim"], 2000) == 12.0
+    # 1% of timeouts or less: the p99 of the answered requests stands
+    assert effective_p99(_window(12.0, timeouts=100, requests=9_900)["victim"], 2000) == 12.0
+    assert effective_p99(_window(12.0, timeouts=102, requests=9_900)["victim"], 2000) == 2000
+    assert effective_p99(_window(0.0, requests=0)["victim"], 2000) == 2000
+
+
+def test_the_ratio_is_the_median_p99_under_attack_over_the_baselines() -> None:
+    out = _attacked(
+        header=[
+            _window(20.0, rss=(100, 180)),
+            _window(22.0, rss=(180, 260)),
+            _window(60.0, rss=(260, 300)),
+        ],
+        poison=[_window(19.0, db=1.5), _window(21.0, db=2.0), _window(25.0, db=0.5)],
+    )
+    summary = summarize(out, 2000)
+    assert summary["baseline"]["p99_ms"] == 10.5
+    header, poison = summary["header"], summary["poison"]
+    assert header["p99_ms"] == 22.0 and header["ratio"] == 22.0 / 10.5 and not header["met"]
+    assert (header["rss_before_mb"], header["rss_after_mb"], header["rss_growth_mb"]) == (
+        100,
+        300,
+        200,
+    )
+    assert header["statuses"] == {"401": 9}
+    assert poison["p99_ms"] == 21.0 and poison["met"]
+    assert poison["db_growth_mb"] == 4.0
+    table = {row[0]: row[1:] for row in attack_rows(out, 2000)}
+    assert table["none (baseline)"][:3] == ("2,000", "2.6", "10.5")
+    assert table["header"][5:7] == ("2.10", "NOT met")
+    assert table["poison"][5:7] == ("2.00", "met")
+    assert table["header"][7] == "100 -> 300 (+200)"
+    assert "redos" not in table
+
+
+def test_a_frozen_server_or_an_unanswered_request_misses_the_target() -> None:
+    out = _attacked(
+        redos=[_window(11.0, requests=0, state="frozen")],
+        anonymous=[_window(11.0), _window(11.0, failed=1), _window(11.0)],
+        header=[_window(11.0, timeouts=1), _window(11.0), _window(11.0)],
+        poison=[_window(11.0, state="stalled"), _window(11.0), _window(11.0)],
+    )
+    summary = summarize(out, 2000)
+    redos = summary["redos"]
+    assert redos["state"] == "frozen" and redos["at_timeout"] and not redos["met"]
+    assert not summary["anonymous"]["met"] and not summary["header"]["met"]
+    # a queue left undrained is reported, but the read's target is about the read
+    assert summary["poison"]["state"] == "stalled" and summary["poison"]["met"]
+    table = {row[0]: row[1:] for row in attack_rows(out, 2000)}
+    assert table["redos"][2] == ">= 2000" and table["redos"][5] == ">= 190"
+    assert table["redos"][9] == "frozen (1 rounds)"
+    assert table["anonymous"][3] == "0 / 1 of 60"
+
+
+def test_a_steady_attacker_stops_by_itself() -> None:
+    calls: list[float] = []
+
+    def call(i: int) -> str:
+        calls.append(time.monotonic())
+        if i == 1:
+            raise httpx.ReadTimeout("slow")
+        return "200"
+
+    start = time.monotonic()
+    statuses = _steady(20.0, 0.5, call)
+    assert time.monotonic() - start < 2.0  # 0.45 s, on a busy machine
+    assert statuses == {"200": 9, "timeout": 1}
+    assert calls[-1] - calls[0] >= 0.4  # spread over the window, not in a burst

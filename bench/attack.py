@@ -89,18 +89,19 @@ VICTIM_TIMEOUT = 2.0  # wrk's, for the victim's reads
 PROBE_SECONDS = 5.0  # the server answers the victim after an attack, or it is frozen
 PROBE_EVERY = 0.25
 PROBE_KEPT = 3
-DRAIN_SECONDS = 20.0
+DRAIN_SECONDS = 10.0
 TARGET = 2.0
 
 
 # -- the attackers: each runs in its own process ---------------------------------------
 def _steady(per_s: float, seconds: float, call: Callable[[int], str]) -> Counter[str]:
-    """``call(i)`` at a steady rate for ``seconds`` (at most per_s * seconds + 1 calls)."""
+    """``call(i)`` at a steady rate for ``seconds`` (at most per_s * seconds calls; a
+    call that outlasts the window is the last)."""
     statuses: Counter[str] = Counter()
     start = time.monotonic()
     for i in range(int(per_s * seconds) + 1):
         at = start + i / per_s
-        if at >= start + seconds:
+        if max(at, time.monotonic()) >= start + seconds:
             break
         time.sleep(max(0.0, at - time.monotonic()))
         statuses[_outcome(functools.partial(call, i))] += 1

@@ -215,3 +215,12 @@ def test_a_steady_attacker_stops_by_itself() -> None:
     assert time.monotonic() - start < 2.0  # 0.45 s, on a busy machine
     assert statuses == {"200": 9, "timeout": 1}
     assert calls[-1] - calls[0] >= 0.4  # spread over the window, not in a burst
+
+    # a server that answers no more: the call that outlasts the window is the last
+    def hangs(i: int) -> str:
+        calls.append(time.monotonic())
+        time.sleep(0.6)
+        return "200"
+
+    calls.clear()
+    assert _steady(20.0, 0.5, hangs) == {"200": 1} and len(calls) == 1

@@ -24,8 +24,9 @@ After each attack window the server must answer the victim within
 PROBE_SECONDS and empty its queue within DRAIN_SECONDS; otherwise it is
 reported frozen (or stalled), killed, the attacker's queued requests are
 deleted and it is started again. The table: per attack, the victim's p50, p99
-and requests/s (medians over the rounds), p99 over the baseline's p99 (target
-<= 2x), the server's RSS and the database's growth. See bench/README.md.
+and requests/s (medians over the rounds), p99 over the p99 of the baseline
+window just before (the median of the rounds' ratios; target <= 2x), the
+server's RSS and the database's growth. See bench/README.md.
 """
 
 from __future__ import annotations
@@ -503,8 +504,10 @@ def bench_backend(kind: str, args: Any, results: dict[str, Any]) -> None:
                     if any(w["state"] == "frozen" for w in windows):
                         continue  # frozen once: not again
                     print(f"[{kind}] round {round_}: baseline, then {scenario}", flush=True)
-                    out["baseline"].append(bench.window(None)["victim"])
+                    baseline = bench.window(None)["victim"]
+                    out["baseline"].append(baseline)
                     window = bench.window(scenario)
+                    window["baseline"] = baseline
                     windows.append(window)
                     if window["state"] != "ok":
                         deleted = bench.restart()
@@ -535,10 +538,13 @@ def _victim(figures: list[dict[str, Any]], timeout_ms: float) -> dict[str, Any]:
 
 
 def summarize(out: dict[str, Any], timeout_ms: float = VICTIM_TIMEOUT * 1000) -> dict[str, Any]:
-    """Per scenario: the victim's medians over its windows, p99 over the baseline's,
-    memory, disk, what the attackers got, and whether the target is met: p99 at most
-    TARGET times the baseline's, every request of the victim (wrk's and the
-    probes') answered within the timeout, and the server not frozen."""
+    """Per scenario: the victim's medians over its windows; the ratio, the median
+    over the rounds of the window's p99 over the p99 of the baseline window just
+    before it (the machine's load drifts from minute to minute: a window is
+    compared with its neighbour); memory, disk, what the attackers got, and
+    whether the target is met: the ratio at most TARGET, every request of the
+    victim (wrk's and the probes') answered within the timeout, and the server not
+    frozen."""
     base = _victim(out["baseline"], timeout_ms)
     summary: dict[str, Any] = {"baseline": base}
     for scenario, windows in out["attacks"].items():
@@ -551,7 +557,11 @@ def summarize(out: dict[str, Any], timeout_ms: float = VICTIM_TIMEOUT * 1000) ->
         for window in windows:
             for fired in window["attackers"]:
                 statuses.update(fired["statuses"])
-        ratio = victim["p99_ms"] / base["p99_ms"] if base["p99_ms"] > 0 else float("inf")
+        ratio = statistics.median(
+            effective_p99(w["victim"], timeout_ms)
+            / max(effective_p99(w["baseline"], timeout_ms), 1e-3)
+            for w in windows
+        )
         unanswered = victim["timeouts"] + victim["probes_failed"]
         summary[scenario] = {
             **victim,
@@ -617,7 +627,7 @@ HEADER = (
     "p99 ms",
     "timeouts / probes failed",
     "probe max ms",
-    "p99 / baseline",
+    "p99 / baseline's",
     "<= 2x",
     "RSS MB (growth in its windows)",
     "db MB",

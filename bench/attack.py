@@ -517,6 +517,9 @@ def bench_backend(kind: str, args: Any, results: dict[str, Any]) -> None:
                         )
                         out["events"].append(note)
                         print(f"[{kind}] {note}", flush=True)
+        except Exception as exc:  # report what was measured, and why it stopped
+            out["events"].append(f"aborted: {str(exc)[:300]}")
+            print(f"[{kind}] aborted: {exc}", flush=True)
         finally:
             bench.stack.close()
             bench.progress.close()

@@ -103,16 +103,16 @@ def serve(command: list[str], env: dict[str, str], ready_path: str, log: Path) -
     )
     server = Server(f"http://127.0.0.1:{port}", process)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # a loaded machine takes half a minute
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"server exited: {log.read_text()[-2000:]}")
             try:
                 httpx.get(server.base + ready_path, timeout=1)
                 break
-            except httpx.TransportError:
+            except httpx.TransportError as exc:
                 if time.monotonic() > deadline:
-                    raise
+                    raise RuntimeError(f"server not ready: {log.read_text()[-2000:]}") from exc
                 time.sleep(0.2)
         sampler = threading.Thread(target=server.sample, daemon=True)
         sampler.start()

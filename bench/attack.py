@@ -646,9 +646,9 @@ def print_report(results: dict[str, Any]) -> None:
             continue
         print(f"\n[{kind}] the victim's GET /v2/events/logs @{results['connections']}, medians")
         tried = ", ".join(
-            f"{t['pattern']} -> {t['status']} {t['code']}" for t in out["regex_tried"]
+            f"{t['pattern']} -> {t['status']} {t['code']}" for t in out.get("regex_tried", [])
         )
-        print(f"ReDoS patterns tried: {tried}; used: {out['regex']}")
+        print(f"ReDoS patterns tried: {tried}; used: {out.get('regex')}")
         _print_table(HEADER, attack_rows(out))
         for event in out["events"]:
             print(f"  {event}")

@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install install-dev run test lint typecheck format bench bench-quick
+.PHONY: install install-dev run test lint typecheck format bench bench-quick bench-attack
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -46,3 +46,8 @@ bench: install-dev
 
 bench-quick: install-dev
 	$(BIN)/python -m bench.run --scale 100000 --quick
+
+# Another org's read while one org attacks (bench/README.md, "Under attack"):
+# 5 s windows, 3 rounds, about five minutes per database.
+bench-attack: install-dev
+	$(BIN)/python -m bench.attack

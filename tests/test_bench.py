@@ -1,4 +1,5 @@
-"""The harness's report: figures over ceilings, and the 1M-to-10M comparison."""
+"""The harness's report: figures over ceilings, the 1M-to-10M comparison, and the
+victim's read under attack (bench.attack)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import sys
 import time
 from typing import Any
 
+import httpx
+from bench.attack import _steady, attack_rows, effective_p99, summarize
 from bench.compare import slowdowns
 from bench.run import CpuClock, cpu_rows, per_request, rows
 
@@ -113,3 +116,124 @@ def test_the_cpu_clock_sees_a_busy_process_group() -> None:
     figures = per_request({"server": 0.5, "database": 0.25}, 1000, 2.0)
     assert figures["us"] == {"server": 500.0, "database": 250.0}
     assert figures["cores"] == {"server": 0.25, "database": 0.125}
+
+
+# -- bench.attack: the victim's read under attack -------------------------------------
+def _victim(p99: float, *, timeouts: int = 0, requests: int = 10_000, failed: int = 0) -> Any:
+    return {
+        "ok_per_s": requests / 5,
+        "requests": requests,
+        "timeouts": timeouts,
+        "p50_ms": p99 / 4,
+        "p99_ms": p99,
+        "probe": {"probes": 20, "failed": failed, "max_ms": p99},
+    }
+
+
+def _window(
+    p99: float,
+    base: float = 10.0,
+    *,
+    state: str = "ok",
+    rss: tuple[float, float] = (100.0, 100.0),
+    db: float = 0.0,
+    **victim: Any,
+) -> dict[str, Any]:
+    """An attack window with the victim's p99, after a baseline window's ``base``."""
+    return {
+        "victim": _victim(p99, **victim),
+        "baseline": _victim(base),
+        "attackers": [{"kind": "x", "sent": 3, "statuses": {"401": 3}, "cpu_s": 0.5}],
+        "state": state,
+        "rss_before_mb": rss[0],
+        "rss_after_mb": rss[1],
+        "db_growth_mb": db,
+    }
+
+
+def _attacked(**attacks: list[dict[str, Any]]) -> dict[str, Any]:
+    baseline = [w["baseline"] for windows in attacks.values() for w in windows]
+    return {"baseline": baseline, "attacks": attacks, "events": []}
+
+
+def test_the_p99_counts_what_wrk_timed_out() -> None:
+    assert effective_p99(_victim(12.0), 2000) == 12.0
+    # 1% of timeouts or less: the p99 of the answered requests stands
+    assert effective_p99(_victim(12.0, timeouts=100, requests=9_900), 2000) == 12.0
+    assert effective_p99(_victim(12.0, timeouts=102, requests=9_900), 2000) == 2000
+    assert effective_p99(_victim(0.0, requests=0), 2000) == 2000
+
+
+def test_the_ratio_is_the_median_of_each_window_over_the_baseline_before_it() -> None:
+    out = _attacked(
+        # ratios 2.0, 2.2, 0.5: the slow baseline of the third round is its own
+        header=[
+            _window(20.0, 10.0, rss=(100, 180)),
+            _window(22.0, 10.0, rss=(180, 260)),
+            _window(60.0, 120.0, rss=(260, 300)),
+        ],
+        # ratios 1.9, 2.1, 2.5
+        poison=[_window(19.0, 10.0, db=1.5), _window(21.0, 10.0, db=2.0), _window(25.0, db=0.5)],
+    )
+    summary = summarize(out, 2000)
+    assert summary["baseline"]["p99_ms"] == 10.0
+    header, poison = summary["header"], summary["poison"]
+    assert header["p99_ms"] == 22.0 and header["ratio"] == 2.0 and header["met"]
+    assert (header["rss_before_mb"], header["rss_after_mb"], header["rss_growth_mb"]) == (
+        100,
+        300,
+        200,
+    )
+    assert header["statuses"] == {"401": 9}
+    assert poison["p99_ms"] == 21.0 and poison["ratio"] == 2.1 and not poison["met"]
+    assert poison["db_growth_mb"] == 4.0
+    table = {row[0]: row[1:] for row in attack_rows(out, 2000)}
+    assert table["none (baseline)"][:3] == ("2,000", "2.5", "10.0")
+    assert table["header"][5:7] == ("2.00", "met")
+    assert table["poison"][5:7] == ("2.10", "NOT met")
+    assert table["header"][7] == "100 -> 300 (+200)"
+    assert "redos" not in table
+
+
+def test_a_frozen_server_or_an_unanswered_request_misses_the_target() -> None:
+    out = _attacked(
+        redos=[_window(11.0, requests=0, state="frozen")],
+        anonymous=[_window(11.0), _window(11.0, failed=1), _window(11.0)],
+        header=[_window(11.0, timeouts=1), _window(11.0), _window(11.0)],
+        poison=[_window(11.0, state="stalled"), _window(11.0), _window(11.0)],
+    )
+    summary = summarize(out, 2000)
+    redos = summary["redos"]
+    assert redos["state"] == "frozen" and redos["at_timeout"] and not redos["met"]
+    assert not summary["anonymous"]["met"] and not summary["header"]["met"]
+    # a queue left undrained is reported, but the read's target is about the read
+    assert summary["poison"]["state"] == "stalled" and summary["poison"]["met"]
+    table = {row[0]: row[1:] for row in attack_rows(out, 2000)}
+    assert table["redos"][2] == ">= 2000" and table["redos"][5] == ">= 200"
+    assert table["redos"][9] == "frozen (1 rounds)"
+    assert table["anonymous"][3] == "0 / 1 of 60"
+
+
+def test_a_steady_attacker_stops_by_itself() -> None:
+    calls: list[float] = []
+
+    def call(i: int) -> str:
+        calls.append(time.monotonic())
+        if i == 1:
+            raise httpx.ReadTimeout("slow")
+        return "200"
+
+    start = time.monotonic()
+    statuses = _steady(20.0, 0.5, call)
+    assert time.monotonic() - start < 2.0  # 0.45 s, on a busy machine
+    assert statuses == {"200": 9, "timeout": 1}
+    assert calls[-1] - calls[0] >= 0.4  # spread over the window, not in a burst
+
+    # a server that answers no more: the call that outlasts the window is the last
+    def hangs(i: int) -> str:
+        calls.append(time.monotonic())
+        time.sleep(0.6)
+        return "200"
+
+    calls.clear()
+    assert _steady(20.0, 0.5, hangs) == {"200": 1} and len(calls) == 1

@@ -27,19 +27,19 @@ _HISTORY = "org_settings_changes"
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("tills", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("admin", sa.Boolean(), server_default=sa.false(), nullable=False)
-        )
-        batch_op.add_column(sa.Column("disabled_at", sa.BigInteger(), nullable=True))
-    with op.batch_alter_table("oauth_clients", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("admin", sa.Boolean(), server_default=sa.false(), nullable=False)
-        )
-        batch_op.add_column(
-            sa.Column("token_version", sa.Integer(), server_default="0", nullable=False)
-        )
-        batch_op.add_column(sa.Column("revoked_at", sa.BigInteger(), nullable=True))
+    # Plain ADD COLUMN (not a batch): on SQLite a batch would copy and drop ``tills``,
+    # which the foreign keys of existing clients and webhooks refuse. The defaults
+    # are constants for the same reason ('0' is false for PostgreSQL's boolean too).
+    op.add_column("tills", sa.Column("admin", sa.Boolean(), server_default="0", nullable=False))
+    op.add_column("tills", sa.Column("disabled_at", sa.BigInteger(), nullable=True))
+    op.add_column(
+        "oauth_clients", sa.Column("admin", sa.Boolean(), server_default="0", nullable=False)
+    )
+    op.add_column(
+        "oauth_clients",
+        sa.Column("token_version", sa.Integer(), server_default="0", nullable=False),
+    )
+    op.add_column("oauth_clients", sa.Column("revoked_at", sa.BigInteger(), nullable=True))
     op.create_table(
         _HISTORY,
         sa.Column(
@@ -91,10 +91,7 @@ def downgrade() -> None:
     with op.batch_alter_table(_HISTORY, schema=None) as batch_op:
         batch_op.drop_index("ix_org_settings_changes_org_id_id")
     op.drop_table(_HISTORY)
-    with op.batch_alter_table("oauth_clients", schema=None) as batch_op:
-        batch_op.drop_column("revoked_at")
-        batch_op.drop_column("token_version")
-        batch_op.drop_column("admin")
-    with op.batch_alter_table("tills", schema=None) as batch_op:
-        batch_op.drop_column("disabled_at")
-        batch_op.drop_column("admin")
+    for column in ("revoked_at", "token_version", "admin"):
+        op.drop_column("oauth_clients", column)
+    for column in ("disabled_at", "admin"):
+        op.drop_column("tills", column)

@@ -25,6 +25,6 @@ class OAuthClient(Base):
     ttl_seconds: Mapped[int] = mapped_column(sa.Integer)
     psi_view: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     created_at: Mapped[int] = mapped_column(sa.BigInteger)
-    admin: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
+    admin: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default="0")
     token_version: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
     revoked_at: Mapped[int | None] = mapped_column(sa.BigInteger, default=None)

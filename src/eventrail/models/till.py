@@ -24,5 +24,5 @@ class Till(Base):
     store_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stores.id"), default=None)
     password_hash: Mapped[str] = mapped_column(sa.String(200))
     created_at: Mapped[int] = mapped_column(sa.BigInteger)
-    admin: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
+    admin: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default="0")
     disabled_at: Mapped[int | None] = mapped_column(sa.BigInteger, default=None)

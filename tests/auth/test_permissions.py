@@ -213,6 +213,7 @@ async def test_an_ordinary_till_cannot_switch_masking_off_or_raise_its_rate_limi
             {"psiMaskingEnabled": False},
             {"rateLimitPerMinute": 1_000_000},
             {"timezone": "Asia/Kolkata"},
+            {"rateLimitPerMinute": -5, "unknown": True},  # invalid: still 403, nothing told
         ):
             assert_403(await http.put(SETTINGS, json=body, headers=headers))
     for headers in (o.till, o.client, {}):

@@ -32,7 +32,6 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from inspect import signature
 from pathlib import Path
 from typing import Any
 
@@ -335,10 +334,7 @@ def provision(
             org = create_org(session, name=name)
             if rate_limit is not None:  # the benchmark measures speed, not limits
                 org.rate_limit_per_minute = rate_limit
-            extra = (
-                {"admin": True} if admin and "admin" in signature(create_till).parameters else {}
-            )
-            created = create_till(session, org_id=org.id, code=till, password=PASSWORD, **extra)
+            created = create_till(session, org_id=org.id, code=till, password=PASSWORD, admin=admin)
             return Org(org.id, created.id, till)
     finally:
         db.dispose()

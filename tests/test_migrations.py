@@ -196,3 +196,44 @@ def test_audit_counts_migration_counts_the_entries_already_there(
             }
     finally:
         engine.dispose()
+
+
+def test_existing_tills_and_clients_are_not_admins_after_the_upgrade(
+    fresh_settings: Settings,
+) -> None:
+    """Rows made before the admin permission existed: ordinary, enabled, not revoked."""
+    command.upgrade(alembic_config(fresh_settings), "20261123_0004")
+    engine = create_db_engine(fresh_settings)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO orgs (id, name, timezone, psi_masking_enabled, "
+                    "rate_limit_per_minute, created_at) "
+                    "VALUES (1, 'o', 'UTC', true, 1000, 1)"
+                )
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO tills (id, org_id, code, name, password_hash, "
+                    "created_at) VALUES (1, 1, 't', 't', 'h', 1)"
+                )
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO oauth_clients (org_id, key, secret_hash, till_id, "
+                    "ttl_seconds, psi_view, created_at) "
+                    "VALUES (1, 'k', 'h', 1, 60, false, 1)"
+                )
+            )
+        migrate(fresh_settings)
+        with engine.connect() as conn:
+            till = conn.execute(sa.text("SELECT admin, disabled_at FROM tills")).one()
+            client = conn.execute(
+                sa.text("SELECT admin, token_version, revoked_at FROM oauth_clients")
+            ).one()
+        assert not till.admin and till.disabled_at is None
+        assert not client.admin and client.token_version == 0 and client.revoked_at is None
+        command.check(alembic_config(fresh_settings))
+    finally:
+        engine.dispose()

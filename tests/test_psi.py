@@ -882,3 +882,98 @@ async def test_refused_org_resolver_entry_of_a_known_event_masks_its_psi_values(
     assert entry["status"] == "EVENT_FIELD_VALIDATION_FAILED"
     assert entry["message"].startswith("Invalid value for field orgResolver:")
     assert json.loads(entry["inputRequest"]) == {**payload, "customer": MASK, "age": MASK}, entry
+
+
+# -- customer and card reads ---------------------------------------------------------------
+def masked_customer(view: dict[str, Any]) -> dict[str, Any]:
+    """The customer view as a masked caller must read it: every identifier but
+    externalId, the names, the channels' values and the PSI fields as *****."""
+    out = copy.deepcopy(view)
+    for profile in out["profiles"]:
+        for name in ("firstName", "lastName"):
+            if profile[name] is not None:
+                profile[name] = MASK
+        for ident in profile["identifiers"]:
+            if ident["type"] != "externalId":
+                ident["value"] = MASK
+        for channel in profile["commChannels"]:
+            channel["value"] = MASK
+        profile["fields"] = {
+            k: MASK if k in PSI_FIELDS else v for k, v in profile["fields"].items()
+        }
+    out["extendedFields"] = {
+        k: MASK if k in PSI_FIELDS else v for k, v in out["extendedFields"].items()
+    }
+    return out
+
+
+async def test_customer_and_card_reads_mask_psi_values(
+    tenant: Tenant, http: httpx.AsyncClient, db: Database
+) -> None:
+    w = await audit_world(tenant)
+    for name, psi in (("pin_hint", True), ("batch", False)):
+        await write(
+            tenant,
+            "POST",
+            f"{SETTINGS}/fields",
+            {
+                "entityType": "CARD",
+                "kind": "custom",
+                "name": name,
+                "dataType": "string",
+                "auditTrail": False,
+                "psi": psi,
+            },
+        )
+    series_id = envelope(await tenant.http.get(f"{SETTINGS}/cardSeries"))[0]["seriesId"]
+    number = token("PSICARD").upper()
+    await write(
+        tenant,
+        "POST",
+        "/v2/card",
+        {
+            "cardNumber": number,
+            "seriesId": series_id,
+            "customFields": {"pin_hint": "obsidian-hint", "batch": "B7"},
+        },
+    )
+    first = ok(await tenant.http.get(f"/v2/customers/{w.customer_id}"))
+    [external] = [
+        i["value"] for i in first["profiles"][0]["identifiers"] if i["type"] == "externalId"
+    ]
+    v = await viewers(http, db, tenant)
+
+    async def read(client: httpx.AsyncClient, headers: Headers) -> Any:
+        by_id = ok(await client.get(f"/v2/customers/{w.customer_id}", headers=headers))
+        by_lookup = ok(
+            await client.get(
+                "/v2/customers/lookup/customerDetails",
+                params={"identifierName": "externalId", "identifierValue": external},
+                headers=headers,
+            )
+        )
+        card = ok(await client.get("/v2/card", params={"number": number}, headers=headers))
+        return [by_id, by_lookup, card]
+
+    seen = await read_modes(v, read)
+    clear = seen["off/basic"]
+    masked_card = {**clear[2], "customFields": {"pin_hint": MASK, "batch": "B7"}}
+    masked = [masked_customer(clear[0]), masked_customer(clear[1]), masked_card]
+    assert_modes(seen, clear, masked)
+
+    # what the clear view shows and the masked one must not: the current mobile, email,
+    # names and card number (every one of them PSI), the PSI fields' values
+    clear_text = json.dumps(clear[:2])
+    idents = {i["type"]: i["value"] for i in clear[0]["profiles"][0]["identifiers"]}
+    assert {"mobile", "email", "externalId", "cardnumber"} <= set(idents)
+    shown = [s for s in w.secrets if s in clear_text] + [idents["cardnumber"], "Nicodemus"]
+    assert len(shown) >= 7, shown
+    for mode in ("on/basic", "on/oauth_plain"):
+        customers_on, card_on = json.dumps(seen[mode][:2]), json.dumps(seen[mode][2])
+        for secret in shown:
+            assert secret not in customers_on, (mode, secret)
+        for value in (external, "vermilion", "titanium", str(w.customer_id)):
+            assert value in customers_on, (mode, value)
+        assert "obsidian-hint" not in card_on and "B7" in card_on
+        # the card's own number is what the caller asked by: it shows
+        assert number in card_on

@@ -139,7 +139,18 @@ def test_two_servers_share_one_budget_in_redis(tmp_path: Path) -> None:
     assert run_cli(["migrate"], env)[0] == 0
     _, org = run_cli(["org", "create", "--name", "Limited"], env)
     run_cli(
-        ["till", "create", "--org", str(org["orgId"]), "--code", "l.till", "--password", "pw"], env
+        [
+            "till",
+            "create",
+            "--org",
+            str(org["orgId"]),
+            "--code",
+            "l.till",
+            "--password",
+            "pw",
+            "--admin",
+        ],
+        env,
     )
     auth = basic("l.till", md5("pw"))
     with (

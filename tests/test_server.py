@@ -40,6 +40,7 @@ def test_newcomer_flow(env: dict[str, str]) -> None:
             "Pass123",
             "--store-code",
             "demo.store",
+            "--admin",
         ],
         env,
     )

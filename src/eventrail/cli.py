@@ -6,11 +6,16 @@ With ``--json`` every command prints exactly one JSON object on stdout.
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from eventrail.config import Settings, get_settings
 from eventrail.db import Database, migrate, schema_is_current
@@ -38,6 +43,48 @@ def _database(settings: Settings) -> Database:
         db.dispose()
         raise EventrailError("the database schema is not up to date: run `eventrail migrate`")
     return db
+
+
+def _require_org(session: Session, org_id: int) -> None:
+    from eventrail.orgs.exceptions import OrgNotFound
+    from eventrail.orgs.service import get_org
+
+    try:
+        get_org(session, org_id)
+    except OrgNotFound as exc:
+        raise EventrailError(f"no org {org_id}") from exc
+
+
+def _without_line_end(text: str) -> str:
+    return text.removesuffix("\n").removesuffix("\r")
+
+
+def _password(args: argparse.Namespace) -> str:
+    """The password from --password, --password-stdin, --password-file or, when
+    the terminal is interactive, a prompt (so that it need not be on the command
+    line, where other users and the shell history can see it)."""
+    if args.password is not None:
+        return str(args.password)
+    if args.password_stdin:
+        return _without_line_end(sys.stdin.readline())
+    if args.password_file is not None:
+        try:
+            lines = Path(args.password_file).read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise EventrailError(f"cannot read the password file: {exc}") from exc
+        return lines[0] if lines else ""
+    if not sys.stdin.isatty():
+        raise EventrailError(
+            "no password given: use --password-stdin, --password-file or an interactive terminal"
+        )
+    try:
+        first = getpass.getpass("password: ")
+        again = getpass.getpass("password again: ")
+    except (EOFError, KeyboardInterrupt) as exc:
+        raise EventrailError("no password given") from exc
+    if first != again:
+        raise EventrailError("the two passwords differ")
+    return first
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
@@ -68,42 +115,101 @@ def cmd_org_create(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_till_create(args: argparse.Namespace, settings: Settings) -> int:
     from eventrail.auth.service import create_till
-    from eventrail.orgs.service import get_org
 
+    password = _password(args)
     db = _database(settings)
     try:
         with db.transaction() as session:
-            get_org(session, args.org)
+            _require_org(session, args.org)
             till = create_till(
                 session,
                 org_id=args.org,
                 code=args.code,
-                password=args.password,
+                password=password,
                 name=args.name,
                 store_code=args.store_code,
                 store_name=args.store_name,
+                admin=args.admin,
             )
             till_id, code = till.id, till.code
     finally:
         db.dispose()
-    _emit(args, {"tillId": till_id, "code": code}, f"created till {code} (id {till_id})")
+    role = " (admin)" if args.admin else ""
+    _emit(args, {"tillId": till_id, "code": code}, f"created till {code}{role} (id {till_id})")
     return 0
+
+
+def _change_till(args: argparse.Namespace, settings: Settings, change: Callable[..., Any]) -> int:
+    """Apply ``change(session, org_id=, code=)`` to a till; print what it became."""
+    db = _database(settings)
+    try:
+        with db.transaction() as session:
+            _require_org(session, args.org)
+            till = change(session, org_id=args.org, code=args.code)
+            payload = {
+                "tillId": till.id,
+                "code": till.code,
+                "enabled": till.disabled_at is None,
+                "admin": till.admin,
+            }
+    finally:
+        db.dispose()
+    state = "enabled" if payload["enabled"] else "disabled"
+    role = ", admin" if payload["admin"] else ""
+    _emit(args, payload, f"till {payload['code']} (id {payload['tillId']}): {state}{role}")
+    return 0
+
+
+def cmd_till_password(args: argparse.Namespace, settings: Settings) -> int:
+    from eventrail.auth.service import set_till_password
+
+    password = _password(args)
+    return _change_till(
+        args,
+        settings,
+        lambda session, **till: set_till_password(session, password=password, **till),
+    )
+
+
+def cmd_till_disable(args: argparse.Namespace, settings: Settings) -> int:
+    from eventrail.auth.service import set_till_enabled
+
+    return _change_till(
+        args, settings, lambda session, **till: set_till_enabled(session, enabled=False, **till)
+    )
+
+
+def cmd_till_enable(args: argparse.Namespace, settings: Settings) -> int:
+    from eventrail.auth.service import set_till_enabled
+
+    return _change_till(
+        args, settings, lambda session, **till: set_till_enabled(session, enabled=True, **till)
+    )
+
+
+def cmd_till_admin(args: argparse.Namespace, settings: Settings) -> int:
+    from eventrail.auth.service import set_till_admin
+
+    admin = not args.off
+    return _change_till(
+        args, settings, lambda session, **till: set_till_admin(session, admin=admin, **till)
+    )
 
 
 def cmd_client_create(args: argparse.Namespace, settings: Settings) -> int:
     from eventrail.auth.service import create_client
-    from eventrail.orgs.service import get_org
 
     db = _database(settings)
     try:
         with db.transaction() as session:
-            get_org(session, args.org)
+            _require_org(session, args.org)
             client, secret = create_client(
                 session,
                 org_id=args.org,
                 till_code=args.till,
                 ttl_seconds=args.ttl or settings.default_token_ttl_seconds,
                 psi_view=args.psi_view,
+                admin=args.admin,
             )
             key = client.key
     finally:
@@ -113,6 +219,40 @@ def cmd_client_create(args: argparse.Namespace, settings: Settings) -> int:
         {"key": key, "secret": secret},
         f"created OAuth client\n  key:    {key}\n  secret: {secret}\n"
         "(the secret is shown only now)",
+    )
+    return 0
+
+
+def cmd_client_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    from eventrail.auth.service import revoke_client
+
+    db = _database(settings)
+    try:
+        with db.transaction() as session:
+            _require_org(session, args.org)
+            key = revoke_client(session, org_id=args.org, key=args.key).key
+    finally:
+        db.dispose()
+    _emit(args, {"key": key, "revoked": True}, f"revoked OAuth client {key}")
+    return 0
+
+
+def cmd_client_rotate(args: argparse.Namespace, settings: Settings) -> int:
+    from eventrail.auth.service import rotate_client
+
+    db = _database(settings)
+    try:
+        with db.transaction() as session:
+            _require_org(session, args.org)
+            client, secret = rotate_client(session, org_id=args.org, key=args.key)
+            key = client.key
+    finally:
+        db.dispose()
+    _emit(
+        args,
+        {"key": key, "secret": secret},
+        f"new secret for OAuth client {key}\n  secret: {secret}\n"
+        "(shown only now; the old secret and its tokens no longer work)",
     )
     return 0
 
@@ -249,14 +389,45 @@ def _parser() -> argparse.ArgumentParser:
     org_create.add_argument("--parent", type=int, help="parent org id (connected orgs)")
     org_create.add_argument("--timezone", default="UTC", help="IANA timezone")
 
+    def password_options(p: argparse.ArgumentParser) -> None:
+        given = p.add_mutually_exclusive_group()
+        given.add_argument(
+            "--password", help="visible to other users and kept in shell history: prefer the others"
+        )
+        given.add_argument(
+            "--password-stdin",
+            dest="password_stdin",
+            action="store_true",
+            help="read the password from the first line of standard input",
+        )
+        given.add_argument(
+            "--password-file", dest="password_file", help="read the password from a file"
+        )
+
     till = sub.add_parser("till", help="tills").add_subparsers(dest="action", required=True)
     till_create = add(till, "create", cmd_till_create, "create a till (Basic auth principal)")
     till_create.add_argument("--org", type=int, required=True)
     till_create.add_argument("--code", required=True)
-    till_create.add_argument("--password", required=True)
+    password_options(till_create)
     till_create.add_argument("--name")
     till_create.add_argument("--store-code", dest="store_code")
     till_create.add_argument("--store-name", dest="store_name")
+    till_create.add_argument(
+        "--admin", action="store_true", help="may change the org's configuration"
+    )
+    for name, handler, help_ in (
+        ("password", cmd_till_password, "set a till's password (the old one stops working)"),
+        ("disable", cmd_till_disable, "disable a till: its logins and its clients' tokens fail"),
+        ("enable", cmd_till_enable, "enable a disabled till again"),
+        ("admin", cmd_till_admin, "give a till the admin permission (or take it with --off)"),
+    ):
+        p = add(till, name, handler, help_)
+        p.add_argument("--org", type=int, required=True)
+        p.add_argument("--code", required=True)
+        if name == "password":
+            password_options(p)
+        if name == "admin":
+            p.add_argument("--off", action="store_true", help="take the permission away")
 
     demo = add(sub, "demo", cmd_demo, "create a demo org with data behind every API")
     demo.add_argument(
@@ -274,6 +445,16 @@ def _parser() -> argparse.ArgumentParser:
     client_create.add_argument("--till", required=True, help="code of the client's default till")
     client_create.add_argument("--ttl", type=int, help="token lifetime in seconds")
     client_create.add_argument("--psi-view", dest="psi_view", action="store_true")
+    client_create.add_argument(
+        "--admin", action="store_true", help="may change the org's configuration"
+    )
+    for name, handler, help_ in (
+        ("revoke", cmd_client_revoke, "revoke a client: no new token, its tokens stop working"),
+        ("rotate", cmd_client_rotate, "a new secret; the old one and its tokens stop working"),
+    ):
+        p = add(client, name, handler, help_)
+        p.add_argument("--org", type=int, required=True)
+        p.add_argument("--key", required=True, help="the client's key")
     return parser
 
 
@@ -289,6 +470,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args, settings)
     except EventrailError as exc:
         return _fail(args, exc.message)
+    except SQLAlchemyError as exc:
+        # One line, and never the statement's parameters.
+        reason = str(getattr(exc, "orig", None) or type(exc).__name__).strip().splitlines()
+        return _fail(args, f"database error: {reason[0][:200] if reason else 'unknown'}")
 
 
 if __name__ == "__main__":

@@ -439,8 +439,11 @@ def provision(db: Database) -> tuple[int, int, str, str, str]:
             name="Demo front desk",
             store_code="demo.store",
             store_name="Demo flagship store",
+            admin=True,
         )
-        create_till(session, org_id=child.id, code="outlet.till", password=password)
+        # Each org's till administers it; the OAuth client reads (PSI_VIEW) and
+        # writes customers, but cannot change configuration.
+        create_till(session, org_id=child.id, code="outlet.till", password=password, admin=True)
         client, secret = create_client(
             session, org_id=org.id, till_code="demo.till", ttl_seconds=3600, psi_view=True
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import orm
@@ -12,6 +12,7 @@ from eventrail.audit.service import ChangeContext
 from eventrail.auth.admission import Admission, read_credentials
 from eventrail.auth.schemas import Caller
 from eventrail.db import Database
+from eventrail.errors import AdminRequired
 
 _READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -39,6 +40,20 @@ async def _current_caller(request: Request) -> Caller:
 
 
 CurrentCaller = Annotated[Caller, Depends(_current_caller)]
+
+
+def _admin_caller(caller: CurrentCaller) -> Caller:
+    if not caller.admin:
+        raise AdminRequired()
+    return caller
+
+
+# The caller, who must hold the admin permission (org configuration); routes using
+# it declare ADMIN_ONLY so that /openapi.json lists their 403.
+AdminCaller = Annotated[Caller, Depends(_admin_caller)]
+ADMIN_ONLY: dict[int | str, dict[str, Any]] = {
+    403: {"description": "the caller's till or client lacks the admin permission"}
+}
 
 
 def request_id(request: Request) -> str:

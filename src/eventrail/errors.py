@@ -13,6 +13,7 @@ Capillary's codes, e.g. ``customers.exceptions.CustomerNotFound``)::
     ├── BadRequest            400  malformed or invalid input (code 400 unless a domain code)
     ├── Unauthorized          401  wrong or missing credentials (code 401)
     ├── Forbidden             403  authenticated but not allowed (code 4000)
+    │   └── AdminRequired     403  org configuration without the admin permission (code 403)
     ├── NotFound              404  unknown path or object (code 404)
     ├── MethodNotAllowed      405
     ├── PayloadTooLarge       413
@@ -82,6 +83,18 @@ class Forbidden(EventrailError):
     status_code = 403
     code = 4000
     message = "Not authorized. Access is denied!"
+
+
+class AdminRequired(Forbidden):
+    """The caller's till or OAuth client lacks the admin permission that org
+    configuration (settings, labels, series, fields, groups, event definitions,
+    webhooks, transformer mappings) and its history need."""
+
+    code = 403
+    message = (
+        "Not authorized: changing the org's configuration needs an admin till or client "
+        "(eventrail till create --admin, eventrail client create --admin)"
+    )
 
 
 class NotFound(EventrailError):

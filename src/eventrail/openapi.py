@@ -352,11 +352,14 @@ _OPERATIONS_ONLY = frozenset({"/health", "/ready"})
 
 def _describe_errors(path: str, operation: dict[str, Any]) -> None:
     """Document what a FastAPI route really answers on failure: SPEC §1's envelope
-    with 400 (never FastAPI's 422), 401, 404 (an object the org does not have),
-    429, and for a request body 413 and 415 (``kit.middleware``)."""
+    with 400 (never FastAPI's 422), 401, 403 where the route needs the admin
+    permission, 404 (an object the org does not have), 429, and for a request
+    body 413 and 415 (``kit.middleware``)."""
     responses = operation.setdefault("responses", {})
     responses.pop("422", None)
     codes = [400] if path in _OPERATIONS_ONLY else [400, 401, 404, 429]
+    if "403" in responses:  # declared by the admin-only routes (deps.ADMIN_ONLY)
+        codes.append(403)
     if "requestBody" in operation:
         codes += [413, 415]
     responses.update(_errors(*codes))

@@ -51,7 +51,17 @@ def env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, st
 def _provision(env: dict[str, str], base: str, *, unique: bool) -> tuple[dict[str, str], str]:
     _, org = run_cli(["org", "create", "--name", "Durable"], env)
     run_cli(
-        ["till", "create", "--org", str(org["orgId"]), "--code", "d.till", "--password", "pw"],
+        [
+            "till",
+            "create",
+            "--org",
+            str(org["orgId"]),
+            "--code",
+            "d.till",
+            "--password",
+            "pw",
+            "--admin",
+        ],
         env,
     )
     auth = basic("d.till", md5("pw"))

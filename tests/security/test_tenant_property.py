@@ -525,6 +525,9 @@ BUILDERS: dict[str, Builder] = {
             ],
         ),
     ),
+    "GET /v2/orgs/settings/history": lambda d, w, x: Req(
+        "GET", f"{SETTINGS}/history", pick(d, [{}, {"limit": 100}, {"offset": 1}])
+    ),
     "GET /v2/orgs/settings/customerStatusLabels": lambda d, w, x: Req(
         "GET", f"{SETTINGS}/customerStatusLabels"
     ),

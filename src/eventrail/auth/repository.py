@@ -16,7 +16,7 @@ class AuthRepository:
             sa.select(Till, Org, Store)
             .join(Org, Org.id == Till.org_id)
             .outerjoin(Store, (Store.id == Till.store_id) & (Store.org_id == Till.org_id))
-            .where(Till.code == code)
+            .where(Till.code == code, Till.disabled_at.is_(None))
         )
         return [(till, org, store) for till, org, store in self.session.execute(stmt)]
 
@@ -25,18 +25,30 @@ class AuthRepository:
             sa.select(Till, Org, Store)
             .join(Org, Org.id == Till.org_id)
             .outerjoin(Store, (Store.id == Till.store_id) & (Store.org_id == Till.org_id))
-            .where(Till.org_id == org_id, Till.id == till_id)
+            .where(Till.org_id == org_id, Till.id == till_id, Till.disabled_at.is_(None))
         )
         row = self.session.execute(stmt).first()
         return (row[0], row[1], row[2]) if row is not None else None
 
     def client_by_key(self, key: str) -> OAuthClient | None:
-        return self.session.scalars(sa.select(OAuthClient).where(OAuthClient.key == key)).first()
+        """The client with this key, unless revoked: what logging in may use."""
+        stmt = sa.select(OAuthClient).where(
+            OAuthClient.key == key, OAuthClient.revoked_at.is_(None)
+        )
+        return self.session.scalars(stmt).first()
 
     def client_in_org(self, org_id: int, client_id: int) -> OAuthClient | None:
+        """The client, unless revoked: what a token may still act as."""
         stmt = sa.select(OAuthClient).where(
-            OAuthClient.org_id == org_id, OAuthClient.id == client_id
+            OAuthClient.org_id == org_id,
+            OAuthClient.id == client_id,
+            OAuthClient.revoked_at.is_(None),
         )
+        return self.session.scalars(stmt).first()
+
+    def client_of_org(self, org_id: int, key: str) -> OAuthClient | None:
+        """The client with this key in the org, revoked or not (provisioning)."""
+        stmt = sa.select(OAuthClient).where(OAuthClient.org_id == org_id, OAuthClient.key == key)
         return self.session.scalars(stmt).first()
 
     def add(self, obj: Till | OAuthClient | Store) -> None:

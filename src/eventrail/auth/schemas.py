@@ -40,6 +40,8 @@ class Caller:
     psi_view: bool
     psi_masking: bool
     rate_limit: int = 1000
+    # May change the org's configuration: the till's flag, or the client's for a token.
+    admin: bool = False
 
     @property
     def masks_psi(self) -> bool:

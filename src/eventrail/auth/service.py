@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from eventrail.auth.repository import AuthRepository
 from eventrail.auth.schemas import Caller, Credentials, StoreInfo
-from eventrail.errors import BadRequest, RateLimited, Unauthorized
+from eventrail.errors import BadRequest, NotFound, RateLimited, Unauthorized
 from eventrail.kit.dates import now_ms
 from eventrail.kit.ratelimit import HOUR, MINUTE, RateLimiter, subject
 from eventrail.kit.security import (
@@ -48,6 +48,7 @@ from eventrail.models import OAuthClient, Org, Store, Till
 
 _MD5_HEX = re.compile(r"^[0-9a-fA-F]{32}$")
 _TOKEN_ISSUER = "eventrail"  # noqa: S105 (a name, not a secret)
+_TOKEN_VERSION = "ver"  # noqa: S105 (a claim name, not a secret)
 _VERIFIED_TTL_SECONDS = 300.0
 _VERIFIED_MAX = 10_000
 PSI_VIEW = "PSI_VIEW"
@@ -178,6 +179,7 @@ def _caller(till: Till, org: Org, store: Store | None, client: OAuthClient | Non
         psi_view=bool(client is not None and client.psi_view),
         psi_masking=org.psi_masking_enabled,
         rate_limit=org.rate_limit_per_minute,
+        admin=client.admin if client is not None else till.admin,
     )
 
 
@@ -307,6 +309,8 @@ class Authenticator:
             "org_id": client.org_id,
             "default_till": client.till_id,
             "scopes": [PSI_VIEW] if client.psi_view else [],
+            # Rotating the secret increments the client's version: older tokens stop.
+            _TOKEN_VERSION: client.token_version,
         }
         token = jwt.encode(claims, self.signing_key, algorithm="HS256")
         return token, client.ttl_seconds
@@ -327,6 +331,8 @@ class Authenticator:
         repo = AuthRepository(session)
         client = repo.client_in_org(org_id, client_id)
         if client is None or client.key != claims["sub"]:
+            raise Unauthorized()
+        if claims.get(_TOKEN_VERSION, 0) != client.token_version:
             raise Unauthorized()
         row = repo.till_in_org(client.org_id, client.till_id)
         if row is None:
@@ -361,6 +367,36 @@ class Authenticator:
 
 
 # -- provisioning (CLI) -------------------------------------------------------
+# Effective within CallerCache's TTL in every process: a change of password,
+# a disabled till, a revoked client or a rotated secret is refused once the
+# caller remembered for that credential expires (the verified-secret cache keys
+# on the stored hash, and disabled tills and revoked clients are never read).
+
+
+def _password_hash(password: str) -> str:
+    if not password:
+        raise BadRequest("Till password must not be empty")
+    if len(password) > 1000:
+        raise BadRequest("Till password must be at most 1000 characters")
+    # The hash is of md5(password): what Basic auth sends. The plain password is
+    # checked by hashing it to md5 first.
+    return hash_secret(md5_hex(password))
+
+
+def _till(session: Session, org_id: int, code: str) -> Till:
+    till = AuthRepository(session).till_by_code(org_id, code)
+    if till is None:
+        raise NotFound(f"No till '{code}' in org {org_id}")
+    return till
+
+
+def _client(session: Session, org_id: int, key: str) -> OAuthClient:
+    client = AuthRepository(session).client_of_org(org_id, key)
+    if client is None:
+        raise NotFound(f"No OAuth client '{key}' in org {org_id}")
+    return client
+
+
 def create_till(
     session: Session,
     *,
@@ -370,11 +406,11 @@ def create_till(
     name: str | None = None,
     store_code: str | None = None,
     store_name: str | None = None,
+    admin: bool = False,
 ) -> Till:
     if not code or len(code) > MAX_TILL_CODE or ":" in code:
         raise BadRequest(f"Till code must be 1 to {MAX_TILL_CODE} characters and contain no ':'")
-    if not password:
-        raise BadRequest("Till password must not be empty")
+    password_hash = _password_hash(password)
     repo = AuthRepository(session)
     if repo.till_by_code(org_id, code) is not None:
         raise BadRequest(f"Till code '{code}' already exists in org {org_id}")
@@ -390,23 +426,79 @@ def create_till(
         code=code,
         name=name or code,
         store_id=store_id,
-        # The hash is of md5(password): what Basic auth sends. The plain password
-        # is checked by hashing it to md5 first.
-        password_hash=hash_secret(md5_hex(password)),
+        password_hash=password_hash,
         created_at=now_ms(),
+        admin=admin,
     )
     repo.add(till)
     return till
 
 
+def set_till_password(session: Session, *, org_id: int, code: str, password: str) -> Till:
+    """A new password: the old one is refused from then on (see the bound above)."""
+    till = _till(session, org_id, code)
+    till.password_hash = _password_hash(password)
+    session.flush()
+    return till
+
+
+def set_till_enabled(session: Session, *, org_id: int, code: str, enabled: bool) -> Till:
+    """Disable (or enable again) a till: a disabled till cannot log in, its
+    clients' tokens stop working, and Basic-auth webhooks refuse it."""
+    till = _till(session, org_id, code)
+    if enabled:
+        till.disabled_at = None
+    elif till.disabled_at is None:
+        till.disabled_at = now_ms()
+    session.flush()
+    return till
+
+
+def set_till_admin(session: Session, *, org_id: int, code: str, admin: bool) -> Till:
+    till = _till(session, org_id, code)
+    till.admin = admin
+    session.flush()
+    return till
+
+
+def revoke_client(session: Session, *, org_id: int, key: str) -> OAuthClient:
+    """Revoke a client for good: no new token, and its tokens stop working."""
+    client = _client(session, org_id, key)
+    if client.revoked_at is None:
+        client.revoked_at = now_ms()
+    session.flush()
+    return client
+
+
+def rotate_client(session: Session, *, org_id: int, key: str) -> tuple[OAuthClient, str]:
+    """A new secret, shown only this once; the old secret and every token issued
+    before the rotation stop working."""
+    client = _client(session, org_id, key)
+    if client.revoked_at is not None:
+        raise BadRequest(f"OAuth client '{key}' is revoked: create a new client")
+    secret = new_secret(32)
+    client.secret_hash = hash_secret(secret)
+    client.token_version += 1
+    session.flush()
+    return client, secret
+
+
 def create_client(
-    session: Session, *, org_id: int, till_code: str, ttl_seconds: int, psi_view: bool
+    session: Session,
+    *,
+    org_id: int,
+    till_code: str,
+    ttl_seconds: int,
+    psi_view: bool,
+    admin: bool = False,
 ) -> tuple[OAuthClient, str]:
     """A new OAuth client; returns it with its secret, which is shown only this once."""
     repo = AuthRepository(session)
     till = repo.till_by_code(org_id, till_code)
     if till is None:
         raise BadRequest(f"No till '{till_code}' in org {org_id}")
+    if till.disabled_at is not None:
+        raise BadRequest(f"Till '{till_code}' is disabled")
     if not 60 <= ttl_seconds <= 86400:
         raise BadRequest("Token TTL must be between 60 and 86400 seconds")
     secret = new_secret(32)
@@ -418,6 +510,7 @@ def create_client(
         ttl_seconds=ttl_seconds,
         psi_view=psi_view,
         created_at=now_ms(),
+        admin=admin,
     )
     repo.add(client)
     return client, secret

@@ -25,7 +25,7 @@ def update_card(
     body: CardUpdate, change: Change, caller: CurrentCaller, session: Session
 ) -> dict[str, Any]:
     card, warnings = service.update_card(session, change, body)
-    return service.card_view(session, card, caller.org_timezone, warnings)
+    return service.card_view(session, card, caller.org_timezone, warnings, mask=caller.masks_psi)
 
 
 @router.get("/v2/card", summary="A card by number", responses={200: {"model": CardOut}})
@@ -34,6 +34,5 @@ def get_card(
     session: Session,
     number: str = Query(min_length=1, max_length=100, description="The card number"),
 ) -> dict[str, Any]:
-    return service.card_view(
-        session, service.get_card(session, caller.org_id, number), caller.org_timezone
-    )
+    card = service.get_card(session, caller.org_id, number)
+    return service.card_view(session, card, caller.org_timezone, mask=caller.masks_psi)

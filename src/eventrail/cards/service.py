@@ -358,12 +358,18 @@ def get_card(session: Session, org_id: int, number: str) -> Card:
 
 
 def card_view(
-    session: Session, card: Card, tz_name: str, warnings: list[dict[str, Any]] | None = None
+    session: Session,
+    card: Card,
+    tz_name: str,
+    warnings: list[dict[str, Any]] | None = None,
+    *,
+    mask: bool = False,
 ) -> dict[str, Any]:
-    """The card as GET/PUT /v2/card show it."""
+    """The card as GET/PUT /v2/card show it; with ``mask``, fields defined as PSI
+    read as ***** (the card number is what the caller named, so it shows)."""
     series = OrgRepository(session).series(card.org_id, card.series_id)
     label = _label(session, card.org_id, card.status_label_id)
-    fields = field_values_by_kind(session, card.org_id, v.CARD, card.id)
+    fields = field_values_by_kind(session, card.org_id, v.CARD, card.id, mask=mask)
     assert series is not None
     return {
         "cardId": card.id,

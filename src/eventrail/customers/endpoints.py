@@ -65,7 +65,8 @@ def lookup_id(by: ByIdentifier, caller: CurrentCaller, session: Session) -> Enti
 
 @router.get("/v2/customers/lookup/customerDetails", summary="Customer details by identifier")
 def lookup_details(by: ByIdentifier, caller: CurrentCaller, session: Session) -> dict[str, Any]:
-    return service.customer_view(session, lookup.find(session, caller.org_id, by))
+    customer = lookup.find(session, caller.org_id, by)
+    return service.customer_view(session, customer, mask=caller.masks_psi)
 
 
 @router.put(
@@ -99,7 +100,7 @@ def get_customer(
     caller: CurrentCaller, session: Session, customer_id: int = _customer_id()
 ) -> dict[str, Any]:
     customer = lookup.get_customer(session, caller.org_id, customer_id)
-    return service.customer_view(session, customer)
+    return service.customer_view(session, customer, mask=caller.masks_psi)
 
 
 @router.put("/v2/customers/{id}", response_model=CreatedWithSideEffects, summary="Update")

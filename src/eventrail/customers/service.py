@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from eventrail.audit.service import NA, AuditEvent, ChangeContext, record, value_change
+from eventrail.audit.service import MASK, NA, AuditEvent, ChangeContext, record, value_change
 from eventrail.cards import service as cards
 from eventrail.customers.exceptions import (
     ConflictingCustomers,
@@ -616,13 +616,23 @@ def update_subscriptions(
 
 
 # -- GET /v2/customers/{id} ---------------------------------------------------------
-def customer_view(session: Session, customer: Customer) -> dict[str, Any]:
-    """The customer as Capillary's v2 GET shows it: one profile per (source, account)."""
+def _shown(value: str | None, psi: bool, mask: bool) -> str | None:
+    return MASK if mask and psi and value is not None else value
+
+
+def customer_view(session: Session, customer: Customer, *, mask: bool = False) -> dict[str, Any]:
+    """The customer as Capillary's v2 GET shows it: one profile per (source, account).
+
+    With ``mask`` (the org masks PSI and the caller lacks PSI_VIEW), what the audit
+    trail records as PSI reads as ***** here too: identifiers other than
+    externalId (card numbers included), names, communication channels, and
+    custom and extended fields defined as PSI.
+    """
     repo = CustomerRepository(session)
     org_repo = OrgRepository(session)
     identifiers = repo.identifiers(customer.org_id, customer.id)
     channels = repo.comm_channels(customer.org_id, customer.id)
-    fields = field_values_by_kind(session, customer.org_id, v.CUSTOMER, customer.id)
+    fields = field_values_by_kind(session, customer.org_id, v.CUSTOMER, customer.id, mask=mask)
     card_rows = {card.card_number: card for card in cards.cards_of_customer(session, customer)}
     keys: list[tuple[str, str]] = [(customer.source, customer.account_id)]
     for row in identifiers:
@@ -634,7 +644,10 @@ def customer_view(session: Session, customer: Customer) -> dict[str, Any]:
         for row in identifiers:
             if (row.source, row.account_id) != (source, account_id):
                 continue
-            item: dict[str, Any] = {"type": row.type, "value": row.value}
+            item: dict[str, Any] = {
+                "type": row.type,
+                "value": _shown(row.value, is_psi_identifier(row.type), mask),
+            }
             card = card_rows.get(row.value) if row.type == cards.CARDNUMBER else None
             if card is not None:
                 label = org_repo.label(customer.org_id, card.status_label_id)
@@ -644,14 +657,14 @@ def customer_view(session: Session, customer: Customer) -> dict[str, Any]:
         is_home = (source, account_id) == (customer.source, customer.account_id)
         profiles.append(
             {
-                "firstName": customer.first_name,
-                "lastName": customer.last_name,
+                "firstName": _shown(customer.first_name, True, mask),
+                "lastName": _shown(customer.last_name, True, mask),
                 "fields": fields["custom"],
                 "identifiers": idents,
                 "commChannels": [
                     {
                         "type": c.type,
-                        "value": c.value,
+                        "value": _shown(c.value, True, mask),
                         "primary": c.primary,
                         "verified": c.verified,
                         "subscribed": c.subscribed,

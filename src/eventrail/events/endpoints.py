@@ -6,11 +6,13 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 
-from eventrail.deps import CurrentCaller, Session
+from eventrail.deps import ADMIN_ONLY, AdminCaller, CurrentCaller, Session
 from eventrail.events import service
 from eventrail.events.schemas import AdapterMappingIn, EventDefinitionIn, WebhookIn, WebhookRef
 from eventrail.orgs.service import get_org
 
+# Reads are open to every till and client of the org; every write needs the admin
+# permission (AdminCaller, docs/security.md).
 router = APIRouter(prefix="/v2/events", tags=["event definitions and webhooks"])
 
 _OK: dict[str, Any] = {"warnings": [], "errors": []}
@@ -25,14 +27,18 @@ def public_base_url(request: Request) -> str:
     return configured or str(request.base_url).rstrip("/")
 
 
-@router.post("", summary="Create a custom event")
-def create_event(body: EventDefinitionIn, caller: CurrentCaller, session: Session) -> Any:
+@router.post("", summary="Create a custom event", responses=ADMIN_ONLY)
+def create_event(body: EventDefinitionIn, caller: AdminCaller, session: Session) -> Any:
     definition = service.create_definition(session, caller.org_id, body)
     return {**_OK, "eventId": definition.event_id}
 
 
-@router.put("", summary="Replace a custom event's definition (fields left out are removed)")
-def update_event(body: EventDefinitionIn, caller: CurrentCaller, session: Session) -> Any:
+@router.put(
+    "",
+    summary="Replace a custom event's definition (fields left out are removed)",
+    responses=ADMIN_ONLY,
+)
+def update_event(body: EventDefinitionIn, caller: AdminCaller, session: Session) -> Any:
     service.update_definition(session, caller.org_id, body)
     return dict(_OK)
 
@@ -65,9 +71,9 @@ def event_meta(
     return _envelope(_views(session, caller.org_id, event_name))
 
 
-@router.put("/disable", summary="Disable an event (irreversible)")
+@router.put("/disable", summary="Disable an event (irreversible)", responses=ADMIN_ONLY)
 def disable_event(
-    caller: CurrentCaller,
+    caller: AdminCaller,
     session: Session,
     event_name: str = Query(alias="event_name", min_length=1, max_length=200),
 ) -> Any:
@@ -75,17 +81,17 @@ def disable_event(
     return dict(_OK)
 
 
-@router.post("/webhook", summary="Create a webhook (one per transformer)")
-def create_webhook(
-    body: WebhookIn, caller: CurrentCaller, session: Session, request: Request
-) -> Any:
+@router.post("/webhook", summary="Create a webhook (one per transformer)", responses=ADMIN_ONLY)
+def create_webhook(body: WebhookIn, caller: AdminCaller, session: Session, request: Request) -> Any:
     webhook, till = service.create_webhook(session, caller.org_id, body)
     view = service.webhook_view(webhook, till.code, public_base_url(request))
     return {**view, "warnings": []}
 
 
-@router.put("/webhook", summary="Change a webhook (named by webHookUri or webHookId)")
-def update_webhook(body: WebhookIn, caller: CurrentCaller, session: Session) -> Any:
+@router.put(
+    "/webhook", summary="Change a webhook (named by webHookUri or webHookId)", responses=ADMIN_ONLY
+)
+def update_webhook(body: WebhookIn, caller: AdminCaller, session: Session) -> Any:
     service.update_webhook(session, caller.org_id, body)
     return dict(_OK)
 
@@ -101,14 +107,18 @@ def list_webhooks(caller: CurrentCaller, session: Session, request: Request) -> 
     )
 
 
-@router.put("/webhook/disable", summary="Disable a webhook")
-def disable_webhook(body: WebhookRef, caller: CurrentCaller, session: Session) -> Any:
+@router.put("/webhook/disable", summary="Disable a webhook", responses=ADMIN_ONLY)
+def disable_webhook(body: WebhookRef, caller: AdminCaller, session: Session) -> Any:
     service.disable_webhook(session, caller.org_id, body.web_hook_id)
     return dict(_OK)
 
 
-@router.post("/adapter_mapping", summary="Map a transformer's foreign payloads to events")
-def set_adapter_mapping(body: AdapterMappingIn, caller: CurrentCaller, session: Session) -> Any:
+@router.post(
+    "/adapter_mapping",
+    summary="Map a transformer's foreign payloads to events",
+    responses=ADMIN_ONLY,
+)
+def set_adapter_mapping(body: AdapterMappingIn, caller: AdminCaller, session: Session) -> Any:
     service.set_mapping(session, caller.org_id, body)
     return dict(_OK)
 

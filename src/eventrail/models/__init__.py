@@ -21,6 +21,7 @@ from eventrail.models.ingest_request import IngestRequest
 from eventrail.models.merge_request import MergeRequest
 from eventrail.models.oauth_client import OAuthClient
 from eventrail.models.org import Org
+from eventrail.models.settings_change import SettingsChange
 from eventrail.models.status_label import StatusLabel
 from eventrail.models.store import Store
 from eventrail.models.subscription import Subscription
@@ -51,6 +52,7 @@ __all__ = [
     "MergeRequest",
     "OAuthClient",
     "Org",
+    "SettingsChange",
     "StatusLabel",
     "Store",
     "Subscription",

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 
-from eventrail.deps import CurrentCaller, Session
-from eventrail.models import CardSeries, FieldDefinition, Org, StatusLabel, UserGroup
+from eventrail.deps import ADMIN_ONLY, AdminCaller, CurrentCaller, RequestId, Session
+from eventrail.models import (
+    CardSeries,
+    FieldDefinition,
+    Org,
+    SettingsChange,
+    StatusLabel,
+    UserGroup,
+)
 from eventrail.orgs import service
 from eventrail.orgs import vocabulary as v
 from eventrail.orgs.schemas import (
@@ -28,8 +35,12 @@ from eventrail.orgs.schemas import (
     SeriesCreated,
     SeriesList,
     SeriesOut,
+    SettingsChangeOut,
+    SettingsHistory,
 )
 
+# Reads are open to every till and client of the org; every write (and the
+# settings history) needs the admin permission (AdminCaller, docs/security.md).
 router = APIRouter(prefix="/v2/orgs/settings", tags=["org settings"])
 
 
@@ -77,9 +88,46 @@ def get_settings(caller: CurrentCaller, session: Session) -> OrgSettings:
     return _settings(service.get_org(session, caller.org_id))
 
 
-@router.put("", response_model=OrgSettings, summary="Change timezone, PSI masking, rate limit")
-def put_settings(body: OrgSettingsUpdate, caller: CurrentCaller, session: Session) -> OrgSettings:
-    return _settings(service.update_settings(session, caller.org_id, body))
+def _change(change: SettingsChange) -> SettingsChangeOut:
+    return SettingsChangeOut.model_validate(
+        {
+            "id": change.id,
+            "requestId": change.request_id,
+            "changedAt": change.changed_at,
+            "till": {"id": change.till_id, "code": change.till_code},
+            "clientId": change.client_id,
+            "before": change.before,
+            "after": change.after,
+        }
+    )
+
+
+@router.put(
+    "",
+    response_model=OrgSettings,
+    summary="Change timezone, PSI masking, rate limit (admin)",
+    responses=ADMIN_ONLY,
+)
+def put_settings(
+    body: OrgSettingsUpdate, caller: AdminCaller, session: Session, request_id: RequestId
+) -> OrgSettings:
+    return _settings(service.update_settings(session, caller, request_id, body))
+
+
+@router.get(
+    "/history",
+    response_model=SettingsHistory,
+    summary="Who changed the org settings, when, from what to what; newest first (admin)",
+    responses=ADMIN_ONLY,
+)
+def settings_history(
+    caller: AdminCaller,
+    session: Session,
+    limit: int = Query(default=50, ge=1, le=100, description="Changes per page"),
+    offset: int = Query(default=0, ge=0, le=10_000_000, description="Changes to skip"),
+) -> SettingsHistory:
+    changes = service.settings_history(session, caller.org_id, limit=limit, offset=offset)
+    return SettingsHistory(data=[_change(change) for change in changes])
 
 
 @router.get("/customerStatusLabels", response_model=LabelList)
@@ -88,8 +136,8 @@ def list_customer_labels(caller: CurrentCaller, session: Session) -> LabelList:
     return LabelList(data=[_label(label) for label in labels])
 
 
-@router.post("/customerStatusLabels", response_model=LabelCreated)
-def add_customer_label(body: LabelCreate, caller: CurrentCaller, session: Session) -> LabelCreated:
+@router.post("/customerStatusLabels", response_model=LabelCreated, responses=ADMIN_ONLY)
+def add_customer_label(body: LabelCreate, caller: AdminCaller, session: Session) -> LabelCreated:
     return LabelCreated(label_id=service.add_label(session, caller.org_id, v.CUSTOMER, body).id)
 
 
@@ -99,8 +147,8 @@ def list_card_labels(caller: CurrentCaller, session: Session) -> LabelList:
     return LabelList(data=[_label(label) for label in labels])
 
 
-@router.post("/cardStatusLabels", response_model=LabelCreated)
-def add_card_label(body: LabelCreate, caller: CurrentCaller, session: Session) -> LabelCreated:
+@router.post("/cardStatusLabels", response_model=LabelCreated, responses=ADMIN_ONLY)
+def add_card_label(body: LabelCreate, caller: AdminCaller, session: Session) -> LabelCreated:
     return LabelCreated(label_id=service.add_label(session, caller.org_id, v.CARD, body).id)
 
 
@@ -109,8 +157,8 @@ def list_series(caller: CurrentCaller, session: Session) -> SeriesList:
     return SeriesList(data=[_series(s) for s in service.list_series(session, caller.org_id)])
 
 
-@router.post("/cardSeries", response_model=SeriesCreated)
-def add_series(body: SeriesCreate, caller: CurrentCaller, session: Session) -> SeriesCreated:
+@router.post("/cardSeries", response_model=SeriesCreated, responses=ADMIN_ONLY)
+def add_series(body: SeriesCreate, caller: AdminCaller, session: Session) -> SeriesCreated:
     return SeriesCreated(series_id=service.add_series(session, caller.org_id, body).id)
 
 
@@ -119,8 +167,8 @@ def list_fields(caller: CurrentCaller, session: Session) -> FieldList:
     return FieldList(data=[_field(f) for f in service.list_fields(session, caller.org_id)])
 
 
-@router.post("/fields", response_model=FieldCreated)
-def add_field(body: FieldCreate, caller: CurrentCaller, session: Session) -> FieldCreated:
+@router.post("/fields", response_model=FieldCreated, responses=ADMIN_ONLY)
+def add_field(body: FieldCreate, caller: AdminCaller, session: Session) -> FieldCreated:
     return FieldCreated(field_id=service.add_field(session, caller.org_id, body).id)
 
 
@@ -130,15 +178,15 @@ def list_groups(caller: CurrentCaller, session: Session) -> GroupList:
     return GroupList(data=[_group(group, members) for group, members in groups])
 
 
-@router.post("/groups", response_model=GroupCreated)
-def add_group(body: GroupCreate, caller: CurrentCaller, session: Session) -> GroupCreated:
+@router.post("/groups", response_model=GroupCreated, responses=ADMIN_ONLY)
+def add_group(body: GroupCreate, caller: AdminCaller, session: Session) -> GroupCreated:
     return GroupCreated(group_id=service.add_group(session, caller.org_id, body).id)
 
 
-@router.put("/groups/{externalId}/members", response_model=GroupOut)
+@router.put("/groups/{externalId}/members", response_model=GroupOut, responses=ADMIN_ONLY)
 def update_group_members(
     body: GroupMembersUpdate,
-    caller: CurrentCaller,
+    caller: AdminCaller,
     session: Session,
     external_id: str = Path(alias="externalId", max_length=100),
 ) -> GroupOut:

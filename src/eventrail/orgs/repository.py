@@ -13,6 +13,7 @@ from eventrail.models import (
     FieldValue,
     GroupMember,
     Org,
+    SettingsChange,
     StatusLabel,
     UserGroup,
 )
@@ -33,6 +34,17 @@ class OrgRepository:
 
     def any_org(self) -> bool:
         return self.session.scalar(sa.select(Org.id).limit(1)) is not None
+
+    def settings_changes(self, org_id: int, limit: int, offset: int) -> Sequence[SettingsChange]:
+        """The org's settings changes, newest first."""
+        stmt = (
+            sa.select(SettingsChange)
+            .where(SettingsChange.org_id == org_id)
+            .order_by(SettingsChange.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        return self.session.scalars(stmt).all()
 
     def children(self, org_id: int) -> Sequence[Org]:
         stmt = sa.select(Org).where(Org.parent_org_id == org_id).order_by(Org.id)

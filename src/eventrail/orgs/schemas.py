@@ -25,6 +25,35 @@ class OrgSettingsUpdate(StrictSchema):
     )
 
 
+class SettingsValues(Schema):
+    timezone: str = Field(description="IANA timezone of the org")
+    psi_masking_enabled: bool = Field(alias="psiMaskingEnabled")
+    rate_limit_per_minute: int = Field(alias="rateLimitPerMinute")
+
+
+class SettingsChangeTill(Schema):
+    id: int = Field(description="The till the change is attributed to")
+    code: str
+
+
+class SettingsChangeOut(Schema):
+    id: int
+    request_id: str = Field(alias="requestId", description="X-Cap-Requestid of the change")
+    changed_at: int = Field(alias="changedAt", description="Epoch milliseconds")
+    till: SettingsChangeTill
+    client_id: int | None = Field(
+        alias="clientId", description="The OAuth client, when the change was made with a token"
+    )
+    before: SettingsValues
+    after: SettingsValues
+
+
+class SettingsHistory(Schema):
+    data: list[SettingsChangeOut]
+    warnings: list[object] = Field(default_factory=list)
+    errors: list[object] = Field(default_factory=list)
+
+
 class LabelCreate(StrictSchema):
     status: str = Field(min_length=1, max_length=32, description="System status the label maps to")
     label: str = Field(min_length=1, max_length=100, description="The org's name for it")

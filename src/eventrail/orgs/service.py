@@ -11,7 +11,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from eventrail.audit.service import AuditEvent, value_change
+from eventrail.audit.service import MASK, AuditEvent, value_change
+from eventrail.auth.schemas import Caller
 from eventrail.auth.service import forget_org_after_commit
 from eventrail.errors import BadRequest
 from eventrail.kit.dates import now_ms, zone
@@ -20,6 +21,7 @@ from eventrail.models import (
     FieldDefinition,
     FieldValue,
     Org,
+    SettingsChange,
     StatusLabel,
     UserGroup,
 )
@@ -90,8 +92,21 @@ def get_org(session: Session, org_id: int) -> Org:
     return org
 
 
-def update_settings(session: Session, org_id: int, update: OrgSettingsUpdate) -> Org:
-    org = get_org(session, org_id)
+def _settings_values(org: Org) -> dict[str, Any]:
+    return {
+        "timezone": org.timezone,
+        "psiMaskingEnabled": org.psi_masking_enabled,
+        "rateLimitPerMinute": org.rate_limit_per_minute,
+    }
+
+
+def update_settings(
+    session: Session, caller: Caller, request_id: str, update: OrgSettingsUpdate
+) -> Org:
+    """Change the caller's org settings; a change is recorded in the org's settings
+    history (who, when, the values before and after), in the same transaction."""
+    org = get_org(session, caller.org_id)
+    before = _settings_values(org)
     if update.timezone is not None:
         try:
             zone(update.timezone)
@@ -104,9 +119,29 @@ def update_settings(session: Session, org_id: int, update: OrgSettingsUpdate) ->
         org.psi_masking_enabled = update.psi_masking_enabled
     if update.rate_limit_per_minute is not None:
         org.rate_limit_per_minute = update.rate_limit_per_minute
+    after = _settings_values(org)
+    if after != before:
+        OrgRepository(session).add(
+            SettingsChange(
+                org_id=org.id,
+                request_id=request_id,
+                till_id=caller.till_id,
+                till_code=caller.till_code,
+                client_id=caller.client_id,
+                changed_at=now_ms(),
+                before=before,
+                after=after,
+            )
+        )
     session.flush()
     forget_org_after_commit(session, org.id)
     return org
+
+
+def settings_history(
+    session: Session, org_id: int, *, limit: int, offset: int
+) -> Sequence[SettingsChange]:
+    return OrgRepository(session).settings_changes(org_id, limit, offset)
 
 
 def list_labels(session: Session, org_id: int, entity_type: str) -> Sequence[StatusLabel]:
@@ -400,13 +435,15 @@ def write_fields(
 
 
 def field_values_by_kind(
-    session: Session, org_id: int, entity_type: str, entity_id: int
+    session: Session, org_id: int, entity_type: str, entity_id: int, *, mask: bool = False
 ) -> dict[str, dict[str, str]]:
-    """{"custom": {name: value}, "extended": {name: value}} of one customer or card."""
+    """{"custom": {name: value}, "extended": {name: value}} of one customer or card;
+    with ``mask``, the values of fields defined as PSI read as *****."""
     definitions = {d.id: d for d in OrgRepository(session).fields(org_id, entity_type)}
     out: dict[str, dict[str, str]] = {kind: {} for kind in v.FIELD_KINDS}
     for fv in FieldValueRepository(session).values(org_id, entity_type, entity_id):
         definition = definitions.get(fv.definition_id)
         if definition is not None:
-            out[definition.kind][definition.name] = fv.value
+            value = MASK if mask and definition.psi else fv.value
+            out[definition.kind][definition.name] = value
     return out

@@ -291,11 +291,14 @@ class Authenticator:
     # -- OAuth --------------------------------------------------------------
     def issue_token(self, session: Session, key: str, secret: str, source: str) -> tuple[str, int]:
         succeeded = self.lockout.attempt("client", key, source)
-        client = AuthRepository(session).client_by_key(key)
+        repo = AuthRepository(session)
+        client = repo.client_by_key(key)
         if not verify_secret(client.secret_hash if client is not None else _DUMMY_HASH, secret):
             raise Unauthorized()
         assert client is not None
         succeeded()
+        if repo.till_in_org(client.org_id, client.till_id) is None:
+            raise Unauthorized()  # its default till is disabled: no token to use
         now = int(time.time())
         claims: dict[str, Any] = {
             "iss": _TOKEN_ISSUER,

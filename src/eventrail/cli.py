@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -158,9 +160,17 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    # uvicorn stops gracefully on SIGTERM/SIGINT, then raises the signal again to
+    # end the process by it: exit 0 instead (also if it comes before uvicorn runs).
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, _exit_quietly)
     import uvicorn
 
     _database(settings).dispose()
+    if args.no_processors:
+        # Read by create_app in this process and in every worker it spawns.
+        os.environ["EVENTRAIL_PROCESSOR_THREADS"] = "0"
+        get_settings.cache_clear()
     # Create the key file once, before the workers start. Without
     # EVENTRAIL_PUBLIC_URL, webhook URIs use the scheme, host and port each
     # request was addressed to.
@@ -178,6 +188,43 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         timeout_graceful_shutdown=10,
     )
     return 0
+
+
+def _exit_quietly(_sig: int, _frame: Any) -> None:
+    raise SystemExit(0)
+
+
+def cmd_process(args: argparse.Namespace, settings: Settings) -> int:
+    import logging
+    import threading
+
+    from eventrail.kit.signals import on_stop_signal
+
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    stop = threading.Event()
+    # From the start: a SIGTERM while the stack loads stops the command cleanly too.
+    with on_stop_signal(stop.set, chain=False):
+        from eventrail.processing.runner import run_processors
+
+        db = _database(settings)
+        try:
+            threads = args.threads or settings.processor_threads or 1
+            run_processors(db, settings, threads=threads, stop=stop)
+        finally:
+            db.dispose()
+    return 0
+
+
+def _threads(value: str) -> int:
+    try:
+        threads = int(value)
+    except ValueError:
+        threads = 0
+    if not 1 <= threads <= 16:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 16, not {value!r}")
+    return threads
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -198,6 +245,20 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--no-processors",
+        dest="no_processors",
+        action="store_true",
+        help="only HTTP: events are processed by `eventrail process` (as "
+        "EVENTRAIL_PROCESSOR_THREADS=0)",
+    )
+
+    process = add(sub, "process", cmd_process, "run only the event processors (no HTTP)")
+    process.add_argument(
+        "--threads",
+        type=_threads,
+        help="processor threads, 1 to 16 (default: EVENTRAIL_PROCESSOR_THREADS, at least 1)",
+    )
 
     org = sub.add_parser("org", help="orgs").add_subparsers(dest="action", required=True)
     org_create = add(org, "create", cmd_org_create, "create an org")

@@ -184,12 +184,14 @@ class Ingestor:
     async def _verdicts(
         self, request_ids: list[str], futures: list[asyncio.Future[Verdict]]
     ) -> list[Verdict | None]:
-        """The processors' verdicts, waiting up to WAIT_SECONDS; None where not yet known."""
+        """The processors' verdicts, waiting up to WAIT_SECONDS (less when the server
+        stops meanwhile); None where not yet known."""
         deadline = time.monotonic() + WAIT_SECONDS
         results: list[Verdict | None] = [None] * len(request_ids)
         pending = dict(enumerate(futures))
         while pending and time.monotonic() < deadline:
-            done, _ = await asyncio.wait(pending.values(), timeout=0.5)
+            stopping = self.waiters.closed
+            done, _ = await asyncio.wait(pending.values(), timeout=0 if stopping else 0.5)
             for index, future in list(pending.items()):
                 if future in done:
                     results[index] = future.result()
@@ -202,6 +204,8 @@ class Ingestor:
                     if request_ids[index] in found:
                         results[index] = found[request_ids[index]]
                         del pending[index]
+            if stopping:
+                break
         for rid in request_ids:
             self.waiters.discard(rid)
         return results

@@ -32,6 +32,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psycopg
 
 from bench.run import (
@@ -126,7 +127,11 @@ def one_run(
         drained = progress.wait_drained(600)
         processed = progress.logged_since(start_ms)
         cpu = clocks.since(mark)
+        latency = wait_latency(server.base, org.webhook, workdir / "bodies.txt")
         return {
+            "wait_true_p50_ms": latency[len(latency) // 2],
+            "wait_true_p90_ms": latency[int(len(latency) * 0.9)],
+            "cores": sum(cpu.values()) / (drained - started),
             "acknowledged_per_s": figures["ok_per_s"],
             "p99_ms": figures["p99_ms"],
             "errors": figures["errors"],
@@ -135,6 +140,26 @@ def one_run(
             "backlog_at_end": backlog,
             "cpu_us_per_event": {k: v / max(processed, 1) * 1e6 for k, v in cpu.items()},
         }
+
+
+def wait_latency(base: str, webhook: str, bodies: Path, count: int = 40) -> list[float]:
+    """Milliseconds to the answer of ``?wait=true`` posts sent one at a time to an
+    idle server (the verdict included), sorted."""
+    lines = bodies.read_text().splitlines()[:count]
+    times = []
+    with httpx.Client(base_url=base, timeout=60) as client:
+        for line in lines:
+            start = time.perf_counter()
+            r = client.post(
+                f"/webhooks/{webhook}",
+                params={"wait": "true"},
+                content=line,
+                headers={"content-type": "application/json"},
+            )
+            r.raise_for_status()
+            times.append((time.perf_counter() - start) * 1000)
+            time.sleep(0.05)
+    return sorted(times)
 
 
 def poll_and_notify(url: str, seconds: float = 3.0) -> dict[str, float]:
@@ -225,17 +250,27 @@ def main(argv: list[str] | None = None) -> int:
     summary = {
         layout: {
             key: statistics.median(run[key] for run in runs[layout])
-            for key in ("acknowledged_per_s", "processed_per_s", "processed_during_posting_per_s")
+            for key in (
+                "acknowledged_per_s",
+                "processed_per_s",
+                "processed_during_posting_per_s",
+                "wait_true_p50_ms",
+                "cores",
+            )
         }
         for layout in LAYOUTS
     }
     print()
-    print(f"{'layout':<12} {'acknowledged ev/s':>18} {'processed ev/s':>15} {'during posting':>15}")
+    print(
+        f"{'layout':<12} {'acknowledged ev/s':>18} {'processed ev/s':>15} "
+        f"{'during posting':>15} {'wait=true p50':>14} {'cores':>6}"
+    )
     for layout, medians in summary.items():
         print(
             f"{layout:<12} {medians['acknowledged_per_s']:>18,.0f} "
             f"{medians['processed_per_s']:>15,.0f} "
-            f"{medians['processed_during_posting_per_s']:>15,.0f}"
+            f"{medians['processed_during_posting_per_s']:>15,.0f} "
+            f"{medians['wait_true_p50_ms']:>11,.0f} ms {medians['cores']:>6.2f}"
         )
     print(
         f"\nidle poll {wake['poll_us']:.0f} us; group commit of 10 rows "

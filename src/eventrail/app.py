@@ -133,7 +133,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         max_queue_age_seconds=settings.ready_max_queue_age_seconds,
     )
     api.state.reader = reader
-    ingestor = Ingestor(db, admission, background.committer, background.waiters)
+    ingestor = Ingestor(
+        db,
+        admission,
+        background.committer,
+        background.waiters,
+        processors_here=background.processor.thread_count > 0,
+    )
     api.state.ingestor = ingestor
     install_error_handlers(api)
     # Added last = outermost: every response, the guard's included, gets a request id.

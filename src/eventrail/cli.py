@@ -211,9 +211,11 @@ def cmd_process(args: argparse.Namespace, settings: Settings) -> int:
         db = _database(settings)
         try:
             threads = args.threads or settings.processor_threads or 1
-            run_processors(db, settings, threads=threads, stop=stop)
+            finished = run_processors(db, settings, threads=threads, stop=stop)
         finally:
             db.dispose()
+    if args.json:
+        print(json.dumps({"stopped": True, "batchesFinished": finished}))
     return 0
 
 

@@ -10,6 +10,8 @@ every event acknowledged with 200 is processed exactly once.
 from __future__ import annotations
 
 import asyncio
+import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -168,3 +170,17 @@ def test_sigterm_answers_a_post_waiting_for_its_verdict_at_once(tmp_path: Path) 
         assert stored(engine, {answer["requestId"]}) == {answer["requestId"]}
     finally:
         engine.dispose()
+
+
+def test_sigint_stops_serve_and_process_like_sigterm(tmp_path: Path) -> None:
+    """Ctrl+C in a terminal: the same graceful stop, exit 0."""
+    env = cli_env(f"sqlite:///{tmp_path}/int.db", tmp_path)
+    migrate_and_make_till(env)
+    with server_process(env) as server, processor_process(env) as processor:
+        for stopping in (server, processor):
+            started = time.monotonic()
+            stopping.process.send_signal(signal.SIGINT)
+            assert stopping.process.wait(timeout=60) == 0, stopping.output()
+            assert time.monotonic() - started < PROCESS_BOUND
+    assert "processors stopped" in processor.output()
+    assert "Application shutdown complete" in server.output()

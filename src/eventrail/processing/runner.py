@@ -6,7 +6,7 @@ and processor processes on one database processes every request exactly once.
 Nothing wakes them when a server commits: they poll (processor.py says how).
 
 SIGTERM or SIGINT: the threads finish and commit the batch they are in and the
-process exits 0, within ``Processor.STOP_SECONDS``; a batch still running then
+process exits 0, within ``processor.STOP_SECONDS`` (10 s); a batch still running then
 is abandoned (rolled back when the process ends, claimed again later).
 """
 

@@ -30,6 +30,7 @@ from eventrail.kit.fastdb import ReadConnection
 from eventrail.kit.json import JsonResponse
 from eventrail.kit.middleware import RequestGuardMiddleware, RequestIdMiddleware
 from eventrail.kit.ratelimit import RateLimiter
+from eventrail.kit.signals import on_stop_signal
 from eventrail.lane import LaneContext
 from eventrail.orgs.endpoints import router as orgs_router
 from eventrail.processing.endpoints import routes as processing_routes
@@ -59,6 +60,10 @@ class Background:
             self.processor.start()
 
     def stop(self) -> None:
+        """After the HTTP server has answered what was in flight: write what is still
+        queued for the group commit, then let the processors finish their batches
+        (each step bounded: docs/deploy.md, "Stopping")."""
+        self.waiters.close()
         self.committer.stop()
         self.processor.stop()
 
@@ -88,7 +93,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         gc.freeze()
         background.start()
         try:
-            yield
+            # On SIGTERM, before uvicorn's own handler starts the shutdown:
+            # handlers waiting for a verdict (?wait=true) answer without it now
+            # rather than hold the shutdown for up to their 30 s.
+            with on_stop_signal(background.waiters.close, chain=True):
+                yield
         finally:
             background.stop()
             reader.close()
@@ -124,7 +133,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         max_queue_age_seconds=settings.ready_max_queue_age_seconds,
     )
     api.state.reader = reader
-    ingestor = Ingestor(db, admission, background.committer, background.waiters)
+    ingestor = Ingestor(
+        db,
+        admission,
+        background.committer,
+        background.waiters,
+        processors_here=background.processor.thread_count > 0,
+    )
     api.state.ingestor = ingestor
     install_error_handlers(api)
     # Added last = outermost: every response, the guard's included, gets a request id.

@@ -9,6 +9,7 @@ import argparse
 import getpass
 import json
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -306,6 +307,10 @@ _SERVE_OPTIONS = (
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    # uvicorn stops gracefully on SIGTERM/SIGINT, then raises the signal again to
+    # end the process by it: exit 0 instead (also if it comes before uvicorn runs).
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, _exit_quietly)
     import uvicorn
 
     from eventrail.kit.logsafe import log_config
@@ -325,6 +330,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         except ValueError as exc:
             return _fail(args, f"invalid settings: {exc}")
     _database(settings).dispose()
+    if args.no_processors:
+        # Read by create_app in this process and in every worker it spawns.
+        os.environ["EVENTRAIL_PROCESSOR_THREADS"] = "0"
+        get_settings.cache_clear()
     # Create the key file once, before the workers start. Without
     # EVENTRAIL_PUBLIC_URL, webhook URIs use the scheme, host and port each
     # request was addressed to.
@@ -343,6 +352,45 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         timeout_graceful_shutdown=10,
     )
     return 0
+
+
+def _exit_quietly(_sig: int, _frame: Any) -> None:
+    raise SystemExit(0)
+
+
+def cmd_process(args: argparse.Namespace, settings: Settings) -> int:
+    import logging
+    import threading
+
+    from eventrail.kit.signals import on_stop_signal
+
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    stop = threading.Event()
+    # From the start: a SIGTERM while the stack loads stops the command cleanly too.
+    with on_stop_signal(stop.set, chain=False):
+        from eventrail.processing.runner import run_processors
+
+        db = _database(settings)
+        try:
+            threads = args.threads or settings.processor_threads or 1
+            finished = run_processors(db, settings, threads=threads, stop=stop)
+        finally:
+            db.dispose()
+    if args.json:
+        print(json.dumps({"stopped": True, "batchesFinished": finished}))
+    return 0
+
+
+def _threads(value: str) -> int:
+    try:
+        threads = int(value)
+    except ValueError:
+        threads = 0
+    if not 1 <= threads <= 16:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 16, not {value!r}")
+    return threads
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -380,6 +428,20 @@ def _parser() -> argparse.ArgumentParser:
         dest="max_connections",
         type=int,
         help="open connections per process (EVENTRAIL_MAX_CONNECTIONS, 1000)",
+    )
+    serve.add_argument(
+        "--no-processors",
+        dest="no_processors",
+        action="store_true",
+        help="only HTTP: events are processed by `eventrail process` (as "
+        "EVENTRAIL_PROCESSOR_THREADS=0)",
+    )
+
+    process = add(sub, "process", cmd_process, "run only the event processors (no HTTP)")
+    process.add_argument(
+        "--threads",
+        type=_threads,
+        help="processor threads, 1 to 16 (default: EVENTRAIL_PROCESSOR_THREADS, at least 1)",
     )
 
     org = sub.add_parser("org", help="orgs").add_subparsers(dest="action", required=True)

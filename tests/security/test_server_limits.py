@@ -35,7 +35,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     assert run_cli(["migrate"], env)[0] == 0
     # The timeouts as options, the cap as a setting: both ways are used.
     options = ["--header-timeout", str(HEADER_TIMEOUT), "--body-timeout", str(BODY_TIMEOUT)]
-    with server_process(env, options=options) as running:
+    with server_process(env, args=options) as running:
         yield running
 
 

@@ -7,16 +7,22 @@ check before either commits: the database constraint decides. Exactly one
 wins; the other gets Capillary's answer for an identifier in use (400, 8006),
 never a 500, and never leaves a second owner, a half-registered customer or an
 audit entry behind.
+
+The last test mixes the layouts instead: two servers that only accept and two
+`eventrail process` processors, one of them killed in the middle of a batch.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import signal
 import threading
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,8 +31,10 @@ import sqlalchemy as sa
 
 from tests.conftest import _require_postgres
 from tests.customers.helpers import assert_error
+from tests.events.process_helpers import Load, queued, wait_for
+from tests.events.test_durability import _check_exactly_once
 from tests.fixtures.databases import postgres_database
-from tests.fixtures.server import cli_env, running_server
+from tests.fixtures.server import cli_env, processor_process, running_server
 from tests.security.cluster import engine_for, make_webhook, migrate_and_make_till
 
 ROUNDS = 40
@@ -287,3 +295,61 @@ def test_one_unique_key_posted_to_both_servers_at_once_is_processed_once(
         ("EVENT_SUCCESS", "Event processed successfully", 2 * ROUNDS)
     ]
     assert keys == ROUNDS
+
+
+def _in_a_batch(engine: sa.Engine, application: str) -> bool:
+    """Whether a backend of this application is inside a processing transaction
+    that has claimed rows (a transaction id is assigned by FOR UPDATE)."""
+    with engine.connect() as conn:
+        found = conn.execute(
+            sa.text(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = :a "
+                "AND backend_xid IS NOT NULL"
+            ),
+            {"a": application},
+        ).scalar_one()
+    return bool(found)
+
+
+def test_two_accepting_servers_and_two_processor_processes_one_killed_mid_batch(
+    tmp_path: Path,
+) -> None:
+    """Any mix of servers and processors on one PostgreSQL: two `serve
+    --no-processors` and two `eventrail process`, one of which is killed with
+    SIGKILL while it holds a claimed batch. Its transaction dies with it; the
+    other processor takes those requests again: every acknowledged event is
+    processed exactly once."""
+    _require_postgres()
+    with postgres_database("eventrail_split") as url:
+        env = cli_env(url, tmp_path, EVENTRAIL_PROCESSOR_BATCH_SIZE="200")
+        auth, till_code = migrate_and_make_till(env)
+        engine = engine_for(env)
+        killed_env = {**env, "EVENTRAIL_DATABASE_URL": f"{url}?application_name=doomed"}
+        try:
+            with (
+                running_server(env, args=["--no-processors"]) as first,
+                running_server(env, args=["--no-processors"]) as second,
+                processor_process(env, name="survivor") as survivor,
+                processor_process(killed_env, name="doomed") as doomed,
+            ):
+                webhook_id = make_webhook(first, auth, till_code, unique=False)
+                load = Load([first, second], webhook_id, clients=24)
+
+                async def kill_mid_batch(load: Load) -> None:
+                    while len(load.acked) < 300:
+                        await asyncio.sleep(0.01)
+                    while not await asyncio.to_thread(_in_a_batch, engine, "doomed"):
+                        await asyncio.sleep(0)
+                    doomed.kill()
+
+                asyncio.run(load.run(limit=2000, during=kill_mid_batch))
+                assert len(load.acked) == 2000, load.statuses
+                assert doomed.process.returncode == -signal.SIGKILL
+                wait_for(lambda: queued(engine) == 0, 120, "the surviving processor")
+                assert survivor.process.poll() is None
+                logged = "SELECT count(*) FROM event_logs"
+                with engine.connect() as conn:
+                    assert conn.execute(sa.text(logged)).scalar_one() == 2000
+            _check_exactly_once(engine, load.acked)
+        finally:
+            engine.dispose()

@@ -25,6 +25,7 @@ from eventrail.kit.logsafe import describe
 log = logging.getLogger("eventrail.ingest")
 
 _MAX_GROUP_ROWS = 5000
+STOP_SECONDS = 5.0
 COLUMNS = ("request_id", "org_id", "webhook_id", "received_at", "body", "verdict", "detail")
 _NAMES = ", ".join(COLUMNS)
 _VALUES = "VALUES (" + ", ".join("?" * len(COLUMNS)) + ")"
@@ -55,12 +56,13 @@ class GroupCommitter:
             )
             self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = STOP_SECONDS) -> None:
+        """Write what is queued, then end the writer (waiting at most ``timeout`` s)."""
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
         if self._thread is not None:
-            self._thread.join(timeout=30)
+            self._thread.join(timeout=timeout)
             self._thread = None
 
     async def submit(self, rows: list[dict[str, Any]]) -> None:

@@ -41,6 +41,12 @@ MAX_BATCH = 1000
 ENDPOINT = "POST /webhooks/{webhook_id}"
 BATCH_ENDPOINT = "POST /webhooks/{webhook_id}/batch"
 WAIT_SECONDS = 30.0
+# How often a ?wait=true post looks for its verdict in the log (written by a
+# processor in another process): every LOG_CHECK_SECONDS when this process has
+# processors of its own (they answer it directly); without them from
+# FIRST_LOG_CHECK_SECONDS, doubling up to LOG_CHECK_SECONDS.
+LOG_CHECK_SECONDS = 0.5
+FIRST_LOG_CHECK_SECONDS = 0.02
 _WEBHOOK_ID = re.compile(r"^[0-9a-f]{32}$")
 # Refused posts: logged at most this much of their body, and counted per source
 # address and webhook, past which they are refused with 429 and not logged at all.
@@ -98,11 +104,14 @@ class Ingestor:
         admission: Admission,
         committer: GroupCommitter,
         waiters: ResultWaiters,
+        *,
+        processors_here: bool = True,
     ) -> None:
         self.db = db
         self.admission = admission
         self.committer = committer
         self.waiters = waiters
+        self.first_log_check = LOG_CHECK_SECONDS if processors_here else FIRST_LOG_CHECK_SECONDS
         self.webhooks = WebhookCache(db)
         self._lookups = SingleFlight()
 
@@ -183,12 +192,16 @@ class Ingestor:
     async def _verdicts(
         self, request_ids: list[str], futures: list[asyncio.Future[Verdict]]
     ) -> list[Verdict | None]:
-        """The processors' verdicts, waiting up to WAIT_SECONDS; None where not yet known."""
+        """The processors' verdicts, waiting up to WAIT_SECONDS (less when the server
+        stops meanwhile); None where not yet known."""
         deadline = time.monotonic() + WAIT_SECONDS
         results: list[Verdict | None] = [None] * len(request_ids)
         pending = dict(enumerate(futures))
+        interval = self.first_log_check
         while pending and time.monotonic() < deadline:
-            done, _ = await asyncio.wait(pending.values(), timeout=0.5)
+            stopping = self.waiters.closed
+            done, _ = await asyncio.wait(pending.values(), timeout=0 if stopping else interval)
+            interval = min(interval * 2, LOG_CHECK_SECONDS)
             for index, future in list(pending.items()):
                 if future in done:
                     results[index] = future.result()
@@ -201,6 +214,8 @@ class Ingestor:
                     if request_ids[index] in found:
                         results[index] = found[request_ids[index]]
                         del pending[index]
+            if stopping:
+                break
         for rid in request_ids:
             self.waiters.discard(rid)
         return results

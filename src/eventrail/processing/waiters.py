@@ -16,6 +16,15 @@ class ResultWaiters:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._waiting: dict[str, tuple[asyncio.AbstractEventLoop, asyncio.Future[Verdict]]] = {}
+        self._closed = threading.Event()
+
+    @property
+    def closed(self) -> bool:
+        """The server is stopping: handlers answer with what they know, without waiting."""
+        return self._closed.is_set()
+
+    def close(self) -> None:
+        self._closed.set()
 
     def register(self, request_id: str) -> asyncio.Future[Verdict]:
         loop = asyncio.get_running_loop()

@@ -9,11 +9,15 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from eventrail.config import Settings, get_settings
-from eventrail.db import Database, migrate, schema_is_current
-from eventrail.errors import EventrailError
+from eventrail import __version__
+
+# Each command imports what it needs when it runs: `eventrail --help` and
+# `--version` load neither SQLAlchemy nor FastAPI (tests/test_cli.py checks).
+if TYPE_CHECKING:
+    from eventrail.config import Settings
+    from eventrail.db import Database
 
 
 def _emit(args: argparse.Namespace, payload: dict[str, Any], human: str) -> None:
@@ -31,17 +35,46 @@ def _fail(args: argparse.Namespace, message: str) -> int:
     return 1
 
 
+class CommandError(Exception):
+    """A failure the command reports in one line (and exit code 1)."""
+
+
 def _database(settings: Settings) -> Database:
+    """The database, once it answers and its schema is at the newest migration."""
+    import sqlalchemy as sa
+
+    from eventrail.db import Database, schema_is_current
+
+    path = sa.make_url(settings.sqlalchemy_url).database if settings.is_sqlite else None
+    if path and path != ":memory:" and not path.startswith("file:"):
+        from pathlib import Path
+
+        if not Path(path).exists():
+            raise CommandError(f"there is no database at {path}: run `eventrail migrate`")
     db = Database(settings)
-    if not schema_is_current(db.engine, settings):
+    try:
+        with db.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        current = schema_is_current(db.engine, settings)
+    except BaseException:
         db.dispose()
-        raise EventrailError("the database schema is not up to date: run `eventrail migrate`")
+        raise
+    if not current:
+        db.dispose()
+        raise CommandError("the database schema is not up to date: run `eventrail migrate`")
     return db
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
-    migrate(settings)
-    _emit(args, {"migrated": True}, "database schema is up to date")
+    from eventrail.db import migrate
+
+    applied = migrate(settings)
+    human = (
+        f"applied {len(applied)} migration(s): {', '.join(applied)}; the schema is up to date"
+        if applied
+        else "the database schema was up to date: nothing to apply"
+    )
+    _emit(args, {"migrated": True, "applied": applied}, human)
     return 0
 
 
@@ -180,8 +213,35 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+class _ArgumentParser(argparse.ArgumentParser):
+    """argparse, answering bad arguments in one line (JSON with ``--json``)."""
+
+    json_errors = False
+
+    def error(self, message: str) -> NoReturn:
+        if self.json_errors:
+            print(json.dumps({"error": message}))
+        else:
+            print(f"{self.prog}: {message} (see {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _bounded_int(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is not between {low} and {high}")
+        return value
+
+    return parse
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="eventrail", description=__doc__)
+    parser = _ArgumentParser(prog="eventrail", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"eventrail {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def add(
@@ -196,8 +256,8 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = add(sub, "serve", cmd_serve, "run the HTTP API")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--port", type=_bounded_int(1, 65535), default=8000)
+    serve.add_argument("--workers", type=_bounded_int(1, 256), default=1)
 
     org = sub.add_parser("org", help="orgs").add_subparsers(dest="action", required=True)
     org_create = add(org, "create", cmd_org_create, "create an org")
@@ -234,18 +294,64 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _settings_problems(exc: ValueError) -> list[str]:
+    """One line per bad EVENTRAIL_* setting, without pydantic's links or the values given."""
+    from pydantic import ValidationError
+
+    if not isinstance(exc, ValidationError):
+        return [str(exc).splitlines()[0]]
+    lines = []
+    for error in exc.errors(include_url=False, include_input=False):
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if error["loc"]:
+            name = f"EVENTRAIL_{str(error['loc'][0]).upper()}"
+            if not message.startswith(name):
+                message = f"{name}: {message}"
+        lines.append(message)
+    return lines
+
+
+def _database_problem(exc: Exception, settings: Settings) -> str | None:
+    """One line for a database that cannot be opened or used; None for anything else."""
+    import sqlalchemy as sa
+    from alembic.util import CommandError as AlembicError
+
+    url = sa.make_url(settings.database_url).render_as_string(hide_password=True)
+    if isinstance(exc, sa.exc.DBAPIError):
+        reason = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc)
+        return f"cannot use the database {url}: {reason}"
+    if isinstance(exc, AlembicError):
+        return f"cannot migrate the database {url}: {str(exc).splitlines()[0]}"
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    _ArgumentParser.json_errors = "--json" in argv
+    args = _parser().parse_args(argv)
+    from eventrail.config import get_settings
+
     try:
         settings = get_settings()
     except ValueError as exc:
-        return _fail(args, f"invalid settings: {exc}")
+        problems = _settings_problems(exc)
+        if args.json:
+            return _fail(args, "invalid settings: " + "; ".join(problems))
+        for problem in problems:
+            print(f"eventrail: invalid setting: {problem}", file=sys.stderr)
+        return 1
+    from eventrail.errors import EventrailError
+
     try:
         handler: Callable[[argparse.Namespace, Settings], int] = args.handler
         return handler(args, settings)
-    except EventrailError as exc:
-        return _fail(args, exc.message)
+    except (EventrailError, CommandError) as exc:
+        return _fail(args, str(exc))
+    except Exception as exc:
+        database_problem = _database_problem(exc, settings)
+        if database_problem is None:
+            raise
+        return _fail(args, database_problem)
 
 
 if __name__ == "__main__":

@@ -28,14 +28,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import Response
+# FastAPI and Starlette are imported where they are used: the command line raises
+# these errors without loading the web stack.
+if TYPE_CHECKING:
+    from fastapi import FastAPI, Request
+    from starlette.responses import Response
 
-from eventrail.kit.json import JsonResponse
+    from eventrail.kit.json import JsonResponse
 
 log = logging.getLogger("eventrail")
 
@@ -115,6 +116,8 @@ def error_body(code: int, message: str) -> dict[str, Any]:
 
 
 def error_response(exc: EventrailError) -> JsonResponse:
+    from eventrail.kit.json import JsonResponse
+
     return JsonResponse(
         error_body(exc.code, exc.message), status_code=exc.status_code, headers=exc.headers
     )
@@ -163,6 +166,8 @@ async def _eventrail_error(_: Request, exc: Exception) -> Response:
 
 
 async def _validation_error(_: Request, exc: Exception) -> Response:
+    from fastapi.exceptions import RequestValidationError
+
     assert isinstance(exc, RequestValidationError)
     return error_response(BadRequest(describe_validation_error(exc.errors())))
 
@@ -179,6 +184,8 @@ _HTTP_ERRORS: dict[int, type[EventrailError]] = {
 
 
 async def _http_error(_: Request, exc: Exception) -> Response:
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 400:
         # FastAPI's only own 400: a body it could not decode (e.g. invalid UTF-8).
@@ -200,6 +207,9 @@ async def _unexpected(_: Request, exc: Exception) -> Response:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
     app.add_exception_handler(EventrailError, _eventrail_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

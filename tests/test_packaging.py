@@ -101,6 +101,9 @@ def test_the_wheel_ships_the_migrations_and_the_docs_assets(installed: Path) -> 
     shipped = {p.name for p in (package / "_migrations" / "versions").glob("*.py")}
     assert shipped == {p.name for p in (ROOT / "migrations" / "versions").glob("*.py")}
     assert (package / "_migrations" / "env.py").is_file()
+    shipped = {p.name for p in (package / "static" / "docs").iterdir()}
+    assert shipped == {p.name for p in (ROOT / "src/eventrail/static/docs").iterdir()}
+    assert {"swagger-ui-bundle.js", "redoc.standalone.js", "redoc.LICENSE"} <= shipped
 
 
 def test_version(installed: Path) -> None:

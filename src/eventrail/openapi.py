@@ -3,10 +3,14 @@ them, so it cannot describe them): the three seed read APIs and the webhooks."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
+from starlette.responses import HTMLResponse
+from starlette.staticfiles import StaticFiles
 
 from eventrail.audit.schemas import AuditPage
 from eventrail.ingest.service import WAIT_FALSE, WAIT_TRUE
@@ -410,3 +414,42 @@ def install(app: FastAPI) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    _install_docs(app)
+
+
+# Swagger UI and ReDoc, served from eventrail itself (pinned copies, docs/decisions.md):
+# the pages work offline and load nothing from another origin.
+_DOCS_ASSETS = Path(__file__).resolve().parent / "static" / "docs"
+DOCS_ASSETS_URL = "/docs/assets"
+
+
+def _install_docs(app: FastAPI) -> None:
+    """GET /docs (Swagger UI) and GET /redoc (ReDoc); the FastAPI app is made with
+    docs_url=None and redoc_url=None so that these are the only ones."""
+    openapi_url = app.openapi_url or "/openapi.json"
+    favicon = f"{DOCS_ASSETS_URL}/favicon-32x32.png"
+
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=openapi_url,
+            title=f"{app.title} - Swagger UI",
+            swagger_js_url=f"{DOCS_ASSETS_URL}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS_URL}/swagger-ui.css",
+            swagger_favicon_url=favicon,
+            oauth2_redirect_url=None,
+            # no badge fetched from validator.swagger.io
+            swagger_ui_parameters={"validatorUrl": None},
+        )
+
+    async def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url=openapi_url,
+            title=f"{app.title} - ReDoc",
+            redoc_js_url=f"{DOCS_ASSETS_URL}/redoc.standalone.js",
+            redoc_favicon_url=favicon,
+            with_google_fonts=False,
+        )
+
+    app.add_api_route("/docs", swagger_ui, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/redoc", redoc, methods=["GET"], include_in_schema=False)
+    app.mount(DOCS_ASSETS_URL, StaticFiles(directory=_DOCS_ASSETS), name="docs-assets")

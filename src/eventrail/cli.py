@@ -157,11 +157,15 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         if args.if_empty and demo.has_data(db):
             _emit(args, {"demo": False}, "the database has data already: no demo added")
             return 0
+        earlier = [] if args.new else demo.existing_orgs(db)
     finally:
         db.dispose()
+    saved = demo.saved(settings)
+    if earlier:
+        return _demo_exists(args, settings, earlier, saved)
     if not args.json:
         print("loading the demo (orgs, customers, events, audit history)...", flush=True)
-    base_url = args.base_url.rstrip("/")
+    base_url = (args.base_url or saved.get("DEMO_API") or "http://127.0.0.1:8000").rstrip("/")
     result = demo.run(settings, base_url)
     commands = demo.curl_commands(result, base_url)
     payload = {
@@ -187,6 +191,37 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         ]
     )
     _emit(args, payload, human)
+    return 0
+
+
+def _demo_exists(
+    args: argparse.Namespace, settings: Settings, orgs: list[int], saved: dict[str, str]
+) -> int:
+    """Say how to log in to the demo loaded earlier, rather than load a second one."""
+    from eventrail import demo
+
+    env_file = settings.data_dir / demo.DEMO_ENV_FILE
+    known = saved.get("DEMO_ORG") == str(orgs[-1]) and "DEMO_TILL" in saved
+    lines = [f"the demo is loaded already (org {orgs[-1]}); `eventrail demo --new` loads another"]
+    if known:
+        lines += [
+            f"  Basic auth:   till {saved['DEMO_TILL'].replace(':', ', password ', 1)}",
+            f"  OAuth client: key {saved.get('DEMO_CLIENT_KEY')}, "
+            f"secret {saved.get('DEMO_CLIENT_SECRET')}",
+            f"  (kept in {env_file})",
+            "try, once the server is up:",
+            f"  . {env_file.resolve()}",
+            '  curl -s -u "$DEMO_TILL" "$DEMO_API/v2/events/logs?limit=10"',
+        ]
+    else:
+        lines.append(
+            f"  its till password was printed when it was loaded and kept in {demo.DEMO_ENV_FILE}"
+            " of the data directory it was loaded from (EVENTRAIL_DATA_DIR)"
+        )
+    payload: dict[str, Any] = {"demo": False, "exists": True, "orgId": orgs[-1]}
+    if known:
+        payload["envFile"] = str(env_file)
+    _emit(args, payload, "\n".join(lines))
     return 0
 
 
@@ -280,7 +315,12 @@ def _parser() -> argparse.ArgumentParser:
         "--if-empty", dest="if_empty", action="store_true", help="only on a database with no org"
     )
     demo.add_argument(
-        "--base-url", dest="base_url", default="http://127.0.0.1:8000", help="for the printed curls"
+        "--new", action="store_true", help="load another demo even if one is loaded already"
+    )
+    demo.add_argument(
+        "--base-url",
+        dest="base_url",
+        help="for the printed curls (default: the last demo's, else http://127.0.0.1:8000)",
     )
 
     client = sub.add_parser("client", help="OAuth clients").add_subparsers(

@@ -1,5 +1,5 @@
 """The README and docs/events.md do what they say: their shell blocks run, in order,
-against a real server, and answer with real data (issue #4's first minute)."""
+against a real server, and answer with real data (a new user's first minute)."""
 
 from __future__ import annotations
 

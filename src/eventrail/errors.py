@@ -2,7 +2,7 @@
 
 Every failure a client can see is an ``EventrailError``: it carries the HTTP
 status, Capillary's numeric ``code`` and a message that names what is wrong.
-The handler renders SPEC §1's envelope::
+The handler renders Capillary's error envelope::
 
     {"warnings": [], "errors": [{"status": false, "code": <int>, "message": "<text>"}]}
 

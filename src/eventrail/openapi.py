@@ -1,5 +1,5 @@
 """The OpenAPI description of the routes the fast lane serves (FastAPI does not see
-them, so it cannot describe them): the three seed read APIs and the webhooks."""
+them, so it cannot describe them): the event_data, logs and audits reads and the webhooks."""
 
 from __future__ import annotations
 
@@ -94,7 +94,7 @@ _PATHS: dict[str, Any] = {
                     "Extension",
                 ),
             ],
-            "responses": {**_ok(_ENVELOPE, "Log entries (seeds/002)"), **_errors(400, 401, 429)},
+            "responses": {**_ok(_ENVELOPE, "Log entries, newest first"), **_errors(400, 401, 429)},
         }
     },
     "/v2/events/event_data/{userId}": {
@@ -136,7 +136,10 @@ _PATHS: dict[str, Any] = {
                     "Extension",
                 ),
             ],
-            "responses": {**_ok(_ENVELOPE, "Event records (seeds/000)"), **_errors(400, 401, 429)},
+            "responses": {
+                **_ok(_ENVELOPE, "Event records, newest first"),
+                **_errors(400, 401, 429),
+            },
         }
     },
     "/v2/events/event_data": {
@@ -230,7 +233,7 @@ _PATHS: dict[str, Any] = {
                 ),
             ],
             "responses": {
-                **_ok({"$ref": "#/components/schemas/AuditPage"}, "Entries (seeds/003)"),
+                **_ok({"$ref": "#/components/schemas/AuditPage"}, "Audit entries, newest first"),
                 **_errors(400, 401, 429),
             },
         }
@@ -325,7 +328,7 @@ _SCHEMAS: dict[str, Any] = {
     },
     "ErrorEnvelope": {
         "type": "object",
-        "description": "SPEC §1: every failure, with the matching HTTP status",
+        "description": "Every failure, with the matching HTTP status",
         "required": ["warnings", "errors"],
         "additionalProperties": False,
         "properties": {
@@ -355,7 +358,7 @@ _OPERATIONS_ONLY = frozenset({"/health", "/ready"})
 
 
 def _describe_errors(path: str, operation: dict[str, Any]) -> None:
-    """Document what a FastAPI route really answers on failure: SPEC §1's envelope
+    """Document what a FastAPI route really answers on failure: the error envelope
     with 400 (never FastAPI's 422), 401, 404 (an object the org does not have),
     429, and for a request body 413 and 415 (``kit.middleware``)."""
     responses = operation.setdefault("responses", {})

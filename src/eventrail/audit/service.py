@@ -280,7 +280,7 @@ def render_entry(
     reference_type: str | None = None,
     reference_value: str | None = None,
 ) -> dict[str, Any]:
-    """An entry as the audits API shows it (key order of seeds/003)."""
+    """An entry as the audits API shows it (key order of Capillary's)."""
     stored: list[dict[str, Any]] = orjson.loads(entry.events)
     events = [
         _render_event(ev, mask)

@@ -290,3 +290,14 @@ def test_org_create_loads_no_web_stack(tmp_path: Path) -> None:
     loaded = _modules_loaded(["org", "create", "--name", "Fast"], env)
     assert "sqlalchemy" in loaded
     assert not loaded & WEB_STACK
+
+
+def test_serve_answers_a_bad_secret_key_file_or_data_dir_in_one_line(tmp_path: Path) -> None:
+    env = cli_env(f"sqlite:///{tmp_path}/k.db", tmp_path)
+    assert run_cli(["migrate"], env)[0] == 0
+    (tmp_path / ".eventrail-secret").write_text("short")
+    assert_one_line_error(*run_human(["serve", "--port", "1"], env), "too short")
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file, not a directory")
+    env = {**env, "EVENTRAIL_DATA_DIR": str(blocked / "data")}
+    assert_one_line_error(*run_human(["serve", "--port", "1"], env), str(blocked))

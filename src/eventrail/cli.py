@@ -232,7 +232,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     # Create the key file once, before the workers start. Without
     # EVENTRAIL_PUBLIC_URL, webhook URIs use the scheme, host and port each
     # request was addressed to.
-    settings.signing_key()
+    try:
+        settings.signing_key()
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
     uvicorn.run(
         "eventrail.app:create_app",
         factory=True,
@@ -387,6 +390,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args, settings)
     except (EventrailError, CommandError) as exc:
         return _fail(args, str(exc))
+    except OSError as exc:  # e.g. a data directory that cannot be written
+        return _fail(args, f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
     except Exception as exc:
         database_problem = _database_problem(exc, settings)
         if database_problem is None:

@@ -1,5 +1,5 @@
 """The README and docs/events.md do what they say: their shell blocks run, in order,
-against a real server, and answer with real data (issue #4's first minute)."""
+against a real server, and answer with real data (a new user's first minute)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 
 from tests.conftest import _require_postgres
 from tests.fixtures.databases import postgres_database
-from tests.fixtures.server import cli_env, free_port, run_cli, running_server
+from tests.fixtures.server import EVENTRAIL, cli_env, free_port, run_cli, running_server
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -71,6 +72,14 @@ def test_demo_and_the_readme_three_curls(env: dict[str, str], tmp_path: Path) ->
     assert loaded["demo"] is True
     assert len(loaded["curl"]) == 3
     assert run_cli(["demo", "--if-empty"], env) == (0, {"demo": False})
+    # run again by hand: no second demo, the kept values (and their port) stay
+    kept = (tmp_path / ".eventrail-demo.env").read_text()
+    assert f"DEMO_API={base}\n" in kept
+    assert run_cli(["demo"], env) == (
+        0,
+        {"demo": False, "exists": True, "orgId": loaded["orgId"], "envFile": ANY},
+    )
+    assert (tmp_path / ".eventrail-demo.env").read_text() == kept
     [block] = sh_blocks(ROOT / "README.md", "## First minute", "## Your own org")
     with running_server(env, port=port):
         out = bash(block, env, tmp_path)
@@ -148,3 +157,25 @@ def test_readme_walkthrough_and_docs_events(env: dict[str, str], tmp_path: Path)
     assert '"result":{"status":"EVENT_FIELD_VALIDATION_FAILED"' in out
     assert '"eventName":"StoreVisit"' in out
     assert out.count('"status":"EVENT_SUCCESS"') >= 2
+
+
+def test_demo_again_says_how_to_log_in_and_new_loads_another(tmp_path: Path) -> None:
+    env = cli_env(f"sqlite:///{tmp_path}/again.db", tmp_path)
+    assert run_cli(["migrate"], env)[0] == 0
+    _, first = run_cli(["demo", "--base-url", "http://127.0.0.1:9123"], env)
+    done = subprocess.run(
+        [EVENTRAIL, "demo"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"loaded already (org {first['orgId']})" in done.stdout
+    assert f"password {first['password']}" in done.stdout  # how to log in
+    assert "--new" in done.stdout
+    assert "loading" not in done.stdout
+    code, second = run_cli(["demo", "--new"], env)
+    assert code == 0 and second["demo"] is True and second["orgId"] > first["orgId"]
+    kept = (tmp_path / ".eventrail-demo.env").read_text()
+    # the new demo's values, at the port the first one was given
+    assert f"DEMO_ORG={second['orgId']}\n" in kept and "DEMO_API=http://127.0.0.1:9123\n" in kept
+    assert all(command.startswith("curl") and "9123" in command for command in second["curl"])
+    code, third = run_cli(["demo"], env)
+    assert (code, third["orgId"]) == (0, second["orgId"])

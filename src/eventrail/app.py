@@ -111,6 +111,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         summary="Behavioural events and entity audit trail, wire-compatible with Capillary",
         default_response_class=JsonResponse,
         lifespan=lifespan,
+        # /docs and /redoc are eventrail's own, with pinned local assets (openapi.py)
+        docs_url=None,
+        redoc_url=None,
     )
     limiter = RateLimiter(settings.redis_url, key_prefix=settings.redis_key_prefix)
     authenticator = Authenticator(

@@ -13,14 +13,18 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
-
-from eventrail.config import Settings, get_settings
-from eventrail.db import Database, migrate, schema_is_current
+from eventrail import __version__
 from eventrail.errors import EventrailError
+
+# Each command imports what it needs when it runs: `eventrail --help` and
+# `--version` load neither SQLAlchemy nor FastAPI (tests/test_cli.py checks).
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from eventrail.config import Settings
+    from eventrail.db import Database
 
 
 def _emit(args: argparse.Namespace, payload: dict[str, Any], human: str) -> None:
@@ -38,11 +42,33 @@ def _fail(args: argparse.Namespace, message: str) -> int:
     return 1
 
 
+class CommandError(Exception):
+    """A failure the command reports in one line (and exit code 1)."""
+
+
 def _database(settings: Settings) -> Database:
+    """The database, once it answers and its schema is at the newest migration."""
+    import sqlalchemy as sa
+
+    from eventrail.db import Database, schema_is_current
+
+    path = sa.make_url(settings.sqlalchemy_url).database if settings.is_sqlite else None
+    if path and path != ":memory:" and not path.startswith("file:"):
+        from pathlib import Path
+
+        if not Path(path).exists():
+            raise CommandError(f"there is no database at {path}: run `eventrail migrate`")
     db = Database(settings)
-    if not schema_is_current(db.engine, settings):
+    try:
+        with db.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        current = schema_is_current(db.engine, settings)
+    except BaseException:
         db.dispose()
-        raise EventrailError("the database schema is not up to date: run `eventrail migrate`")
+        raise
+    if not current:
+        db.dispose()
+        raise CommandError("the database schema is not up to date: run `eventrail migrate`")
     return db
 
 
@@ -89,8 +115,15 @@ def _password(args: argparse.Namespace) -> str:
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
-    migrate(settings)
-    _emit(args, {"migrated": True}, "database schema is up to date")
+    from eventrail.db import migrate
+
+    applied = migrate(settings)
+    human = (
+        f"applied {len(applied)} migration(s): {', '.join(applied)}; the schema is up to date"
+        if applied
+        else "the database schema was up to date: nothing to apply"
+    )
+    _emit(args, {"migrated": True, "applied": applied}, human)
     return 0
 
 
@@ -266,11 +299,15 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         if args.if_empty and demo.has_data(db):
             _emit(args, {"demo": False}, "the database has data already: no demo added")
             return 0
+        earlier = [] if args.new else demo.existing_orgs(db)
     finally:
         db.dispose()
+    saved = demo.saved(settings)
+    if earlier:
+        return _demo_exists(args, settings, earlier, saved)
     if not args.json:
         print("loading the demo (orgs, customers, events, audit history)...", flush=True)
-    base_url = args.base_url.rstrip("/")
+    base_url = (args.base_url or saved.get("DEMO_API") or "http://127.0.0.1:8000").rstrip("/")
     result = demo.run(settings, base_url)
     commands = demo.curl_commands(result, base_url)
     payload = {
@@ -306,6 +343,37 @@ _SERVE_OPTIONS = (
 )
 
 
+def _demo_exists(
+    args: argparse.Namespace, settings: Settings, orgs: list[int], saved: dict[str, str]
+) -> int:
+    """Say how to log in to the demo loaded earlier, rather than load a second one."""
+    from eventrail import demo
+
+    env_file = settings.data_dir / demo.DEMO_ENV_FILE
+    known = saved.get("DEMO_ORG") == str(orgs[-1]) and "DEMO_TILL" in saved
+    lines = [f"the demo is loaded already (org {orgs[-1]}); `eventrail demo --new` loads another"]
+    if known:
+        lines += [
+            f"  Basic auth:   till {saved['DEMO_TILL'].replace(':', ', password ', 1)}",
+            f"  OAuth client: key {saved.get('DEMO_CLIENT_KEY')}, "
+            f"secret {saved.get('DEMO_CLIENT_SECRET')}",
+            f"  (kept in {env_file})",
+            "try, once the server is up:",
+            f"  . {env_file.resolve()}",
+            '  curl -s -u "$DEMO_TILL" "$DEMO_API/v2/events/logs?limit=10"',
+        ]
+    else:
+        lines.append(
+            f"  its till password was printed when it was loaded and kept in {demo.DEMO_ENV_FILE}"
+            " of the data directory it was loaded from (EVENTRAIL_DATA_DIR)"
+        )
+    payload: dict[str, Any] = {"demo": False, "exists": True, "orgId": orgs[-1]}
+    if known:
+        payload["envFile"] = str(env_file)
+    _emit(args, payload, "\n".join(lines))
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     # uvicorn stops gracefully on SIGTERM/SIGINT, then raises the signal again to
     # end the process by it: exit 0 instead (also if it comes before uvicorn runs).
@@ -313,6 +381,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         signal.signal(stop_signal, _exit_quietly)
     import uvicorn
 
+    from eventrail.config import get_settings
     from eventrail.kit.logsafe import log_config
 
     # The options override the settings; the server's protocol (kit/server.py) and
@@ -337,7 +406,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     # Create the key file once, before the workers start. Without
     # EVENTRAIL_PUBLIC_URL, webhook URIs use the scheme, host and port each
     # request was addressed to.
-    settings.signing_key()
+    try:
+        settings.signing_key()
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
     uvicorn.run(
         "eventrail.app:create_app",
         factory=True,
@@ -383,18 +455,39 @@ def cmd_process(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _threads(value: str) -> int:
-    try:
-        threads = int(value)
-    except ValueError:
-        threads = 0
-    if not 1 <= threads <= 16:
-        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 16, not {value!r}")
-    return threads
+class _ArgumentParser(argparse.ArgumentParser):
+    """argparse, answering bad arguments in one line (JSON with ``--json``)."""
+
+    json_errors = False
+
+    def error(self, message: str) -> NoReturn:
+        if self.json_errors:
+            print(json.dumps({"error": message}))
+        else:
+            print(f"{self.prog}: {message} (see {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _bounded_int(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"must be a whole number from {low} to {high}, not {text!r}"
+            ) from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"must be a whole number from {low} to {high}, not {text!r}"
+            )
+        return value
+
+    return parse
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="eventrail", description=__doc__)
+    parser = _ArgumentParser(prog="eventrail", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"eventrail {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def add(
@@ -409,8 +502,8 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = add(sub, "serve", cmd_serve, "run the HTTP API")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--port", type=_bounded_int(1, 65535), default=8000)
+    serve.add_argument("--workers", type=_bounded_int(1, 256), default=1)
     serve.add_argument(
         "--header-timeout",
         dest="header_timeout",
@@ -440,7 +533,7 @@ def _parser() -> argparse.ArgumentParser:
     process = add(sub, "process", cmd_process, "run only the event processors (no HTTP)")
     process.add_argument(
         "--threads",
-        type=_threads,
+        type=_bounded_int(1, 16),
         help="processor threads, 1 to 16 (default: EVENTRAIL_PROCESSOR_THREADS, at least 1)",
     )
 
@@ -496,7 +589,12 @@ def _parser() -> argparse.ArgumentParser:
         "--if-empty", dest="if_empty", action="store_true", help="only on a database with no org"
     )
     demo.add_argument(
-        "--base-url", dest="base_url", default="http://127.0.0.1:8000", help="for the printed curls"
+        "--new", action="store_true", help="load another demo even if one is loaded already"
+    )
+    demo.add_argument(
+        "--base-url",
+        dest="base_url",
+        help="for the printed curls (default: the last demo's, else http://127.0.0.1:8000)",
     )
 
     client = sub.add_parser("client", help="OAuth clients").add_subparsers(
@@ -520,22 +618,65 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _settings_problems(exc: ValueError) -> list[str]:
+    """One line per bad EVENTRAIL_* setting, without pydantic's links or the values given."""
+    from pydantic import ValidationError
+
+    if not isinstance(exc, ValidationError):
+        return [str(exc).splitlines()[0]]
+    lines = []
+    for error in exc.errors(include_url=False, include_input=False):
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if error["loc"]:
+            name = f"EVENTRAIL_{str(error['loc'][0]).upper()}"
+            if not message.startswith(name):
+                message = f"{name}: {message}"
+        lines.append(message)
+    return lines
+
+
+def _database_problem(exc: Exception, settings: Settings) -> str | None:
+    """One line for a database that cannot be opened or used; None for anything else."""
+    import sqlalchemy as sa
+    from alembic.util import CommandError as AlembicError
+
+    url = sa.make_url(settings.database_url).render_as_string(hide_password=True)
+    if isinstance(exc, sa.exc.DBAPIError):
+        reason = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc)
+        return f"cannot use the database {url}: {reason}"
+    if isinstance(exc, AlembicError):
+        return f"cannot migrate the database {url}: {str(exc).splitlines()[0]}"
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    _ArgumentParser.json_errors = "--json" in argv
+    args = _parser().parse_args(argv)
+    from eventrail.config import get_settings
+
     try:
         settings = get_settings()
     except ValueError as exc:
-        return _fail(args, f"invalid settings: {exc}")
+        problems = _settings_problems(exc)
+        if args.json:
+            return _fail(args, "invalid settings: " + "; ".join(problems))
+        for problem in problems:
+            print(f"eventrail: invalid setting: {problem}", file=sys.stderr)
+        return 1
+
     try:
         handler: Callable[[argparse.Namespace, Settings], int] = args.handler
         return handler(args, settings)
-    except EventrailError as exc:
-        return _fail(args, exc.message)
-    except SQLAlchemyError as exc:
-        # One line, and never the statement's parameters.
-        reason = str(getattr(exc, "orig", None) or type(exc).__name__).strip().splitlines()
-        return _fail(args, f"database error: {reason[0][:200] if reason else 'unknown'}")
+    except (EventrailError, CommandError) as exc:
+        return _fail(args, str(exc))
+    except OSError as exc:  # e.g. a data directory that cannot be written
+        return _fail(args, f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
+    except Exception as exc:
+        database_problem = _database_problem(exc, settings)
+        if database_problem is None:
+            raise
+        return _fail(args, database_problem)
 
 
 if __name__ == "__main__":

@@ -159,11 +159,27 @@ def alembic_config(settings: Settings) -> AlembicConfig:
     return cfg
 
 
-def migrate(settings: Settings) -> None:
-    """Bring the schema to the latest migration."""
+def migrate(settings: Settings) -> list[str]:
+    """Bring the schema to the latest migration; the revisions applied, oldest first."""
     from alembic import command as alembic_command
+    from alembic.script import ScriptDirectory
 
-    alembic_command.upgrade(alembic_config(settings), "head")
+    cfg = alembic_config(settings)
+    engine = create_db_engine(settings)
+    try:
+        with engine.connect() as conn:
+            before = (
+                list(conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars())
+                if sa.inspect(conn).has_table("alembic_version")
+                else []
+            )
+    finally:
+        engine.dispose()
+    alembic_command.upgrade(cfg, "head")
+    script = ScriptDirectory.from_config(cfg)
+    lower = before[0] if len(before) == 1 else "base"
+    applied = script.iterate_revisions("heads", lower)
+    return [revision.revision for revision in reversed(list(applied))]
 
 
 # The newest migration. `eventrail` checks the database against it without

@@ -30,6 +30,8 @@ from eventrail.orgs.service import create_org
 CUSTOMERS = 300
 EVENTS_PER_CUSTOMER = 10
 DEMO_ENV_FILE = ".eventrail-demo.env"
+DEMO_ORG_NAME = "Demo Brand"
+DEMO_TILL = "demo.till"
 _RATE_LIMIT_WHILE_LOADING = 100_000
 _NORMAL_RATE_LIMIT = 1000
 
@@ -427,14 +429,14 @@ def provision(db: Database) -> tuple[int, int, str, str, str]:
     """Orgs, tills and the OAuth client (the CLI's provisioning, as a user would run it)."""
     password = secrets.token_urlsafe(9)
     with db.transaction() as session:
-        org = create_org(session, name="Demo Brand", timezone="UTC")
+        org = create_org(session, name=DEMO_ORG_NAME, timezone="UTC")
         child = create_org(
             session, name="Demo Brand Outlet", parent_org_id=org.id, timezone="Asia/Kolkata"
         )
         create_till(
             session,
             org_id=org.id,
-            code="demo.till",
+            code=DEMO_TILL,
             password=password,
             name="Demo front desk",
             store_code="demo.store",
@@ -445,7 +447,7 @@ def provision(db: Database) -> tuple[int, int, str, str, str]:
         # writes customers, but cannot change configuration.
         create_till(session, org_id=child.id, code="outlet.till", password=password, admin=True)
         client, secret = create_client(
-            session, org_id=org.id, till_code="demo.till", ttl_seconds=3600, psi_view=True
+            session, org_id=org.id, till_code=DEMO_TILL, ttl_seconds=3600, psi_view=True
         )
         return org.id, child.id, password, client.key, secret
 
@@ -460,7 +462,7 @@ async def _load(settings: Settings, db: Database) -> DemoResult:
     rng = random.Random(7)  # noqa: S311 (demo data, not security)
     try:
         transport = httpx.ASGITransport(app=app)
-        auth = httpx.BasicAuth("demo.till", md5_hex(password))
+        auth = httpx.BasicAuth(DEMO_TILL, md5_hex(password))
         async with (
             httpx.AsyncClient(transport=transport, base_url="http://demo", auth=auth) as http,
             httpx.AsyncClient(
@@ -491,7 +493,7 @@ async def _load(settings: Settings, db: Database) -> DemoResult:
     return DemoResult(
         org_id=org_id,
         child_org_id=child_id,
-        till="demo.till",
+        till=DEMO_TILL,
         password=password,
         client_key=key,
         client_secret=secret,
@@ -509,6 +511,25 @@ def has_data(db: Database) -> bool:
         return OrgRepository(session).any_org()
 
 
+def existing_orgs(db: Database) -> list[int]:
+    """The orgs earlier demos made (an org "Demo Brand" with the till demo.till), oldest first."""
+    from eventrail.auth.repository import AuthRepository
+
+    with db.transaction(write=False) as session:
+        tills = AuthRepository(session).tills_by_code(DEMO_TILL)
+        return sorted(org.id for _, org, _ in tills if org.name == DEMO_ORG_NAME)
+
+
+def saved(settings: Settings) -> dict[str, str]:
+    """The values the last demo kept in the data directory (empty when there are none)."""
+    try:
+        text = (settings.data_dir / DEMO_ENV_FILE).read_text()
+    except OSError:
+        return {}
+    pairs = (line.partition("=") for line in text.splitlines())
+    return {key.strip(): value.strip() for key, sep, value in pairs if sep}
+
+
 def run(settings: Settings, base_url: str) -> DemoResult:
     db = Database(settings)
     try:
@@ -523,6 +544,7 @@ def run(settings: Settings, base_url: str) -> DemoResult:
 def _write_env(path: Path, result: DemoResult, base_url: str) -> None:
     lines = [
         f"DEMO_API={base_url}",
+        f"DEMO_ORG={result.org_id}",
         f"DEMO_TILL={result.till}:{result.password}",
         f"DEMO_CUSTOMER={result.busy_customer}",
         f"DEMO_CARD={result.card_id}",

@@ -2,7 +2,7 @@
 
 Every failure a client can see is an ``EventrailError``: it carries the HTTP
 status, Capillary's numeric ``code`` and a message that names what is wrong.
-The handler renders SPEC §1's envelope::
+The handler renders Capillary's error envelope::
 
     {"warnings": [], "errors": [{"status": false, "code": <int>, "message": "<text>"}]}
 
@@ -32,15 +32,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import Response
+# FastAPI and Starlette are imported where they are used: the command line raises
+# these errors without loading the web stack.
+if TYPE_CHECKING:
+    from fastapi import FastAPI, Request
+    from starlette.responses import Response
 
-from eventrail.kit.dbhealth import RETRY_AFTER_SECONDS, UNAVAILABLE
-from eventrail.kit.json import JsonResponse
+    from eventrail.kit.json import JsonResponse
+
+# What a 503 asks the client to wait before trying again.
+RETRY_AFTER_SECONDS = 5
 
 log = logging.getLogger("eventrail")
 
@@ -142,6 +145,8 @@ def error_body(code: int, message: str) -> dict[str, Any]:
 
 
 def error_response(exc: EventrailError) -> JsonResponse:
+    from eventrail.kit.json import JsonResponse
+
     return JsonResponse(
         error_body(exc.code, exc.message), status_code=exc.status_code, headers=exc.headers
     )
@@ -190,6 +195,8 @@ async def _eventrail_error(_: Request, exc: Exception) -> Response:
 
 
 async def _validation_error(_: Request, exc: Exception) -> Response:
+    from fastapi.exceptions import RequestValidationError
+
     assert isinstance(exc, RequestValidationError)
     return error_response(BadRequest(describe_validation_error(exc.errors())))
 
@@ -206,6 +213,8 @@ _HTTP_ERRORS: dict[int, type[EventrailError]] = {
 
 
 async def _http_error(_: Request, exc: Exception) -> Response:
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 400:
         # FastAPI's only own 400: a body it could not decode (e.g. invalid UTF-8).
@@ -232,8 +241,13 @@ async def _unexpected(_: Request, exc: Exception) -> Response:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
     app.add_exception_handler(EventrailError, _eventrail_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    from eventrail.kit.dbhealth import UNAVAILABLE
+
     app.add_exception_handler(StarletteHTTPException, _http_error)
     for unavailable in UNAVAILABLE:
         app.add_exception_handler(unavailable, _unavailable)

@@ -1,12 +1,16 @@
 """The OpenAPI description of the routes the fast lane serves (FastAPI does not see
-them, so it cannot describe them): the three seed read APIs and the webhooks."""
+them, so it cannot describe them): the event_data, logs and audits reads and the webhooks."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
+from starlette.responses import HTMLResponse
+from starlette.staticfiles import StaticFiles
 
 from eventrail.audit.schemas import AuditPage
 from eventrail.ingest.service import WAIT_FALSE, WAIT_TRUE
@@ -90,7 +94,7 @@ _PATHS: dict[str, Any] = {
                     "Extension",
                 ),
             ],
-            "responses": {**_ok(_ENVELOPE, "Log entries (seeds/002)"), **_errors(400, 401, 429)},
+            "responses": {**_ok(_ENVELOPE, "Log entries, newest first"), **_errors(400, 401, 429)},
         }
     },
     "/v2/events/event_data/{userId}": {
@@ -132,7 +136,10 @@ _PATHS: dict[str, Any] = {
                     "Extension",
                 ),
             ],
-            "responses": {**_ok(_ENVELOPE, "Event records (seeds/000)"), **_errors(400, 401, 429)},
+            "responses": {
+                **_ok(_ENVELOPE, "Event records, newest first"),
+                **_errors(400, 401, 429),
+            },
         }
     },
     "/v2/events/event_data": {
@@ -226,7 +233,7 @@ _PATHS: dict[str, Any] = {
                 ),
             ],
             "responses": {
-                **_ok({"$ref": "#/components/schemas/AuditPage"}, "Entries (seeds/003)"),
+                **_ok({"$ref": "#/components/schemas/AuditPage"}, "Audit entries, newest first"),
                 **_errors(400, 401, 429),
             },
         }
@@ -321,7 +328,7 @@ _SCHEMAS: dict[str, Any] = {
     },
     "ErrorEnvelope": {
         "type": "object",
-        "description": "SPEC §1: every failure, with the matching HTTP status",
+        "description": "Every failure, with the matching HTTP status",
         "required": ["warnings", "errors"],
         "additionalProperties": False,
         "properties": {
@@ -351,7 +358,7 @@ _OPERATIONS_ONLY = frozenset({"/health", "/ready"})
 
 
 def _describe_errors(path: str, operation: dict[str, Any]) -> None:
-    """Document what a FastAPI route really answers on failure: SPEC §1's envelope
+    """Document what a FastAPI route really answers on failure: the error envelope
     with 400 (never FastAPI's 422), 401, 403 where the route needs the admin
     permission, 404 (an object the org does not have), 429, and for a request
     body 413 and 415 (``kit.middleware``)."""
@@ -413,3 +420,42 @@ def install(app: FastAPI) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    _install_docs(app)
+
+
+# Swagger UI and ReDoc, served from eventrail itself (pinned copies, docs/decisions.md):
+# the pages work offline and load nothing from another origin.
+_DOCS_ASSETS = Path(__file__).resolve().parent / "static" / "docs"
+DOCS_ASSETS_URL = "/docs/assets"
+
+
+def _install_docs(app: FastAPI) -> None:
+    """GET /docs (Swagger UI) and GET /redoc (ReDoc); the FastAPI app is made with
+    docs_url=None and redoc_url=None so that these are the only ones."""
+    openapi_url = app.openapi_url or "/openapi.json"
+    favicon = f"{DOCS_ASSETS_URL}/favicon-32x32.png"
+
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=openapi_url,
+            title=f"{app.title} - Swagger UI",
+            swagger_js_url=f"{DOCS_ASSETS_URL}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS_URL}/swagger-ui.css",
+            swagger_favicon_url=favicon,
+            oauth2_redirect_url=None,
+            # no badge fetched from validator.swagger.io
+            swagger_ui_parameters={"validatorUrl": None},
+        )
+
+    async def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url=openapi_url,
+            title=f"{app.title} - ReDoc",
+            redoc_js_url=f"{DOCS_ASSETS_URL}/redoc.standalone.js",
+            redoc_favicon_url=favicon,
+            with_google_fonts=False,
+        )
+
+    app.add_api_route("/docs", swagger_ui, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/redoc", redoc, methods=["GET"], include_in_schema=False)
+    app.mount(DOCS_ASSETS_URL, StaticFiles(directory=_DOCS_ASSETS), name="docs-assets")

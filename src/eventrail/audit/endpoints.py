@@ -1,4 +1,4 @@
-"""GET /api_gateway/v2/audits (seeds/003), served by the fast lane (its OpenAPI
+"""GET /api_gateway/v2/audits, served by the fast lane (its OpenAPI
 description is in ``openapi.py``)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Shapes of GET /api_gateway/v2/audits (seeds/003), for the OpenAPI document."""
+"""Shapes of GET /api_gateway/v2/audits (Capillary's shapes), for the OpenAPI document."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from sqlalchemy import event
@@ -20,8 +20,10 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from eventrail.audit.repository import AuditQuery, AuditRepository, AuditRow, audit_queries
 from eventrail.kit.dates import now_ms
-from eventrail.kit.fastdb import ReadConnection
 from eventrail.models import AuditEntry, AuditRef
+
+if TYPE_CHECKING:
+    from eventrail.kit.fastdb import ReadConnection
 
 NA = "NA"
 
@@ -278,7 +280,7 @@ def render_entry(
     reference_type: str | None = None,
     reference_value: str | None = None,
 ) -> dict[str, Any]:
-    """An entry as the audits API shows it (key order of seeds/003)."""
+    """An entry as the audits API shows it (key order of Capillary's)."""
     stored: list[dict[str, Any]] = orjson.loads(entry.events)
     events = [
         _render_event(ev, mask)

@@ -1,4 +1,4 @@
-"""Card errors, with Capillary's card codes (reference §10; cards reference page)."""
+"""Card errors, with Capillary's card codes (Capillary's cards documentation)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Every change is audited on the CARD entity; issuing a card also records the
 customer's ``Identifiers``/``cardnumber`` event, under the same request id
-(reference §7.2's worked example).
+(Capillary's worked example of card statuses).
 """
 
 from __future__ import annotations

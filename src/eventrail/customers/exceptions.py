@@ -1,4 +1,4 @@
-"""Customer errors, with Capillary's codes (reference §6, §10; status-codes-customer)."""
+"""Customer errors, with Capillary's codes (Capillary's customer status codes)."""
 
 from __future__ import annotations
 

@@ -79,7 +79,7 @@ COMM_CHANNEL_TYPES = {
     )
 }
 SUBSCRIPTION_CHANNELS = {
-    # channel -> communication_channel_id (EMAIL=2 and ANDROID=5 as in seeds/003)
+    # channel -> communication_channel_id (EMAIL=2 and ANDROID=5 as in Capillary's audit log)
     "MOBILE": 1,
     "EMAIL": 2,
     "WECHAT": 3,

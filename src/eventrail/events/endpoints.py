@@ -1,4 +1,4 @@
-"""Definitions, webhooks and transformer mappings (reference §3.2, §3.3)."""
+"""Definitions, webhooks and transformer mappings."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Event definition and webhook errors, with Capillary's codes (reference §3, §10)."""
+"""Event definition and webhook errors, with Capillary's codes."""
 
 from __future__ import annotations
 

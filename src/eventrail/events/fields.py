@@ -211,7 +211,7 @@ def normalize_field(
     if stored_type == "ENUM" and not spec.possible_values:
         raise DefinitionError(1802, f"enum field {name} needs possibleValues (comma-separated)")
     if spec.unique and not spec.required:
-        # isUniqueKeyField forces isRequired (reference §3.1).
+        # isUniqueKeyField forces isRequired (as in Capillary).
         attributes["isRequired"] = {"value": "true", "valueType": "BOOLEAN"}
     return normalized
 

@@ -1,4 +1,4 @@
-"""Request shapes of the definition, webhook and adapter-mapping APIs (reference §3)."""
+"""Request shapes of the definition, webhook and adapter-mapping APIs."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Rules of event definitions, webhooks and transformer mappings (reference §3)."""
+"""Rules of event definitions, webhooks and transformer mappings (as in Capillary)."""
 
 from __future__ import annotations
 
@@ -115,7 +115,7 @@ def create_definition(session: Session, org_id: int, body: EventDefinitionIn) ->
 
 
 def update_definition(session: Session, org_id: int, body: EventDefinitionIn) -> EventDefinition:
-    """Full replacement: fields left out are removed (reference §3.2)."""
+    """Full replacement: fields left out are removed."""
     repo = EventRepository(session)
     name = body.event_name.strip()
     definition = repo.definition(org_id, name)

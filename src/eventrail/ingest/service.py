@@ -1,5 +1,5 @@
 """Accepting posted events: find the webhook, check credentials and the body,
-commit the request durably (group commit), then acknowledge (SPEC §3.2).
+commit the request durably (group commit), then acknowledge.
 
 Nothing here validates an event against its definition: that is the
 processors' work, after the answer. What ingestion refuses (bad credentials,

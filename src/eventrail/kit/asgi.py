@@ -3,12 +3,12 @@ handed to the framework.
 
 FastAPI's dependency injection and validation cost more per request than the
 whole work of a read or an acknowledgement (measured: a trivial FastAPI
-endpoint reaches 27% of the bare server stack). The seed read APIs and the
+endpoint reaches 27% of the bare server stack). The busiest read APIs and the
 webhooks are therefore served here: the handler gets a :class:`FastRequest`
 (parsed once: headers, query, path parameters, body) and returns a
 :class:`FastResponse`; the lane adds ``X-Cap-Requestid`` and the rate-limit
 headers, refuses oversized bodies and NUL characters, renders
-:class:`~eventrail.errors.EventrailError` as SPEC §1's envelope, and answers a
+:class:`~eventrail.errors.EventrailError` as Capillary's error envelope, and answers a
 database outage with 503 (``kit/dbhealth.py``).
 
 In front of every route, its own and the framework's, it refuses request

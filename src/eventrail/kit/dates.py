@@ -1,6 +1,6 @@
 """Dates on the wire: parsing query parameters, rendering timestamps.
 
-Accepted everywhere a date parameter is read (SPEC §3.4): epoch milliseconds,
+Accepted everywhere a date parameter is read: epoch milliseconds,
 ``yyyy-MM-dd``, ``yyyy-MM-dd HH:mm:ss`` and ISO 8601 with or without an
 offset. Without an offset the org's timezone applies. A date-only *end* means
 the end of that day; a second-precision end includes that whole second.
@@ -130,7 +130,7 @@ def format_iso(ms: int, tz: tzinfo) -> str:
     return text
 
 
-# Capillary's accepted eventDateTime / DATE formats (reference §2.6), as strptime
+# Capillary's accepted eventDateTime / DATE formats, as strptime
 # patterns, tried in this order. Values without an offset are UTC wall-clock time
 # ("2024-04-11 12:00:00" -> 1712836800000), as Capillary stores them.
 _EVENT_FORMATS = (

@@ -23,7 +23,6 @@ from eventrail.kit.logsafe import describe
 
 log = logging.getLogger("eventrail.database")
 
-RETRY_AFTER_SECONDS = 5
 
 # Connection-level failures and the database's own refusals to serve now.
 # psycopg's OperationalError covers a lost connection, a server shutting down or

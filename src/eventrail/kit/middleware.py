@@ -59,7 +59,7 @@ def _error(status: int, message: str) -> JsonResponse:
 
 
 def _json_refusal(body: bytes) -> str | None:
-    """Why a JSON request body cannot be taken (SPEC §8), or None.
+    """Why a JSON request body cannot be taken (size, depth, encoding), or None.
 
     Parsed here with orjson, whose depth limit refuses the hostile nesting that
     would exhaust the stdlib parser's recursion further in.
@@ -105,7 +105,7 @@ class RequestGuardMiddleware:
     - a JSON body that does not parse, nests deeper than 32 levels or holds a
       string over 64 KiB (400).
 
-    The fast lane (webhooks, the seed read APIs) does its own checking.
+    The fast lane (webhooks, the event_data, logs and audits reads) does its own checking.
     """
 
     def __init__(self, app: ASGIApp) -> None:

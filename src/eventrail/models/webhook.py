@@ -12,7 +12,7 @@ class Webhook(Base):
     __tablename__ = "webhooks"
     __table_args__ = (
         sa.Index("ix_webhooks_org_id", "org_id"),
-        # One enabled webhook per transformer and org (reference §3.3), held by the
+        # One enabled webhook per transformer and org (as in Capillary), held by the
         # database so that two concurrent creates cannot both win.
         sa.Index(
             "uq_webhooks_enabled_transformer",

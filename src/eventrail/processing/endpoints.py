@@ -1,4 +1,4 @@
-"""GET /v2/events/logs and GET /v2/events/event_data: the seeds' read APIs, served
+"""GET /v2/events/logs and GET /v2/events/event_data: read APIs served
 by the fast lane (their OpenAPI description is in ``openapi.py``)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The processing pipeline of SPEC §3.3, run over a batch of queued requests.
+"""The processing pipeline (docs/events.md), run over a batch of queued requests.
 
 Each step runs over the batch's still-live items, with one bulk lookup per
 step rather than one query per event; the first failing step decides an
@@ -357,7 +357,7 @@ class BatchPipeline:
     # -- 0. connected orgs: orgResolver -----------------------------------------
     def _route(self, items: list[Item]) -> None:
         """A payload with ``orgResolver`` posted to a parent's webhook is processed in
-        the named child org, attributed to the child's till (SPEC §7)."""
+        the named child org, attributed to the child's till."""
         wanted: dict[int, dict[str, Any]] = {}
         for item in items:
             assert item.payload is not None
@@ -839,7 +839,7 @@ class BatchPipeline:
 
 
 def record_view(record: Any, tz_name: str, *, mask: bool = False) -> dict[str, Any]:
-    """A stored event in the shape of seeds/000 (key order included); with ``mask``,
+    """A stored event in the shape of Capillary's (key order included); with ``mask``,
     the values of its PSI attributes are shown as *****.
 
     ``attributes`` and ``psiAttributes`` arrive as stored JSON text and are sent on

@@ -1,5 +1,5 @@
-"""Reading what processing wrote: the event log (seeds/002, 004) and customers'
-events (seeds/000, 001). Run by the fast lane, on its plain read connection."""
+"""Reading what processing wrote: the event log and customers'
+events, in the shapes of Capillary's. Run by the fast lane, on its plain read connection."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ UNAUTHORIZED_FILTER = "UNAUTHORIZED"
 
 
 def log_view(entry: LogRow, *, mask: bool = False) -> dict[str, Any]:
-    """A log entry in the key order of seeds/002; ``status`` and ``eventName`` absent when
+    """A log entry in the key order of Capillary's log; ``status`` and ``eventName`` absent when
     there are none (an Unauthorized entry; a failed transformation). With ``mask``, the
     body's PSI values are shown as *****."""
     view: dict[str, Any] = {

@@ -1,4 +1,4 @@
-"""Processing statuses and messages (SPEC §3.3; Capillary's where Capillary has one).
+"""Processing statuses and messages (Capillary's where Capillary has one).
 
 The first failing step decides the status. ``EVENT_FIELD_VALIDATION_FAILED``,
 ``INVALID_PAYLOAD`` and ``EVENT_PROCESSING_FAILED`` are eventrail's own: Capillary
@@ -55,7 +55,7 @@ def invalid_group(value: str) -> str:
 
 
 def not_in_group(value: str) -> str:
-    # The odd " ," spacing is Capillary's, verbatim (seeds/002).
+    # The odd " ," spacing is Capillary's, verbatim.
     return f"Customer details not passed ,User does not belong to group {value}"
 
 

@@ -12,9 +12,8 @@ import pytest
 import sqlalchemy as sa
 
 from eventrail.config import Settings
-from eventrail.db import create_db_engine
+from eventrail.db import SCHEMA_HEAD, create_db_engine
 from eventrail.kit.security import md5_hex, verify_secret
-from eventrail.db import SCHEMA_HEAD
 from tests.conftest import _require_postgres
 from tests.fixtures.databases import ADMIN_URL, postgres_database
 from tests.fixtures.server import EVENTRAIL, cli_env, free_port, run_cli

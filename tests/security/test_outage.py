@@ -83,10 +83,11 @@ async def _client(load: Load, kind: str, base: str, auth: dict[str, str], webhoo
                     if r.status_code == 200:
                         load.mobiles.append(mobile)
                 else:
-                    known = load.mobiles[0] if load.mobiles else mobile
+                    registered = bool(load.mobiles)  # before the request: another may end
+                    known = load.mobiles[0] if registered else mobile
                     params = {"identifierName": "mobile", "identifierValue": known}
                     r = await client.get("/v2/customers/lookup", params=params)
-                    if r.status_code == 404 and not load.mobiles:
+                    if r.status_code == 404 and not registered:
                         r.status_code = 200  # nothing registered yet: a real answer
             except httpx.TransportError as exc:
                 load.answers.append((load.phase, kind, 0))

@@ -23,7 +23,7 @@ Capillary's codes, e.g. ``customers.exceptions.CustomerNotFound``)::
 
 Framework errors (FastAPI's request validation, Starlette's HTTP exceptions)
 are translated into the same envelope; the database's connection-level errors
-(``kit.dbhealth.UNAVAILABLE``) into ServiceUnavailable, logged once per
+(``kit.dbhealth.unavailable_errors``) into ServiceUnavailable, logged once per
 outage; anything else is a bug, logged with its traceback (``kit.logsafe``:
 never the error's text) on the server and answered with a bare 500 envelope.
 """
@@ -246,9 +246,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     app.add_exception_handler(EventrailError, _eventrail_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    from eventrail.kit.dbhealth import UNAVAILABLE
+    from eventrail.kit.dbhealth import unavailable_errors
 
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    for unavailable in UNAVAILABLE:
+    for unavailable in unavailable_errors():
         app.add_exception_handler(unavailable, _unavailable)
     app.add_exception_handler(Exception, _unexpected)

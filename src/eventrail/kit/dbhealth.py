@@ -11,12 +11,12 @@ restart: every connection that failed is dropped and opened anew on next use.
 
 from __future__ import annotations
 
+import functools
 import logging
 import sqlite3
 import threading
 import time
 
-import psycopg
 import sqlalchemy as sa
 
 from eventrail.kit.logsafe import describe
@@ -28,15 +28,20 @@ log = logging.getLogger("eventrail.database")
 # psycopg's OperationalError covers a lost connection, a server shutting down or
 # starting up (57P01, 57P03), a full disk (53100) and lock/serialisation
 # failures; sqlite3's covers "database is locked" and I/O errors.
-UNAVAILABLE: tuple[type[Exception], ...] = (
-    sa.exc.OperationalError,
-    sa.exc.InterfaceError,
-    sa.exc.DisconnectionError,
-    sa.exc.TimeoutError,  # no pooled connection came free in time
-    psycopg.OperationalError,
-    psycopg.InterfaceError,
-    sqlite3.OperationalError,
-)
+# psycopg is imported when first needed: the command line on SQLite never loads it.
+@functools.cache
+def unavailable_errors() -> tuple[type[Exception], ...]:
+    import psycopg
+
+    return (
+        sa.exc.OperationalError,
+        sa.exc.InterfaceError,
+        sa.exc.DisconnectionError,
+        sa.exc.TimeoutError,  # no pooled connection came free in time
+        psycopg.OperationalError,
+        psycopg.InterfaceError,
+        sqlite3.OperationalError,
+    )
 
 
 def is_unavailable(exc: BaseException) -> bool:
@@ -44,7 +49,7 @@ def is_unavailable(exc: BaseException) -> bool:
     seen = 0
     current: BaseException | None = exc
     while current is not None and seen < 5:
-        if isinstance(current, UNAVAILABLE):
+        if isinstance(current, unavailable_errors()):
             return True
         current = current.__cause__
         seen += 1

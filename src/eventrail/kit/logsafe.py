@@ -21,10 +21,9 @@ from __future__ import annotations
 import copy
 import logging
 import sqlite3
+import sys
 import traceback
 from typing import Any
-
-import psycopg
 
 _MAX_CHAIN = 5
 
@@ -41,7 +40,8 @@ def describe(exc: BaseException) -> str:
     orig = getattr(exc, "orig", None)  # SQLAlchemy's DBAPIError wraps the driver's error
     if isinstance(orig, BaseException):
         return f"{name} from {describe(orig)}"
-    if isinstance(exc, psycopg.Error):
+    psycopg = sys.modules.get("psycopg")  # not loaded: not one of its errors
+    if psycopg is not None and isinstance(exc, psycopg.Error):
         if exc.sqlstate:
             details.append(f"SQLSTATE {exc.sqlstate}")
             diag = exc.diag

@@ -16,6 +16,7 @@ from eventrail.config import Settings
 from eventrail.db import Database, migrate
 from tests.fixtures.databases import REQUIRE_POSTGRES, postgres_available, postgres_database
 from tests.fixtures.factories import Tenant, basic, make_org, make_till, md5
+from tests.fixtures.server import cli_env
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 _POSTGRES_UP = postgres_available()
@@ -46,6 +47,18 @@ def postgres_url() -> Iterator[str]:
     _require_postgres()
     with postgres_database() as url:
         yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """The environment of a real `eventrail` command on a fresh database of each kind
+    (a file in the test's directory, or a PostgreSQL database of its own)."""
+    if request.param == "sqlite":
+        yield cli_env(f"sqlite:///{tmp_path}/eventrail.db", tmp_path)
+        return
+    _require_postgres()
+    with postgres_database("eventrail_cli") as url:
+        yield cli_env(url, tmp_path)
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])

@@ -6,15 +6,10 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from unittest.mock import ANY
 
-import pytest
-
-from tests.conftest import _require_postgres
-from tests.fixtures.databases import postgres_database
 from tests.fixtures.server import EVENTRAIL, cli_env, free_port, run_cli, running_server
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,16 +46,6 @@ def bash(script: str, env: dict[str, str], cwd: Path) -> str:
     )
     assert done.returncode == 0, done.stderr
     return done.stdout
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
-    if request.param == "sqlite":
-        yield cli_env(f"sqlite:///{tmp_path}/docs.db", tmp_path)
-        return
-    _require_postgres()
-    with postgres_database("eventrail_docs") as url:
-        yield cli_env(url, tmp_path)
 
 
 def test_demo_and_the_readme_three_curls(env: dict[str, str], tmp_path: Path) -> None:

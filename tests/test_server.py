@@ -2,26 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import httpx
-import pytest
 
-from tests.conftest import _require_postgres
-from tests.fixtures.databases import postgres_database
 from tests.fixtures.factories import basic, md5
-from tests.fixtures.server import cli_env, run_cli, running_server
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
-    if request.param == "sqlite":
-        yield cli_env(f"sqlite:///{tmp_path}/e2e.db", tmp_path)
-        return
-    _require_postgres()
-    with postgres_database("eventrail_e2e") as url:
-        yield cli_env(url, tmp_path)
+from tests.fixtures.server import run_cli, running_server
 
 
 def test_newcomer_flow(env: dict[str, str]) -> None:

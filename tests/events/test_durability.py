@@ -6,12 +6,10 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 import sqlalchemy as sa
 
 from eventrail.config import Settings
@@ -36,16 +34,6 @@ DEFINITION = {
         {"name": "ref", "type": "string", "attributes": {"isUniqueKeyField": {"value": "true"}}},
     ],
 }
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
-    if request.param == "sqlite":
-        yield cli_env(f"sqlite:///{tmp_path}/kill.db", tmp_path)
-        return
-    _require_postgres()
-    with postgres_database("eventrail_kill") as url:
-        yield cli_env(url, tmp_path)
 
 
 def _provision(env: dict[str, str], base: str, *, unique: bool) -> tuple[dict[str, str], str]:

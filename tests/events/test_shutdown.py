@@ -12,17 +12,13 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 import sqlalchemy as sa
 
-from tests.conftest import _require_postgres
 from tests.events.process_helpers import Load, queued, stored, visit, wait_for
 from tests.events.test_durability import _check_exactly_once
-from tests.fixtures.databases import postgres_database
 from tests.fixtures.server import cli_env, processor_process, running_server, server_process
 from tests.security.cluster import engine_for, make_webhook, migrate_and_make_till
 
@@ -30,16 +26,6 @@ from tests.security.cluster import engine_for, make_webhook, migrate_and_make_ti
 # processors' batches 10 s, and the process's own exit.
 SHUTDOWN_BOUND = 30.0
 PROCESS_BOUND = 15.0  # `eventrail process`: the batches' 10 s and the exit
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
-    if request.param == "sqlite":
-        yield cli_env(f"sqlite:///{tmp_path}/stop.db", tmp_path)
-        return
-    _require_postgres()
-    with postgres_database("eventrail_stop") as url:
-        yield cli_env(url, tmp_path)
 
 
 def test_sigterm_to_serve_under_load_answers_commits_and_exits_zero(

@@ -21,19 +21,14 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 import sqlalchemy as sa
 
-from tests.conftest import _require_postgres
 from tests.events.test_durability import _check_exactly_once, _wait_until_drained
-from tests.fixtures.databases import postgres_database
-from tests.fixtures.server import Server, cli_env, running_server, server_process
+from tests.fixtures.server import Server, running_server, server_process
 from tests.security.cluster import engine_for, make_webhook, migrate_and_make_till
 
 AUDITS = "/api_gateway/v2/audits"
@@ -42,16 +37,6 @@ ADDERS = 4  # clients registering new customers, one after another
 EVENT_CLIENTS = 8
 STEPS = 60  # writes planned per chain: far more than get done before the kill
 KINDS = ("name", "email", "mobile")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
-    if request.param == "sqlite":
-        yield cli_env(f"sqlite:///{tmp_path}/kill.db", tmp_path)
-        return
-    _require_postgres()
-    with postgres_database("eventrail_killc") as url:
-        yield cli_env(url, tmp_path)
 
 
 @dataclass

@@ -12,7 +12,6 @@ import logging
 import random
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pydantic
@@ -21,9 +20,7 @@ import sqlalchemy as sa
 
 from eventrail.db import Database
 from eventrail.kit.logsafe import RedactingFilter
-from tests.conftest import _require_postgres
-from tests.fixtures.databases import postgres_database
-from tests.fixtures.server import cli_env, server_process
+from tests.fixtures.server import server_process
 from tests.security.cluster import make_webhook, migrate_and_make_till
 
 
@@ -92,16 +89,6 @@ def test_validation_and_conversion_errors_are_logged_without_their_input(
     logged = out.getvalue()
     assert marker not in logged
     assert "ValidationError" in logged and "ValueError" in logged
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
-    if request.param == "sqlite":
-        yield cli_env(f"sqlite:///{tmp_path}/privacy.db", tmp_path)
-        return
-    _require_postgres()
-    with postgres_database("eventrail_privacy") as url:
-        yield cli_env(url, tmp_path)
 
 
 def test_the_server_log_holds_no_personal_data(env: dict[str, str]) -> None:

@@ -16,20 +16,11 @@ import pytest
 
 from eventrail.db import Database
 from tests.conftest import TEST_SECRET, TenantFactory
+from tests.fixtures.envelopes import UNAUTHORIZED
 from tests.fixtures.factories import Tenant, make_client
 
 SETTINGS = "/v2/orgs/settings"
 AUDITS = "/api_gateway/v2/audits"
-UNAUTHORIZED = {
-    "warnings": [],
-    "errors": [
-        {
-            "status": False,
-            "code": 401,
-            "message": "Please check your username/password or authentication token",
-        }
-    ],
-}
 SECRET_FIRST_NAME = "Zelphine"
 SECRET_LAST_NAME = "Quarrington"
 

@@ -11,9 +11,9 @@ import pytest
 
 from eventrail.db import Database
 from tests.conftest import TEST_SECRET, TenantFactory
+from tests.fixtures.envelopes import UNAUTHORIZED_TEXT as UNAUTHORIZED
 from tests.fixtures.factories import Tenant, basic, make_client, make_org, make_till, md5
 
-UNAUTHORIZED = "Please check your username/password or authentication token"
 PROTECTED = "/v2/orgs/settings"
 
 

@@ -22,20 +22,11 @@ from eventrail.auth.service import (
 )
 from eventrail.db import Database
 from tests.events.ingest_helpers import enable_auth, setup_org
+from tests.fixtures.envelopes import UNAUTHORIZED
 from tests.fixtures.factories import Tenant, basic, make_client, md5, unique
 
 CALLER_TTL = 0.2
 PROTECTED = "/v2/orgs/settings"
-UNAUTHORIZED = {
-    "warnings": [],
-    "errors": [
-        {
-            "status": False,
-            "code": 401,
-            "message": "Please check your username/password or authentication token",
-        }
-    ],
-}
 
 
 @pytest.fixture(autouse=True)

@@ -21,9 +21,8 @@ from tests.customers.helpers import (
     profile,
     request_merge,
 )
+from tests.fixtures.envelopes import UNAUTHORIZED_TEXT as UNAUTHORIZED
 from tests.fixtures.factories import Tenant, basic, md5
-
-UNAUTHORIZED = "Please check your username/password or authentication token"
 
 # (method, path, JSON body) of every customer endpoint, with valid-looking input.
 ENDPOINTS: list[tuple[str, str, Any]] = [

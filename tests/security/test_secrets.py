@@ -25,20 +25,11 @@ from eventrail.app import EventrailApp
 from eventrail.config import Settings
 from eventrail.db import Database, migrate
 from tests.fixtures.databases import postgres_database
+from tests.fixtures.envelopes import UNAUTHORIZED
 from tests.fixtures.factories import Tenant, basic, make_client, make_org, make_till, md5, unique
 from tests.fixtures.server import cli_env, from_address, server_process
 
 SIGNING_KEY = "secrets-test-signing-key-0123456789-abcdefghijklmnop"
-UNAUTHORIZED = {
-    "warnings": [],
-    "errors": [
-        {
-            "status": False,
-            "code": 401,
-            "message": "Please check your username/password or authentication token",
-        }
-    ],
-}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -13,13 +13,15 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from eventrail import __version__
 from eventrail.errors import EventrailError
 
 # Each command imports what it needs when it runs: `eventrail --help` and
 # `--version` load neither SQLAlchemy nor FastAPI (tests/test_cli.py checks).
+T = TypeVar("T")
+
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
@@ -72,14 +74,21 @@ def _database(settings: Settings) -> Database:
     return db
 
 
-def _require_org(session: Session, org_id: int) -> None:
+def _in_org(settings: Settings, org_id: int, work: Callable[[Session], T]) -> T:
+    """``work(session)`` in one transaction, once the org is known to exist."""
     from eventrail.orgs.exceptions import OrgNotFound
     from eventrail.orgs.service import get_org
 
+    db = _database(settings)
     try:
-        get_org(session, org_id)
-    except OrgNotFound as exc:
-        raise EventrailError(f"no org {org_id}") from exc
+        with db.transaction() as session:
+            try:
+                get_org(session, org_id)
+            except OrgNotFound as exc:
+                raise EventrailError(f"no org {org_id}") from exc
+            return work(session)
+    finally:
+        db.dispose()
 
 
 def _without_line_end(text: str) -> str:
@@ -151,23 +160,21 @@ def cmd_till_create(args: argparse.Namespace, settings: Settings) -> int:
     from eventrail.auth.service import create_till
 
     password = _password(args)
-    db = _database(settings)
-    try:
-        with db.transaction() as session:
-            _require_org(session, args.org)
-            till = create_till(
-                session,
-                org_id=args.org,
-                code=args.code,
-                password=password,
-                name=args.name,
-                store_code=args.store_code,
-                store_name=args.store_name,
-                admin=args.admin,
-            )
-            till_id, code = till.id, till.code
-    finally:
-        db.dispose()
+    till = _in_org(
+        settings,
+        args.org,
+        lambda session: create_till(
+            session,
+            org_id=args.org,
+            code=args.code,
+            password=password,
+            name=args.name,
+            store_code=args.store_code,
+            store_name=args.store_name,
+            admin=args.admin,
+        ),
+    )
+    till_id, code = till.id, till.code
     role = " (admin)" if args.admin else ""
     _emit(args, {"tillId": till_id, "code": code}, f"created till {code}{role} (id {till_id})")
     return 0
@@ -175,19 +182,15 @@ def cmd_till_create(args: argparse.Namespace, settings: Settings) -> int:
 
 def _change_till(args: argparse.Namespace, settings: Settings, change: Callable[..., Any]) -> int:
     """Apply ``change(session, org_id=, code=)`` to a till; print what it became."""
-    db = _database(settings)
-    try:
-        with db.transaction() as session:
-            _require_org(session, args.org)
-            till = change(session, org_id=args.org, code=args.code)
-            payload = {
-                "tillId": till.id,
-                "code": till.code,
-                "enabled": till.disabled_at is None,
-                "admin": till.admin,
-            }
-    finally:
-        db.dispose()
+    till = _in_org(
+        settings, args.org, lambda session: change(session, org_id=args.org, code=args.code)
+    )
+    payload = {
+        "tillId": till.id,
+        "code": till.code,
+        "enabled": till.disabled_at is None,
+        "admin": till.admin,
+    }
     state = "enabled" if payload["enabled"] else "disabled"
     role = ", admin" if payload["admin"] else ""
     _emit(args, payload, f"till {payload['code']} (id {payload['tillId']}): {state}{role}")
@@ -233,21 +236,19 @@ def cmd_till_admin(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_client_create(args: argparse.Namespace, settings: Settings) -> int:
     from eventrail.auth.service import create_client
 
-    db = _database(settings)
-    try:
-        with db.transaction() as session:
-            _require_org(session, args.org)
-            client, secret = create_client(
-                session,
-                org_id=args.org,
-                till_code=args.till,
-                ttl_seconds=args.ttl or settings.default_token_ttl_seconds,
-                psi_view=args.psi_view,
-                admin=args.admin,
-            )
-            key = client.key
-    finally:
-        db.dispose()
+    client, secret = _in_org(
+        settings,
+        args.org,
+        lambda session: create_client(
+            session,
+            org_id=args.org,
+            till_code=args.till,
+            ttl_seconds=args.ttl or settings.default_token_ttl_seconds,
+            psi_view=args.psi_view,
+            admin=args.admin,
+        ),
+    )
+    key = client.key
     _emit(
         args,
         {"key": key, "secret": secret},
@@ -260,13 +261,9 @@ def cmd_client_create(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_client_revoke(args: argparse.Namespace, settings: Settings) -> int:
     from eventrail.auth.service import revoke_client
 
-    db = _database(settings)
-    try:
-        with db.transaction() as session:
-            _require_org(session, args.org)
-            key = revoke_client(session, org_id=args.org, key=args.key).key
-    finally:
-        db.dispose()
+    key = _in_org(
+        settings, args.org, lambda session: revoke_client(session, org_id=args.org, key=args.key)
+    ).key
     _emit(args, {"key": key, "revoked": True}, f"revoked OAuth client {key}")
     return 0
 
@@ -274,14 +271,10 @@ def cmd_client_revoke(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_client_rotate(args: argparse.Namespace, settings: Settings) -> int:
     from eventrail.auth.service import rotate_client
 
-    db = _database(settings)
-    try:
-        with db.transaction() as session:
-            _require_org(session, args.org)
-            client, secret = rotate_client(session, org_id=args.org, key=args.key)
-            key = client.key
-    finally:
-        db.dispose()
+    client, secret = _in_org(
+        settings, args.org, lambda session: rotate_client(session, org_id=args.org, key=args.key)
+    )
+    key = client.key
     _emit(
         args,
         {"key": key, "secret": secret},

@@ -41,22 +41,21 @@ class Readiness:
 
     def report(self) -> Report:
         report = Report()
-        if self._database(report):
-            self._queue(report)
+        try:
+            with self.db.transaction(write=False) as session:
+                session.execute(sa.text("SELECT 1"))
+                report.checks["database"] = "ok"
+                if self._schema(report):
+                    self._queue(report, ProcessingRepository(session).oldest_queued_at())
+        except sa.exc.SQLAlchemyError:
+            report.checks["database"] = "unreachable"
+            report.problems.append("the database is unreachable")
         self._processors(report)
         self._rate_limits(report)
         return report
 
-    def _database(self, report: Report) -> bool:
-        """Whether the database answers with the newest schema."""
-        try:
-            with self.db.transaction(write=False) as session:
-                session.execute(sa.text("SELECT 1"))
-        except sa.exc.SQLAlchemyError:
-            report.checks["database"] = "unreachable"
-            report.problems.append("the database is unreachable")
-            return False
-        report.checks["database"] = "ok"
+    def _schema(self, report: Report) -> bool:
+        """Whether the schema is at the newest migration."""
         if not schema_is_current(self.db.engine, self.db.settings):
             report.checks["schema"] = "not at the newest migration"
             report.problems.append("the schema is not at the newest migration: run migrate")
@@ -64,14 +63,7 @@ class Readiness:
         report.checks["schema"] = "ok"
         return True
 
-    def _queue(self, report: Report) -> None:
-        try:
-            with self.db.transaction(write=False) as session:
-                oldest = ProcessingRepository(session).oldest_queued_at()
-        except sa.exc.SQLAlchemyError:
-            report.checks["database"] = "unreachable"
-            report.problems.append("the database is unreachable")
-            return
+    def _queue(self, report: Report, oldest: int | None) -> None:
         age = 0.0 if oldest is None else max(0.0, (now_ms() - oldest) / 1000)
         report.checks["ingestionQueueAgeSeconds"] = f"{age:.1f}"
         if age > self.max_queue_age_seconds:

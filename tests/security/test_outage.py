@@ -2,7 +2,7 @@
 
 The test's own cluster is stopped while clients post events (webhook), read
 the event log (fast lane), look customers up and register them (FastAPI
-routes); then started again. Every answer is a 200 or a 503 with
+routes) and ask ``/ready``; then started again. Every answer is a 200 or a 503 with
 ``Retry-After`` and the error envelope (never a 500, never a reset
 connection); the server recovers without a restart; every acknowledged event
 is processed exactly once; the server's log says "unavailable" and "available
@@ -73,6 +73,8 @@ async def _client(load: Load, kind: str, base: str, auth: dict[str, str], webhoo
                         load.acked[r.json()["requestId"]] = body
                 elif kind == "logs":
                     r = await client.get("/v2/events/logs", params={"limit": 5})
+                elif kind == "ready":
+                    r = await client.get("/ready")
                 elif kind == "register":
                     profile = {
                         "firstName": "Outage",
@@ -98,7 +100,7 @@ async def _client(load: Load, kind: str, base: str, auth: dict[str, str], webhoo
             await asyncio.sleep(0.01)
 
 
-KINDS = ("webhook", "webhook", "webhook", "logs", "register", "lookup")
+KINDS = ("webhook", "webhook", "webhook", "logs", "register", "lookup", "ready")
 
 
 async def _run(load: Load, pg: PrivateCluster, base: str, auth: dict[str, str], wh: str) -> None:

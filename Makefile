@@ -14,11 +14,16 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
+# Bytecode is compiled at install (uv does not by default), so a command does not
+# recompile the stack from source each time it starts when the environment
+# forbids writing bytecode at import (PYTHONDONTWRITEBYTECODE).
 install: $(UV)
-	$(UV) sync --frozen --no-dev --python $(PYTHON)
+	$(UV) sync --frozen --no-dev --compile-bytecode --python $(PYTHON)
+	$(BIN)/python -m compileall -q src
 
 install-dev: $(UV)
-	$(UV) sync --frozen --python $(PYTHON)
+	$(UV) sync --frozen --compile-bytecode --python $(PYTHON)
+	$(BIN)/python -m compileall -q src
 
 run: install
 	$(BIN)/eventrail migrate

@@ -104,3 +104,41 @@ async def test_openapi_document(http: httpx.AsyncClient) -> None:
         "/v2/orgs/settings/fields",
     ):
         assert path in paths
+
+
+def test_one_renderer_and_one_hierarchy() -> None:
+    """The envelope is written in errors.py alone; every error class a request can
+    meet derives from EventrailError and is named in the hierarchy errors.py shows."""
+    import ast
+    import inspect
+    from pathlib import Path
+
+    import eventrail
+    from eventrail import errors
+
+    root = Path(eventrail.__file__).parent
+    writers = []
+    outside = []
+    for path in root.rglob("*.py"):
+        text = path.read_text()
+        if path.name != "errors.py" and '"errors": [{' in text.replace(" ", "").replace(
+            '"errors":[{', '"errors": [{'
+        ):
+            writers.append(str(path.relative_to(root)))
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.ClassDef):
+                bases = {ast.unparse(b).rsplit(".", 1)[-1] for b in node.bases}
+                if bases & {"Exception", "ValueError", "RuntimeError"}:
+                    outside.append(f"{path.relative_to(root)}:{node.name}")
+    assert writers == [], writers
+    # Exceptions that never reach a client: the command line's and the protocol's own signal.
+    internal = [
+        "cli.py:CommandError",
+        "errors.py:EventrailError",
+        "kit/server.py:_HeaderLineTooLarge",
+    ]
+    assert sorted(outside) == internal, outside
+    doc = inspect.getdoc(errors) or ""
+    for name, cls in vars(errors).items():
+        if isinstance(cls, type) and issubclass(cls, errors.EventrailError):
+            assert cls is errors.EventrailError or f"── {name} " in doc, name

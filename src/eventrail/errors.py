@@ -16,10 +16,17 @@ Capillary's codes, e.g. ``customers.exceptions.CustomerNotFound``)::
     │   └── AdminRequired     403  org configuration without the admin permission (code 403)
     ├── NotFound              404  unknown path or object (code 404)
     ├── MethodNotAllowed      405
+    ├── RequestTimeout        408  headers or body not received in time (then closed)
     ├── PayloadTooLarge       413
     ├── UnsupportedMediaType  415
+    ├── HeadersTooLarge       431  a header line or the header block over its bound
     ├── RateLimited           429
+    ├── InternalError         500  a bug: logged with its traceback, answered without detail
     └── ServiceUnavailable    503  the database cannot serve now (with Retry-After)
+
+:func:`error_body` is the one renderer: the middleware, the fast lane, the
+guarded HTTP protocol (which answers before any ASGI app runs) and FastAPI's
+handlers all turn an error into its envelope through it.
 
 Framework errors (FastAPI's request validation, Starlette's HTTP exceptions)
 are translated into the same envelope; the database's connection-level errors
@@ -140,16 +147,38 @@ class ServiceUnavailable(EventrailError):
         self.headers.setdefault("Retry-After", str(RETRY_AFTER_SECONDS))
 
 
-def error_body(code: int, message: str) -> dict[str, Any]:
-    return {"warnings": [], "errors": [{"status": False, "code": code, "message": message}]}
+class RequestTimeout(EventrailError):
+    status_code = 408
+    code = 408
+    message = "Request not received in time"
+
+
+class HeadersTooLarge(EventrailError):
+    status_code = 431
+    code = 431
+    message = "Request headers too large"
+
+
+class InternalError(EventrailError):
+    status_code = 500
+    code = 500
+    message = "All requests have failed due to errors"
+
+
+def error_item(exc: EventrailError) -> dict[str, Any]:
+    """One entry of an ``errors`` list (also the per-item error of a batch answer)."""
+    return {"status": False, "code": exc.code, "message": exc.message}
+
+
+def error_body(exc: EventrailError) -> dict[str, Any]:
+    """The envelope of ``exc``: every transport renders errors through this."""
+    return {"warnings": [], "errors": [error_item(exc)]}
 
 
 def error_response(exc: EventrailError) -> JsonResponse:
     from eventrail.kit.json import JsonResponse
 
-    return JsonResponse(
-        error_body(exc.code, exc.message), status_code=exc.status_code, headers=exc.headers
-    )
+    return JsonResponse(error_body(exc), status_code=exc.status_code, headers=exc.headers)
 
 
 def _loc_name(loc: Sequence[int | str]) -> str:
@@ -225,7 +254,7 @@ async def _http_error(_: Request, exc: Exception) -> Response:
     if 400 <= exc.status_code < 500:
         return error_response(BadRequest(str(exc.detail), status_code=exc.status_code))
     log.error("HTTP %s raised as an exception", exc.status_code)
-    return error_response(EventrailError("Internal error", code=500, status_code=500))
+    return error_response(InternalError())
 
 
 async def _unavailable(request: Request, exc: Exception) -> Response:
@@ -235,9 +264,7 @@ async def _unavailable(request: Request, exc: Exception) -> Response:
 
 async def _unexpected(_: Request, exc: Exception) -> Response:
     log.exception("unhandled error", exc_info=exc)
-    return error_response(
-        EventrailError("All requests have failed due to errors", code=500, status_code=500)
-    )
+    return error_response(InternalError())
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -29,7 +29,7 @@ from eventrail.customers.exceptions import (
 from eventrail.customers.repository import CustomerRepository
 from eventrail.customers.schemas import MergeRequestCreate, MergeRequestDecision
 from eventrail.customers.service import is_psi_identifier
-from eventrail.errors import BadRequest, EventrailError
+from eventrail.errors import BadRequest, EventrailError, error_item
 from eventrail.kit.dates import format_iso, now_ms, zone
 from eventrail.models import Customer, MergeRequest
 from eventrail.orgs import vocabulary as v
@@ -149,12 +149,7 @@ def decide(
             response.append({"entityId": item.id, "result": True, "warnings": []})
         except EventrailError as exc:
             failures += 1
-            response.append(
-                {
-                    "entityId": item.id,
-                    "errors": [{"status": False, "code": exc.code, "message": exc.message}],
-                }
-            )
+            response.append({"entityId": item.id, "errors": [error_item(exc)]})
     return {"response": response, "totalCount": len(items), "failureCount": failures}
 
 

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 import re2
 
+from eventrail.events.exceptions import InvalidFieldAttribute, InvalidFieldType
 from eventrail.kit.dates import parse_event_datetime
 
 # request spelling (case-insensitive) -> stored spelling
@@ -97,15 +98,6 @@ def compile_pattern(text: str) -> tuple[Pattern | None, str | None]:
     return compiled, None
 
 
-class DefinitionError(ValueError):
-    """A definition's field is wrong; ``code`` is Capillary's (1802 or 1823)."""
-
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
 @dataclass(frozen=True, slots=True)
 class FieldSpec:
     name: str
@@ -134,7 +126,7 @@ def _attribute_value(name: str, raw: Any) -> str | None:
         return "true" if value else "false"
     if isinstance(value, int | float | str):
         return str(value)
-    raise DefinitionError(1802, f"field attribute value fails for validation type {name}")
+    raise InvalidFieldAttribute(f"field attribute value fails for validation type {name}")
 
 
 def normalize_field(
@@ -143,73 +135,69 @@ def normalize_field(
     """A request's field, checked, in Capillary's stored shape."""
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > 50:
-        raise DefinitionError(1802, "field name must be 1 to 50 characters")
+        raise InvalidFieldAttribute("field name must be 1 to 50 characters")
     name = name.strip()
     if name in {"event_name", "eventDateTime", "orgResolver"}:
-        raise DefinitionError(1802, f"field name {name} is reserved")
+        raise InvalidFieldAttribute(f"field name {name} is reserved")
     type_in = raw.get("type")
     stored_type = FIELD_TYPES.get(type_in.lower()) if isinstance(type_in, str) else None
     if stored_type is None:
-        raise DefinitionError(1823, f"{type_in} invalid event field type")
+        raise InvalidFieldType(f"{type_in} invalid event field type")
     attributes_in = raw.get("attributes") or {}
     if not isinstance(attributes_in, dict):
-        raise DefinitionError(1802, f"attributes of field {name} must be an object")
+        raise InvalidFieldAttribute(f"attributes of field {name} must be an object")
     attributes: dict[str, dict[str, str]] = {}
     for attr, value_in in attributes_in.items():
         if attr not in ATTRIBUTES:
-            raise DefinitionError(1802, f"field attribute {attr} is not supported (field {name})")
+            raise InvalidFieldAttribute(f"field attribute {attr} is not supported (field {name})")
         value = _attribute_value(attr, value_in)
         if value is None:
             attributes[attr] = {"valueType": ATTRIBUTES[attr]}
             continue
         if ATTRIBUTES[attr] == "BOOLEAN":
             if value.lower() not in _BOOLEANS:
-                raise DefinitionError(
-                    1802, f"field attribute value {value} fails for validation type {attr}"
+                raise InvalidFieldAttribute(
+                    f"field attribute value {value} fails for validation type {attr}"
                 )
             value = value.lower()
         attributes[attr] = {"value": value, "valueType": ATTRIBUTES[attr]}
     normalized = {"name": name, "type": stored_type, "attributes": attributes}
     spec = parse_field(normalized)  # raises on inconsistent attributes
     if spec.regex_error is not None:
-        raise DefinitionError(
-            1802,
+        raise InvalidFieldAttribute(
             f"field attribute value fails for validation type regex (field {name}): "
             f"{spec.regex_error}; patterns use RE2 syntax (no backreferences or lookaround)",
         )
     if len(spec.account_id) > MAX_ACCOUNT_ID:
-        raise DefinitionError(
-            1802,
+        raise InvalidFieldAttribute(
             f"field attribute value fails for validation type accountId (field {name}): "
             f"longer than {MAX_ACCOUNT_ID} characters",
         )
     if spec.psi and (stored_type not in PSI_TYPES):
-        raise DefinitionError(
-            1802, f"field attribute value fails for validation type isPsiData (field {name})"
+        raise InvalidFieldAttribute(
+            f"field attribute value fails for validation type isPsiData (field {name})"
         )
     if stored_type == "CUSTOMER":
         if (
             spec.identifier_type not in identifier_types.values()
             and spec.identifier_type != "userId"
         ):
-            raise DefinitionError(
-                1802,
+            raise InvalidFieldAttribute(
                 f"field attribute value {spec.identifier_type} fails for validation type "
                 "identifierType",
             )
         if spec.source not in sources:
-            raise DefinitionError(
-                1802, f"field attribute value {spec.source} fails for validation type source"
+            raise InvalidFieldAttribute(
+                f"field attribute value {spec.source} fails for validation type source"
             )
     group_type = (attributes.get("groupIdentifierType") or {}).get("value")
     if group_type is not None and group_type.lower() not in GROUP_IDENTIFIER_TYPES:
-        raise DefinitionError(
-            1802,
+        raise InvalidFieldAttribute(
             f"field attribute value {group_type} fails for validation type groupIdentifierType "
             "(GroupExternalId or GroupId)",
         )
     if stored_type == "ENUM" and not spec.possible_values:
-        raise DefinitionError(1802, f"enum field {name} needs possibleValues (comma-separated)")
+        raise InvalidFieldAttribute(f"enum field {name} needs possibleValues (comma-separated)")
     if spec.unique and not spec.required:
         # isUniqueKeyField forces isRequired (as in Capillary).
         attributes["isRequired"] = {"value": "true", "valueType": "BOOLEAN"}

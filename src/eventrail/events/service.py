@@ -66,15 +66,9 @@ def _check_definition(body: EventDefinitionIn, name: str) -> tuple[list[str], li
         )
     stored: list[dict[str, Any]] = []
     for item in body.fields:
-        try:
-            stored.append(
-                f.normalize_field(
-                    item.model_dump(), sources=SOURCES, identifier_types=IDENTIFIER_TYPES
-                )
-            )
-        except f.DefinitionError as exc:
-            cls = InvalidFieldType if exc.code == 1823 else InvalidFieldAttribute
-            raise cls(exc.message) from None
+        stored.append(
+            f.normalize_field(item.model_dump(), sources=SOURCES, identifier_types=IDENTIFIER_TYPES)
+        )
     names = [field["name"] for field in stored]
     if len(set(names)) != len(names):
         raise InvalidFieldAttribute("field names must be unique within an event")

@@ -11,7 +11,7 @@ from typing import Any
 import anyio
 from fastapi import APIRouter, Request
 
-from eventrail.errors import error_body
+from eventrail.errors import ServiceUnavailable, error_body
 from eventrail.health.service import Readiness, Report
 from eventrail.kit.json import JsonResponse
 
@@ -41,8 +41,9 @@ async def ready(request: Request) -> JsonResponse:
     if report.ready:
         body = {"status": "ready", "checks": report.checks, "warnings": report.warnings}
         return JsonResponse(body)
-    body = error_body(503, "Not ready: " + "; ".join(report.problems))
+    refusal = ServiceUnavailable("Not ready: " + "; ".join(report.problems))
+    body = error_body(refusal)
     body["warnings"] = report.warnings
     body["status"] = "not ready"
     body["checks"] = report.checks
-    return JsonResponse(body, status_code=503, headers={"Retry-After": "5"})
+    return JsonResponse(body, status_code=refusal.status_code, headers=refusal.headers)

@@ -19,6 +19,7 @@ from typing import Any
 import psycopg
 
 from eventrail.db import Database
+from eventrail.ingest.exceptions import EventNotStored
 from eventrail.kit.dbhealth import is_unavailable
 from eventrail.kit.logsafe import describe
 
@@ -29,10 +30,6 @@ STOP_SECONDS = 5.0
 COLUMNS = ("request_id", "org_id", "webhook_id", "received_at", "body", "verdict", "detail")
 _NAMES = ", ".join(COLUMNS)
 _VALUES = "VALUES (" + ", ".join("?" * len(COLUMNS)) + ")"
-
-
-class IngestUnavailable(RuntimeError):
-    """The queue could not be written: nothing was acknowledged."""
 
 
 _Waiter = tuple[list[dict[str, Any]], asyncio.Future[None], asyncio.AbstractEventLoop]
@@ -66,12 +63,13 @@ class GroupCommitter:
             self._thread = None
 
     async def submit(self, rows: list[dict[str, Any]]) -> None:
-        """Returns once the rows are committed; raises IngestUnavailable otherwise."""
+        """Returns once the rows are committed; raises EventNotStored (503:
+        nothing was acknowledged) otherwise."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
         with self._cond:
             if self._stopping or self._thread is None:
-                raise IngestUnavailable("the ingest writer is not running")
+                raise EventNotStored()
             self._queue.append((rows, future, loop))
             self._cond.notify()
         await future
@@ -142,7 +140,7 @@ class GroupCommitter:
                 if group is None:
                     return
                 rows = [row for waiter in group for row in waiter[0]]
-                error: BaseException | None = None
+                failed = False
                 try:
                     self._write(rows)
                     self.db.health.succeeded()
@@ -151,12 +149,13 @@ class GroupCommitter:
                         self.db.health.failed(exc)
                     else:
                         log.exception("ingest group of %d rows not committed", len(rows))
-                    error = IngestUnavailable(describe(exc))
+                    failed = True
                 for _, future, loop in group:
+                    error = EventNotStored() if failed else None
                     # RuntimeError: the handler's loop is gone (its client left).
                     with contextlib.suppress(RuntimeError):
                         loop.call_soon_threadsafe(_finish, future, error)
-                if error is None:
+                if not failed:
                     self.on_commit()
         finally:
             if self._connection is not None:

@@ -21,10 +21,9 @@ import orjson
 from eventrail.auth.admission import Admission, read_credentials
 from eventrail.auth.schemas import Caller
 from eventrail.db import Database
-from eventrail.errors import BadRequest, EventrailError, NotFound, Unauthorized
-from eventrail.errors import ServiceUnavailable as _Unavailable
+from eventrail.errors import BadRequest, EventrailError, NotFound, ServiceUnavailable, Unauthorized
 from eventrail.events.cache import WebhookCache, WebhookInfo
-from eventrail.ingest.committer import GroupCommitter, IngestUnavailable
+from eventrail.ingest.committer import GroupCommitter
 from eventrail.kit import ids
 from eventrail.kit.asgi import FastRequest as Request
 from eventrail.kit.dates import now_ms
@@ -52,10 +51,6 @@ _WEBHOOK_ID = re.compile(r"^[0-9a-f]{32}$")
 # address and webhook, past which they are refused with 429 and not logged at all.
 REFUSED_BODY_BYTES = 4096
 REFUSALS_PER_MINUTE = 60
-
-
-class ServiceUnavailable(_Unavailable):
-    message = "The event could not be stored; nothing was accepted. Retry shortly."
 
 
 def _text(body: bytes) -> str:
@@ -173,12 +168,6 @@ class Ingestor:
             "detail": detail,
         }
 
-    async def _commit(self, rows: list[dict[str, Any]]) -> None:
-        try:
-            await self.committer.submit(rows)
-        except IngestUnavailable as exc:
-            raise ServiceUnavailable() from exc
-
     async def _refuse(
         self, request: Request, rows: list[dict[str, Any]], error: EventrailError
     ) -> None:
@@ -186,7 +175,7 @@ class Ingestor:
         Its X-Cap-Requestid is the id of that log entry."""
         request.request_id = rows[0]["request_id"]
         with contextlib.suppress(ServiceUnavailable):
-            await self._commit(rows)
+            await self.committer.submit(rows)
         raise error
 
     async def _verdicts(
@@ -263,7 +252,7 @@ class Ingestor:
         request.request_id = row["request_id"]
         future = self.waiters.register(row["request_id"]) if wait else None
         try:
-            await self._commit([row])
+            await self.committer.submit([row])
         except ServiceUnavailable:
             self.waiters.discard(row["request_id"])
             raise
@@ -311,7 +300,7 @@ class Ingestor:
         ids = [row["request_id"] for row in rows]
         futures = [self.waiters.register(rid) for rid in ids] if wait else []
         try:
-            await self._commit(rows)
+            await self.committer.submit(rows)
         except ServiceUnavailable:
             for rid in ids:
                 self.waiters.discard(rid)

@@ -29,6 +29,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from eventrail.errors import (
     BadRequest,
     EventrailError,
+    HeadersTooLarge,
+    InternalError,
     MethodNotAllowed,
     ServiceUnavailable,
     error_body,
@@ -129,14 +131,10 @@ class FastLane:
             return
         too_large = header_problem(scope)
         if too_large is not None:
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 431,
-                    "headers": [_JSON, (b"x-cap-requestid", ids.uuid4().hex.encode())],
-                }
-            )
-            await send({"type": "http.response.body", "body": dumps(error_body(431, too_large))})
+            response = _error(HeadersTooLarge(too_large))
+            headers = [_JSON, (b"x-cap-requestid", ids.uuid4().hex.encode()), *response.headers]
+            await send({"type": "http.response.start", "status": 431, "headers": headers})
+            await send({"type": "http.response.body", "body": response.body})
             return
         matched = self._match(scope["method"], scope["path"])
         if matched is None:
@@ -162,9 +160,7 @@ class FastLane:
                 # The handler, not the path: a path holds webhook ids and customer ids.
                 where = getattr(handler, "__qualname__", "a handler")
                 log.exception("unhandled error in %s %s", scope["method"], where)
-                response = FastResponse(
-                    dumps(error_body(500, "All requests have failed due to errors")), 500
-                )
+                response = _error(InternalError())
         headers = [
             _JSON,
             (b"x-cap-requestid", (request.request_id if request else request_id).encode()),
@@ -196,7 +192,7 @@ class FastLane:
 
 
 def _error(exc: EventrailError) -> FastResponse:
-    response = FastResponse(dumps(error_body(exc.code, exc.message)), exc.status_code)
+    response = FastResponse(dumps(error_body(exc)), exc.status_code)
     response.headers.extend((k.encode(), v.encode()) for k, v in exc.headers.items())
     return response
 

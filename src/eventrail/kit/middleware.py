@@ -6,9 +6,9 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from eventrail.errors import EventrailError
+from eventrail.errors import BadRequest, EventrailError, error_response
 from eventrail.kit import ids
-from eventrail.kit.json import JsonResponse, loads, payload_problem
+from eventrail.kit.json import loads, payload_problem
 from eventrail.kit.requests import parse_query, read_body, require_json
 
 REQUEST_ID_HEADER = b"x-cap-requestid"
@@ -49,13 +49,6 @@ class RequestIdMiddleware:
 
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
-
-
-def _error(status: int, message: str) -> JsonResponse:
-    return JsonResponse(
-        {"warnings": [], "errors": [{"status": False, "code": status, "message": message}]},
-        status_code=status,
-    )
 
 
 def _json_refusal(body: bytes) -> str | None:
@@ -118,7 +111,8 @@ class RequestGuardMiddleware:
         path: str = scope.get("path", "")
         query: bytes = scope.get("query_string", b"")
         if "\x00" in path:
-            await _error(400, "Request path contains a NUL character (%00)")(scope, receive, send)
+            nul = BadRequest("Request path contains a NUL character (%00)")
+            await error_response(nul)(scope, receive, send)
             return
         headers = {k.lower(): v for k, v in scope.get("headers", [])}
         body: bytes | None = b""
@@ -127,7 +121,7 @@ class RequestGuardMiddleware:
             if scope["method"] in _BODY_METHODS:
                 body = await read_body(receive, headers.get(b"content-length"))
         except EventrailError as exc:
-            await _error(exc.status_code, exc.message)(scope, receive, send)
+            await error_response(exc)(scope, receive, send)
             return
         if body is None:  # the client went away
             return
@@ -138,12 +132,12 @@ class RequestGuardMiddleware:
             # the API itself always wants a declared JSON body
             require_json(headers.get(b"content-type", b"").decode("latin-1"), body)
         except EventrailError as exc:
-            await _error(exc.status_code, exc.message)(scope, receive, send)
+            await error_response(exc)(scope, receive, send)
             return
         if body:
             refusal = _json_refusal(body)
             if refusal is not None:
-                await _error(400, refusal)(scope, receive, send)
+                await error_response(BadRequest(refusal))(scope, receive, send)
                 return
         replayed = False
 

@@ -37,9 +37,18 @@ import httptools
 import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from eventrail.errors import (
+    EventrailError,
+    HeadersTooLarge,
+    RequestTimeout,
+    ServiceUnavailable,
+    error_body,
+)
+
 MAX_HEADER_BYTES = 64 * 1024
 MAX_HEADER_LINE_BYTES = 16 * 1024
 TOO_LARGE = "Request line or headers too large: at most 16 KiB per line and 64 KiB in all"
+HEADERS_LATE = "Request headers not received in time"
 _SWEEP_SECONDS = 1.0
 _LINGER_SECONDS = 2.0
 
@@ -80,12 +89,12 @@ class _HeaderLineTooLarge(Exception):
     pass
 
 
-def _response(status: int, message: str, default_headers: list[tuple[bytes, bytes]]) -> bytes:
-    body = orjson.dumps(
-        {"warnings": [], "errors": [{"status": False, "code": status, "message": message}]}
-    )
+def _response(exc: EventrailError, default_headers: list[tuple[bytes, bytes]]) -> bytes:
+    body = orjson.dumps(error_body(exc))
+    status = exc.status_code
     lines = [f"HTTP/1.1 {status} {http.HTTPStatus(status).phrase}".encode()]
     lines += [name + b": " + value for name, value in default_headers]
+    lines += [f"{name}: {value}".encode("latin-1") for name, value in exc.headers.items()]
     lines += [
         b"content-type: application/json",
         b"content-length: " + str(len(body)).encode(),
@@ -132,9 +141,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if len(self.connections) > self.limits.max_connections:
             oldest = next(iter(_headers), None)
             if oldest is None:
-                self.refuse(503, "Too many connections; retry shortly")
+                self.refuse(ServiceUnavailable("Too many connections; retry shortly"))
                 return
-            oldest.refuse(408, "Request headers not received in time")
+            oldest.refuse(RequestTimeout(HEADERS_LATE))
         _headers[self] = self.loop.time() + self.limits.header_timeout
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -142,8 +151,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         _bodies.pop(self, None)
         super().connection_lost(exc)
 
-    def refuse(self, status: int, message: str, *, linger: bool = False) -> None:
-        """Answer ``status`` with the envelope and close. With ``linger``, what the
+    def refuse(self, exc: EventrailError, *, linger: bool = False) -> None:
+        """Answer ``exc`` with the envelope and close. With ``linger``, what the
         client still sends is read and dropped for a moment first, so that a client
         busy sending sees the answer rather than a reset."""
         _headers.pop(self, None)
@@ -151,7 +160,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if self._refused or self.transport.is_closing():
             return
         self._refused = True
-        self.transport.write(_response(status, message, self.server_state.default_headers))
+        self.transport.write(_response(exc, self.server_state.default_headers))
         if linger and self.transport.can_write_eof():
             self.transport.write_eof()
             self.loop.call_later(_LINGER_SECONDS, self.transport.close)
@@ -160,7 +169,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def too_slow(self, part: str) -> None:
         if part == "headers":
-            self.refuse(408, "Request headers not received in time")
+            self.refuse(RequestTimeout(HEADERS_LATE))
         else:
             _bodies.pop(self, None)
             self.transport.close()  # the app sees the client go away
@@ -179,7 +188,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self.parser.feed_data(data)
         except httptools.HttpParserCallbackError as exc:
             if isinstance(exc.__context__, _HeaderLineTooLarge):
-                self.refuse(431, TOO_LARGE, linger=True)
+                self.refuse(HeadersTooLarge(TOO_LARGE), linger=True)
                 return
             self._invalid()
             return
@@ -193,7 +202,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
                 self._unsupported_upgrade_warning()
             return
         if self._reading_headers and self._header_bytes > MAX_HEADER_BYTES:
-            self.refuse(431, TOO_LARGE, linger=True)
+            self.refuse(HeadersTooLarge(TOO_LARGE), linger=True)
 
     def handle_websocket_upgrade(self) -> None:
         # The connection becomes the WebSocket protocol's: no request to time out.

@@ -6,8 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import time
-import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -18,192 +17,17 @@ from eventrail.db import Database
 from tests.conftest import TEST_SECRET, TenantFactory
 from tests.fixtures.envelopes import UNAUTHORIZED
 from tests.fixtures.factories import Tenant, make_client
-
-SETTINGS = "/v2/orgs/settings"
-AUDITS = "/api_gateway/v2/audits"
-SECRET_FIRST_NAME = "Zelphine"
-SECRET_LAST_NAME = "Quarrington"
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}{uuid.uuid4().hex[:10].upper()}"
-
-
-def mobile() -> str:
-    return f"91{uuid.uuid4().int % 10**10:010d}"
-
-
-async def ok(r: httpx.Response) -> dict[str, Any]:
-    assert r.status_code == 200, r.text
-    body: dict[str, Any] = r.json()
-    return body
-
-
-def assert_error(r: httpx.Response, status: int, code: int | None = None) -> None:
-    assert r.status_code == status, r.text
-    body = r.json()
-    assert body["warnings"] == []
-    assert len(body["errors"]) == 1
-    assert body["errors"][0]["status"] is False
-    if code is not None:
-        assert body["errors"][0]["code"] == code, body
-    # nothing of A's customers leaks into an error
-    assert SECRET_FIRST_NAME not in r.text
-    assert SECRET_LAST_NAME not in r.text
-
-
-@dataclass
-class OrgA:
-    tenant: Tenant
-    customers: list[int]
-    identifiers: dict[str, str]  # of customers[0], by type
-    cards: dict[str, int]  # number -> card id
-    series_id: int
-    series_code: str
-    customer_label: tuple[int, str]
-    card_label: tuple[int, str]
-    request_id: int
-    group: str
-    mobiles: list[str] = field(default_factory=list)
-
-    @property
-    def http(self) -> httpx.AsyncClient:
-        return self.tenant.http
-
-
-async def build_org_a(a: Tenant) -> OrgA:
-    """Customers, cards, series, labels, fields, a group, a pending merge, audit entries."""
-    await ok(
-        await a.http.post(
-            f"{SETTINGS}/fields",
-            json={"entityType": "CUSTOMER", "kind": "custom", "name": "color", "auditTrail": True},
-        )
-    )
-    await ok(
-        await a.http.post(
-            f"{SETTINGS}/fields",
-            json={"entityType": "CARD", "kind": "custom", "name": "tier", "auditTrail": True},
-        )
-    )
-    customer_label = (
-        await ok(
-            await a.http.post(
-                f"{SETTINGS}/customerStatusLabels", json={"status": "ACTIVE", "label": "A-Gold"}
-            )
-        )
-    )["labelId"]
-    card_label = (
-        await ok(
-            await a.http.post(
-                f"{SETTINGS}/cardStatusLabels", json={"status": "SUSPENDED", "label": "A-Lost"}
-            )
-        )
-    )["labelId"]
-    series_code = unique("ASER")
-    series_id = (
-        await ok(
-            await a.http.post(
-                f"{SETTINGS}/cardSeries", json={"name": "A-Series", "code": series_code}
-            )
-        )
-    )["seriesId"]
-
-    identifiers = {
-        "mobile": mobile(),
-        "email": f"{uuid.uuid4().hex[:10]}@a-org.example.com",
-        "externalId": unique("AEXT"),
-    }
-    first = (
-        await ok(
-            await a.http.post(
-                "/v2/customers",
-                json={
-                    "profiles": [
-                        {
-                            "firstName": SECRET_FIRST_NAME,
-                            "lastName": SECRET_LAST_NAME,
-                            "identifiers": [
-                                {"type": t, "value": v} for t, v in identifiers.items()
-                            ],
-                            "fields": {"color": "teal"},
-                        }
-                    ]
-                },
-            )
-        )
-    )["createdId"]
-    customers = [first]
-    mobiles = [identifiers["mobile"]]
-    for _ in range(3):
-        number = mobile()
-        r = await a.http.post(
-            "/v2/customers",
-            json={
-                "profiles": [
-                    {
-                        "firstName": SECRET_FIRST_NAME,
-                        "identifiers": [{"type": "mobile", "value": number}],
-                    }
-                ]
-            },
-        )
-        customers.append((await ok(r))["createdId"])
-        mobiles.append(number)
-
-    issued = unique("ACARD")
-    await ok(
-        await a.http.post(
-            f"/v2/customers/{first}/changeIdentifier",
-            json={"add": [{"type": "cardnumber", "value": issued, "seriesId": series_id}]},
-        )
-    )
-    identifiers["cardnumber"] = issued
-    loose = unique("ALOOSE")
-    loose_id = (
-        await ok(
-            await a.http.post(
-                "/v2/card",
-                json={"cardNumber": loose, "seriesId": series_id, "customFields": {"tier": "1"}},
-            )
-        )
-    )["entity"]
-    issued_id = (await ok(await a.http.get("/v2/card", params={"number": issued})))["cardId"]
-
-    group = unique("grp-")
-    await ok(
-        await a.http.post(
-            f"{SETTINGS}/groups",
-            json={"externalId": group, "name": "A-Group", "members": customers[:2]},
-        )
-    )
-    request_id = (
-        await ok(
-            await a.http.post(
-                "/v2/requests",
-                json={
-                    "type": "CHANGE_IDENTIFIER",
-                    "baseType": "MERGE",
-                    "changeIdentifiers": {
-                        "add": [{"type": "id", "value": str(customers[2])}],
-                        "remove": [{"type": "id", "value": str(customers[1])}],
-                    },
-                },
-            )
-        )
-    )["createdId"]
-    return OrgA(
-        tenant=a,
-        customers=customers,
-        identifiers=identifiers,
-        cards={issued: issued_id, loose: loose_id},
-        series_id=series_id,
-        series_code=series_code,
-        customer_label=(customer_label, "A-Gold"),
-        card_label=(card_label, "A-Lost"),
-        request_id=request_id,
-        group=group,
-        mobiles=mobiles,
-    )
+from tests.fixtures.isolation import (
+    AUDITS,
+    SECRET_FIRST_NAME,
+    SETTINGS,
+    OrgA,
+    assert_error,
+    build_org_a,
+    mobile,
+    ok,
+    unique,
+)
 
 
 async def snapshot(org: OrgA) -> dict[str, Any]:

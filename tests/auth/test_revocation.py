@@ -21,9 +21,9 @@ from eventrail.auth.service import (
     set_till_password,
 )
 from eventrail.db import Database
-from tests.events.ingest_helpers import enable_auth, setup_org
 from tests.fixtures.envelopes import UNAUTHORIZED
 from tests.fixtures.factories import Tenant, basic, make_client, md5, unique
+from tests.fixtures.ingest import enable_auth, setup_org
 
 CALLER_TTL = 0.2
 PROTECTED = "/v2/orgs/settings"

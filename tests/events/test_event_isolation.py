@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import TenantFactory
-from tests.events.ingest_helpers import (
+from tests.fixtures.ingest import (
     EVENT_DATA,
     LOGS,
     Org,

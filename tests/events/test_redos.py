@@ -15,7 +15,8 @@ import sqlalchemy as sa
 from eventrail.models import EventDefinition
 from tests.conftest import TenantFactory
 from tests.customers.helpers import assert_error
-from tests.events.pipeline_helpers import (
+from tests.fixtures.factories import Tenant
+from tests.fixtures.pipeline import (
     SUCCESS,
     add_customer,
     customer_fld,
@@ -28,7 +29,6 @@ from tests.events.pipeline_helpers import (
     outcome,
     post,
 )
-from tests.fixtures.factories import Tenant
 
 Drain = Callable[[], int]
 

@@ -16,8 +16,8 @@ from eventrail.app import EventrailApp, create_app
 from eventrail.config import Settings
 from eventrail.db import Database
 from eventrail.kit.dates import now_ms
-from tests.events.ingest_helpers import setup_org
 from tests.fixtures.factories import Tenant
+from tests.fixtures.ingest import setup_org
 
 SECRET = "health-test-secret-key-0123456789abcdefghij"
 

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 from eventrail.config import Settings
 from eventrail.db import Database, create_db_engine, migrate
-from tests.events.test_durability import DEFINITION
+from tests.fixtures.durability import DEFINITION
 from tests.fixtures.factories import basic, make_org, make_till, md5
 from tests.fixtures.server import free_port
 

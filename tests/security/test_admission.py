@@ -15,14 +15,14 @@ from eventrail.app import EventrailApp
 from eventrail.config import Settings
 from eventrail.ingest import service as ingest_service
 from eventrail.processing.statuses import UNAUTHORIZED_MESSAGE
-from tests.events.ingest_helpers import (
+from tests.fixtures.factories import Tenant, basic, make_client, md5
+from tests.fixtures.ingest import (
     accepted,
     all_logs,
     assert_error,
     enable_auth,
     setup_org,
 )
-from tests.fixtures.factories import Tenant, basic, make_client, md5
 from tests.fixtures.server import from_address
 
 BUDGET = Settings.model_fields["auth_failures_per_minute"].default

@@ -41,8 +41,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from eventrail.app import EventrailApp
-from tests.events.ingest_helpers import ok, running_processor, setup_org
 from tests.fixtures.factories import Tenant, unique
+from tests.fixtures.ingest import ok, running_processor, setup_org
 from tests.security.document import DOCUMENT
 from tests.security.document import OPERATIONS as ALL_OPERATIONS
 

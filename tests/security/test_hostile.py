@@ -20,8 +20,8 @@ import pytest
 
 from eventrail.app import EventrailApp
 from tests.conftest import TenantFactory
-from tests.events.ingest_helpers import ok, setup_org
 from tests.fixtures.factories import Tenant, unique
+from tests.fixtures.ingest import ok, setup_org
 from tests.security.document import (
     DOCUMENT,
     OPERATIONS,

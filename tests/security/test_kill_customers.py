@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
-from tests.events.test_durability import _check_exactly_once, _wait_until_drained
+from tests.fixtures.durability import check_exactly_once, wait_until_drained
 from tests.fixtures.server import Server, running_server, server_process
 from tests.security.cluster import engine_for, make_webhook, migrate_and_make_till
 
@@ -356,12 +356,12 @@ def test_sigkill_under_event_and_customer_load_keeps_changes_and_audits_together
     engine = engine_for(env)
     try:
         with running_server(env) as base:
-            _wait_until_drained(engine)
+            wait_until_drained(engine)
             with httpx.Client(base_url=base, headers=auth, timeout=30) as api:
                 for chain in chains:
                     _check_chain(api, chain)
                 _check_adds(api, adds)
-        _check_exactly_once(engine, load.events)
+        check_exactly_once(engine, load.events)
         _check_audit_matches_customers(engine)
     finally:
         engine.dispose()

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
-from tests.events.test_durability import _wait_until_drained
+from tests.fixtures.durability import wait_until_drained
 from tests.fixtures.server import cli_env, server_process
 from tests.security.cluster import (
     PrivateCluster,
@@ -128,7 +128,7 @@ def test_a_database_outage_answers_503_and_recovers_without_a_restart(tmp_path: 
             asyncio.run(_run(load, pg, server.base, auth, webhook_id))
             engine = engine_for(env)
             try:
-                _wait_until_drained(engine, timeout=30)
+                wait_until_drained(engine, timeout=30)
                 with engine.connect() as conn:
                     logs = dict(conn.execute(sa.text("SELECT id, status FROM event_logs")).all())
                     records = Counter(

@@ -43,10 +43,10 @@ from jwt.warnings import InsecureKeyLengthWarning
 
 from eventrail.db import Database
 from tests.conftest import TEST_SECRET, TenantFactory
-from tests.events.ingest_helpers import create_webhook, define_event, post_json
 from tests.fixtures.envelopes import UNAUTHORIZED
 from tests.fixtures.factories import Tenant, basic, make_client, md5
-from tests.test_isolation import (
+from tests.fixtures.ingest import create_webhook, define_event, post_json
+from tests.fixtures.isolation import (
     SECRET_FIRST_NAME,
     SECRET_LAST_NAME,
     OrgA,

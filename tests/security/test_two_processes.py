@@ -31,9 +31,9 @@ import sqlalchemy as sa
 
 from tests.conftest import _require_postgres
 from tests.customers.helpers import assert_error
-from tests.events.process_helpers import Load, queued, wait_for
-from tests.events.test_durability import _check_exactly_once
 from tests.fixtures.databases import postgres_database
+from tests.fixtures.durability import check_exactly_once
+from tests.fixtures.processes import Load, queued, wait_for
 from tests.fixtures.server import cli_env, processor_process, running_server
 from tests.security.cluster import engine_for, make_webhook, migrate_and_make_till
 
@@ -350,6 +350,6 @@ def test_two_accepting_servers_and_two_processor_processes_one_killed_mid_batch(
                 logged = "SELECT count(*) FROM event_logs"
                 with engine.connect() as conn:
                     assert conn.execute(sa.text(logged)).scalar_one() == 2000
-            _check_exactly_once(engine, load.acked)
+            check_exactly_once(engine, load.acked)
         finally:
             engine.dispose()

@@ -13,7 +13,8 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 
 from eventrail.db import Database
-from tests.events.ingest_helpers import (
+from tests.fixtures.factories import Tenant
+from tests.fixtures.ingest import (
     accepted,
     assert_error,
     envelope,
@@ -21,7 +22,6 @@ from tests.events.ingest_helpers import (
     queued_count,
     setup_org,
 )
-from tests.fixtures.factories import Tenant
 
 
 @contextmanager

@@ -21,7 +21,8 @@ import httpx
 import pytest
 
 from eventrail.db import Database
-from tests.events.pipeline_helpers import (
+from tests.fixtures.factories import Tenant, basic, make_till, md5
+from tests.fixtures.pipeline import (
     EMF_NO_CUSTOMER,
     NO_MAPPING,
     SUCCESS,
@@ -42,7 +43,6 @@ from tests.events.pipeline_helpers import (
     set_members,
     tick,
 )
-from tests.fixtures.factories import Tenant, basic, make_till, md5
 
 
 @pytest.fixture(autouse=True)

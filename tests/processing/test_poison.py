@@ -18,7 +18,8 @@ from eventrail.app import EventrailApp
 from eventrail.models import TransformerMapping
 from tests.conftest import TenantFactory
 from tests.customers.helpers import assert_error
-from tests.events.pipeline_helpers import (
+from tests.fixtures.factories import Tenant
+from tests.fixtures.pipeline import (
     NO_CUSTOMER,
     SUCCESS,
     add_customer,
@@ -33,7 +34,6 @@ from tests.events.pipeline_helpers import (
     post,
     post_raw,
 )
-from tests.fixtures.factories import Tenant
 
 Drain = Callable[[], int]
 HUGE = "9" * 5000  # past Python's 4,300-digit limit of int(str)

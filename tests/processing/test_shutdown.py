@@ -17,8 +17,8 @@ from pathlib import Path
 import httpx
 import sqlalchemy as sa
 
-from tests.events.process_helpers import Load, queued, stored, visit, wait_for
-from tests.events.test_durability import _check_exactly_once
+from tests.fixtures.durability import check_exactly_once
+from tests.fixtures.processes import Load, queued, stored, visit, wait_for
 from tests.fixtures.server import cli_env, processor_process, running_server, server_process
 from tests.security.cluster import engine_for, make_webhook, migrate_and_make_till
 
@@ -61,7 +61,7 @@ def test_sigterm_to_serve_under_load_answers_commits_and_exits_zero(
         # Restarted: what was still queued is processed, everything exactly once.
         with running_server(env):
             wait_for(lambda: queued(engine) == 0, 120, "the restarted server's processors")
-        _check_exactly_once(engine, load.acked)
+        check_exactly_once(engine, load.acked)
     finally:
         engine.dispose()
 
@@ -114,7 +114,7 @@ def test_sigterm_to_process_mid_batch_finishes_it_and_exits_zero(env: dict[str, 
             # Nothing holds a claim after the exit: a new processor takes the rest.
             with processor_process(env):
                 wait_for(lambda: queued(engine) == 0, 120, "a new processor process")
-        _check_exactly_once(engine, load.acked)
+        check_exactly_once(engine, load.acked)
     finally:
         engine.dispose()
 

@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from tests.conftest import TenantFactory
-from tests.events.ingest_helpers import (
+from tests.fixtures.factories import Tenant
+from tests.fixtures.ingest import (
     EVENT_DATA,
     LOGS,
     PROBE,
@@ -30,7 +31,6 @@ from tests.events.ingest_helpers import (
     post_json,
     setup_org,
 )
-from tests.fixtures.factories import Tenant
 
 KOLKATA = ZoneInfo("Asia/Kolkata")
 RECORD_KEYS = {

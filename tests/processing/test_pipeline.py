@@ -13,7 +13,8 @@ import httpx
 import pytest
 
 from tests.conftest import TenantFactory
-from tests.events.pipeline_helpers import (
+from tests.fixtures.factories import Tenant, basic, make_till, md5
+from tests.fixtures.pipeline import (
     EMF_NO_CUSTOMER,
     NO_CUSTOMER,
     NO_MAPPING,
@@ -49,7 +50,6 @@ from tests.events.pipeline_helpers import (
     tick,
     unique_id,
 )
-from tests.fixtures.factories import Tenant, basic, make_till, md5
 
 Drain = Callable[[], int]
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.events.process_helpers import Load, queued, visit, wait_for
-from tests.events.test_durability import _check_exactly_once
+from tests.fixtures.durability import check_exactly_once
+from tests.fixtures.processes import Load, queued, visit, wait_for
 from tests.fixtures.server import EVENTRAIL, cli_env, processor_process, server_process
 from tests.security.cluster import engine_for, make_webhook, migrate_and_make_till
 
@@ -69,7 +69,7 @@ def test_one_server_without_processors_and_one_process_on_sqlite(tmp_path: Path)
                 assert min(answered) < 0.45, answered
                 code, _ = processor.terminate()
             assert code == 0, processor.output()
-        _check_exactly_once(engine, {**load.acked, **waiting.acked})
+        check_exactly_once(engine, {**load.acked, **waiting.acked})
     finally:
         engine.dispose()
 
@@ -90,7 +90,7 @@ def test_processor_threads_zero_setting_is_the_same_as_no_processors(tmp_path: P
             # `process` with the same environment still runs (at least one thread).
             with processor_process(env):
                 wait_for(lambda: queued(engine) == 0, 60, "the processor process")
-        _check_exactly_once(engine, load.acked)
+        check_exactly_once(engine, load.acked)
     finally:
         engine.dispose()
 

@@ -15,7 +15,8 @@ import httpx
 from eventrail.app import EventrailApp
 from eventrail.db import Database
 from tests.conftest import TenantFactory
-from tests.events.ingest_helpers import (
+from tests.fixtures.factories import Tenant, basic, make_client, make_till, md5
+from tests.fixtures.ingest import (
     ACK,
     SUCCESS,
     Org,
@@ -37,7 +38,6 @@ from tests.events.ingest_helpers import (
     running_processor,
     setup_org,
 )
-from tests.fixtures.factories import Tenant, basic, make_client, make_till, md5
 
 LOG_KEYS = {
     "startTime",

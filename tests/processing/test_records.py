@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from tests.conftest import TenantFactory
-from tests.events.pipeline_helpers import (
+from tests.fixtures.factories import Tenant
+from tests.fixtures.pipeline import (
     SUCCESS,
     add_customer,
     assert_record_shape,
@@ -30,7 +31,6 @@ from tests.events.pipeline_helpers import (
     records,
     tick,
 )
-from tests.fixtures.factories import Tenant
 
 Drain = Callable[[], int]
 

@@ -168,10 +168,12 @@ async def test_event_ids_are_distinct(tenant: Tenant) -> None:
     assert HEX32.match(first) and HEX32.match(second)
 
 
-async def test_event_type_is_optional_and_absent_when_not_given(tenant: Tenant) -> None:
+async def test_event_type_is_optional_and_userevent_when_not_given(tenant: Tenant) -> None:
+    """Capillary's samples show a custom event as a USEREVENT; a given type is kept."""
     await create_ok(tenant, definition("NoType"))
-    meta = await meta_of(tenant, "NoType")
-    assert meta.get("eventType") is None
+    assert (await meta_of(tenant, "NoType"))["eventType"] == "USEREVENT"
+    await create_ok(tenant, definition("Coupon", eventType="couponevent"))
+    assert (await meta_of(tenant, "Coupon"))["eventType"] == "COUPONEVENT"
 
 
 async def test_every_field_type_is_stored_upper_case(tenant: Tenant) -> None:
@@ -576,7 +578,7 @@ async def test_put_replaces_the_whole_definition(tenant: Tenant) -> None:
             field("note", "string"),
             description="old",
             label="Old label",
-            eventType="USEREVENT",
+            eventType="PRODUCTEVENT",
         ),
     )
     r = await tenant.http.put(
@@ -603,7 +605,7 @@ async def test_put_replaces_the_whole_definition(tenant: Tenant) -> None:
     assert meta["actions"] == ["EMFConsumer"]
     assert meta.get("description") == "new"
     assert meta.get("label") == "New label"
-    assert meta.get("eventType") is None, "eventType left out is removed too"
+    assert meta["eventType"] == "USEREVENT", "eventType left out goes back to the default"
 
 
 async def test_put_unknown_event_is_404(tenant: Tenant) -> None:

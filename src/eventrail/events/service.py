@@ -31,6 +31,7 @@ from eventrail.models import EventDefinition, Org, Till, TransformerMapping, Web
 
 ACTIONS = ("EMFConsumer", "EIConsumer")
 EVENT_TYPES = ("USEREVENT", "PRODUCTEVENT", "COUPONEVENT")
+DEFAULT_EVENT_TYPE = "USEREVENT"
 MAX_ACTIVE_EVENTS = 100
 DEFAULT_TRANSFORMER = "defaultTransformer"
 WEBENGAGE_TRANSFORMER = "WebEngageTransformer"
@@ -173,8 +174,8 @@ def definition_view(
         meta["label"] = definition.label
     if definition.description is not None:
         meta["description"] = definition.description
-    if definition.event_type is not None:
-        meta["eventType"] = definition.event_type
+    # A custom event is a USEREVENT unless the client said otherwise (Capillary's samples).
+    meta["eventType"] = definition.event_type or DEFAULT_EVENT_TYPE
     meta.update(
         {
             "actions": definition.actions,

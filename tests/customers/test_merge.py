@@ -32,7 +32,7 @@ from tests.customers.helpers import (
     request_merge,
     set_status,
 )
-from tests.fixtures.factories import Tenant
+from tests.fixtures.factories import Tenant, basic, make_till, md5
 
 
 async def get_request(t: Tenant, request_id: int) -> dict[str, Any]:
@@ -642,3 +642,42 @@ async def test_concurrent_additions_of_one_email_give_it_to_one_customer(
     assert_error(next(r for r in responses if r.status_code == 400), 400, 8006, str(owner))
     assert await lookup_id(tenant, "email", e) == owner
     assert await audit_count(tenant, loser) == 1
+
+
+async def test_a_request_answers_capillary_s_whole_shape_with_attribution(tenant: Tenant) -> None:
+    """The keys of Capillary's sample, created and modified by the tills that did it,
+    changeStatus PROCESSING while pending, oneStep as it happened."""
+    survivor, victim = await add_customer(tenant), await add_customer(tenant)
+    request_id = assert_ok(await request_merge(tenant, survivor, victim, auto=False))["createdId"]
+    pending = await get_request(tenant, request_id)
+    sample_keys = {"type", "baseType", "status", "attribution", "id", "orgId", "addedOn"}
+    sample_keys |= {"userId", "changeIdentifierRequest", "oneStep", "warnings"}
+    assert sample_keys <= set(pending), set(pending) ^ sample_keys
+    change = pending["changeIdentifierRequest"]
+    assert change["id"] == request_id and change["requestId"] == request_id
+    assert change["userId"] == -1 and change["oneStep"] is False and pending["oneStep"] is False
+    assert change["changeStatus"] == "PROCESSING"
+    attribution = pending["attribution"]
+    assert set(attribution) == {"createDate", "createdBy", "modifiedBy", "modifiedDate"}
+    creator = attribution["createdBy"]
+    assert creator["id"] == tenant.till_id and creator["code"] == tenant.till_code
+    assert creator["type"] == "TILL" and creator["isActive"] is True
+    assert attribution["modifiedBy"] == creator
+    assert attribution["createDate"] == pending["addedOn"]
+
+    # Another till of the org approves it: it is the one that modified the request.
+    till_id, code, password = make_till(tenant.db, tenant.org_id)
+    approver = basic(code, md5(password))
+    r = await tenant.http.put("/v2/requests", json=[decision(request_id)], headers=approver)
+    assert assert_ok(r)["failureCount"] == 0
+    done = await get_request(tenant, request_id)
+    assert done["attribution"]["createdBy"]["id"] == tenant.till_id
+    assert done["attribution"]["modifiedBy"]["id"] == till_id
+    assert done["attribution"]["modifiedBy"]["code"] == code
+    assert done["changeIdentifierRequest"]["changeStatus"] == "SUCCESS"
+    assert done["status"] == "APPROVED" and done["oneStep"] is False
+
+    # Approved at creation: one step.
+    other, gone = await add_customer(tenant), await add_customer(tenant)
+    one = assert_ok(await request_merge(tenant, other, gone))["createdId"]
+    assert (await get_request(tenant, one))["oneStep"] is True

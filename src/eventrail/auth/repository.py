@@ -30,6 +30,13 @@ class AuthRepository:
         row = self.session.execute(stmt).first()
         return (row[0], row[1], row[2]) if row is not None else None
 
+    def tills_in_org(self, org_id: int, till_ids: set[int]) -> dict[int, Till]:
+        """The org's tills with these ids (disabled ones too: they made past changes)."""
+        if not till_ids:
+            return {}
+        stmt = sa.select(Till).where(Till.org_id == org_id, Till.id.in_(sorted(till_ids)))
+        return {till.id: till for till in self.session.scalars(stmt)}
+
     def client_by_key(self, key: str) -> OAuthClient | None:
         """The client with this key, unless revoked: what logging in may use."""
         stmt = sa.select(OAuthClient).where(

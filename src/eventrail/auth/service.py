@@ -517,3 +517,31 @@ def create_client(
     )
     repo.add(client)
     return client, secret
+
+
+def till_views(session: Session, org_id: int, till_ids: set[int]) -> dict[int, dict[str, Any]]:
+    """Capillary's till object (as in an ``attribution`` block) of each of these tills.
+
+    eventrail keeps no currency, language or time-zone ids per till, nor
+    Capillary's referenceId: those answer -1, as Capillary's own samples do
+    where a till has none.
+    """
+    tills = AuthRepository(session).tills_in_org(org_id, till_ids)
+    return {
+        till_id: {
+            "id": till.id,
+            "code": till.code,
+            "description": "",
+            "name": till.name,
+            "type": "TILL",
+            "referenceId": -1,
+            "adminType": "GENERAL",
+            "isActive": till.disabled_at is None,
+            "isOuEnabled": False,
+            "timeZoneId": -1,
+            "currencyId": -1,
+            "languageId": -1,
+            "default": False,
+        }
+        for till_id, till in tills.items()
+    }

@@ -173,6 +173,5 @@ def get_request(
     session: Session,
     request_id: int = Path(alias="id", ge=1, le=_LONG),
 ) -> dict[str, Any]:
-    return merge.request_view(
-        merge.get_request(session, caller.org_id, request_id), caller.org_timezone
-    )
+    request = merge.get_request(session, caller.org_id, request_id)
+    return merge.request_view(session, request, caller.org_timezone)

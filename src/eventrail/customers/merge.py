@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from eventrail.audit.service import AuditEvent, ChangeContext, record, value_change
+from eventrail.auth.service import till_views
 from eventrail.cards.repository import CardRepository
 from eventrail.customers.exceptions import (
     InvalidRequestBaseType,
@@ -109,6 +110,8 @@ def create_request(
         status=PENDING,
         comments=body.comments,
         created_by_till_id=ctx.updated_by,
+        modified_by_till_id=ctx.updated_by,
+        one_step=auto_approve,
         created_at=now,
         updated_at=now,
     )
@@ -143,6 +146,7 @@ def decide(
                 )
                 _merge(session, ctx, victim, survivor)
             request.status = item.status
+            request.modified_by_till_id = ctx.updated_by
             request.comments = item.comments or request.comments
             request.updated_at = now_ms()
             session.flush()
@@ -221,25 +225,43 @@ def get_request(session: Session, org_id: int, request_id: int) -> MergeRequest:
     return request
 
 
-def request_view(request: MergeRequest, tz_name: str) -> dict[str, Any]:
+# What changeIdentifierRequest.changeStatus says for each request status: Capillary's
+# samples show a PENDING request as PROCESSING.
+CHANGE_STATUS = {PENDING: "PROCESSING", APPROVED: "SUCCESS", REJECTED: "REJECTED"}
+
+
+def request_view(session: Session, request: MergeRequest, tz_name: str) -> dict[str, Any]:
+    """``GET /v2/requests/{id}``: Capillary's shape, attribution included."""
     tz = zone(tz_name)
+    modified_by = request.modified_by_till_id or request.created_by_till_id
+    tills = till_views(session, request.org_id, {request.created_by_till_id, modified_by})
     return {
         "type": "CHANGE_IDENTIFIER",
         "baseType": "MERGE",
         "status": request.status,
+        "attribution": {
+            "createDate": format_iso(request.created_at, tz),
+            "createdBy": tills.get(request.created_by_till_id),
+            "modifiedBy": tills.get(modified_by),
+            "modifiedDate": format_iso(request.updated_at, tz),
+        },
         "id": request.id,
         "orgId": request.org_id,
         "addedOn": format_iso(request.created_at, tz),
         "userId": request.victim_id,
         "comments": request.comments,
         "changeIdentifierRequest": {
+            "id": request.id,
+            "userId": -1,
             "requestId": request.id,
             "changeType": "MERGE",
-            "changeStatus": request.status,
+            "changeStatus": CHANGE_STATUS.get(request.status, request.status),
             "changeIdentifiers": {
                 "add": [{"type": "id", "value": str(request.survivor_id)}],
                 "remove": [{"type": "id", "value": str(request.victim_id)}],
             },
+            "oneStep": request.one_step,
         },
+        "oneStep": request.one_step,
         "warnings": [],
     }

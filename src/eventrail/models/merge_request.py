@@ -20,5 +20,9 @@ class MergeRequest(Base):
     status: Mapped[str] = mapped_column(sa.String(20))
     comments: Mapped[str | None] = mapped_column(sa.Text, default=None)
     created_by_till_id: Mapped[int] = mapped_column(sa.BigInteger)
+    # The till that last approved, rejected or created it.
+    modified_by_till_id: Mapped[int | None] = mapped_column(sa.BigInteger, default=None)
+    # Approved at creation (clientAutoApprove=true).
+    one_step: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default="0")
     created_at: Mapped[int] = mapped_column(sa.BigInteger)
     updated_at: Mapped[int] = mapped_column(sa.BigInteger)

@@ -411,8 +411,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         workers=args.workers,
         loop="uvloop",
         http="eventrail.kit.server:GuardedHttpToolsProtocol",
-        log_config=log_config(settings.log_level),
+        log_config=log_config(settings.log_level, settings.log_format),
         log_level=settings.log_level,
+        # eventrail's own access line (kit/accesslog.py) replaces uvicorn's, which
+        # would log the raw path and query string, a second time per request.
         access_log=False,
         timeout_graceful_shutdown=10,
     )
@@ -424,14 +426,14 @@ def _exit_quietly(_sig: int, _frame: Any) -> None:
 
 
 def cmd_process(args: argparse.Namespace, settings: Settings) -> int:
-    import logging
+    import logging.config
     import threading
 
+    from eventrail.kit.logsafe import log_config
     from eventrail.kit.signals import on_stop_signal
 
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    # The same handlers, filter and format as `serve`'s.
+    logging.config.dictConfig(log_config(settings.log_level, settings.log_format))
     stop = threading.Event()
     # From the start: a SIGTERM while the stack loads stops the command cleanly too.
     with on_stop_signal(stop.set, chain=False):

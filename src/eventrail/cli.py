@@ -136,6 +136,42 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    import sqlite3
+
+    from eventrail.db import backup_sqlite
+
+    if not settings.is_sqlite:
+        raise CommandError(
+            "eventrail backup copies SQLite databases; for PostgreSQL use pg_dump "
+            '(docs/deploy.md, "Backups")'
+        )
+    source = settings.sqlite_path
+    if source is None or not Path(source).is_file():
+        raise CommandError(f"there is no SQLite database file at {source or ':memory:'}")
+    target = Path(args.path)
+    if target.is_dir():
+        raise CommandError(f"{target} is a directory: give the path of the copy")
+    if not target.parent.is_dir():
+        raise CommandError(f"there is no directory {target.parent}")
+    if target.exists() and not args.force:
+        raise CommandError(f"{target} exists: use --force to overwrite it")
+    if target.exists() and target.resolve() == Path(source).resolve():
+        raise CommandError(f"{target} is the database itself")
+    try:
+        size = backup_sqlite(source, target, overwrite=args.force)
+    except FileExistsError:
+        raise CommandError(f"{target} exists: use --force to overwrite it") from None
+    except sqlite3.Error as exc:
+        raise CommandError(f"cannot back up {source}: {exc}") from None
+    _emit(
+        args,
+        {"backup": str(target), "bytes": size},
+        f"backed up {source} to {target} ({size} bytes)",
+    )
+    return 0
+
+
 def cmd_org_create(args: argparse.Namespace, settings: Settings) -> int:
     from eventrail.orgs.service import create_org
 
@@ -494,6 +530,15 @@ def _parser() -> argparse.ArgumentParser:
         return p
 
     add(sub, "migrate", cmd_migrate, "bring the database schema to the latest migration")
+
+    backup = add(
+        sub,
+        "backup",
+        cmd_backup,
+        "copy the SQLite database to PATH while servers run (PostgreSQL: use pg_dump)",
+    )
+    backup.add_argument("path", metavar="PATH", help="the copy to write (mode 600)")
+    backup.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
 
     serve = add(sub, "serve", cmd_serve, "run the HTTP API")
     serve.add_argument("--host", default="127.0.0.1")

@@ -39,6 +39,16 @@ def _emit(args: argparse.Namespace, payload: dict[str, Any], human: str) -> None
 def _fail(args: argparse.Namespace, message: str) -> int:
     if getattr(args, "json", False):
         print(json.dumps({"error": message}))
+    elif getattr(args, "log_json", False):
+        # serve and process with EVENTRAIL_LOG_FORMAT=json: a line like their log's
+        import logging
+
+        from eventrail.kit.logsafe import JsonFormatter
+
+        record = logging.makeLogRecord(
+            {"name": "eventrail", "levelno": logging.ERROR, "levelname": "ERROR", "msg": message}
+        )
+        print(JsonFormatter().format(record), file=sys.stderr)
     else:
         print(f"eventrail: {message}", file=sys.stderr)
     return 1
@@ -705,6 +715,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"eventrail: invalid setting: {problem}", file=sys.stderr)
         return 1
 
+    args.log_json = settings.log_format == "json" and args.command in ("serve", "process")
     try:
         handler: Callable[[argparse.Namespace, Settings], int] = args.handler
         return handler(args, settings)

@@ -10,6 +10,7 @@ import json
 import logging
 import subprocess
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,7 +18,7 @@ import pytest
 
 from eventrail.db import Database, migrate
 from tests.fixtures.factories import Tenant, basic, make_client, make_org, make_till, md5
-from tests.fixtures.server import EVENTRAIL, server_process
+from tests.fixtures.server import EVENTRAIL, cli_env, server_process
 from tests.security.cluster import settings_for
 
 ACCESS = "eventrail.access"
@@ -170,7 +171,7 @@ def test_the_default_log_is_text(env: dict[str, str]) -> None:
 
 
 @pytest.mark.parametrize("command", [["serve"], ["process"], ["migrate"]])
-def test_a_bad_log_format_is_one_line(command: list[str], tmp_path: Any) -> None:
+def test_a_bad_log_format_is_one_line(command: list[str], tmp_path: Path) -> None:
     done = subprocess.run(
         [EVENTRAIL, *command],
         env={"EVENTRAIL_LOG_FORMAT": "yaml", "EVENTRAIL_DATA_DIR": str(tmp_path), "PATH": ""},
@@ -181,3 +182,13 @@ def test_a_bad_log_format_is_one_line(command: list[str], tmp_path: Any) -> None
     assert done.returncode == 1
     assert done.stdout == ""
     assert done.stderr == "eventrail: invalid setting: EVENTRAIL_LOG_FORMAT must be text or json\n"
+
+
+@pytest.mark.parametrize("command", ["serve", "process"])
+def test_a_start_up_failure_in_json_is_one_json_line(command: str, tmp_path: Path) -> None:
+    env = cli_env(f"sqlite:///{tmp_path}/not-migrated.db", tmp_path, EVENTRAIL_LOG_FORMAT="json")
+    done = subprocess.run([EVENTRAIL, command], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and done.stdout == ""
+    [line] = done.stderr.splitlines()
+    logged = json.loads(line)
+    assert logged["level"] == "ERROR" and "run `eventrail migrate`" in logged["message"]

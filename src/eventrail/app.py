@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from eventrail import __version__, openapi
 from eventrail.audit.endpoints import routes as audit_routes
@@ -25,6 +26,7 @@ from eventrail.health.service import Readiness
 from eventrail.ingest.committer import GroupCommitter
 from eventrail.ingest.endpoints import routes as ingest_routes
 from eventrail.ingest.service import Ingestor
+from eventrail.kit.accesslog import AccessLogMiddleware
 from eventrail.kit.asgi import FastLane
 from eventrail.kit.fastdb import ReadConnection
 from eventrail.kit.json import JsonResponse
@@ -75,6 +77,11 @@ class EventrailApp(FastLane):
         super().__init__(api, api.state.db.health)
         self.api = api
         self.state = api.state
+        # Around both lanes: one access line per request, whichever serves it.
+        self._outer: ASGIApp = AccessLogMiddleware(super().__call__)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._outer(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> EventrailApp:

@@ -39,6 +39,16 @@ def _emit(args: argparse.Namespace, payload: dict[str, Any], human: str) -> None
 def _fail(args: argparse.Namespace, message: str) -> int:
     if getattr(args, "json", False):
         print(json.dumps({"error": message}))
+    elif getattr(args, "log_json", False):
+        # serve and process with EVENTRAIL_LOG_FORMAT=json: a line like their log's
+        import logging
+
+        from eventrail.kit.logsafe import JsonFormatter
+
+        record = logging.makeLogRecord(
+            {"name": "eventrail", "levelno": logging.ERROR, "levelname": "ERROR", "msg": message}
+        )
+        print(JsonFormatter().format(record), file=sys.stderr)
     else:
         print(f"eventrail: {message}", file=sys.stderr)
     return 1
@@ -133,6 +143,42 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
         else "the database schema was up to date: nothing to apply"
     )
     _emit(args, {"migrated": True, "applied": applied}, human)
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    import sqlite3
+
+    from eventrail.db import backup_sqlite
+
+    if not settings.is_sqlite:
+        raise CommandError(
+            "eventrail backup copies SQLite databases; for PostgreSQL use pg_dump "
+            '(docs/deploy.md, "Backups")'
+        )
+    source = settings.sqlite_path
+    if source is None or not Path(source).is_file():
+        raise CommandError(f"there is no SQLite database file at {source or ':memory:'}")
+    target = Path(args.path)
+    if target.is_dir():
+        raise CommandError(f"{target} is a directory: give the path of the copy")
+    if not target.parent.is_dir():
+        raise CommandError(f"there is no directory {target.parent}")
+    if target.exists() and not args.force:
+        raise CommandError(f"{target} exists: use --force to overwrite it")
+    if target.exists() and target.resolve() == Path(source).resolve():
+        raise CommandError(f"{target} is the database itself")
+    try:
+        size = backup_sqlite(source, target, overwrite=args.force)
+    except FileExistsError:
+        raise CommandError(f"{target} exists: use --force to overwrite it") from None
+    except sqlite3.Error as exc:
+        raise CommandError(f"cannot back up {source}: {exc}") from None
+    _emit(
+        args,
+        {"backup": str(target), "bytes": size},
+        f"backed up {source} to {target} ({size} bytes)",
+    )
     return 0
 
 
@@ -411,8 +457,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         workers=args.workers,
         loop="uvloop",
         http="eventrail.kit.server:GuardedHttpToolsProtocol",
-        log_config=log_config(settings.log_level),
+        log_config=log_config(settings.log_level, settings.log_format),
         log_level=settings.log_level,
+        # eventrail's own access line (kit/accesslog.py) replaces uvicorn's, which
+        # would log the raw path and query string, a second time per request.
         access_log=False,
         timeout_graceful_shutdown=10,
     )
@@ -424,14 +472,14 @@ def _exit_quietly(_sig: int, _frame: Any) -> None:
 
 
 def cmd_process(args: argparse.Namespace, settings: Settings) -> int:
-    import logging
+    import logging.config
     import threading
 
+    from eventrail.kit.logsafe import log_config
     from eventrail.kit.signals import on_stop_signal
 
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    # The same handlers, filter and format as `serve`'s.
+    logging.config.dictConfig(log_config(settings.log_level, settings.log_format))
     stop = threading.Event()
     # From the start: a SIGTERM while the stack loads stops the command cleanly too.
     with on_stop_signal(stop.set, chain=False):
@@ -492,6 +540,15 @@ def _parser() -> argparse.ArgumentParser:
         return p
 
     add(sub, "migrate", cmd_migrate, "bring the database schema to the latest migration")
+
+    backup = add(
+        sub,
+        "backup",
+        cmd_backup,
+        "copy the SQLite database to PATH while servers run (PostgreSQL: use pg_dump)",
+    )
+    backup.add_argument("path", metavar="PATH", help="the copy to write (mode 600)")
+    backup.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
 
     serve = add(sub, "serve", cmd_serve, "run the HTTP API")
     serve.add_argument("--host", default="127.0.0.1")
@@ -658,6 +715,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"eventrail: invalid setting: {problem}", file=sys.stderr)
         return 1
 
+    args.log_json = settings.log_format == "json" and args.command in ("serve", "process")
     try:
         handler: Callable[[argparse.Namespace, Settings], int] = args.handler
         return handler(args, settings)

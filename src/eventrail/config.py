@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     )
     processor_batch_size: int = Field(default=500, ge=1, le=5000)
     log_level: str = Field(default="info")
+    log_format: str = Field(
+        default="text",
+        description="text (human-readable lines) or json (one JSON object per line).",
+    )
     ready_max_queue_age_seconds: int = Field(
         default=60,
         ge=1,
@@ -115,6 +119,14 @@ class Settings(BaseSettings):
         value = value.lower()
         if value not in {"critical", "error", "warning", "info", "debug"}:
             raise ValueError("EVENTRAIL_LOG_LEVEL must be one of critical/error/warning/info/debug")
+        return value
+
+    @field_validator("log_format")
+    @classmethod
+    def _log_format(cls, value: str) -> str:
+        value = value.lower()
+        if value not in {"text", "json"}:
+            raise ValueError("EVENTRAIL_LOG_FORMAT must be text or json")
         return value
 
     @model_validator(mode="after")

@@ -91,6 +91,52 @@ def private_sqlite_file(settings: Settings) -> None:
             pass
 
 
+def backup_sqlite(source: str, target: Path, *, overwrite: bool) -> int:
+    """Copy the SQLite database ``source`` to ``target`` (mode 600) with SQLite's
+    backup API while servers keep writing; the copy's size in bytes.
+
+    The copy is made in one step, so within one read transaction: a consistent
+    snapshot (WAL lets the writers go on meanwhile), holding every transaction
+    committed before it began. It is written next to ``target`` and linked into
+    place once complete and synced, so ``target`` is never a half-written file;
+    without ``overwrite`` an existing ``target`` raises ``FileExistsError``.
+    """
+    import sqlite3
+    from urllib.parse import quote
+
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    try:
+        # mode=rw: a missing source is an error, not a new empty database
+        src = sqlite3.connect(f"file:{quote(source)}?mode=rw", uri=True, timeout=30)
+        try:
+            dst = sqlite3.connect(tmp)
+            try:
+                src.backup(dst)  # pages=-1: every page in one step
+            finally:
+                dst.close()
+        finally:
+            src.close()
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if overwrite:
+            os.replace(tmp, target)
+        else:
+            os.link(tmp, target)  # FileExistsError rather than overwrite, even in a race
+        size = target.stat().st_size
+        dir_fd = os.open(target.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+        return size
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -8,7 +8,8 @@ the fast lane's reads and the webhooks):
    would otherwise depend on the transport) and one too long to be real;
 2. ``Admission.caller`` turns them into a :class:`Caller`: from the few-second
    cache, else once per credential in a worker thread (``SingleFlight``) that
-   reads the database and checks the secret under the failed-login lockout;
+   reads the database and checks the secret under the failed-login lockout,
+   and names the caller's org on the request's access line (``kit/accesslog.py``);
 3. ``Admission.charge`` counts the request against a budget (the org's limit per
    credential and endpoint, or per source for anonymous senders) and raises
    429 past it.
@@ -25,6 +26,7 @@ from eventrail.auth.schemas import Caller, Credentials
 from eventrail.auth.service import Authenticator
 from eventrail.db import Database
 from eventrail.errors import BadRequest, RateLimited, Unauthorized
+from eventrail.kit.accesslog import note_org
 from eventrail.kit.flight import SingleFlight
 from eventrail.kit.ratelimit import Decision, RateLimiter
 
@@ -73,6 +75,7 @@ class Admission:
         caller = self.authenticator.cached(credentials)
         if caller is None:
             caller = await self._lookups.run(key, self._authenticate, credentials)
+        note_org(caller.org_id)
         return caller
 
     async def charge(self, per_minute: int, *key: str) -> Decision:

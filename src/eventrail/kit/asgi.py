@@ -82,6 +82,7 @@ Route = tuple[str, str, FastHandler]  # (method, path template, handler)
 @dataclass(frozen=True, slots=True)
 class _Route:
     method: str
+    path: str  # the template, as FastAPI's routes name it (for the access line)
     pattern: re.Pattern[str]
     handler: FastHandler
 
@@ -105,25 +106,26 @@ class FastLane:
         self._prefixes: tuple[str, ...] = ()
 
     def route(self, method: str, template: str, handler: FastHandler) -> None:
-        self._routes.append(_Route(method, _compile(template), handler))
+        self._routes.append(_Route(method, template, _compile(template), handler))
         self._prefixes = (*self._prefixes, template.split("{", 1)[0])
 
-    def _match(
-        self, method: str, path: str
-    ) -> tuple[FastHandler, dict[str, str]] | list[str] | None:
-        """The handler and path parameters; the allowed methods when only the
-        method differs; ``None`` when the path is not the lane's."""
+    def _match(self, method: str, path: str) -> tuple[_Route, dict[str, str], list[str]] | None:
+        """The route (for ``method``, else the first for the path), its path
+        parameters, and the allowed methods when only the method differs (else
+        empty); ``None`` when the path is not the lane's."""
         if not path.startswith(self._prefixes):
             return None
         allowed: list[str] = []
+        first: _Route | None = None
         for route in self._routes:
             found = route.pattern.match(path)
             if found is None:
                 continue
             if route.method == method:
-                return route.handler, found.groupdict()
+                return route, found.groupdict(), []
             allowed.append(route.method)
-        return allowed or None
+            first = first or route
+        return (first, {}, allowed) if first is not None else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -140,11 +142,9 @@ class FastLane:
         if matched is None:
             await self.fallback(scope, receive, send)
             return
-        path_params: dict[str, str] = {}
-        if isinstance(matched, list):
-            handler = _method_not_allowed(matched)
-        else:
-            handler, path_params = matched
+        route, path_params, allowed = matched
+        scope["route"] = route  # where FastAPI puts its own route (kit/accesslog.py reads it)
+        handler = _method_not_allowed(allowed) if allowed else route.handler
         request_id = ids.uuid4().hex
         request: FastRequest | None = None
         try:

@@ -13,7 +13,9 @@ only a host and a port.
 
 ``RedactingFilter`` applies this to every record that reaches a handler it is
 attached to: exceptions given as arguments and the exception of ``exc_info``.
-``eventrail serve`` attaches it to every handler (:func:`log_config`).
+``eventrail serve`` and ``eventrail process`` attach it to every handler
+(:func:`log_config`), whose lines are uvicorn's human-readable ones or, with
+``EVENTRAIL_LOG_FORMAT=json``, one JSON object each (:class:`JsonFormatter`).
 """
 
 from __future__ import annotations
@@ -23,7 +25,13 @@ import logging
 import sqlite3
 import sys
 import traceback
+from datetime import UTC, datetime
 from typing import Any
+
+import orjson
+
+# The logger of the access lines (kit/accesslog.py), whose records carry their fields.
+ACCESS_LOGGER = "eventrail.access"
 
 _MAX_CHAIN = 5
 
@@ -104,18 +112,59 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def log_config(level: str) -> dict[str, Any]:
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: ``time`` (UTC), ``level``, ``logger``, ``message``;
+    an access line (:mod:`eventrail.kit.accesslog`) has its fields instead of a
+    message; an error adds ``exception``, the traceback :class:`RedactingFilter`
+    rendered (never the exception's own text)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        document: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+        }
+        if isinstance(record.args, dict) and record.name == ACCESS_LOGGER:
+            document.update(record.args)
+        else:
+            document["message"] = record.getMessage()
+        if record.exc_info and record.exc_info[1] is not None:
+            document["exception"] = record.exc_text or safe_traceback(record.exc_info[1])
+        if record.stack_info:
+            document["stack"] = record.stack_info
+        return orjson.dumps(document, default=str).decode()
+
+
+LOG_FORMATS = ("text", "json")
+
+
+def log_config(level: str, log_format: str = "text") -> dict[str, Any]:
     """Uvicorn's logging configuration with :class:`RedactingFilter` on every handler,
-    and the ``eventrail`` loggers written by the same handler as the server's own."""
+    and the ``eventrail`` loggers written by the same handler as the server's own.
+
+    ``log_format`` ``json``: every handler (uvicorn's access handler included)
+    writes :class:`JsonFormatter` lines, and so does the root logger's handler
+    that catches any other library's records, so that every line on stderr and
+    stdout is one JSON object. ``text`` keeps uvicorn's human-readable lines.
+    """
     from uvicorn.config import LOGGING_CONFIG
 
+    if log_format not in LOG_FORMATS:
+        raise ValueError(f"log format must be one of {', '.join(LOG_FORMATS)}, not {log_format!r}")
     config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
     config.setdefault("filters", {})["redact"] = {"()": f"{__name__}.RedactingFilter"}
+    if log_format == "json":
+        config["formatters"] = {"json": {"()": f"{__name__}.JsonFormatter"}}
     for handler in config["handlers"].values():
         handler.setdefault("filters", []).append("redact")
+        if log_format == "json":
+            handler["formatter"] = "json"
     config["loggers"]["eventrail"] = {
         "handlers": ["default"],
         "level": level.upper(),
         "propagate": False,
     }
+    # Any other library's records (warnings and worse) through the same handler,
+    # rather than Python's last-resort handler, which neither filters nor formats.
+    config["root"] = {"handlers": ["default"], "level": "WARNING"}
     return config

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.events.test_durability import _provision
+from tests.fixtures.durability import provision
 from tests.fixtures.server import EVENTRAIL, cli_env, run_cli, server_process
 
 
@@ -29,7 +29,7 @@ def test_a_backup_while_the_server_writes_holds_every_acknowledged_event(tmp_pat
     acked: list[tuple[float, str]] = []  # (when, requestId) of every 200
     stop = threading.Event()
     with server_process(env) as server:
-        _, webhook_id = _provision(env, server.base, unique=False)
+        _, webhook_id = provision(env, server.base, unique=False)
         url = f"{server.base}/webhooks/{webhook_id}"
 
         def write() -> None:

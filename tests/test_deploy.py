@@ -17,8 +17,8 @@ from eventrail.cli import _parser
 from eventrail.config import Settings
 from tests.conftest import _require_postgres
 from tests.fixtures.databases import postgres_database
+from tests.fixtures.docs import bash, sh_blocks
 from tests.fixtures.server import EVENTRAIL, cli_env, run_cli
-from tests.test_docs import bash, sh_blocks
 
 ROOT = Path(__file__).resolve().parents[1]
 UNITS = ROOT / "deploy" / "systemd"

@@ -4,48 +4,14 @@ against a real server, and answer with real data (a new user's first minute)."""
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 from pathlib import Path
-from typing import Any
 from unittest.mock import ANY
 
+from tests.fixtures.docs import bash, json_stream, sh_blocks
 from tests.fixtures.server import EVENTRAIL, cli_env, free_port, run_cli, running_server
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def sh_blocks(path: Path, heading: str, until: str | None = None) -> list[str]:
-    text = path.read_text()
-    start = text.index(heading)
-    end = text.index(until, start) if until else len(text)
-    return re.findall(r"```sh\n(.*?)```", text[start:end], re.S)
-
-
-def json_stream(text: str) -> list[Any]:
-    """The JSON documents curl printed one after another (without newlines)."""
-    decoder = json.JSONDecoder()
-    documents, index = [], 0
-    while index < len(text):
-        if text[index].isspace():
-            index += 1
-            continue
-        document, index = decoder.raw_decode(text, index)
-        documents.append(document)
-    return documents
-
-
-def bash(script: str, env: dict[str, str], cwd: Path) -> str:
-    done = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", script],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
 def test_demo_and_the_readme_three_curls(env: dict[str, str], tmp_path: Path) -> None:

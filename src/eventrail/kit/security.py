@@ -43,7 +43,12 @@ def constant_time_equals(a: str, b: str) -> bool:
 
 
 def new_secret(nbytes: int = 32) -> str:
-    return secrets.token_urlsafe(nbytes)
+    """A URL-safe random string that never starts with ``-`` or ``_``: a client key
+    given on the command line (``--key -abc``) would otherwise read as an option."""
+    while True:
+        value = secrets.token_urlsafe(nbytes)
+        if value[0].isalnum():
+            return value
 
 
 def new_hex_id() -> str:

@@ -62,7 +62,7 @@ def _database(settings: Settings) -> Database:
     """The database, once it answers and its schema is at the newest migration."""
     import sqlalchemy as sa
 
-    from eventrail.db import Database, schema_is_current
+    from eventrail.db import Database, schema_state
 
     path = sa.make_url(settings.sqlalchemy_url).database if settings.is_sqlite else None
     if path and path != ":memory:" and not path.startswith("file:"):
@@ -73,14 +73,18 @@ def _database(settings: Settings) -> Database:
     db = Database(settings)
     try:
         with db.engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-        current = schema_is_current(db.engine, settings)
+            state = schema_state(conn)
     except BaseException:
         db.dispose()
         raise
-    if not current:
+    if state == "behind":
         db.dispose()
         raise CommandError("the database schema is not up to date: run `eventrail migrate`")
+    if state == "ahead":
+        db.dispose()
+        raise CommandError(
+            "the database schema is newer than this eventrail: install the newer version"
+        )
     return db
 
 

@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -234,13 +234,32 @@ def migrate(settings: Settings) -> list[str]:
 SCHEMA_HEAD = "20261203_0008"
 
 
+def known_revisions() -> frozenset[str]:
+    """The revisions this version of eventrail ships (from the migration file names,
+    ``<date>_<number>_<slug>.py``, without loading Alembic)."""
+    versions = _migrations_dir() / "versions"
+    return frozenset("_".join(path.name.split("_")[:2]) for path in versions.glob("*_*_*.py"))
+
+
+SchemaState = Literal["current", "behind", "ahead"]
+
+
+def schema_state(conn: sa.Connection) -> SchemaState:
+    """``current`` at this version's newest migration; ``ahead`` at a migration this
+    version does not know (a newer eventrail migrated it); ``behind`` otherwise
+    (not migrated, or migrated by an older version)."""
+    try:
+        versions = set(conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars())
+    except sa.exc.DBAPIError:
+        return "behind"
+    if versions == {SCHEMA_HEAD}:
+        return "current"
+    if len(versions) == 1 and not versions <= known_revisions():
+        return "ahead"
+    return "behind"
+
+
 def schema_is_current(engine: Engine, settings: Settings) -> bool:
     """True when the database is at the newest migration."""
-    try:
-        with engine.connect() as conn:
-            versions = set(
-                conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars()
-            )
-    except sa.exc.DBAPIError:
-        return False
-    return versions == {SCHEMA_HEAD}
+    with engine.connect() as conn:
+        return schema_state(conn) == "current"

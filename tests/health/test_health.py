@@ -146,3 +146,31 @@ async def test_ready_says_when_rate_limits_count_locally(
         assert "until Redis is back" in r.json()["warnings"][0]
     finally:
         limiter.close()
+
+
+async def test_a_schema_newer_than_the_server_keeps_it_ready_with_a_warning(
+    tmp_path: Any,
+) -> None:
+    """During an upgrade a newer eventrail migrates first: the old servers keep
+    serving (the migrations only add) and say so; an old command refuses to start."""
+    from eventrail.db import known_revisions, migrate
+    from tests.fixtures.server import cli_env, run_cli
+
+    url = f"sqlite:///{tmp_path / 'ahead.db'}"
+    settings = Settings(database_url=url, data_dir=tmp_path, secret_key=SECRET)
+    migrate(settings)
+    newer = "29991231_9999"
+    assert newer not in known_revisions()
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = :v"), {"v": newer})
+    engine.dispose()
+    async with served(tmp_path, url) as http:
+        r = await http.get("/ready")
+    assert r.status_code == 200, r.text
+    assert r.json()["checks"]["schema"] == "newer than this server"
+    assert any("newer than this server" in w for w in r.json()["warnings"])
+
+    code, answer = run_cli(["org", "create", "--name", "Late"], cli_env(url, tmp_path))
+    assert code == 1
+    assert "schema is newer than this eventrail: install the newer version" in str(answer)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from eventrail.db import Database, schema_is_current
+from eventrail.db import Database, schema_state
 from eventrail.kit.dates import now_ms
 from eventrail.kit.ratelimit import RateLimiter
 from eventrail.processing.processor import Processor
@@ -45,7 +45,7 @@ class Readiness:
             with self.db.transaction(write=False) as session:
                 session.execute(sa.text("SELECT 1"))
                 report.checks["database"] = "ok"
-                if self._schema(report):
+                if self._schema(report, session.connection()):
                     self._queue(report, ProcessingRepository(session).oldest_queued_at())
         except sa.exc.SQLAlchemyError:
             report.checks["database"] = "unreachable"
@@ -54,12 +54,21 @@ class Readiness:
         self._rate_limits(report)
         return report
 
-    def _schema(self, report: Report) -> bool:
-        """Whether the schema is at the newest migration."""
-        if not schema_is_current(self.db.engine, self.db.settings):
+    def _schema(self, report: Report, conn: sa.Connection) -> bool:
+        """Whether the schema is one this process can serve: at its newest migration,
+        or at a newer one (a newer eventrail has migrated it during an upgrade: the
+        migrations only add, so this process keeps serving until it is replaced)."""
+        state = schema_state(conn)
+        if state == "behind":
             report.checks["schema"] = "not at the newest migration"
             report.problems.append("the schema is not at the newest migration: run migrate")
             return False
+        if state == "ahead":
+            report.checks["schema"] = "newer than this server"
+            report.warnings.append(
+                "the schema is newer than this server: restart it on the new version"
+            )
+            return True
         report.checks["schema"] = "ok"
         return True
 

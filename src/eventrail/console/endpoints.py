@@ -55,7 +55,9 @@ _HEADERS = {
     ),
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # same-origin, not no-referrer: under no-referrer browsers send `Origin: null` with
+    # the forms, which the Origin check must refuse. URLs never leave for another site.
+    "Referrer-Policy": "same-origin",
     # Pages carry customers' data: not kept by the browser or a proxy.
     "Cache-Control": "no-store",
 }

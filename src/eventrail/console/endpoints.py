@@ -65,8 +65,9 @@ _HEADERS = {
 router = APIRouter(prefix="/console", include_in_schema=False)
 
 
-class SignInRequired(Exception):
-    """No valid session: to the sign-in page (and forget the cookie)."""
+class SignInRequired(Unauthorized):
+    """No valid session: the console's handler sends the browser to the sign-in page
+    (and forgets the cookie) instead of the API's 401 envelope."""
 
 
 # -- rendering ------------------------------------------------------------------------

@@ -12,9 +12,10 @@ from eventrail.app import EventrailApp
 from eventrail.auth.service import set_till_password
 from eventrail.console import endpoints
 from eventrail.console import session as console_session
+from tests.customers.helpers import merge
 from tests.fixtures.console import browser, csrf_of, show_data, sign_in, signed_in
 from tests.fixtures.factories import Tenant, make_client
-from tests.fixtures.pipeline import post, tick
+from tests.fixtures.pipeline import add_customer, mobile, post, tick
 
 pytestmark = pytest.mark.anyio
 
@@ -338,3 +339,29 @@ async def test_psi_is_masked_on_every_page_without_psi_view(
     shown = await viewer.get(f"/console/events/{data.ok_id}")
     assert data.email in shown.text
     assert data.mobile in (await viewer.get(f"/console/customers/{data.customer_id}")).text
+
+
+async def test_a_merge_shows_victim_and_survivor_and_the_timeline_filters_by_date(
+    app: EventrailApp, tenant: Tenant, drain: Callable[[], int]
+) -> None:
+    data = await show_data(tenant, drain)
+    victim_mobile = mobile()
+    victim = await add_customer(tenant, "mobile", victim_mobile)
+    await merge(tenant, data.customer_id, victim)
+    client = await signed_in(app, tenant)
+    survivor_page = await client.get(f"/console/customers/{data.customer_id}")
+    assert survivor_page.status_code == 200
+    merged = re.search(
+        r'<p class="merge">Merge: victim (.*?) → survivor (.*?)</p>', survivor_page.text, re.S
+    )
+    assert merged is not None, survivor_page.text
+    assert merged.groups() == (f"mobile {victim_mobile}", f"mobile {data.mobile}")
+    victim_page = await client.get(f"/console/customers/{victim}")
+    assert f'merged into <a href="/console/customers/{data.customer_id}">' in victim_page.text
+
+    later = await client.get(
+        f"/console/customers/{data.customer_id}", params={"from": "2999-01-01"}
+    )
+    assert later.status_code == 200 and "Nothing in this range." in later.text
+    bad = await client.get(f"/console/customers/{data.customer_id}", params={"from": "soon"})
+    assert bad.status_code == 400 and "from" in bad.text

@@ -365,3 +365,24 @@ async def test_a_merge_shows_victim_and_survivor_and_the_timeline_filters_by_dat
     assert later.status_code == 200 and "Nothing in this range." in later.text
     bad = await client.get(f"/console/customers/{data.customer_id}", params={"from": "soon"})
     assert bad.status_code == 400 and "from" in bad.text
+
+
+async def test_a_parent_reads_its_childrens_log_and_a_child_not_its_parents(
+    app: EventrailApp, make_tenant: Callable[..., object], drain: Callable[[], int]
+) -> None:
+    parent: Tenant = await make_tenant()  # type: ignore[misc]
+    child: Tenant = await make_tenant(parent_org_id=parent.org_id)  # type: ignore[misc]
+    child_data = await show_data(child, drain)
+    parent_data = await show_data(parent, drain)
+    as_parent = await signed_in(app, parent)
+    log = await as_parent.get("/console/events")
+    for request_id in (child_data.ok_id, parent_data.ok_id):
+        assert f"/console/events/{request_id}" in log.text
+    entry = await as_parent.get(f"/console/events/{child_data.failed_id}")
+    assert entry.status_code == 200 and "Invalid value for field amount" in entry.text
+    as_child = await signed_in(app, child)
+    assert (
+        f"/console/events/{parent_data.ok_id}" not in (await as_child.get("/console/events")).text
+    )
+    assert (await as_child.get(f"/console/events/{parent_data.ok_id}")).status_code == 404
+    assert (await as_child.get(f"/console/customers/{parent_data.customer_id}")).status_code == 404

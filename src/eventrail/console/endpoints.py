@@ -388,6 +388,7 @@ def event_page(request: Request, log_id: str, console: ConsoleCaller) -> Respons
             "entry": entry,
             "guide": st.guide_rows(entry.get("status"), entry["message"]),
             "definition": definition,
+            "fields": service.fields_of(definition) if definition is not None else [],
         },
         console=console,
     )

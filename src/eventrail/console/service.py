@@ -22,10 +22,10 @@ from eventrail.customers.service import customer_view
 from eventrail.db import Database
 from eventrail.errors import BadRequest
 from eventrail.events import service as events
-from eventrail.events.fields import parse_field
+from eventrail.events.fields import FieldSpec, parse_field
 from eventrail.kit.dates import parse_date_range, zone
 from eventrail.kit.fastdb import ReadConnection
-from eventrail.models import Webhook
+from eventrail.models import EventDefinition, Webhook
 from eventrail.orgs import vocabulary as v
 from eventrail.processing.service import customer_events
 
@@ -238,6 +238,11 @@ def card_page(db: Database, reader: ReadConnection, caller: Caller, card_id: int
 
 
 # -- definitions and webhooks ---------------------------------------------------------
+def fields_of(definition: EventDefinition) -> list[tuple[FieldSpec, dict[str, Any]]]:
+    """Each field of a definition as processing reads it, with its stored attributes."""
+    return [(parse_field(stored), stored.get("attributes") or {}) for stored in definition.fields]
+
+
 def definitions_page(db: Database, caller: Caller, base_url: str) -> dict[str, Any]:
     with db.transaction(write=False) as session:
         definitions = events.list_definitions(session, caller.org_id)
@@ -246,15 +251,16 @@ def definitions_page(db: Database, caller: Caller, base_url: str) -> dict[str, A
         ]
     shown = []
     for d in definitions:
-        fields = [(parse_field(stored), stored.get("attributes") or {}) for stored in d.fields]
-        shown.append({"definition": d, "fields": fields})
+        shown.append({"definition": d, "fields": fields_of(d)})
     return {
         "definitions": shown,
         "webhooks": [events.webhook_view(w, code, base_url) for w, code in hooks],
     }
 
 
-def definition_of(db: Database, caller: Caller, org_id: int, name: str | None) -> Any:
+def definition_of(
+    db: Database, caller: Caller, org_id: int, name: str | None
+) -> EventDefinition | None:
     """The definition an entry of ``org_id`` (one the caller sees) was checked against."""
     if name is None:
         return None

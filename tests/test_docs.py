@@ -120,6 +120,8 @@ def test_demo_again_says_how_to_log_in_and_new_loads_another(tmp_path: Path) -> 
     assert done.returncode == 0, done.stderr
     assert f"loaded already (org {first['orgId']})" in done.stdout
     assert f"password {first['password']}" in done.stdout  # how to log in
+    assert first["consoleUrl"] == "http://127.0.0.1:9123/console"
+    assert "console: http://127.0.0.1:9123/console" in done.stdout
     assert "--new" in done.stdout
     assert "loading" not in done.stdout
     code, second = run_cli(["demo", "--new"], env)

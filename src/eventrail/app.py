@@ -17,6 +17,7 @@ from eventrail.auth.endpoints import router as auth_router
 from eventrail.auth.service import Authenticator
 from eventrail.cards.endpoints import router as cards_router
 from eventrail.config import Settings, get_settings
+from eventrail.console import endpoints as console
 from eventrail.customers.endpoints import router as customers_router
 from eventrail.db import Database
 from eventrail.errors import install_error_handlers
@@ -164,6 +165,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         events_router,
     ):
         api.include_router(router)
+    console.install(api)
     openapi.install(api)
 
     app = EventrailApp(api)

@@ -362,6 +362,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         "clientKey": result.client_key,
         "clientSecret": result.client_secret,
         "customerId": result.busy_customer,
+        "consoleUrl": f"{base_url}/console",
         "curl": commands,
     }
     human = "\n".join(
@@ -371,6 +372,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
             f"  Basic auth:   till {result.till}, password {result.password}",
             f"  OAuth client: key {result.client_key}, secret {result.client_secret}",
             f"  (also in {settings.data_dir / demo.DEMO_ENV_FILE})",
+            f"console: {base_url}/console (sign in with the till or the client above)",
             "try, once the server is up:",
             *(f"  {command}" for command in commands),
         ]
@@ -394,6 +396,7 @@ def _demo_exists(
 
     env_file = settings.data_dir / demo.DEMO_ENV_FILE
     known = saved.get("DEMO_ORG") == str(orgs[-1]) and "DEMO_TILL" in saved
+    base_url = (args.base_url or saved.get("DEMO_API") or "http://127.0.0.1:8000").rstrip("/")
     lines = [f"the demo is loaded already (org {orgs[-1]}); `eventrail demo --new` loads another"]
     if known:
         lines += [
@@ -401,6 +404,7 @@ def _demo_exists(
             f"  OAuth client: key {saved.get('DEMO_CLIENT_KEY')}, "
             f"secret {saved.get('DEMO_CLIENT_SECRET')}",
             f"  (kept in {env_file})",
+            f"console: {base_url}/console (sign in with the till or the client above)",
             "try, once the server is up:",
             f"  . {env_file.resolve()}",
             '  curl -s -u "$DEMO_TILL" "$DEMO_API/v2/events/logs?limit=10"',

@@ -38,6 +38,7 @@ from eventrail.errors import BadRequest, NotFound, RateLimited, Unauthorized
 from eventrail.kit.dates import now_ms
 from eventrail.kit.ratelimit import HOUR, MINUTE, RateLimiter, subject
 from eventrail.kit.security import (
+    constant_time_equals,
     hash_secret,
     keyed_digest,
     md5_hex,
@@ -342,6 +343,46 @@ class Authenticator:
             raise Unauthorized()
         till, org, store = row
         return _caller(till, org, store, client)
+
+    # -- console sessions -----------------------------------------------------
+    # The console signs in through ``Admission.caller`` (the same check and lockout
+    # as the API) and keeps in its cookie only who signed in and a stamp of the
+    # credential: changing the till's password, disabling it, rotating or revoking
+    # the client ends its sessions at their next request.
+    def session_stamp(self, session: Session, caller: Caller) -> str:
+        """A digest of the caller's current credential (its password hash, or the
+        client's token version)."""
+        repo = AuthRepository(session)
+        if caller.client_id is not None:
+            client = repo.client_in_org(caller.org_id, caller.client_id)
+            if client is None:
+                raise Unauthorized()
+            secret = f"client:{client.id}:{client.token_version}"
+        else:
+            row = repo.till_in_org(caller.org_id, caller.till_id)
+            if row is None:
+                raise Unauthorized()
+            secret = f"till:{row[0].id}:{row[0].password_hash}"
+        return keyed_digest(self.signing_key, "console-session", secret)[:32]
+
+    def resume(
+        self, session: Session, org_id: int, till_id: int, client_id: int | None, stamp: str
+    ) -> Caller:
+        """The caller of a console session, if its credential has not changed since."""
+        repo = AuthRepository(session)
+        client = None
+        if client_id is not None:
+            client = repo.client_in_org(org_id, client_id)
+            if client is None or client.till_id != till_id:
+                raise Unauthorized()
+        row = repo.till_in_org(org_id, till_id)
+        if row is None:
+            raise Unauthorized()
+        till, org, store = row
+        caller = _caller(till, org, store, client)
+        if not constant_time_equals(self.session_stamp(session, caller), stamp):
+            raise Unauthorized()
+        return caller
 
     def cached(self, credentials: Credentials) -> Caller | None:
         """The caller of these credentials from this source, if checked in the last

@@ -404,3 +404,10 @@ def card_view(
 
 def cards_of_customer(session: Session, customer: Customer) -> list[Card]:
     return list(CardRepository(session).of_customer(customer.org_id, customer.id))
+
+
+def get_card_by_id(session: Session, org_id: int, card_id: int) -> Card:
+    card = CardRepository(session).by_id(org_id, card_id)
+    if card is None:
+        raise CardNotFound()
+    return card

@@ -49,6 +49,8 @@ class RequestIdMiddleware:
 
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+# The console's HTML forms post urlencoded bodies, which the console parses itself.
+FORM_PREFIX = "/console/"
 
 
 def _json_refusal(body: bytes) -> str | None:
@@ -91,7 +93,8 @@ class RequestGuardMiddleware:
 
     - a body over 1 MiB (413); the body is read here, up to the limit, and
       replayed to the app, so a chunked upload cannot slip past it either;
-    - a body that is not JSON on the API's own endpoints (415);
+    - a body that is not JSON on the API's own endpoints (415; the console's forms
+      under /console/ are urlencoded);
     - a NUL character in the path, the query or a JSON body (400): no text
       column of PostgreSQL can hold one, and no identifier needs one;
     - a query parameter given more than once, or whose raw bytes are not UTF-8 (400);
@@ -128,6 +131,9 @@ class RequestGuardMiddleware:
         if scope["method"] not in _BODY_METHODS:
             await self.app(scope, receive, send)
             return
+        if path.startswith(FORM_PREFIX):
+            await self.app(scope, _replay(body, receive), send)
+            return
         try:
             # the API itself always wants a declared JSON body
             require_json(headers.get(b"content-type", b"").decode("latin-1"), body)
@@ -139,13 +145,18 @@ class RequestGuardMiddleware:
             if refusal is not None:
                 await error_response(BadRequest(refusal))(scope, receive, send)
                 return
-        replayed = False
+        await self.app(scope, _replay(body, receive), send)
 
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
 
-        await self.app(scope, replay, send)
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive that gives the body read already, then what the client sends next."""
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay

@@ -4,6 +4,7 @@ and the read queries of the logs and event-data APIs."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import orjson
@@ -375,3 +376,93 @@ def records_query(
 def record_query(org_id: int, event_id: str) -> tuple[str, dict[str, Any]]:
     sql = f"SELECT {_RECORD_COLUMNS} FROM event_records WHERE org_id = :org_id AND id = :id"
     return sql, {"org_id": org_id, "id": event_id}
+
+
+# -- the console's log reads: the same index order as logs_query, several orgs (a
+# parent's console sees its children), and a cursor on (start_time, seq) instead of
+# an offset, so that entries arriving while someone pages neither shift nor repeat rows.
+
+
+@dataclass(frozen=True, slots=True)
+class LogFilter:
+    org_ids: Sequence[int]
+    status: str | None = None  # one of statuses.ALL, or "UNAUTHORIZED" (no status)
+    event_name: str | None = None
+    webhook_id: str | None = None
+    request_id: str | None = None
+    ids: Sequence[str] | None = None  # only these entries (a customer's events)
+    start_ms: int | None = None
+    end_ms: int | None = None
+
+
+def _log_where(f: LogFilter, *, with_status: bool) -> tuple[list[str], dict[str, Any]]:
+    params: dict[str, Any] = {f"org_{i}": org_id for i, org_id in enumerate(f.org_ids)}
+    where = [f"org_id IN ({', '.join(f':org_{i}' for i in range(len(f.org_ids)))})"]
+    if with_status and f.status == "UNAUTHORIZED":
+        where.append("status IS NULL")
+    elif with_status and f.status is not None:
+        where.append("status = :status")
+        params["status"] = f.status
+    if f.event_name is not None:
+        where.append("event_name = :event_name")
+        params["event_name"] = f.event_name
+    if f.webhook_id is not None:
+        where.append("webhook_id = :webhook_id")
+        params["webhook_id"] = f.webhook_id
+    if f.request_id is not None:
+        where.append("id = :request_id")
+        params["request_id"] = f.request_id
+    if f.ids is not None:
+        if f.ids:
+            names = [f"id_{i}" for i in range(len(f.ids))]
+            where.append(f"id IN ({', '.join(':' + n for n in names)})")
+            params.update(zip(names, f.ids, strict=True))
+        else:
+            where.append("1 = 0")
+    if f.start_ms is not None:
+        where.append("start_time >= :start_ms")
+        params["start_ms"] = f.start_ms
+    if f.end_ms is not None:
+        where.append("start_time <= :end_ms")
+        params["end_ms"] = f.end_ms
+    return where, params
+
+
+def log_page_query(
+    f: LogFilter, *, before: tuple[int, int] | None, limit: int
+) -> tuple[str, dict[str, Any]]:
+    """Entries newest first, after the cursor ``before`` = (start_time, seq) of the
+    last row shown; one row more than ``limit`` tells whether there is a next page."""
+    where, params = _log_where(f, with_status=True)
+    if before is not None:
+        where.append("(start_time < :c_time OR (start_time = :c_time AND seq < :c_seq))")
+        params["c_time"], params["c_seq"] = before
+    params["limit"] = limit + 1
+    sql = (
+        f"SELECT {_LOG_COLUMNS}, seq FROM event_logs WHERE {' AND '.join(where)} "
+        "ORDER BY start_time DESC, seq DESC LIMIT :limit"
+    )
+    return sql, params
+
+
+def log_status_counts_query(f: LogFilter) -> tuple[str, dict[str, Any]]:
+    """Entries per status under the filter's other conditions."""
+    where, params = _log_where(f, with_status=False)
+    return (
+        f"SELECT status, count(*) FROM event_logs WHERE {' AND '.join(where)} GROUP BY status",
+        params,
+    )
+
+
+def log_entry_query(org_ids: Sequence[int], log_id: str) -> tuple[str, dict[str, Any]]:
+    return log_page_query(LogFilter(org_ids, request_id=log_id), before=None, limit=1)
+
+
+def customer_record_ids_query(
+    org_ids: Sequence[int], customer_id: int, limit: int
+) -> tuple[str, dict[str, Any]]:
+    """The ids of a customer's newest events (each is its log entry's id)."""
+    sql, params = records_query(
+        org_ids, customer_id, event_name=None, start_ms=None, end_ms=None, limit=limit
+    )
+    return sql.replace(f"SELECT {_RECORD_COLUMNS}", "SELECT id", 1), params

@@ -1,0 +1,499 @@
+"""The console's pages: HTTP only (read the form or query, call the service, render).
+
+Every page but sign-in needs a session (``ConsoleCaller``); without a valid one
+the browser is sent to the sign-in page. Every form that changes state carries
+the session's CSRF token. Bad input renders the page again with the message.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import parse_qs, quote, urlencode
+
+import jinja2
+import orjson
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from markupsafe import Markup
+from starlette.templating import Jinja2Templates
+
+from eventrail.auth.schemas import Caller
+from eventrail.console import service
+from eventrail.console.session import (
+    COOKIE_PATH,
+    PRE_COOKIE,
+    PRE_SECONDS,
+    SESSION_COOKIE,
+    SESSION_SECONDS,
+    ConsoleSession,
+    csrf_ok,
+    new_pre_token,
+    new_session,
+    read_pre_token,
+    read_session,
+)
+from eventrail.db import Database
+from eventrail.errors import BadRequest, EventrailError, NotFound, RateLimited, Unauthorized
+from eventrail.events.endpoints import public_base_url
+from eventrail.kit.dates import zone
+from eventrail.kit.fastdb import ReadConnection
+from eventrail.processing import statuses as st
+from eventrail.processing.service import UNAUTHORIZED_FILTER, log_entry, log_page
+
+_HERE = Path(__file__).parent
+STATIC_FILES = {"console.css": "text/css; charset=utf-8"}
+PAGE_SIZE = 50
+MAX_FORM_BYTES = 8192
+_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+        "base-uri 'none'; frame-ancestors 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    # same-origin, not no-referrer: under no-referrer browsers send `Origin: null` with
+    # the forms, which the Origin check must refuse. URLs never leave for another site.
+    "Referrer-Policy": "same-origin",
+    # Pages carry customers' data: not kept by the browser or a proxy.
+    "Cache-Control": "no-store",
+}
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+
+
+class SignInRequired(Unauthorized):
+    """No valid session: the console's handler sends the browser to the sign-in page
+    (and forgets the cookie) instead of the API's 401 envelope."""
+
+
+# -- rendering ------------------------------------------------------------------------
+_CODE = re.compile(r"`([^`]*)`")
+
+
+def _md(text: str) -> Markup:
+    """The guide's markdown (`code` spans only), escaped."""
+    return Markup(_CODE.sub(r"<code>\1</code>", html.escape(text)))  # noqa: S704 (escaped first)
+
+
+def _pretty(text: str | None) -> str:
+    if text is None:
+        return ""
+    try:
+        return orjson.dumps(orjson.loads(text), option=orjson.OPT_INDENT_2).decode()
+    except orjson.JSONDecodeError:
+        return text
+
+
+def _dump(value: Any) -> str:
+    # Fragments (stored JSON sent on as it is) are parsed first, to be indented too.
+    plain = orjson.loads(orjson.dumps(value))
+    return orjson.dumps(plain, option=orjson.OPT_INDENT_2).decode()
+
+
+_env = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(_HERE / "templates"), autoescape=True, auto_reload=False
+)
+_env.filters.update(md=_md, pretty=_pretty, dump=_dump)
+templates = Jinja2Templates(env=_env)
+
+
+def _when(caller: Caller | None) -> Any:
+    tz = zone(caller.org_timezone) if caller is not None else UTC
+
+    def when(ms: int | None) -> str:
+        if ms is None:
+            return ""
+        return datetime.fromtimestamp(ms / 1000, tz=tz).strftime("%Y-%m-%d %H:%M:%S")
+
+    return when
+
+
+def _utc(ms: int | None) -> str:
+    if ms is None:
+        return ""
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " UTC"
+
+
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any],
+    *,
+    status_code: int = 200,
+    console: tuple[Caller, ConsoleSession] | None = None,
+) -> Response:
+    caller, session = console if console is not None else (None, None)
+    page = {
+        "caller": caller,
+        "csrf": session.csrf if session is not None else None,
+        "when": _when(caller),
+        "utc": _utc,
+        **context,
+    }
+    response = templates.TemplateResponse(request, name, page, status_code=status_code)
+    response.headers.update(_HEADERS)
+    return response
+
+
+def _failure(exc: EventrailError) -> tuple[int, str]:
+    if isinstance(exc, NotFound):
+        return 404, "Not found in this org"
+    return exc.status_code, exc.message
+
+
+# -- sessions -------------------------------------------------------------------------
+def _key(request: Request) -> str:
+    return str(request.app.state.authenticator.signing_key)
+
+
+def _console(request: Request) -> tuple[Caller, ConsoleSession]:
+    session = read_session(_key(request), request.cookies.get(SESSION_COOKIE))
+    if session is None:
+        raise SignInRequired()
+    try:
+        caller = service.resume(
+            request.app.state.db,
+            request.app.state.authenticator,
+            session.org_id,
+            session.till_id,
+            session.client_id,
+            session.stamp,
+        )
+    except Unauthorized as exc:
+        raise SignInRequired() from exc
+    request.state.caller = caller
+    return caller, session
+
+
+ConsoleCaller = Annotated[tuple[Caller, ConsoleSession], Depends(_console)]
+
+
+def _same_origin(request: Request) -> bool:
+    """False for a post another site's page sent (its Origin names another host)."""
+    origin = request.headers.get("origin")
+    if origin is None or origin == "null":
+        return origin is None
+    host = request.headers.get("host", "")
+    return origin.split("://", 1)[-1] == host
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """An urlencoded form's fields (the first value of each)."""
+    body = await request.body()
+    if len(body) > MAX_FORM_BYTES:
+        raise BadRequest("The form is too large")
+    try:
+        fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=20)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise BadRequest("The form could not be read") from exc
+    out = {name: values[0] for name, values in fields.items() if values}
+    if any("\x00" in value for value in out.values()):
+        raise BadRequest("The form holds a NUL character")
+    return out
+
+
+def _redirect(url: str) -> RedirectResponse:
+    response = RedirectResponse(url, status_code=303)
+    response.headers.update(_HEADERS)
+    return response
+
+
+def _safe_next(raw: str | None) -> str:
+    if raw and raw.startswith("/console") and "//" not in raw and "\\" not in raw:
+        return raw
+    return "/console/events"
+
+
+def _sign_in_page(
+    request: Request, *, error: str | None = None, status_code: int = 200, kind: str = "till"
+) -> Response:
+    cookie, token = new_pre_token(_key(request))
+    response = render(
+        request,
+        "sign_in.html",
+        {
+            "error": error,
+            "pre_csrf": token,
+            "kind": kind,
+            "next": _safe_next(request.query_params.get("next")),
+        },
+        status_code=status_code,
+    )
+    response.set_cookie(
+        PRE_COOKIE,
+        cookie,
+        max_age=PRE_SECONDS,
+        path=COOKIE_PATH,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@router.get("/sign-in")
+def sign_in_form(request: Request) -> Response:
+    return _sign_in_page(request)
+
+
+@router.post("/sign-in")
+async def sign_in(request: Request) -> Response:
+    try:
+        form = await _form(request)
+    except BadRequest as exc:
+        return _sign_in_page(request, error=exc.message, status_code=400)
+    kind = form.get("kind", "till")
+    expected = read_pre_token(_key(request), request.cookies.get(PRE_COOKIE))
+    if not _same_origin(request) or not csrf_ok(expected, form.get("csrf")):
+        return _sign_in_page(
+            request, error="The form expired: sign in again", status_code=403, kind=kind
+        )
+    source = request.client.host if request.client else "unknown"
+    try:
+        caller, stamp = await service.sign_in(
+            request.app.state.db,
+            request.app.state.admission,
+            kind=kind,
+            name=form.get("name"),
+            secret=form.get("secret"),
+            source=source,
+        )
+    except RateLimited:
+        return _sign_in_page(
+            request,
+            error="Too many failed sign-ins: wait a minute and try again",
+            status_code=429,
+            kind=kind,
+        )
+    except Unauthorized:
+        wrong = "till code or password" if kind == "till" else "client key or secret"
+        return _sign_in_page(request, error=f"Wrong {wrong}", status_code=401, kind=kind)
+    except EventrailError as exc:
+        return _sign_in_page(request, error=exc.message, status_code=400, kind=kind)
+    cookie, _ = new_session(_key(request), caller.org_id, caller.till_id, caller.client_id, stamp)
+    response = _redirect(_safe_next(form.get("next")))
+    response.set_cookie(
+        SESSION_COOKIE,
+        cookie,
+        max_age=SESSION_SECONDS,
+        path=COOKIE_PATH,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    response.delete_cookie(PRE_COOKIE, path=COOKIE_PATH)
+    return response
+
+
+@router.post("/sign-out")
+async def sign_out(request: Request, console: ConsoleCaller) -> Response:
+    form = await _form(request)
+    if not _same_origin(request) or not csrf_ok(console[1].csrf, form.get("csrf")):
+        return render(
+            request,
+            "message.html",
+            {"title": "Refused", "message": "The form expired or came from elsewhere"},
+            status_code=403,
+            console=console,
+        )
+    response = _redirect("/console/sign-in")
+    response.delete_cookie(SESSION_COOKIE, path=COOKIE_PATH)
+    return response
+
+
+# -- pages ----------------------------------------------------------------------------
+@router.get("")
+@router.get("/")
+def home() -> Response:
+    return _redirect("/console/events")
+
+
+def _query(request: Request, *names: str) -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for name in names:
+        value = request.query_params.get(name)
+        out[name] = value.strip() if value is not None and value.strip() else None
+    return out
+
+
+def _reader(request: Request) -> ReadConnection:
+    reader: ReadConnection = request.app.state.reader
+    return reader
+
+
+def _db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+@router.get("/events")
+def events_page(request: Request, console: ConsoleCaller) -> Response:
+    caller = console[0]
+    q = _query(request, "status", "event", "webhook", "request", "customer", "from", "to", "cursor")
+    context: dict[str, Any] = {
+        "q": q,
+        "statuses": (*st.ALL, UNAUTHORIZED_FILTER),
+        "page": None,
+        "error": None,
+    }
+    status_code = 200
+    try:
+        customer_id = None
+        if q["customer"] is not None:
+            by, _, value = q["customer"].partition(":")
+            if not value:
+                by, value = "mobile", q["customer"]
+            customer_id = service.find_customer(_db(request), caller, by, value)
+        context["page"] = log_page(
+            _reader(request),
+            caller,
+            status=q["status"],
+            event_name=q["event"],
+            webhook_id=q["webhook"],
+            request_id=q["request"],
+            customer_id=customer_id,
+            from_date=q["from"],
+            to_date=q["to"],
+            cursor=q["cursor"],
+            limit=PAGE_SIZE,
+        )
+    except EventrailError as exc:
+        status_code, context["error"] = _failure(exc)
+        if isinstance(exc, NotFound):
+            status_code, context["error"] = 400, "No customer with that identifier"
+    kept = {k: v for k, v in q.items() if v is not None and k != "cursor"}
+    context["link"] = lambda **extra: (
+        "/console/events?"
+        + urlencode({**kept, **{k: v for k, v in extra.items() if v is not None}})
+    )
+    context["kept"] = kept
+    return render(request, "events.html", context, status_code=status_code, console=console)
+
+
+@router.get("/events/{log_id}")
+def event_page(request: Request, log_id: str, console: ConsoleCaller) -> Response:
+    caller = console[0]
+    entry = log_entry(_reader(request), caller, log_id) if len(log_id) <= 64 else None
+    if entry is None:
+        return _not_found(request, console)
+    definition = service.definition_of(_db(request), caller, entry["orgId"], entry.get("eventName"))
+    return render(
+        request,
+        "event.html",
+        {
+            "entry": entry,
+            "guide": st.guide_rows(entry.get("status"), entry["message"]),
+            "definition": definition,
+            "fields": service.fields_of(definition) if definition is not None else [],
+        },
+        console=console,
+    )
+
+
+def _not_found(request: Request, console: tuple[Caller, ConsoleSession]) -> Response:
+    return render(
+        request,
+        "message.html",
+        {"title": "Not found", "message": "Nothing with that id in this org."},
+        status_code=404,
+        console=console,
+    )
+
+
+@router.get("/customers")
+def customers_page(request: Request, console: ConsoleCaller) -> Response:
+    q = _query(request, "by", "q")
+    if q["q"] is None:
+        return render(request, "customers.html", {"q": q, "error": None}, console=console)
+    try:
+        customer_id = service.find_customer(_db(request), console[0], q["by"] or "mobile", q["q"])
+    except EventrailError as exc:
+        status_code, message = _failure(exc)
+        if status_code == 404:
+            message = "No customer found: check the value and what it is"
+        return render(
+            request,
+            "customers.html",
+            {"q": q, "error": message},
+            status_code=status_code,
+            console=console,
+        )
+    return _redirect(f"/console/customers/{customer_id}")
+
+
+@router.get("/customers/{customer_id}")
+def customer_page(request: Request, customer_id: str, console: ConsoleCaller) -> Response:
+    if not customer_id.isdigit() or len(customer_id) > 18:
+        return _not_found(request, console)
+    q = _query(request, "kind", "from", "to")
+    try:
+        data = service.customer_page(
+            _db(request),
+            _reader(request),
+            console[0],
+            int(customer_id),
+            kind=q["kind"] or "all",
+            from_date=q["from"],
+            to_date=q["to"],
+        )
+    except NotFound:
+        return _not_found(request, console)
+    except EventrailError as exc:
+        status_code, message = _failure(exc)
+        return render(
+            request,
+            "customer.html",
+            {"q": q, "error": message, "data": None, "customer_id": customer_id},
+            status_code=status_code,
+            console=console,
+        )
+    context = {"q": q, "error": None, "data": data, "customer_id": customer_id}
+    return render(request, "customer.html", context, console=console)
+
+
+@router.get("/cards/{card_id}")
+def card_page(request: Request, card_id: str, console: ConsoleCaller) -> Response:
+    if not card_id.isdigit() or len(card_id) > 18:
+        return _not_found(request, console)
+    try:
+        data = service.card_page(_db(request), _reader(request), console[0], int(card_id))
+    except NotFound:
+        return _not_found(request, console)
+    return render(request, "card.html", {"data": data}, console=console)
+
+
+@router.get("/definitions")
+def definitions_page(request: Request, console: ConsoleCaller) -> Response:
+    data = service.definitions_page(_db(request), console[0], public_base_url(request))
+    return render(request, "definitions.html", data, console=console)
+
+
+@router.get("/static/{name}")
+def static_file(name: str) -> Response:
+    media_type = STATIC_FILES.get(name)
+    if media_type is None:
+        raise NotFound()
+    response = Response((_HERE / "static" / name).read_bytes(), media_type=media_type)
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def install(api: FastAPI) -> None:
+    """Adds the console's routes and sends requests without a session to sign in."""
+
+    async def to_sign_in(request: Request, exc: Exception) -> Response:
+        target = request.url.path
+        if request.url.query:
+            target += "?" + request.url.query
+        response = _redirect("/console/sign-in?next=" + quote(target, safe=""))
+        if SESSION_COOKIE in request.cookies:
+            response.delete_cookie(SESSION_COOKIE, path=COOKIE_PATH)
+        return response
+
+    api.add_exception_handler(SignInRequired, to_sign_in)
+    api.include_router(router)

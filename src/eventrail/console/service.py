@@ -1,0 +1,269 @@
+"""What the console's pages show, assembled from the API's own services (the same
+org scoping and PSI masking); signing in goes through ``Admission``."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from typing import Any
+
+import anyio
+import orjson
+
+from eventrail.audit.repository import AuditQuery
+from eventrail.audit.service import audit_page
+from eventrail.auth.admission import Admission
+from eventrail.auth.schemas import Caller, Credentials
+from eventrail.auth.service import Authenticator
+from eventrail.cards import service as cards
+from eventrail.customers import lookup
+from eventrail.customers.exceptions import CustomerNotFound
+from eventrail.customers.service import customer_view
+from eventrail.db import Database
+from eventrail.errors import BadRequest
+from eventrail.events import service as events
+from eventrail.events.fields import FieldSpec, parse_field
+from eventrail.kit.dates import parse_date_range, zone
+from eventrail.kit.fastdb import ReadConnection
+from eventrail.models import EventDefinition, Webhook
+from eventrail.orgs import vocabulary as v
+from eventrail.processing.service import customer_events
+
+TIMELINE_LIMIT = 100
+FIND_BY = ("id", "mobile", "email", "externalId", "cardnumber")
+KINDS = ("all", "event", "audit")
+
+
+def _required(value: str | None, label: str) -> str:
+    if value is None or not value.strip():
+        raise BadRequest(f"Enter the {label}")
+    return value.strip()
+
+
+async def sign_in(
+    db: Database,
+    admission: Admission,
+    *,
+    kind: str,
+    name: str | None,
+    secret: str | None,
+    source: str,
+) -> tuple[Caller, str]:
+    """The caller of a till code and password or an OAuth client key and secret,
+    checked as the API checks them (the same lockout), and its session stamp."""
+    authenticator: Authenticator = admission.authenticator
+    if kind == "till":
+        code = _required(name, "till code")
+        password = _required(secret, "password")
+        basic = base64.b64encode(f"{code}:{password}".encode()).decode()
+        credentials = Credentials(None, f"Basic {basic}", source)
+    elif kind == "client":
+        key = _required(name, "client key")
+        client_secret = _required(secret, "client secret")
+
+        def issue() -> str:
+            with db.transaction(write=False) as session:
+                token, _ = authenticator.issue_token(session, key, client_secret, source)
+                return token
+
+        credentials = Credentials(await anyio.to_thread.run_sync(issue), None, source)
+    else:
+        raise BadRequest("Choose a till or an OAuth client")
+    caller = await admission.caller(credentials)
+
+    def stamp() -> str:
+        with db.transaction(write=False) as session:
+            return authenticator.session_stamp(session, caller)
+
+    return caller, await anyio.to_thread.run_sync(stamp)
+
+
+def resume(
+    db: Database,
+    authenticator: Authenticator,
+    org_id: int,
+    till_id: int,
+    client_id: int | None,
+    stamp: str,
+) -> Caller:
+    """The caller of a session, remembered for a few seconds as the API's callers are."""
+    key = f"console:{org_id}:{till_id}:{client_id}:{stamp}"
+    caller = authenticator.callers.get(key)
+    if caller is None:
+        with db.transaction(write=False) as session:
+            caller = authenticator.resume(session, org_id, till_id, client_id, stamp)
+        authenticator.callers.put(key, caller)
+    return caller
+
+
+# -- customers --------------------------------------------------------------------
+def find_customer(db: Database, caller: Caller, by: str, value: str | None) -> int:
+    """The id of the caller's org's customer named by an identifier, a card number or id."""
+    text = _required(value, "value to look for")
+    if by not in FIND_BY:
+        raise BadRequest(f"Find by one of: {', '.join(FIND_BY)}")
+    with db.transaction(write=False) as session:
+        if by == "id":
+            if not text.isdigit() or len(text) > 18:
+                raise BadRequest("A customer id is a number")
+            return lookup.get_customer(session, caller.org_id, int(text)).id
+        if by == "cardnumber":
+            card = cards.get_card(session, caller.org_id, text)
+            if card.customer_id is None:
+                raise CustomerNotFound("That card is not issued to a customer")
+            return card.customer_id
+        customer = lookup.lookup_customer(
+            session,
+            caller.org_id,
+            source=None,
+            identifier_name=by,
+            identifier_value=text,
+            account_id=None,
+        )
+        return customer.id
+
+
+def _ms(iso: str) -> int:
+    return int(datetime.fromisoformat(iso).timestamp() * 1000)
+
+
+def _audit_items(entries: list[dict[str, Any]], tz_name: str) -> list[dict[str, Any]]:
+    items = []
+    for entry in entries:
+        changes = []
+        for ev in entry["events"]:
+            extra = ev["additionalFields"] or {}
+            changes.append(
+                {
+                    "kind": ev["eventType"],
+                    "field": ev["updatedField"],
+                    "before": extra.get("previousValue"),
+                    "after": extra.get("currentValue"),
+                    "entities": ev["associateEntities"],
+                }
+            )
+        till = entry["till"]
+        store = entry["store"]
+        items.append(
+            {
+                "kind": "audit",
+                "ms": entry["autoUpdateTime"],
+                "changes": changes,
+                "till": orjson.loads(orjson.dumps(till)) if till is not None else None,
+                "store": orjson.loads(orjson.dumps(store)) if store is not None else None,
+                "user_context": entry["userContextDetails"],
+                "mode": entry["updatedByMode"],
+                "request_id": entry["requestId"],
+                "victim": entry["victimUserDetails"],
+                "survivor": entry["survivorUserDetails"],
+            }
+        )
+    return items
+
+
+def _trail(
+    reader: ReadConnection, caller: Caller, entity_type: str, entity_id: int, bounds: Any
+) -> list[dict[str, Any]]:
+    start_ms, end_ms = bounds
+    page = audit_page(
+        reader,
+        AuditQuery(
+            caller.org_id,
+            entity_type,
+            entity_id,
+            start_ms=start_ms,
+            end_ms=end_ms,
+            limit=TIMELINE_LIMIT,
+        ),
+        include_user_context=True,
+        mask=caller.masks_psi,
+    )
+    return _audit_items(page["data"], caller.org_timezone)
+
+
+def customer_page(
+    db: Database,
+    reader: ReadConnection,
+    caller: Caller,
+    customer_id: int,
+    *,
+    kind: str = "all",
+    from_date: str | None = None,
+    to_date: str | None = None,
+) -> dict[str, Any]:
+    """Profile, identifiers, cards and one timeline of events and audit entries,
+    newest first (the newest ``TIMELINE_LIMIT`` of each kind in the range)."""
+    if kind not in KINDS:
+        raise BadRequest(f"Show one of: {', '.join(KINDS)}")
+    mask = caller.masks_psi
+    with db.transaction(write=False) as session:
+        customer = lookup.get_customer(session, caller.org_id, customer_id)
+        view = customer_view(session, customer, mask=mask)
+        card_views = [
+            cards.card_view(session, card, caller.org_timezone, mask=mask)
+            for card in cards.cards_of_customer(session, customer)
+        ]
+    bounds = parse_date_range(
+        from_date, to_date, start_name="from", end_name="to", tz=zone(caller.org_timezone)
+    )
+    timeline: list[dict[str, Any]] = []
+    if kind in ("all", "event"):
+        for record in customer_events(
+            reader,
+            caller,
+            customer_id,
+            scope=None,
+            event_name=None,
+            from_date=from_date,
+            to_date=to_date,
+            limit=TIMELINE_LIMIT,
+        ):
+            attributes = record["additonalAttributes"]
+            if isinstance(attributes, orjson.Fragment):
+                attributes = orjson.loads(orjson.dumps(attributes))
+            timeline.append(
+                {"kind": "event", "ms": _ms(record["date"]), "record": record, "attrs": attributes}
+            )
+    if kind in ("all", "audit"):
+        timeline.extend(_trail(reader, caller, v.CUSTOMER, customer_id, bounds))
+    timeline.sort(key=lambda item: item["ms"], reverse=True)
+    return {"customer": view, "cards": card_views, "timeline": timeline}
+
+
+def card_page(db: Database, reader: ReadConnection, caller: Caller, card_id: int) -> dict[str, Any]:
+    with db.transaction(write=False) as session:
+        card = cards.get_card_by_id(session, caller.org_id, card_id)
+        view = cards.card_view(session, card, caller.org_timezone, mask=caller.masks_psi)
+    return {"card": view, "trail": _trail(reader, caller, v.CARD, card_id, (None, None))}
+
+
+# -- definitions and webhooks ---------------------------------------------------------
+def fields_of(definition: EventDefinition) -> list[tuple[FieldSpec, dict[str, Any]]]:
+    """Each field of a definition as processing reads it, with its stored attributes."""
+    return [(parse_field(stored), stored.get("attributes") or {}) for stored in definition.fields]
+
+
+def definitions_page(db: Database, caller: Caller, base_url: str) -> dict[str, Any]:
+    with db.transaction(write=False) as session:
+        definitions = events.list_definitions(session, caller.org_id)
+        hooks: list[tuple[Webhook, str]] = [
+            (webhook, till.code) for webhook, till in events.list_webhooks(session, caller.org_id)
+        ]
+    shown = []
+    for d in definitions:
+        shown.append({"definition": d, "fields": fields_of(d)})
+    return {
+        "definitions": shown,
+        "webhooks": [events.webhook_view(w, code, base_url) for w, code in hooks],
+    }
+
+
+def definition_of(
+    db: Database, caller: Caller, org_id: int, name: str | None
+) -> EventDefinition | None:
+    """The definition an entry of ``org_id`` (one the caller sees) was checked against."""
+    if name is None:
+        return None
+    with db.transaction(write=False) as session:
+        found = events.list_definitions(session, org_id, name)
+    return found[0] if found else None

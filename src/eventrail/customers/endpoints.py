@@ -20,6 +20,7 @@ from eventrail.customers.schemas import (
     SubscriptionsUpdate,
 )
 from eventrail.deps import Change, CurrentCaller, Session
+from eventrail.kit.schemas import QueryBool, QueryInt
 
 router = APIRouter(tags=["customers"])
 
@@ -97,7 +98,7 @@ def update_status(
 
 @router.get("/v2/customers/{id}", summary="Customer details")
 def get_customer(
-    caller: CurrentCaller, session: Session, customer_id: int = _customer_id()
+    caller: CurrentCaller, session: Session, customer_id: QueryInt = _customer_id()
 ) -> dict[str, Any]:
     customer = lookup.get_customer(session, caller.org_id, customer_id)
     return service.customer_view(session, customer, mask=caller.masks_psi)
@@ -108,7 +109,7 @@ def update_customer(
     body: CustomerUpdate,
     change: Change,
     session: Session,
-    customer_id: int = _customer_id(),
+    customer_id: QueryInt = _customer_id(),
     source: str | None = SourceQuery,
 ) -> CreatedWithSideEffects:
     customer = lookup.active_customer(session, change.org_id, customer_id)
@@ -125,7 +126,7 @@ def change_identifier(
     body: IdentifierChange,
     change: Change,
     session: Session,
-    customer_id: int = _customer_id(),
+    customer_id: QueryInt = _customer_id(),
     source: str | None = SourceQuery,
     account_id: str | None = AccountQuery,
 ) -> Created:
@@ -139,7 +140,7 @@ def update_subscriptions(
     body: SubscriptionsUpdate,
     change: Change,
     session: Session,
-    customer_id: int = _customer_id(),
+    customer_id: QueryInt = _customer_id(),
 ) -> dict[str, Any]:
     customer = lookup.active_customer(session, change.org_id, customer_id)
     service.update_subscriptions(session, change, customer, body)
@@ -151,7 +152,7 @@ def add_request(
     body: MergeRequestCreate,
     change: Change,
     session: Session,
-    client_auto_approve: bool = Query(default=False),
+    client_auto_approve: QueryBool = Query(default=False),
     source: str | None = SourceQuery,
 ) -> Created:
     request = merge.create_request(session, change, body, client_auto_approve)
@@ -171,7 +172,7 @@ def decide_requests(
 def get_request(
     caller: CurrentCaller,
     session: Session,
-    request_id: int = Path(alias="id", ge=1, le=_LONG),
+    request_id: QueryInt = Path(alias="id", ge=1, le=_LONG),
 ) -> dict[str, Any]:
     return merge.request_view(
         merge.get_request(session, caller.org_id, request_id), caller.org_timezone

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Path, Query
 
 from eventrail.deps import ADMIN_ONLY, AdminCaller, CurrentCaller, RequestId, Session
+from eventrail.kit.schemas import QueryInt
 from eventrail.models import (
     CardSeries,
     FieldDefinition,
@@ -123,8 +124,8 @@ def put_settings(
 def settings_history(
     caller: AdminCaller,
     session: Session,
-    limit: int = Query(default=50, ge=1, le=100, description="Changes per page"),
-    offset: int = Query(default=0, ge=0, le=10_000_000, description="Changes to skip"),
+    limit: QueryInt = Query(default=50, ge=1, le=100, description="Changes per page"),
+    offset: QueryInt = Query(default=0, ge=0, le=10_000_000, description="Changes to skip"),
 ) -> SettingsHistory:
     changes = service.settings_history(session, caller.org_id, limit=limit, offset=offset)
     return SettingsHistory(data=[_change(change) for change in changes])

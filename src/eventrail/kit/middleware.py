@@ -6,7 +6,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from eventrail.errors import EventrailError
+from eventrail.errors import EventrailError, error_response
 from eventrail.kit import ids
 from eventrail.kit.json import JsonResponse, loads, payload_problem
 from eventrail.kit.requests import parse_query, read_body, require_json
@@ -127,7 +127,7 @@ class RequestGuardMiddleware:
             if scope["method"] in _BODY_METHODS:
                 body = await read_body(receive, headers.get(b"content-length"))
         except EventrailError as exc:
-            await _error(exc.status_code, exc.message)(scope, receive, send)
+            await error_response(exc)(scope, receive, send)
             return
         if body is None:  # the client went away
             return

@@ -36,7 +36,6 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-import sqlalchemy as sa
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from jwt.warnings import InsecureKeyLengthWarning
@@ -46,6 +45,7 @@ from tests.conftest import TEST_SECRET, TenantFactory
 from tests.events.ingest_helpers import create_webhook, define_event, post_json
 from tests.fixtures.envelopes import UNAUTHORIZED
 from tests.fixtures.factories import Tenant, basic, make_client, md5
+from tests.fixtures.snapshots import org_rows
 from tests.test_isolation import (
     SECRET_FIRST_NAME,
     SECRET_LAST_NAME,
@@ -294,25 +294,8 @@ async def world(
 
 
 # -- A's state: every row of every table that belongs to A ---------------------------------
-_SCHEMAS: dict[int, sa.MetaData] = {}
-
-
 def snapshot(db: Database, org_id: int) -> dict[str, list[tuple[Any, ...]]]:
-    metadata = _SCHEMAS.get(id(db.engine))
-    if metadata is None:
-        metadata = _SCHEMAS[id(db.engine)] = sa.MetaData()
-        metadata.reflect(db.engine)
-    state: dict[str, list[tuple[Any, ...]]] = {}
-    with db.engine.connect() as conn:
-        for table in metadata.sorted_tables:
-            if table.name == "orgs":
-                where = table.c.id == org_id
-            elif "org_id" in table.c:
-                where = table.c.org_id == org_id
-            else:
-                continue
-            rows = conn.execute(sa.select(table).where(where)).all()
-            state[table.name] = sorted((tuple(r) for r in rows), key=repr)
+    state = org_rows(db, org_id)
     assert state["customers"] and state["cards"] and state["event_logs"]  # it is A's
     return state
 

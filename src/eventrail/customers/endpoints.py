@@ -27,8 +27,12 @@ router = APIRouter(tags=["customers"])
 _LONG = 2**63 - 1
 
 
-def _customer_id() -> Any:
-    return Path(alias="id", ge=1, le=_LONG, description="The customer id (userId)")
+# Integers and booleans of the path and query are read by the rule of every query
+# parameter (kit.schemas.QueryInt, QueryBool); FastAPI keeps that rule only when
+# the parameter is declared in Annotated, not as a default.
+CustomerId = Annotated[
+    QueryInt, Path(alias="id", ge=1, le=_LONG, description="The customer id (userId)")
+]
 
 
 SourceQuery = Query(default=None, max_length=40, description="INSTORE, WECHAT, ...")
@@ -98,7 +102,7 @@ def update_status(
 
 @router.get("/v2/customers/{id}", summary="Customer details")
 def get_customer(
-    caller: CurrentCaller, session: Session, customer_id: QueryInt = _customer_id()
+    caller: CurrentCaller, session: Session, customer_id: CustomerId
 ) -> dict[str, Any]:
     customer = lookup.get_customer(session, caller.org_id, customer_id)
     return service.customer_view(session, customer, mask=caller.masks_psi)
@@ -109,7 +113,7 @@ def update_customer(
     body: CustomerUpdate,
     change: Change,
     session: Session,
-    customer_id: QueryInt = _customer_id(),
+    customer_id: CustomerId,
     source: str | None = SourceQuery,
 ) -> CreatedWithSideEffects:
     customer = lookup.active_customer(session, change.org_id, customer_id)
@@ -126,7 +130,7 @@ def change_identifier(
     body: IdentifierChange,
     change: Change,
     session: Session,
-    customer_id: QueryInt = _customer_id(),
+    customer_id: CustomerId,
     source: str | None = SourceQuery,
     account_id: str | None = AccountQuery,
 ) -> Created:
@@ -140,7 +144,7 @@ def update_subscriptions(
     body: SubscriptionsUpdate,
     change: Change,
     session: Session,
-    customer_id: QueryInt = _customer_id(),
+    customer_id: CustomerId,
 ) -> dict[str, Any]:
     customer = lookup.active_customer(session, change.org_id, customer_id)
     service.update_subscriptions(session, change, customer, body)
@@ -152,7 +156,7 @@ def add_request(
     body: MergeRequestCreate,
     change: Change,
     session: Session,
-    client_auto_approve: QueryBool = Query(default=False),
+    client_auto_approve: Annotated[QueryBool, Query()] = False,
     source: str | None = SourceQuery,
 ) -> Created:
     request = merge.create_request(session, change, body, client_auto_approve)
@@ -172,7 +176,7 @@ def decide_requests(
 def get_request(
     caller: CurrentCaller,
     session: Session,
-    request_id: QueryInt = Path(alias="id", ge=1, le=_LONG),
+    request_id: Annotated[QueryInt, Path(alias="id", ge=1, le=_LONG)],
 ) -> dict[str, Any]:
     return merge.request_view(
         merge.get_request(session, caller.org_id, request_id), caller.org_timezone

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Path, Query
 
 from eventrail.deps import ADMIN_ONLY, AdminCaller, CurrentCaller, RequestId, Session
@@ -124,8 +126,8 @@ def put_settings(
 def settings_history(
     caller: AdminCaller,
     session: Session,
-    limit: QueryInt = Query(default=50, ge=1, le=100, description="Changes per page"),
-    offset: QueryInt = Query(default=0, ge=0, le=10_000_000, description="Changes to skip"),
+    limit: Annotated[QueryInt, Query(ge=1, le=100, description="Changes per page")] = 50,
+    offset: Annotated[QueryInt, Query(ge=0, le=10_000_000, description="Changes to skip")] = 0,
 ) -> SettingsHistory:
     changes = service.settings_history(session, caller.org_id, limit=limit, offset=offset)
     return SettingsHistory(data=[_change(change) for change in changes])

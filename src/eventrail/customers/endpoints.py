@@ -20,19 +20,15 @@ from eventrail.customers.schemas import (
     SubscriptionsUpdate,
 )
 from eventrail.deps import Change, CurrentCaller, Session
-from eventrail.kit.schemas import QueryBool, QueryInt
+from eventrail.kit.schemas import QueryBool, QueryId
 
 router = APIRouter(tags=["customers"])
 
-_LONG = 2**63 - 1
-
 
 # Integers and booleans of the path and query are read by the rule of every query
-# parameter (kit.schemas.QueryInt, QueryBool); FastAPI keeps that rule only when
+# parameter (kit.schemas.QueryId, QueryBool); FastAPI keeps that rule only when
 # the parameter is declared in Annotated, not as a default.
-CustomerId = Annotated[
-    QueryInt, Path(alias="id", ge=1, le=_LONG, description="The customer id (userId)")
-]
+CustomerId = Annotated[QueryId, Path(alias="id", description="The customer id (userId)")]
 
 
 SourceQuery = Query(default=None, max_length=40, description="INSTORE, WECHAT, ...")
@@ -176,7 +172,7 @@ def decide_requests(
 def get_request(
     caller: CurrentCaller,
     session: Session,
-    request_id: Annotated[QueryInt, Path(alias="id", ge=1, le=_LONG)],
+    request_id: Annotated[QueryId, Path(alias="id")],
 ) -> dict[str, Any]:
     return merge.request_view(
         merge.get_request(session, caller.org_id, request_id), caller.org_timezone

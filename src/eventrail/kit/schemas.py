@@ -63,9 +63,13 @@ def _bool_text(value: object) -> object:
     return value
 
 
-# A query or path parameter of FastAPI's routes read by the same rule as the fast
-# lane's (kit.requests.query_int / query_bool); bounds are given with Query(ge=, le=).
-QueryInt = Annotated[int, BeforeValidator(_int_text)]
+# Query and path parameters of FastAPI's routes, read by the same rule as the fast
+# lane's (kit.requests.query_int / query_bool). Declare them in Annotated (FastAPI
+# drops the rule from a parameter declared as a default) with the bounds before
+# QUERY_INT, so that /openapi.json shows them as minimum and maximum:
+#     limit: Annotated[int, Field(ge=1, le=100), QUERY_INT, Query(...)] = 50
+QUERY_INT = BeforeValidator(_int_text)
+QueryId = Annotated[int, Field(ge=1, le=2**63 - 1), QUERY_INT]
 QueryBool = Annotated[
     bool,
     BeforeValidator(_bool_text),

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
+from pydantic import Field
 
 from eventrail.deps import ADMIN_ONLY, AdminCaller, CurrentCaller, RequestId, Session
-from eventrail.kit.schemas import QueryInt
+from eventrail.kit.schemas import QUERY_INT
 from eventrail.models import (
     CardSeries,
     FieldDefinition,
@@ -126,8 +127,12 @@ def put_settings(
 def settings_history(
     caller: AdminCaller,
     session: Session,
-    limit: Annotated[QueryInt, Query(ge=1, le=100, description="Changes per page")] = 50,
-    offset: Annotated[QueryInt, Query(ge=0, le=10_000_000, description="Changes to skip")] = 0,
+    limit: Annotated[
+        int, Field(ge=1, le=100), QUERY_INT, Query(description="Changes per page")
+    ] = 50,
+    offset: Annotated[
+        int, Field(ge=0, le=10_000_000), QUERY_INT, Query(description="Changes to skip")
+    ] = 0,
 ) -> SettingsHistory:
     changes = service.settings_history(session, caller.org_id, limit=limit, offset=offset)
     return SettingsHistory(data=[_change(change) for change in changes])

@@ -4,8 +4,9 @@ Every body is validated strictly (``strict=True``): a JSON value must already be
 of the declared type. A boolean is never an integer (``true`` is not ``1``), a
 number is never a string, a string is never a number or a boolean (``"5"`` is
 not ``5``, ``"true"`` is not ``true``) and ``5.0`` is not an integer. Such a
-value is a 400 naming the field. A field that must take another wire form for
-Capillary's clients says so where it is declared (see ``docs/api.md``).
+value is a 400 naming the field. No body field takes another spelling; the
+values of custom fields and of events' fields, typed by the org's own
+definitions, follow ``kit.values`` instead (docs/decisions.md, "Types are strict").
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from starlette.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
 
 from eventrail.audit.schemas import AuditPage
-from eventrail.ingest.service import WAIT_FALSE, WAIT_TRUE
+from eventrail.kit.requests import FALSE_WORDS, TRUE_WORDS
 
 _DATE = "epoch ms, yyyy-MM-dd, yyyy-MM-dd HH:mm:ss or ISO 8601 (no offset: the org's timezone)"
 _ENVELOPE = {"$ref": "#/components/schemas/ListEnvelope"}
@@ -48,8 +48,8 @@ def _ok(schema: dict[str, Any], description: str) -> dict[str, Any]:
     }
 
 
-# ingest.service._wait_flag: an empty value means false.
-_WAIT = {"type": "string", "enum": [*WAIT_TRUE, *WAIT_FALSE], "default": "false"}
+# Every boolean query parameter takes these (kit.requests.query_bool), nothing else.
+_BOOLEAN = {"type": "string", "enum": [*TRUE_WORDS, *FALSE_WORDS], "default": "false"}
 
 _SECURITY: list[dict[str, list[str]]] = [{"basic": []}, {"oauthToken": []}]
 
@@ -228,7 +228,7 @@ _PATHS: dict[str, Any] = {
                 _param(
                     "includeUserContext",
                     "query",
-                    {"type": "boolean", "default": False},
+                    _BOOLEAN,
                     "Show userContextDetails",
                 ),
             ],
@@ -250,7 +250,7 @@ _PATHS: dict[str, Any] = {
                     "The webhook",
                     True,
                 ),
-                _param("wait", "query", _WAIT, "Answer after processing, with the result"),
+                _param("wait", "query", _BOOLEAN, "Answer after processing, with the result"),
             ],
             "requestBody": {
                 "required": True,
@@ -283,7 +283,7 @@ _PATHS: dict[str, Any] = {
                     "The webhook",
                     True,
                 ),
-                _param("wait", "query", _WAIT, "Answer after processing, with the results"),
+                _param("wait", "query", _BOOLEAN, "Answer after processing, with the results"),
             ],
             "requestBody": {
                 "required": True,

@@ -26,6 +26,7 @@ from eventrail.events.cache import WebhookCache, WebhookInfo
 from eventrail.ingest.committer import GroupCommitter
 from eventrail.kit import ids
 from eventrail.kit.asgi import FastRequest as Request
+from eventrail.kit.asgi import bool_param
 from eventrail.kit.dates import now_ms
 from eventrail.kit.flight import SingleFlight
 from eventrail.kit.json import payload_problem
@@ -59,19 +60,9 @@ def _text(body: bytes) -> str:
     return body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
 
 
-# ?wait= takes these (documented as this enum in /openapi.json), nothing else:
-# a value with spaces or control characters around it is a 400, not a guess.
-WAIT_TRUE = ("true", "True", "TRUE", "1", "yes", "Yes", "YES")
-WAIT_FALSE = ("false", "False", "FALSE", "0", "no", "No", "NO", "")
-
-
 def _wait_flag(request: Request) -> bool:
-    raw = request.query.get("wait")
-    if raw is None or raw in WAIT_FALSE:
-        return False
-    if raw in WAIT_TRUE:
-        return True
-    raise BadRequest("Invalid value for query parameter 'wait': must be true or false")
+    """?wait=, read as every boolean query parameter is (``kit.requests.query_bool``)."""
+    return bool_param(request, "wait", False)
 
 
 def _unauthorized_body(raw: bytes) -> str:

@@ -38,7 +38,14 @@ from eventrail.errors import (
 from eventrail.kit import ids
 from eventrail.kit.dbhealth import DatabaseHealth, is_unavailable
 from eventrail.kit.json import dumps
-from eventrail.kit.requests import parse_query, read_body
+from eventrail.kit.requests import (
+    QueryValueError,
+    parse_query,
+    query_bool,
+    query_int,
+    read_body,
+    refuse_query_value,
+)
 from eventrail.kit.server import header_problem
 
 log = logging.getLogger("eventrail")
@@ -211,26 +218,10 @@ def int_param(
     raw = request.query.get(name)
     if raw is None:
         return default
-    text = raw.strip()
-    if not (text.isascii() and (text.isdigit() or (text[:1] == "-" and text[1:].isdigit()))):
-        raise BadRequest(
-            f"Invalid value for query parameter '{name}': Input should be a valid integer, "
-            "unable to parse string as an integer"
-        )
-    digits = text.lstrip("-").lstrip("0")
-    # Past 19 digits no 64-bit bound can be met, and int() refuses over 4300 digits.
-    value = int(text) if len(digits) <= 19 else (low - 1 if text[0] == "-" else high + 1)
-    if value < low:
-        raise BadRequest(
-            f"Invalid value for query parameter '{name}': Input should be greater than or equal "
-            f"to {low}"
-        )
-    if value > high:
-        raise BadRequest(
-            f"Invalid value for query parameter '{name}': Input should be less than or equal "
-            f"to {high}"
-        )
-    return value
+    try:
+        return query_int(raw, low, high)
+    except QueryValueError as exc:
+        raise refuse_query_value(name, exc) from None
 
 
 def required_int(request: FastRequest, name: str, low: int, high: int) -> int:
@@ -255,12 +246,7 @@ def bool_param(request: FastRequest, name: str, default: bool) -> bool:
     raw = request.query.get(name)
     if raw is None:
         return default
-    value = raw.strip().lower()
-    if value in {"true", "1", "yes", "on", "t", "y"}:
-        return True
-    if value in {"false", "0", "no", "off", "f", "n"}:
-        return False
-    raise BadRequest(
-        f"Invalid value for query parameter '{name}': Input should be a valid boolean, "
-        "unable to interpret input"
-    )
+    try:
+        return query_bool(raw)
+    except QueryValueError as exc:
+        raise refuse_query_value(name, exc) from None

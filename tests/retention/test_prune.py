@@ -97,3 +97,15 @@ def test_prune_errors_are_one_line(env: dict[str, str], tmp_path: Path) -> None:
     # bad arguments
     code, stdout, stderr = run_human(["prune", "--dry-run=yes"], env)
     assert code == 2 and stderr.count("\n") == 1 and "Traceback" not in stderr, stderr
+
+
+def test_one_pruner_at_a_time(db: Database) -> None:
+    """On PostgreSQL the pruners of every process share one lock; SQLite's write lock
+    serialises their batches instead."""
+    from eventrail.retention.service import pruner_lock
+
+    with pruner_lock(db, wait=False) as first, pruner_lock(db, wait=False) as second:
+        assert first is True
+        assert second is db.is_sqlite
+    with pruner_lock(db, wait=False) as again:
+        assert again is True  # released

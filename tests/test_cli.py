@@ -126,6 +126,7 @@ DATABASE_COMMANDS = [
     ["client", "create", "--org", "1", "--till", "t"],
     ["demo"],
     ["serve", "--port", "1"],
+    ["prune", "--dry-run"],
 ]
 
 

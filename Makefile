@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install install-dev run test lint typecheck format bench bench-quick bench-attack
+.PHONY: install install-dev run test lint typecheck format bench bench-quick bench-attack bench-prune
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -56,3 +56,7 @@ bench-quick: install-dev
 # 5 s windows, 3 rounds, about five minutes per database.
 bench-attack: install-dev
 	$(BIN)/python -m bench.attack
+
+# Pruning cost per batch at 1M and 10M rows (bench/README.md, "Pruning").
+bench-prune: install-dev
+	$(BIN)/python -m bench.prune

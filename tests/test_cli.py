@@ -16,7 +16,7 @@ from eventrail.db import SCHEMA_HEAD, create_db_engine
 from eventrail.kit.security import md5_hex, verify_secret
 from tests.conftest import _require_postgres
 from tests.fixtures.databases import ADMIN_URL, postgres_database
-from tests.fixtures.server import EVENTRAIL, cli_env, free_port, run_cli
+from tests.fixtures.server import cli_env, free_port, run_cli, run_human
 
 
 def _env(kind: str, tmp_path: Path) -> Iterator[dict[str, str]]:
@@ -126,13 +126,8 @@ DATABASE_COMMANDS = [
     ["client", "create", "--org", "1", "--till", "t"],
     ["demo"],
     ["serve", "--port", "1"],
+    ["prune", "--dry-run"],
 ]
-
-
-def run_human(args: list[str], env: dict[str, str]) -> tuple[int, str, str]:
-    """Run `eventrail <args>` without --json: (exit code, stdout, stderr)."""
-    done = subprocess.run([EVENTRAIL, *args], env=env, capture_output=True, text=True, timeout=60)
-    return done.returncode, done.stdout, done.stderr
 
 
 def assert_one_line_error(code: int, stdout: str, stderr: str, *needles: str) -> None:

@@ -39,13 +39,15 @@ from eventrail.orgs.endpoints import router as orgs_router
 from eventrail.processing.endpoints import routes as processing_routes
 from eventrail.processing.processor import Processor
 from eventrail.processing.waiters import ResultWaiters
+from eventrail.retention.service import BackgroundPruner
 
 log = logging.getLogger("eventrail")
 
 
 class Background:
     """What runs beside the HTTP API in every server process: the ingest writer
-    (group commit) and the processors."""
+    (group commit), the processors and, where processors run, the pruner of expired
+    rows (docs/retention.md)."""
 
     def __init__(self, db: Database, settings: Settings) -> None:
         self.waiters = ResultWaiters()
@@ -56,17 +58,20 @@ class Background:
             threads=settings.processor_threads,
         )
         self.committer = GroupCommitter(db, on_commit=self.processor.wake)
+        self.pruner = BackgroundPruner(db, settings)
 
     def start(self) -> None:
         self.committer.start()
         if self.processor.thread_count > 0:
             self.processor.start()
+            self.pruner.start()
 
     def stop(self) -> None:
         """After the HTTP server has answered what was in flight: write what is still
         queued for the group commit, then let the processors finish their batches
         (each step bounded: docs/deploy.md, "Stopping")."""
         self.waiters.close()
+        self.pruner.stop()
         self.committer.stop()
         self.processor.stop()
 

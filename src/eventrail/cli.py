@@ -504,6 +504,100 @@ def cmd_process(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+_KIND_NAMES = {"eventLogs": "log entries", "eventData": "events", "audit": "audit entries"}
+
+
+class _ProgressBar:
+    """``[#####.....]  52%  5200/10000 rows`` on standard error, redrawn in place on a
+    terminal, else a line at every tenth."""
+
+    WIDTH = 30
+
+    def __init__(self, total: int) -> None:
+        self.total = max(total, 1)
+        self.done = 0
+        self.tty = sys.stderr.isatty()
+        self._shown = -1
+
+    def advance(self, rows: int) -> None:
+        self.done = min(self.done + rows, self.total)
+        percent = self.done * 100 // self.total
+        if not self.tty and percent // 10 == self._shown // 10 and self.done < self.total:
+            return
+        self._shown = percent
+        filled = self.WIDTH * self.done // self.total
+        bar = "#" * filled + "." * (self.WIDTH - filled)
+        line = f"[{bar}] {percent:3d}%  {self.done}/{self.total} rows"
+        print(("\r" + line) if self.tty else line, end="" if self.tty else "\n", file=sys.stderr)
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.tty and self._shown >= 0:
+            print(file=sys.stderr)
+
+
+def cmd_prune(args: argparse.Namespace, settings: Settings) -> int:
+    from eventrail.retention.service import pruner_lock
+
+    db = _database(settings)
+    try:
+        with pruner_lock(db, wait=False) as held:
+            if not held:
+                if not args.json:
+                    print("waiting for the pruner of another process to finish...", file=sys.stderr)
+                with pruner_lock(db, wait=True):
+                    return _prune_all(args, settings, db)
+            return _prune_all(args, settings, db)
+    finally:
+        db.dispose()
+
+
+def _prune_all(args: argparse.Namespace, settings: Settings, db: Database) -> int:
+    """Count what is expired, then (without --dry-run) delete it with a progress bar."""
+    from eventrail.retention.service import count_expired, prune, targets
+
+    with db.transaction(write=False) as session:
+        found = targets(session, settings)
+    counts = count_expired(db, found)
+    per_org: dict[int, dict[str, int]] = {}
+    for target, n in counts.items():
+        per_org.setdefault(target.org_id, dict.fromkeys(_KIND_NAMES, 0))[target.kind] = n
+    total = sum(counts.values())
+    if not args.dry_run and total:
+        bar = None if args.json else _ProgressBar(total)
+        try:
+            for target, n in counts.items():
+                if n:
+                    deleted = prune(
+                        db,
+                        target,
+                        settings.retention_batch_rows,
+                        progress=bar.advance if bar is not None else None,
+                    )
+                    per_org[target.org_id][target.kind] = deleted
+        finally:
+            if bar is not None:
+                bar.close()
+        total = sum(sum(kinds.values()) for kinds in per_org.values())
+    verb = "would delete" if args.dry_run else "deleted"
+    lines = [
+        f"org {org_id}: {verb} "
+        + ", ".join(f"{kinds[kind]} {name}" for kind, name in _KIND_NAMES.items())
+        for org_id, kinds in sorted(per_org.items())
+        if any(kinds.values())
+    ]
+    lines.append(
+        f"{verb} {total} expired row(s)" + (" (dry run: nothing deleted)" if args.dry_run else "")
+    )
+    payload = {
+        "dryRun": args.dry_run,
+        "total": total,
+        "orgs": [{"orgId": org_id, **kinds} for org_id, kinds in sorted(per_org.items())],
+    }
+    _emit(args, payload, "\n".join(lines))
+    return 0
+
+
 class _ArgumentParser(argparse.ArgumentParser):
     """argparse, answering bad arguments in one line (JSON with ``--json``)."""
 
@@ -593,6 +687,20 @@ def _parser() -> argparse.ArgumentParser:
         "--threads",
         type=_bounded_int(1, 16),
         help="processor threads, 1 to 16 (default: EVENTRAIL_PROCESSOR_THREADS, at least 1)",
+    )
+
+    prune_ = add(
+        sub,
+        "prune",
+        cmd_prune,
+        "delete what each org's retention has expired (log entries, events, audit entries "
+        "of orgs that set auditDays)",
+    )
+    prune_.add_argument(
+        "--dry-run",
+        dest="dry_run",
+        action="store_true",
+        help="count what would be deleted, per org, and delete nothing",
     )
 
     org = sub.add_parser("org", help="orgs").add_subparsers(dest="action", required=True)

@@ -97,6 +97,34 @@ class Settings(BaseSettings):
         "one waiting longest for its headers, or gets 503 if none is waiting.",
     )
 
+    retention_event_logs_days: int = Field(
+        default=90,
+        ge=1,
+        le=36_500,
+        description="Days the processing log (and the bodies of refused, invalid and set-aside "
+        "requests in it) is kept, for orgs that set no eventLogsDays.",
+    )
+    retention_event_data_days: int = Field(
+        default=365,
+        ge=1,
+        le=36_500,
+        description="Days stored events (and their unique keys) are kept, for orgs that set "
+        "no eventDataDays.",
+    )
+    retention_interval_seconds: int = Field(
+        default=300,
+        ge=0,
+        le=86_400,
+        description="How often processors prune expired rows in the background (0: never; "
+        "`eventrail prune` still does).",
+    )
+    retention_batch_rows: int = Field(
+        default=500,
+        ge=1,
+        le=10_000,
+        description="Rows one pruning transaction deletes at most.",
+    )
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:

@@ -7,9 +7,11 @@ Shared by the fast lane (``kit/asgi.py``) and the guard in front of FastAPI
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
-from starlette.types import Receive
+if TYPE_CHECKING:  # the command line reads values with this module, without the web stack
+    from starlette.types import Receive
 
 from eventrail.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 

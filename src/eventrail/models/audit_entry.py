@@ -36,6 +36,8 @@ class AuditEntry(Base):
             "created_on",
             "id",
         ),
+        # retention (auditDays): an org's oldest entries, a batch at a time
+        sa.Index("ix_audit_entries_org_created_on", "org_id", "created_on", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)

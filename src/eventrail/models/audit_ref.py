@@ -21,6 +21,8 @@ class AuditRef(Base):
             "updated_field",
             "entry_id",
         ),
+        # retention: an entry's refs go with it
+        sa.Index("ix_audit_refs_entry_id", "entry_id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)

@@ -20,3 +20,8 @@ class Org(Base):
     psi_masking_enabled: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     rate_limit_per_minute: Mapped[int] = mapped_column(sa.Integer, default=1000)
     created_at: Mapped[int] = mapped_column(sa.BigInteger)
+    # Retention in days (docs/retention.md); NULL: the server's default
+    # (EVENTRAIL_RETENTION_*), and for the audit trail: kept for ever.
+    event_logs_days: Mapped[int | None] = mapped_column(sa.Integer, default=None)
+    event_data_days: Mapped[int | None] = mapped_column(sa.Integer, default=None)
+    audit_days: Mapped[int | None] = mapped_column(sa.Integer, default=None)

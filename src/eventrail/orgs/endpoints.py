@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import Field
 
+from eventrail.config import Settings
 from eventrail.deps import ADMIN_ONLY, AdminCaller, CurrentCaller, RequestId, Session
 from eventrail.kit.schemas import QUERY_INT
 from eventrail.models import (
@@ -35,6 +36,7 @@ from eventrail.orgs.schemas import (
     LabelOut,
     OrgSettings,
     OrgSettingsUpdate,
+    Retention,
     SeriesCreate,
     SeriesCreated,
     SeriesList,
@@ -42,13 +44,15 @@ from eventrail.orgs.schemas import (
     SettingsChangeOut,
     SettingsHistory,
 )
+from eventrail.retention.service import retention_of
 
 # Reads are open to every till and client of the org; every write (and the
 # settings history) needs the admin permission (AdminCaller, docs/security.md).
 router = APIRouter(prefix="/v2/orgs/settings", tags=["org settings"])
 
 
-def _settings(org: Org) -> OrgSettings:
+def _settings(org: Org, settings: Settings) -> OrgSettings:
+    days = retention_of(org, settings)
     return OrgSettings(
         org_id=org.id,
         name=org.name,
@@ -56,6 +60,11 @@ def _settings(org: Org) -> OrgSettings:
         parent_org_id=org.parent_org_id if org.parent_org_id is not None else -1,
         psi_masking_enabled=org.psi_masking_enabled,
         rate_limit_per_minute=org.rate_limit_per_minute,
+        retention=Retention(
+            event_logs_days=days.event_logs_days,
+            event_data_days=days.event_data_days,
+            audit_days=days.audit_days,
+        ),
     )
 
 
@@ -88,8 +97,8 @@ def _group(group: UserGroup, members: list[int]) -> GroupOut:
 
 
 @router.get("", response_model=OrgSettings, summary="The caller's org settings")
-def get_settings(caller: CurrentCaller, session: Session) -> OrgSettings:
-    return _settings(service.get_org(session, caller.org_id))
+def get_settings(caller: CurrentCaller, session: Session, request: Request) -> OrgSettings:
+    return _settings(service.get_org(session, caller.org_id), request.app.state.settings)
 
 
 def _change(change: SettingsChange) -> SettingsChangeOut:
@@ -109,13 +118,18 @@ def _change(change: SettingsChange) -> SettingsChangeOut:
 @router.put(
     "",
     response_model=OrgSettings,
-    summary="Change timezone, PSI masking, rate limit (admin)",
+    summary="Change timezone, PSI masking, rate limit, retention (admin)",
     responses=ADMIN_ONLY,
 )
 def put_settings(
-    body: OrgSettingsUpdate, caller: AdminCaller, session: Session, request_id: RequestId
+    body: OrgSettingsUpdate,
+    caller: AdminCaller,
+    session: Session,
+    request_id: RequestId,
+    request: Request,
 ) -> OrgSettings:
-    return _settings(service.update_settings(session, caller, request_id, body))
+    org = service.update_settings(session, caller, request_id, body)
+    return _settings(org, request.app.state.settings)
 
 
 @router.get(

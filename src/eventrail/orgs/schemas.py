@@ -1,10 +1,44 @@
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
 from eventrail.kit.schemas import Id, Schema, StrictSchema
+
+# Whole days, 1 to 100 years; strict: a string or a boolean is refused, not converted.
+RetentionDays = Annotated[int, Field(strict=True, ge=1, le=36_500)]
+
+
+class Retention(Schema):
+    event_logs_days: int = Field(
+        alias="eventLogsDays",
+        description="Days the processing log is kept (with the bodies of refused, invalid "
+        "and set-aside requests)",
+    )
+    event_data_days: int = Field(
+        alias="eventDataDays", description="Days stored events (and their unique keys) are kept"
+    )
+    audit_days: int | None = Field(
+        alias="auditDays", description="Days the audit trail is kept; null: kept for ever"
+    )
+
+
+class RetentionUpdate(StrictSchema):
+    """Days from 1 to 36500; null puts a value back to the server's default (for
+    ``auditDays``: the audit trail is kept for ever)."""
+
+    event_logs_days: RetentionDays | None = Field(default=None, alias="eventLogsDays")
+    event_data_days: RetentionDays | None = Field(default=None, alias="eventDataDays")
+    audit_days: RetentionDays | None = Field(default=None, alias="auditDays")
+
+
+class RetentionValues(Schema):
+    """The org's own retention settings; null: the server's default (auditDays: for ever)."""
+
+    event_logs_days: int | None = Field(default=None, alias="eventLogsDays")
+    event_data_days: int | None = Field(default=None, alias="eventDataDays")
+    audit_days: int | None = Field(default=None, alias="auditDays")
 
 
 class OrgSettings(Schema):
@@ -14,6 +48,7 @@ class OrgSettings(Schema):
     parent_org_id: int = Field(alias="parentOrgId", description="-1 when not a child org")
     psi_masking_enabled: bool = Field(alias="psiMaskingEnabled")
     rate_limit_per_minute: int = Field(alias="rateLimitPerMinute")
+    retention: Retention = Field(description="The retention in force (the org's or the default)")
     warnings: list[object] = Field(default_factory=list)
 
 
@@ -23,12 +58,16 @@ class OrgSettingsUpdate(StrictSchema):
     rate_limit_per_minute: int | None = Field(
         default=None, alias="rateLimitPerMinute", ge=1, le=1_000_000
     )
+    retention: RetentionUpdate | None = None
 
 
 class SettingsValues(Schema):
     timezone: str = Field(description="IANA timezone of the org")
     psi_masking_enabled: bool = Field(alias="psiMaskingEnabled")
     rate_limit_per_minute: int = Field(alias="rateLimitPerMinute")
+    retention: RetentionValues | None = Field(
+        default=None, description="Absent in changes recorded before retention existed"
+    )
 
 
 class SettingsChangeTill(Schema):

@@ -40,6 +40,7 @@ from eventrail.orgs.schemas import (
     GroupMembersUpdate,
     LabelCreate,
     OrgSettingsUpdate,
+    RetentionUpdate,
     SeriesCreate,
 )
 
@@ -103,7 +104,23 @@ def _settings_values(org: Org) -> dict[str, Any]:
         "timezone": org.timezone,
         "psiMaskingEnabled": org.psi_masking_enabled,
         "rateLimitPerMinute": org.rate_limit_per_minute,
+        "retention": {
+            "eventLogsDays": org.event_logs_days,
+            "eventDataDays": org.event_data_days,
+            "auditDays": org.audit_days,
+        },
     }
+
+
+def _update_retention(org: Org, update: RetentionUpdate) -> None:
+    """The values given; a null puts one back to the default."""
+    given = update.model_fields_set
+    if "event_logs_days" in given:
+        org.event_logs_days = update.event_logs_days
+    if "event_data_days" in given:
+        org.event_data_days = update.event_data_days
+    if "audit_days" in given:
+        org.audit_days = update.audit_days
 
 
 def update_settings(
@@ -125,6 +142,8 @@ def update_settings(
         org.psi_masking_enabled = update.psi_masking_enabled
     if update.rate_limit_per_minute is not None:
         org.rate_limit_per_minute = update.rate_limit_per_minute
+    if update.retention is not None:
+        _update_retention(org, update.retention)
     after = _settings_values(org)
     if after != before:
         OrgRepository(session).add(

@@ -4,6 +4,8 @@ They claim from the same queue as the processors inside servers (``FOR UPDATE
 SKIP LOCKED`` on PostgreSQL, the write lock on SQLite), so any mix of servers
 and processor processes on one database processes every request exactly once.
 Nothing wakes them when a server commits: they poll (processor.py says how).
+Like the processors in a server, they prune expired rows in the background
+(retention/service.py).
 
 SIGTERM or SIGINT: the threads finish and commit the batch they are in and the
 process exits 0, within ``processor.STOP_SECONDS`` (10 s); a batch still running then
@@ -19,6 +21,7 @@ from eventrail.config import Settings
 from eventrail.db import Database
 from eventrail.processing.processor import STOP_SECONDS, Processor
 from eventrail.processing.waiters import ResultWaiters
+from eventrail.retention.service import BackgroundPruner
 
 log = logging.getLogger("eventrail.processing")
 
@@ -32,10 +35,13 @@ def run_processors(
     processor = Processor(
         db, ResultWaiters(), batch_size=settings.processor_batch_size, threads=threads
     )
+    pruner = BackgroundPruner(db, settings)
     processor.start()
+    pruner.start()
     log.info("eventrail processors started (%d thread(s))", threads)
     stop.wait()
     log.info("stopping: finishing the batches in progress (at most %.0f s)", STOP_SECONDS)
+    pruner.stop()
     finished = processor.stop(STOP_SECONDS)
     log.info("eventrail processors stopped")
     return finished

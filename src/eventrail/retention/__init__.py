@@ -1,0 +1,1 @@
+"""Retention: deleting what an org's retention has expired, in small batches."""

@@ -1,0 +1,137 @@
+"""All SQL of pruning. Every statement is scoped to one org and reads an index that
+starts with (org_id, time), so a batch costs the rows it deletes, not the table's size
+(bench/README.md, "Pruning"; tests/retention/test_prune_plans.py checks the plans)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+# What is pruned: (table, its org's time column). Audit entries take their refs and
+# audit_kinds rows with them; events take their unique keys.
+EVENT_LOGS = "eventLogs"
+EVENT_DATA = "eventData"
+AUDIT = "audit"
+KINDS = (EVENT_LOGS, EVENT_DATA, AUDIT)
+
+# How each kind's expired rows are found: the same WHERE for counting and deleting.
+_EXPIRED = {
+    EVENT_LOGS: "FROM event_logs WHERE org_id = :org_id AND start_time < :cutoff",
+    EVENT_DATA: "FROM event_records WHERE org_id = :org_id AND created_at < :cutoff",
+    AUDIT: "FROM audit_entries WHERE org_id = :org_id AND created_on < :cutoff",
+}
+
+
+def count_sql(kind: str) -> str:
+    return f"SELECT count(*) {_EXPIRED[kind]}"
+
+
+def batch_sql(kind: str, postgres: bool) -> str:
+    """The statement that deletes (or, for the audit trail, selects) one batch."""
+    if kind == AUDIT:
+        return f"SELECT id {_EXPIRED[AUDIT]} ORDER BY created_on, id LIMIT :limit"
+    table = "event_logs" if kind == EVENT_LOGS else "event_records"
+    returning = " RETURNING id, unique_id" if kind == EVENT_DATA else ""
+    if postgres:
+        # By physical address: no second walk of the primary key's index.
+        return (
+            f"DELETE FROM {table} WHERE ctid = ANY(ARRAY(SELECT ctid {_EXPIRED[kind]} "
+            f"LIMIT :limit)){returning}"
+        )
+    return (
+        f"DELETE FROM {table} WHERE rowid IN (SELECT rowid {_EXPIRED[kind]} LIMIT :limit)"
+        f"{returning}"
+    )
+
+
+class PruneRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.postgres = session.get_bind().dialect.name == "postgresql"
+
+    def expired(self, kind: str, org_id: int, cutoff: int) -> int:
+        params = {"org_id": org_id, "cutoff": cutoff}
+        return int(self.session.execute(sa.text(count_sql(kind)), params).scalar_one())
+
+    def delete_batch(self, kind: str, org_id: int, cutoff: int, limit: int) -> int:
+        """Delete up to ``limit`` expired rows of one kind of one org; how many went."""
+        params = {"org_id": org_id, "cutoff": cutoff, "limit": limit}
+        statement = sa.text(batch_sql(kind, self.postgres))
+        if kind == EVENT_LOGS:
+            result = self.session.execute(statement, params)
+            return int(getattr(result, "rowcount", 0))
+        if kind == EVENT_DATA:
+            gone = [(str(i), str(u)) for i, u in self.session.execute(statement, params)]
+            self._forget_unique_keys(org_id, gone)
+            return len(gone)
+        ids = [int(i) for i in self.session.execute(statement, params).scalars()]
+        self._delete_entries(ids)
+        return len(ids)
+
+    def _forget_unique_keys(self, org_id: int, events: Sequence[tuple[str, str]]) -> None:
+        """The unique keys that pointed at deleted events: a later event with that
+        uniqueId is new again (its first one is gone)."""
+        if not events:
+            return
+        if self.postgres:
+            sql = (
+                "DELETE FROM event_unique_keys k "
+                "USING unnest(CAST(:events AS text[]), CAST(:keys AS text[])) AS d(e, u) "
+                "WHERE k.org_id = :org_id AND k.unique_id = d.u AND k.event_id = d.e"
+            )
+            params: dict[str, Any] = {
+                "org_id": org_id,
+                "events": [e for e, _ in events],
+                "keys": [u for _, u in events],
+            }
+        else:
+            sql = (
+                "DELETE FROM event_unique_keys WHERE org_id = :org_id AND "
+                "(unique_id, event_id) IN (SELECT json_extract(value, '$[1]'), "
+                "json_extract(value, '$[0]') FROM json_each(:events))"
+            )
+            params = {"org_id": org_id, "events": orjson.dumps(list(events)).decode()}
+        self.session.execute(sa.text(sql), params)
+
+    def _delete_entries(self, ids: list[int]) -> None:
+        """Audit entries with their refs and audit_kinds rows (the triggers lower
+        audit_counts, and refuse any row the org's auditDays has not expired)."""
+        if not ids:
+            return
+        for table, column in (
+            ("audit_refs", "entry_id"),
+            ("audit_kinds", "entry_id"),
+            ("audit_entries", "id"),
+        ):
+            if self.postgres:
+                sql = f"DELETE FROM {table} WHERE {column} = ANY(:ids)"
+                self.session.execute(sa.text(sql), {"ids": ids})
+            else:
+                sql = f"DELETE FROM {table} WHERE {column} IN (SELECT value FROM json_each(:ids))"
+                self.session.execute(sa.text(sql), {"ids": orjson.dumps(ids).decode()})
+
+    def orgs(self) -> list[tuple[int, int | None, int | None, int | None]]:
+        sql = "SELECT id, event_logs_days, event_data_days, audit_days FROM orgs ORDER BY id"
+        return [(row[0], row[1], row[2], row[3]) for row in self.session.execute(sa.text(sql))]
+
+
+# One key for every pruner of a database (PostgreSQL advisory lock).
+_LOCK = sa.text("SELECT pg_try_advisory_lock(7285101453)")
+_WAIT = sa.text("SELECT pg_advisory_lock(7285101453)")
+_UNLOCK = sa.text("SELECT pg_advisory_unlock(7285101453)")
+
+
+def try_lock(connection: sa.Connection, *, wait: bool) -> bool:
+    """Take the pruners' lock on this connection (PostgreSQL), waiting for it or not."""
+    if wait:
+        connection.execute(_WAIT)
+        return True
+    return bool(connection.execute(_LOCK).scalar())
+
+
+def unlock(connection: sa.Connection) -> None:
+    connection.execute(_UNLOCK)

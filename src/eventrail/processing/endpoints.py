@@ -1,9 +1,16 @@
 """GET /v2/events/logs and GET /v2/events/event_data: read APIs served
-by the fast lane (their OpenAPI description is in ``openapi.py``)."""
+by the fast lane (their OpenAPI description is in ``openapi.py``); the replay and
+summary APIs of the log, FastAPI routes."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+
+from eventrail.deps import ADMIN_ONLY, AdminCaller, RequestId
 from eventrail.errors import BadRequest
+from eventrail.ingest.service import WAIT_FALSE, WAIT_TRUE, wait_flag
 from eventrail.kit.asgi import (
     FastRequest,
     FastResponse,
@@ -14,6 +21,7 @@ from eventrail.kit.asgi import (
 )
 from eventrail.lane import LaneContext
 from eventrail.processing import service
+from eventrail.processing.schemas import ReplayAnswer, ReplayIn
 
 DEFAULT_EVENTS = 1000
 MAX_EVENTS = 10_000
@@ -81,3 +89,36 @@ def routes(ctx: LaneContext) -> list[Route]:
         ("GET", "/v2/events/event_data/{userId}", customer_events),
         ("GET", "/v2/events/event_data", one_event),
     ]
+
+
+# -- the console's APIs: FastAPI routes (not hot; their shapes are pydantic models) ------
+router = APIRouter(prefix="/v2/events/logs", tags=["event logs and data"])
+
+
+@router.post(
+    "/replay",
+    summary="Run failed log entries through the pipeline again, each as a new entry",
+    response_model=ReplayAnswer,
+    responses=ADMIN_ONLY,
+)
+async def replay_logs(
+    request: Request,
+    body: ReplayIn,
+    caller: AdminCaller,
+    call_id: RequestId,
+    wait: str | None = Query(
+        default=None,
+        json_schema_extra={"enum": [*WAIT_TRUE, *WAIT_FALSE]},
+        description="Answer after processing, with each replay's verdict",
+    ),
+) -> Any:
+    state = request.app.state
+    ticket = service.ReplayTicket(caller.org_id, caller.org_timezone, caller.credential, call_id)
+    return await service.replay_and_wait(
+        state.db,
+        state.ingestor,
+        state.background.processor,
+        ticket,
+        body,
+        wait=wait_flag(wait),
+    )

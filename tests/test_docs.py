@@ -145,6 +145,7 @@ def test_readme_walkthrough_and_docs_events(env: dict[str, str], tmp_path: Path)
     assert '"dryRun":true,"result":{"status":"EVENT_FIELD_VALIDATION_FAILED"' in out
     assert '"step":"field validation"' in out
     assert out.count('"outcome":"replayed"') == 2
+    assert '"bucket":"day"' in out and '"bucket":"hour"' in out
 
 
 def test_demo_again_says_how_to_log_in_and_new_loads_another(tmp_path: Path) -> None:

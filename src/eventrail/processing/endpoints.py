@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 
-from eventrail.deps import ADMIN_ONLY, AdminCaller, RequestId
+from eventrail.deps import ADMIN_ONLY, AdminCaller, CurrentCaller, RequestId, Session
 from eventrail.errors import BadRequest
 from eventrail.ingest.service import WAIT_FALSE, WAIT_TRUE, wait_flag
 from eventrail.kit.asgi import (
@@ -21,7 +21,7 @@ from eventrail.kit.asgi import (
 )
 from eventrail.lane import LaneContext
 from eventrail.processing import service
-from eventrail.processing.schemas import ReplayAnswer, ReplayIn
+from eventrail.processing.schemas import ReplayAnswer, ReplayIn, SummaryAnswer
 
 DEFAULT_EVENTS = 1000
 MAX_EVENTS = 10_000
@@ -121,4 +121,43 @@ async def replay_logs(
         ticket,
         body,
         wait=wait_flag(wait),
+    )
+
+
+@router.get(
+    "/summary",
+    summary="Outcome counts: per status per hour or day, and per (event name, status, message)",
+    response_model=SummaryAnswer,
+)
+def logs_summary(
+    caller: CurrentCaller,
+    session: Session,
+    from_date: str = Query(
+        min_length=1, max_length=64, description="Inclusive, on startTime (org's timezone)"
+    ),
+    to_date: str = Query(
+        min_length=1, max_length=64, description="Inclusive, on startTime (org's timezone)"
+    ),
+    bucket: str = Query(
+        default="hour",
+        max_length=10,
+        json_schema_extra={"enum": list(service.BUCKETS)},
+        description="hour or day, in the org's timezone",
+    ),
+    event_name: str | None = Query(default=None, max_length=200, description="Exact event name"),
+    webhook_id: str | None = Query(
+        default=None,
+        alias="webhookId",
+        pattern="^[0-9a-f]{32}$",
+        description="The webhook the requests were posted to",
+    ),
+) -> Any:
+    return service.summary(
+        session,
+        caller,
+        from_date=from_date,
+        to_date=to_date,
+        bucket=bucket,
+        event_name=event_name,
+        webhook_id=webhook_id,
     )

@@ -530,3 +530,46 @@ def records_query(
 def record_query(org_id: int, event_id: str) -> tuple[str, dict[str, Any]]:
     sql = f"SELECT {_RECORD_COLUMNS} FROM event_records WHERE org_id = :org_id AND id = :id"
     return sql, {"org_id": org_id, "id": event_id}
+
+
+# -- the outcome summary's SQL (event_log_counts, by its primary key's range) ----------
+MAX_OUTCOMES = 1000
+
+
+def _summary_where(
+    org_id: int, lo: int, hi: int, event_name: str | None, webhook_id: str | None
+) -> tuple[str, dict[str, Any]]:
+    where = ["org_id = :org_id", "slot >= :lo", "slot <= :hi"]
+    params: dict[str, Any] = {"org_id": org_id, "lo": lo, "hi": hi}
+    if event_name is not None:
+        where.append("event_name = :event_name")
+        params["event_name"] = event_name
+    if webhook_id is not None:
+        where.append("webhook_id = :webhook_id")
+        params["webhook_id"] = webhook_id
+    return " AND ".join(where), params
+
+
+def slot_counts_query(
+    org_id: int, lo: int, hi: int, *, event_name: str | None, webhook_id: str | None
+) -> tuple[str, dict[str, Any]]:
+    """(slot, status, count) per quarter-hour and status in [lo, hi]."""
+    where, params = _summary_where(org_id, lo, hi, event_name, webhook_id)
+    sql = (
+        f"SELECT slot, status, sum(count) FROM event_log_counts WHERE {where} GROUP BY slot, status"
+    )
+    return sql, params
+
+
+def outcome_counts_query(
+    org_id: int, lo: int, hi: int, *, event_name: str | None, webhook_id: str | None
+) -> tuple[str, dict[str, Any]]:
+    """(event name, status, message, count, last slot) over [lo, hi], the most recent first."""
+    where, params = _summary_where(org_id, lo, hi, event_name, webhook_id)
+    sql = (
+        "SELECT event_name, status, max(message), sum(count), max(slot) "
+        f"FROM event_log_counts WHERE {where} "
+        "GROUP BY event_name, status, message_hash "
+        "ORDER BY max(slot) DESC, sum(count) DESC, event_name, status LIMIT :limit"
+    )
+    return sql, {**params, "limit": MAX_OUTCOMES}

@@ -4,20 +4,23 @@ events, in the shapes of Capillary's. Run by the fast lane, on its plain read co
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
 import anyio
 import orjson
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from eventrail.auth.schemas import Caller
 from eventrail.db import Database
 from eventrail.errors import BadRequest
 from eventrail.kit import ids as ids_kit
-from eventrail.kit.dates import now_ms, parse_date_range, zone
+from eventrail.kit.dates import format_iso, now_ms, parse_date_range, to_ms, zone
 from eventrail.kit.dbhealth import is_unavailable
 from eventrail.kit.fastdb import ReadConnection
 from eventrail.kit.json import payload_problem
+from eventrail.models.event_log_count import SLOT_MS
 from eventrail.orgs.repository import children_query
 from eventrail.processing import statuses as st
 from eventrail.processing.pipeline import VERDICT_OK, BatchPipeline, record_view
@@ -28,8 +31,10 @@ from eventrail.processing.repository import (
     Queued,
     RecordRow,
     logs_query,
+    outcome_counts_query,
     record_query,
     records_query,
+    slot_counts_query,
 )
 from eventrail.processing.schemas import MAX_REPLAY_IDS, ReplayIn
 
@@ -369,3 +374,90 @@ def dry_run(db: Database, request: Queued) -> dict[str, Any]:
         session.rollback()
     status, message = result.outcomes[request.request_id]
     return {"status": status, "message": message, "step": result.steps.get(request.request_id)}
+
+
+# -- the outcome summary ---------------------------------------------------------------
+MAX_SUMMARY_DAYS = 366
+BUCKETS = ("hour", "day")
+
+
+def _bucket_start(slot: int, bucket: str, tz: tzinfo) -> int:
+    moment = datetime.fromtimestamp(slot / 1000, tz=tz)
+    if bucket == "day":
+        moment = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    else:
+        moment = moment.replace(minute=0, second=0, microsecond=0)
+    return to_ms(moment)
+
+
+def summary(
+    session: Session,
+    caller: Caller,
+    *,
+    from_date: str,
+    to_date: str,
+    bucket: str,
+    event_name: str | None,
+    webhook_id: str | None,
+) -> dict[str, Any]:
+    """Counts per status per hour or day (in the org's timezone), and per (event name,
+    status, message), from the rollup: whole quarter-hours, the one holding
+    ``from_date`` to the one holding ``to_date``."""
+    tz = zone(caller.org_timezone)
+    kind = bucket.strip().lower()
+    if kind not in BUCKETS:
+        raise BadRequest("Invalid value for query parameter 'bucket': must be hour or day")
+    start_ms, end_ms = parse_date_range(
+        from_date, to_date, start_name="from_date", end_name="to_date", tz=tz
+    )
+    assert start_ms is not None
+    assert end_ms is not None
+    if end_ms - start_ms > MAX_SUMMARY_DAYS * 86_400_000:
+        raise BadRequest(
+            f"Invalid value for query parameter 'to_date': the range is at most "
+            f"{MAX_SUMMARY_DAYS} days"
+        )
+    lo, hi = start_ms // SLOT_MS * SLOT_MS, end_ms // SLOT_MS * SLOT_MS
+    filters = {"event_name": event_name, "webhook_id": webhook_id}
+    per_bucket: dict[int, dict[str | None, int]] = {}
+    starts: dict[int, int] = {}
+    sql, params = slot_counts_query(caller.org_id, lo, hi, **filters)
+    for slot, status, count in session.execute(sa.text(sql), params):
+        start = starts.get(slot)
+        if start is None:
+            start = starts[slot] = _bucket_start(int(slot), kind, tz)
+        statuses = per_bucket.setdefault(start, {})
+        key = status or None
+        statuses[key] = statuses.get(key, 0) + int(count)
+    buckets = [
+        {
+            "start": format_iso(start, tz),
+            "startMs": start,
+            "total": sum(statuses.values()),
+            "statuses": [
+                {"status": status, "count": count}
+                for status, count in sorted(statuses.items(), key=lambda kv: (-kv[1], kv[0] or ""))
+            ],
+        }
+        for start, statuses in sorted(per_bucket.items(), reverse=True)
+    ]
+    sql, params = outcome_counts_query(caller.org_id, lo, hi, **filters)
+    outcomes = [
+        {
+            "eventName": name or None,
+            "status": status or None,
+            "message": message,
+            "count": int(count),
+        }
+        for name, status, message, count, _ in session.execute(sa.text(sql), params)
+    ]
+    return {
+        "fromMs": lo,
+        "toMs": hi + SLOT_MS,
+        "bucket": kind,
+        "total": sum(b["total"] for b in buckets),
+        "buckets": buckets,
+        "outcomes": outcomes,
+        "warnings": [],
+        "errors": [],
+    }

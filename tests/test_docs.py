@@ -146,6 +146,7 @@ def test_readme_walkthrough_and_docs_events(env: dict[str, str], tmp_path: Path)
     assert '"step":"field validation"' in out
     assert out.count('"outcome":"replayed"') == 2
     assert '"bucket":"day"' in out and '"bucket":"hour"' in out
+    assert "would replay 1 of 1 failed entries of org" in out
 
 
 def test_demo_again_says_how_to_log_in_and_new_loads_another(tmp_path: Path) -> None:

@@ -355,16 +355,43 @@ class ProcessingRepository:
         webhook_id: str | None,
         start_ms: int | None,
         end_ms: int | None,
-        limit: int,
+        limit: int | None,
     ) -> list[Candidate]:
         """The org's original (not replayed) entries of these statuses that no replay
         has fixed or is running for, newest first (``ix_event_logs_org_status_start``)."""
+        stmt = self._matching(
+            _CANDIDATE_COLUMNS, org_id, statuses, event_name, webhook_id, start_ms, end_ms, limit
+        )
+        return [Candidate(*row) for row in self.session.execute(stmt)]
+
+    def replay_matching_ids(
+        self,
+        org_id: int,
+        *,
+        statuses: Sequence[str],
+        start_ms: int | None,
+    ) -> list[str]:
+        """The ids only of ``replay_matching`` (the command line replays them by id)."""
+        stmt = self._matching((EventLog.id,), org_id, statuses, None, None, start_ms, None, None)
+        return [str(i) for i in self.session.scalars(stmt)]
+
+    @staticmethod
+    def _matching(
+        columns: tuple[Any, ...],
+        org_id: int,
+        statuses: Sequence[str],
+        event_name: str | None,
+        webhook_id: str | None,
+        start_ms: int | None,
+        end_ms: int | None,
+        limit: int | None,
+    ) -> sa.Select[Any]:
         live = sa.select(EventReplay.id).where(
             EventReplay.org_id == org_id,
             EventReplay.original_id == EventLog.id,
             EventReplay.state.in_(LIVE_STATES),
         )
-        stmt = sa.select(*_CANDIDATE_COLUMNS).where(
+        stmt = sa.select(*columns).where(
             EventLog.org_id == org_id,
             EventLog.status.in_(list(statuses)),
             EventLog.replay_of.is_(None),
@@ -378,8 +405,8 @@ class ProcessingRepository:
             stmt = stmt.where(EventLog.start_time >= start_ms)
         if end_ms is not None:
             stmt = stmt.where(EventLog.start_time <= end_ms)
-        stmt = stmt.order_by(EventLog.start_time.desc(), EventLog.seq.desc()).limit(limit)
-        return [Candidate(*row) for row in self.session.execute(stmt)]
+        stmt = stmt.order_by(EventLog.start_time.desc(), EventLog.seq.desc())
+        return stmt.limit(limit) if limit is not None else stmt
 
     def enabled_webhooks(self, org_id: int, ids: Iterable[str]) -> set[str]:
         wanted = list(set(ids))

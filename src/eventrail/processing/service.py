@@ -165,10 +165,7 @@ def one_event(reader: ReadConnection, caller: Caller, event_id: str) -> list[dic
 
 
 # -- replays -------------------------------------------------------------------------
-# What a replay can fix: every failure the pipeline decides. Not an Unauthorized entry
-# (replaying it would let a refused sender in) nor INVALID_PAYLOAD (the body was
-# refused before processing, and would be again).
-REPLAYABLE = tuple(s for s in st.ALL if s not in (st.EVENT_SUCCESS, st.INVALID_PAYLOAD))
+REPLAYABLE = st.REPLAYABLE
 
 
 @dataclass(frozen=True, slots=True)

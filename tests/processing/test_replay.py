@@ -341,3 +341,49 @@ async def test_a_body_that_is_not_json_is_a_400(tenant: Tenant) -> None:
         REPLAY, content=b"{not json", headers={"Content-Type": "application/json"}
     )
     assert_error(r, 400, 400, "JSON")
+
+
+async def test_replays_are_rate_limited_like_other_writes(tenant: Tenant) -> None:
+    r = await tenant.http.put("/v2/orgs/settings", json={"rateLimitPerMinute": 2})
+    assert r.status_code == 200, r.text
+    unknown = {"ids": ["00000000-0000-4000-8000-000000000001"]}
+    for remaining in (1, 0):
+        r = await tenant.http.post(REPLAY, json=unknown)
+        assert r.status_code == 200, r.text
+        assert r.headers["x-ratelimit-remaining"] == str(remaining)
+    r = await tenant.http.post(REPLAY, json=unknown)
+    assert_error(r, 429, 429, "Rate limit exceeded")
+    assert (await tenant.http.get(SUMMARY, params=DAY)).status_code == 200  # its own budget
+
+
+SUMMARY = "/v2/events/logs/summary"
+DAY = {"from_date": "2026-01-01", "to_date": "2026-01-01"}
+
+
+async def test_a_replay_that_is_set_aside_is_recorded_as_failed(
+    tenant: Tenant, drain: Drain, db: Database
+) -> None:
+    """A replay whose processing raises is logged EVENT_PROCESSING_FAILED (replayOf kept)
+    and leaves its original replayable."""
+    webhook = await make_webhook(tenant)
+    name = event_name()
+    phone = mobile()
+    await add_customer(tenant, value=phone)
+    original = await failed_post(tenant, drain, webhook, name, phone)
+    await define(tenant, name, [customer_fld(), fld("amount", "double")])
+    # A definition broken outside the API: its events are set aside.
+    with db.transaction() as session:
+        session.execute(
+            sa.text(
+                "UPDATE event_definitions SET fields = '[{\"type\": 7}]' WHERE event_name = :n"
+            ),
+            {"n": name},
+        )
+    answer = await replay(tenant, {"ids": [original]})
+    assert drain() == 1
+    entry = (await entries(tenant))[answer["results"][0]["replayId"]]
+    assert entry["status"] == "EVENT_PROCESSING_FAILED"
+    assert entry["replayOf"] == original
+    again = await replay(tenant, {"ids": [original]})
+    assert again["results"][0]["outcome"] == "replayed"
+    assert drain() == 1

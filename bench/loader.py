@@ -9,6 +9,7 @@ events and audit entries, most have a handful.
 from __future__ import annotations
 
 import bisect
+import hashlib
 import itertools
 import random
 import sqlite3
@@ -20,6 +21,8 @@ from typing import Any
 
 import orjson
 import psycopg
+
+from eventrail.models.event_log_count import SLOT_MS
 
 CUSTOMERS = 100_000
 DAY_MS = 86_400_000
@@ -301,6 +304,24 @@ def load(url: str, org_id: int, till_id: int, scale: int, *, seed: int = 5) -> L
                 _logs(org_id, now, rng, scale, first),
             ),
         )
+        _timed(
+            loaded,
+            "event_log_counts",
+            lambda: writer.write(
+                "event_log_counts",
+                (
+                    "org_id",
+                    "slot",
+                    "webhook_id",
+                    "event_name",
+                    "status",
+                    "message_hash",
+                    "message",
+                    "count",
+                ),
+                _log_counts(org_id, now, scale),
+            ),
+        )
         audit_owners = [first + zipf.draw() for _ in range(scale)]
         first_entry = int(writer.scalar("SELECT coalesce(max(id), 0) FROM audit_entries") or 0) + 1
         _timed(
@@ -439,6 +460,20 @@ def _logs(
             None,
             message,
         )
+
+
+def _log_counts(org_id: int, now: int, scale: int) -> Iterator[tuple[Any, ...]]:
+    """The outcome rollup of the entries ``_logs`` writes (the processors keep it as they
+    write entries; a bulk load writes both)."""
+    counts: dict[tuple[int, str, int], int] = {}
+    for i in range(scale):
+        slot = (now - (scale - i) * 2000) // SLOT_MS * SLOT_MS
+        key = (slot, EVENT_NAMES[i % 3], i % len(STATUSES))
+        counts[key] = counts.get(key, 0) + 1
+    for (slot, name, status_index), count in counts.items():
+        status, message = STATUSES[status_index]
+        digest = hashlib.md5(message.encode(), usedforsecurity=False).hexdigest()
+        yield (org_id, slot, "0" * 32, name, status, digest, message, count)
 
 
 _REFERENCES = (

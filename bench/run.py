@@ -391,7 +391,13 @@ def capture_queries(org_id: int, reads: dict[str, list[str]]) -> dict[str, list[
     the same functions the API uses."""
     from eventrail.audit.repository import AuditQuery, audit_queries
     from eventrail.kit.dates import UTC, parse_date_range
-    from eventrail.processing.repository import logs_query, records_query
+    from eventrail.models.event_log_count import SLOT_MS
+    from eventrail.processing.repository import (
+        logs_query,
+        outcome_counts_query,
+        records_query,
+        slot_counts_query,
+    )
 
     captured: dict[str, list[tuple[str, Any]]] = {}
     for name, paths in reads.items():
@@ -412,6 +418,21 @@ def capture_queries(org_id: int, reads: dict[str, list[str]]) -> dict[str, list[
                 limit=int(query.get("limit", 1000)),
             )
             captured[name] = [(sql, params)]
+        elif name.startswith("logs summary"):
+            start, end = parse_date_range(
+                query["from_date"],
+                query["to_date"],
+                start_name="from_date",
+                end_name="to_date",
+                tz=UTC,
+            )
+            assert start is not None
+            assert end is not None
+            lo, hi = start // SLOT_MS * SLOT_MS, end // SLOT_MS * SLOT_MS
+            captured[name] = [
+                build(org_id, lo, hi, event_name=None, webhook_id=None)
+                for build in (slot_counts_query, outcome_counts_query)
+            ]
         elif name.startswith("logs"):
             start, end = parse_date_range(
                 query.get("from_date"),
@@ -610,6 +631,9 @@ def bench_backend(kind: str, scale: int, quick: bool, soak: float, results: dict
             "logs (event_name)": ["/v2/events/logs?event_name=StoreVisit"],
             "logs (status)": ["/v2/events/logs?status=EMF_PROCESSOR_FAILED"],
             "logs (one day)": [f"/v2/events/logs?from_date={mid_day}&to_date={mid_day}"],
+            "logs summary (one day, by hour)": [
+                f"/v2/events/logs/summary?from_date={mid_day}&to_date={mid_day}&bucket=hour"
+            ],
             "audits (largest customer)": [
                 f"/api_gateway/v2/audits?entityType=CUSTOMER&entityId={c}"
                 for c in loaded.sizes["largest"]

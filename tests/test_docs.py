@@ -108,6 +108,11 @@ def test_readme_walkthrough_and_docs_events(env: dict[str, str], tmp_path: Path)
     assert '"result":{"status":"EVENT_FIELD_VALIDATION_FAILED"' in out
     assert '"eventName":"StoreVisit"' in out
     assert out.count('"status":"EVENT_SUCCESS"') >= 2
+    assert '"dryRun":true,"result":{"status":"EVENT_FIELD_VALIDATION_FAILED"' in out
+    assert '"step":"field validation"' in out
+    assert out.count('"outcome":"replayed"') == 2
+    assert '"bucket":"day"' in out and '"bucket":"hour"' in out
+    assert "would replay 1 of 1 failed entries of org" in out
 
 
 def test_demo_again_says_how_to_log_in_and_new_loads_another(tmp_path: Path) -> None:

@@ -237,3 +237,51 @@ def test_existing_tills_and_clients_are_not_admins_after_the_upgrade(
         command.check(alembic_config(fresh_settings))
     finally:
         engine.dispose()
+
+
+def test_replay_migration_counts_the_log_already_there(fresh_settings: Settings) -> None:
+    """Upgrading a database that holds a log fills the outcome rollup from it."""
+    config = alembic_config(fresh_settings)
+    command.upgrade(config, "20261203_0005")
+    engine = create_db_engine(fresh_settings)
+    insert = sa.text(
+        "INSERT INTO event_logs (id, org_id, parent_org_id, webhook_id, start_time, seq, "
+        "response_time, status, event_name, input_request, message) "
+        "VALUES (:id, 7, -1, 'w', :at, :seq, 1, :status, :name, '{}', :message)"
+    )
+    quarter = 15 * 60 * 1000
+    entries = [
+        (quarter * 4 + 1, "EVENT_SUCCESS", "Shop", "ok"),
+        (quarter * 4 + 2, "EVENT_SUCCESS", "Shop", "ok"),
+        (quarter * 5 - 1, None, None, "Unauthorized"),
+        (quarter * 5, "EVENT_SUCCESS", "Shop", "ok"),
+    ]
+    try:
+        with engine.begin() as conn:
+            for seq, (at, status, name, message) in enumerate(entries):
+                conn.execute(
+                    insert,
+                    {
+                        "id": f"e{seq}",
+                        "at": at,
+                        "seq": seq,
+                        "status": status,
+                        "name": name,
+                        "message": message,
+                    },
+                )
+        command.upgrade(config, "head")
+        with engine.begin() as conn:
+            rows = conn.execute(
+                sa.text(
+                    "SELECT slot, event_name, status, message, count FROM event_log_counts "
+                    "WHERE org_id = 7 ORDER BY slot, status"
+                )
+            ).all()
+        assert [tuple(r) for r in rows] == [
+            (quarter * 4, "", "", "Unauthorized", 1),
+            (quarter * 4, "Shop", "EVENT_SUCCESS", "ok", 2),
+            (quarter * 5, "Shop", "EVENT_SUCCESS", "ok", 1),
+        ]
+    finally:
+        engine.dispose()

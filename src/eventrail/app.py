@@ -36,6 +36,7 @@ from eventrail.kit.ratelimit import RateLimiter
 from eventrail.kit.signals import on_stop_signal
 from eventrail.lane import LaneContext
 from eventrail.orgs.endpoints import router as orgs_router
+from eventrail.processing.endpoints import router as logs_router
 from eventrail.processing.endpoints import routes as processing_routes
 from eventrail.processing.processor import Processor
 from eventrail.processing.waiters import ResultWaiters
@@ -168,6 +169,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         customers_router,
         cards_router,
         events_router,
+        logs_router,
     ):
         api.include_router(router)
     console.install(api)

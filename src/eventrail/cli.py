@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from eventrail import __version__
 from eventrail.errors import EventrailError
+from eventrail.processing.statuses import REPLAYABLE as _REPLAYABLE
 
 # Each command imports what it needs when it runs: `eventrail --help` and
 # `--version` load neither SQLAlchemy nor FastAPI (tests/test_cli.py checks).
@@ -330,6 +331,87 @@ def cmd_client_rotate(args: argparse.Namespace, settings: Settings) -> int:
         {"key": key, "secret": secret},
         f"new secret for OAuth client {key}\n  secret: {secret}\n"
         "(shown only now; the old secret and its tokens no longer work)",
+    )
+    return 0
+
+
+def _progress(done: int, total: int, out: Any) -> None:
+    """A progress bar on stderr: redrawn in place on a terminal, a line per step elsewhere."""
+    width = 30
+    filled = width * done // total if total else width
+    bar = f"replaying [{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
+    if out.isatty():
+        out.write("\r" + bar + ("\n" if done >= total else ""))
+    else:
+        out.write(bar + "\n")
+    out.flush()
+
+
+def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
+    """Replay the org's failed log entries (as POST /v2/events/logs/replay does), in
+    chunks of 1000 ids, each in its own transaction; --dry-run rolls every chunk back."""
+    import uuid
+
+    from eventrail.kit.dates import parse_date_param, zone
+    from eventrail.orgs.exceptions import OrgNotFound
+    from eventrail.orgs.service import get_org
+    from eventrail.processing import service
+    from eventrail.processing import statuses as st
+    from eventrail.processing.repository import ProcessingRepository
+    from eventrail.processing.schemas import MAX_REPLAY_IDS
+
+    db = _database(settings)
+    try:
+        with db.transaction(write=False) as session:
+            try:
+                org = get_org(session, args.org)
+            except OrgNotFound as exc:
+                raise EventrailError(f"no org {args.org}") from exc
+            timezone = org.timezone
+            start_ms = None
+            if args.since is not None:
+                start_ms = parse_date_param(args.since, name="--since", tz=zone(timezone))
+            statuses = (args.status,) if args.status else st.REPLAYABLE
+            ids = ProcessingRepository(session).replay_matching_ids(
+                args.org, statuses=statuses, start_ms=start_ms
+            )
+        ticket = service.ReplayTicket(args.org, timezone, "cli", str(uuid.uuid4()))
+        reasons: dict[str, int] = {}
+        replayed = 0
+        if not args.json:
+            _progress(0, len(ids), sys.stderr)
+        for start in range(0, len(ids), MAX_REPLAY_IDS):
+            chunk = ids[start : start + MAX_REPLAY_IDS]
+            with db.transaction(write=True) as session:
+                results = service.replay(session, ticket, ids=chunk)
+                if args.dry_run:
+                    session.rollback()
+            for result in results:
+                if result["outcome"] == "replayed":
+                    replayed += 1
+                else:
+                    reasons[result["reason"]] = reasons.get(result["reason"], 0) + 1
+            if not args.json:
+                _progress(start + len(chunk), len(ids), sys.stderr)
+    finally:
+        db.dispose()
+    verb = "would replay" if args.dry_run else "replayed"
+    _emit(
+        args,
+        {
+            "orgId": args.org,
+            "dryRun": args.dry_run,
+            "matched": len(ids),
+            "replayed": replayed,
+            "skipped": sum(reasons.values()),
+            "reasons": reasons,
+        },
+        f"{verb} {replayed} of {len(ids)} failed entries of org {args.org}"
+        + (
+            f" (skipped: {', '.join(f'{k} {v}' for k, v in sorted(reasons.items()))})"
+            if reasons
+            else ""
+        ),
     )
     return 0
 
@@ -701,6 +783,27 @@ def _parser() -> argparse.ArgumentParser:
         dest="dry_run",
         action="store_true",
         help="count what would be deleted, per org, and delete nothing",
+    )
+
+    replay = add(
+        sub,
+        "replay",
+        cmd_replay,
+        "replay an org's failed log entries (processed by the running processors)",
+    )
+    replay.add_argument("--org", type=int, required=True)
+    replay.add_argument(
+        "--status",
+        type=str.upper,
+        choices=_REPLAYABLE,
+        help="only entries of this failure status (default: every replayable failure)",
+    )
+    replay.add_argument("--since", help="only entries received from this date (the org's timezone)")
+    replay.add_argument(
+        "--dry-run",
+        dest="dry_run",
+        action="store_true",
+        help="say what would be replayed, replaying nothing",
     )
 
     org = sub.add_parser("org", help="orgs").add_subparsers(dest="action", required=True)

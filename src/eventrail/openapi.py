@@ -251,6 +251,13 @@ _PATHS: dict[str, Any] = {
                     True,
                 ),
                 _param("wait", "query", _BOOLEAN, "Answer after processing, with the result"),
+                _param(
+                    "dryRun",
+                    "query",
+                    _BOOLEAN,
+                    "Run the pipeline and answer its verdict and the step that failed, "
+                    "storing and logging nothing (credentials and rate limit as for a post)",
+                ),
             ],
             "requestBody": {
                 "required": True,
@@ -259,13 +266,21 @@ _PATHS: dict[str, Any] = {
             "responses": {
                 **_ok(
                     {
-                        "type": "object",
-                        "properties": {
-                            "status": {"type": "object"},
-                            "requestId": {"type": "string"},
-                        },
+                        "oneOf": [
+                            {
+                                "type": "object",
+                                "required": ["status", "requestId"],
+                                "properties": {
+                                    "status": {"type": "object"},
+                                    "requestId": {"type": "string"},
+                                    "result": {"$ref": "#/components/schemas/WebhookVerdict"},
+                                },
+                            },
+                            {"$ref": "#/components/schemas/DryRunAnswer"},
+                        ]
                     },
-                    "Acknowledged",
+                    "Acknowledged (with ?wait=true, the verdict); with ?dryRun=true, the "
+                    "verdict only",
                 ),
                 **_errors(400, 401, 404, 413, 429, 503),
             },
@@ -317,6 +332,33 @@ _PATHS: dict[str, Any] = {
 }
 
 _SCHEMAS: dict[str, Any] = {
+    "WebhookVerdict": {
+        "type": "object",
+        "required": ["status", "message"],
+        "properties": {
+            "status": {"type": ["string", "null"], "description": "null: not processed yet"},
+            "message": {"type": "string"},
+        },
+    },
+    "DryRunAnswer": {
+        "type": "object",
+        "required": ["dryRun", "result"],
+        "properties": {
+            "dryRun": {"const": True},
+            "result": {
+                "type": "object",
+                "required": ["status", "message", "step"],
+                "properties": {
+                    "status": {"type": "string"},
+                    "message": {"type": "string"},
+                    "step": {
+                        "type": ["string", "null"],
+                        "description": "The pipeline step that failed; null on success",
+                    },
+                },
+            },
+        },
+    },
     "ListEnvelope": {
         "type": "object",
         "required": ["data", "warnings", "errors"],

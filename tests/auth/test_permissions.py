@@ -37,6 +37,7 @@ ADMIN_ROUTES = {
     "PUT /v2/events/webhook",
     "PUT /v2/events/webhook/disable",
     "POST /v2/events/adapter_mapping",
+    "POST /v2/events/logs/replay",
 }
 CONFIGURATION_READS = [
     SETTINGS,
@@ -162,6 +163,7 @@ def admin_requests(o: Org) -> list[tuple[str, str, dict[str, Any] | None, dict[s
             None,
             {"transformerType": "defaultTransformer", "eventsMapped": [o.event]},
         ),
+        ("POST", "/v2/events/logs/replay", None, {"status": "INVALID_EVENT_NAME"}),
         ("PUT", "/v2/events/webhook/disable", None, {"webHookId": o.webhook}),
         ("PUT", "/v2/events/disable", {"event_name": o.event}, None),
     ]

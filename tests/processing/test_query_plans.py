@@ -10,8 +10,15 @@ import pytest
 import sqlalchemy as sa
 
 from eventrail.db import Database
-from eventrail.models import EventLog, EventRecord
-from eventrail.processing.repository import logs_query, record_query, records_query
+from eventrail.models import EventLog, EventLogCount, EventRecord
+from eventrail.models.event_log_count import SLOT_MS
+from eventrail.processing.repository import (
+    logs_query,
+    outcome_counts_query,
+    record_query,
+    records_query,
+    slot_counts_query,
+)
 from tests.fixtures.factories import make_org
 
 T0 = 1_700_000_000_000
@@ -128,3 +135,56 @@ def test_one_event_by_id_uses_the_primary_key(db: Database, crowded: int) -> Non
     plan = _explain(db, record_query(crowded, "x"))
     expected = "sqlite_autoindex_event_records_1 (id=?)" if db.is_sqlite else "pk_event_records"
     assert expected in plan, plan
+
+
+@pytest.fixture(scope="module")
+def rolled_up(db: Database) -> int:
+    """The outcome rollup of 10 orgs over 30 days (2,880 quarter-hours each, 3 outcomes a
+    quarter-hour): 86,400 rows; the org asked about is one of them."""
+    org_ids = [make_org(db) for _ in range(10)]
+    start = T0 // SLOT_MS * SLOT_MS
+    outcomes = [
+        ("Shop", "EVENT_SUCCESS", "ok"),
+        ("Shop", "EVENT_FIELD_VALIDATION_FAILED", "bad amount"),
+        ("Visit", "INVALID_EVENT_NAME", "Invalid event name Visit"),
+    ]
+    rows = [
+        {
+            "org_id": org_id,
+            "slot": start + i * SLOT_MS,
+            "webhook_id": "0" * 32,
+            "event_name": name,
+            "status": status,
+            "message_hash": uuid.uuid5(uuid.NAMESPACE_OID, message).hex,
+            "message": message,
+            "count": 100 + i % 7,
+        }
+        for org_id in org_ids
+        for i in range(30 * 96)
+        for name, status, message in outcomes
+    ]
+    with db.transaction() as session:
+        for chunk in range(0, len(rows), 20_000):
+            session.execute(sa.insert(EventLogCount), rows[chunk : chunk + 20_000])
+    with db.transaction() as session:
+        session.execute(sa.text("ANALYZE"))
+    return org_ids[7]
+
+
+@pytest.mark.parametrize("query", [slot_counts_query, outcome_counts_query])
+@pytest.mark.parametrize("filters", [{}, {"event_name": "Shop"}, {"webhook_id": "0" * 32}])
+def test_summary_reads_a_days_range_of_the_rollup_by_its_key(
+    db: Database, rolled_up: int, query: Any, filters: dict[str, Any]
+) -> None:
+    """A day's summary reads that day's quarter-hours of the org (96 x outcomes rows),
+    whatever the size of the log or of the rollup: no scan of either."""
+    arguments: dict[str, Any] = {"event_name": None, "webhook_id": None, **filters}
+    lo = T0 // SLOT_MS * SLOT_MS + 10 * 86_400_000
+    plan = _explain(db, query(rolled_up, lo, lo + 86_400_000 - SLOT_MS, **arguments))
+    index = "sqlite_autoindex_event_log_counts_1" if db.is_sqlite else "pk_event_log_counts"
+    assert index in plan, plan
+    if db.is_sqlite:
+        assert "SCAN event_log_counts\n" not in plan + "\n", plan
+    else:
+        assert "Seq Scan on event_log_counts" not in plan, plan
+    assert "event_logs" not in plan, plan

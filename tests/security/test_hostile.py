@@ -11,6 +11,7 @@ answer to the attacker may contain).
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -101,6 +102,9 @@ async def _populate(t: Tenant, name: str, drain: Any) -> tuple[dict[str, str], d
         "event_name": org.event_name,
         "eventName": org.event_name,
         "number": card,
+        # the outcome summary's range (today's entries)
+        "from_date": time.strftime("%Y-%m-%d", time.gmtime(time.time() - 86_400)),
+        "to_date": time.strftime("%Y-%m-%d", time.gmtime(time.time() + 86_400)),
     }
     return path, query
 

@@ -312,6 +312,10 @@ def assert_unchanged(
             assert old <= set(rows), "an event log entry of A disappeared"
             added = [r for r in rows if r not in old]
             assert all("Unauthorized" in r for r in added), added
+        elif table == "event_log_counts":
+            # ... which the outcome rollup counts, in the row of Unauthorized entries.
+            kept = [r for r in rows if "Unauthorized" not in r]
+            assert kept == [r for r in before[table] if "Unauthorized" not in r]
         else:
             assert rows == before[table], f"{table} of A changed"
 
@@ -482,6 +486,8 @@ def webhook_target(d: Draw, w: World, actor: Actor) -> str:
 
 
 SETTINGS = "/v2/orgs/settings"
+_YESTERDAY = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 86_400))
+_TOMORROW = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 86_400))
 
 BUILDERS: dict[str, Builder] = {
     "POST /v3/oauth/token/generate": lambda d, w, x: Req(
@@ -720,6 +726,26 @@ BUILDERS: dict[str, Builder] = {
                 {"status": "EVENT_SUCCESS", "from_date": "0", "to_date": "2999-12-31"},
             ],
         ),
+    ),
+    # A's ids are not found for another org: nothing of A is replayed, nor counted.
+    "POST /v2/events/logs/replay": lambda d, w, x: Req(
+        "POST",
+        "/v2/events/logs/replay",
+        body=pick(
+            d,
+            [
+                {"ids": w.request_ids},
+                {"ids": [pick(d, w.request_ids)]},
+                {"status": "EVENT_FIELD_VALIDATION_FAILED"},
+                {"event_name": w.event, "webhookId": w.webhook},
+            ],
+        ),
+    ),
+    "GET /v2/events/logs/summary": lambda d, w, x: Req(
+        "GET",
+        "/v2/events/logs/summary",
+        {"from_date": _YESTERDAY, "to_date": _TOMORROW}
+        | pick(d, [{}, {"event_name": w.event}, {"webhookId": w.webhook}, {"bucket": "day"}]),
     ),
     "GET /v2/events/event_data/{userId}": lambda d, w, x: Req(
         "GET",

@@ -32,7 +32,8 @@ from eventrail.kit.flight import SingleFlight
 from eventrail.kit.json import payload_problem
 from eventrail.kit.requests import require_json
 from eventrail.processing.pipeline import VERDICT_INVALID, VERDICT_OK, VERDICT_UNAUTHORIZED
-from eventrail.processing.repository import ProcessingRepository
+from eventrail.processing.repository import ProcessingRepository, Queued
+from eventrail.processing.service import dry_run
 from eventrail.processing.waiters import ResultWaiters, Verdict
 
 ACK = {"code": 1100, "message": "Event is pushed to transformation state"}
@@ -112,7 +113,9 @@ class Ingestor:
             raise NotFound("Incorrect resource: no such webhook")
         return info
 
-    async def _admit(self, request: Request, webhook: WebhookInfo, endpoint: str) -> None:
+    async def _admit(
+        self, request: Request, webhook: WebhookInfo, endpoint: str, *, dry_run: bool = False
+    ) -> None:
         """Credentials (when the webhook wants them), then the rate limit: of (org,
         credential, endpoint) for a caller, of (org, source address, endpoint) for an
         anonymous sender, so that strangers who know an open webhook's URI spend
@@ -137,6 +140,8 @@ class Ingestor:
             await self.admission.charge(
                 REFUSALS_PER_MINUTE, "refused", webhook.id, credentials.source
             )
+            if dry_run:  # logs nothing
+                raise Unauthorized()
             body = _unauthorized_body(request.body)
             await self._refuse(
                 request, [self._row(webhook, body, VERDICT_UNAUTHORIZED)], Unauthorized()
@@ -169,7 +174,7 @@ class Ingestor:
             await self.committer.submit(rows)
         raise error
 
-    async def _verdicts(
+    async def verdicts(
         self, request_ids: list[str], futures: list[asyncio.Future[Verdict]]
     ) -> list[Verdict | None]:
         """The processors' verdicts, waiting up to WAIT_SECONDS (less when the server
@@ -211,7 +216,7 @@ class Ingestor:
             return out
 
     @staticmethod
-    def _result(verdict: Verdict | None) -> dict[str, Any]:
+    def result(verdict: Verdict | None) -> dict[str, Any]:
         if verdict is None:
             return {"status": None, "message": "Not processed yet: see GET /v2/events/logs"}
         return {"status": verdict[0], "message": verdict[1]}
@@ -220,7 +225,8 @@ class Ingestor:
     async def post(self, request: Request) -> dict[str, Any]:
         webhook = await self._webhook(request.path_params["webhook_id"])
         wait = _wait_flag(request)
-        await self._admit(request, webhook, ENDPOINT)
+        dry = bool_param(request, "dryRun", False)
+        await self._admit(request, webhook, ENDPOINT, dry_run=dry)
         raw = request.body
         body = _text(raw)
         problem: str | None
@@ -236,10 +242,14 @@ class Ingestor:
             )
         if problem is not None:
             detail = f"Invalid payload: {problem}"
+            if dry:  # logs nothing
+                raise BadRequest(detail)
             await self._refuse(
                 request, [self._row(webhook, body, VERDICT_INVALID, detail)], BadRequest(detail)
             )
         row = self._row(webhook, body, VERDICT_OK)
+        if dry:
+            return await self._dry_run(row)
         request.request_id = row["request_id"]
         future = self.waiters.register(row["request_id"]) if wait else None
         try:
@@ -249,9 +259,24 @@ class Ingestor:
             raise
         answer: dict[str, Any] = {"status": ACK, "requestId": row["request_id"]}
         if future is not None:
-            [verdict] = await self._verdicts([row["request_id"]], [future])
-            answer["result"] = self._result(verdict)
+            [verdict] = await self.verdicts([row["request_id"]], [future])
+            answer["result"] = self.result(verdict)
         return answer
+
+    async def _dry_run(self, row: dict[str, Any]) -> dict[str, Any]:
+        """?dryRun=true: the verdict and the step that failed; nothing stored or logged."""
+        queued = Queued(
+            id=0,
+            request_id=row["request_id"],
+            org_id=row["org_id"],
+            webhook_id=row["webhook_id"],
+            received_at=row["received_at"],
+            body=row["body"],
+            verdict=VERDICT_OK,
+            detail=None,
+        )
+        verdict = await anyio.to_thread.run_sync(dry_run, self.db, queued)
+        return {"dryRun": True, "result": verdict}
 
     # -- POST /webhooks/{id}/batch --------------------------------------------------
     async def post_batch(self, request: Request) -> dict[str, Any]:
@@ -298,5 +323,5 @@ class Ingestor:
             raise
         answer: dict[str, Any] = {"status": BATCH_ACK, "requestIds": ids}
         if wait:
-            answer["results"] = [self._result(v) for v in await self._verdicts(ids, futures)]
+            answer["results"] = [self.result(v) for v in await self.verdicts(ids, futures)]
         return answer

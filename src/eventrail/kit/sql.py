@@ -69,3 +69,23 @@ def insert_ignore_returning(
     insert = pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)
     stmt = insert.values(rows).on_conflict_do_nothing().returning(*returning)
     return {tuple(row) for row in session.execute(stmt)}
+
+
+def upsert_add(
+    session: Session,
+    table: sa.Table,
+    rows: list[dict[str, Any]],
+    keys: list[str],
+    counter: str,
+) -> None:
+    """Insert rows; where one of the same ``keys`` exists, add the row's ``counter`` to
+    its own instead (one statement on both databases)."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)
+    stmt = insert.values(rows)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=keys, set_={counter: table.c[counter] + stmt.excluded[counter]}
+    )
+    session.execute(stmt)

@@ -12,7 +12,9 @@ from eventrail.models.customer import Customer
 from eventrail.models.customer_identifier import CustomerIdentifier
 from eventrail.models.event_definition import EventDefinition
 from eventrail.models.event_log import EventLog
+from eventrail.models.event_log_count import EventLogCount
 from eventrail.models.event_record import EventRecord
+from eventrail.models.event_replay import EventReplay
 from eventrail.models.event_unique_key import EventUniqueKey
 from eventrail.models.field_definition import FieldDefinition
 from eventrail.models.field_value import FieldValue
@@ -43,7 +45,9 @@ __all__ = [
     "CustomerIdentifier",
     "EventDefinition",
     "EventLog",
+    "EventLogCount",
     "EventRecord",
+    "EventReplay",
     "EventUniqueKey",
     "FieldDefinition",
     "FieldValue",

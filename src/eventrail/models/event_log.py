@@ -31,3 +31,5 @@ class EventLog(Base):
     # when the org masks; None when the body holds no PSI value.
     input_request_masked: Mapped[str | None] = mapped_column(sa.Text, default=None)
     message: Mapped[str] = mapped_column(sa.Text)
+    # The log entry this one replays (POST /v2/events/logs/replay); None for a post.
+    replay_of: Mapped[str | None] = mapped_column(sa.String(36), default=None)

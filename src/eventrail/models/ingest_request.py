@@ -28,3 +28,5 @@ class IngestRequest(Base):
     body: Mapped[str] = mapped_column(sa.Text)
     verdict: Mapped[int] = mapped_column(sa.SmallInteger, default=0)
     detail: Mapped[str | None] = mapped_column(sa.Text, default=None)
+    # A replay: the id of the log entry it replays, carried into its own entry.
+    replay_of: Mapped[str | None] = mapped_column(sa.String(36), default=None)

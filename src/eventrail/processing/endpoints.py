@@ -1,8 +1,14 @@
 """GET /v2/events/logs and GET /v2/events/event_data: read APIs served
-by the fast lane (their OpenAPI description is in ``openapi.py``)."""
+by the fast lane (their OpenAPI description is in ``openapi.py``); the replay and
+summary APIs of the log, FastAPI routes."""
 
 from __future__ import annotations
 
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+
+from eventrail.deps import ADMIN_ONLY, AdminCaller, CurrentCaller, RequestId, Session
 from eventrail.errors import BadRequest
 from eventrail.kit.asgi import (
     FastRequest,
@@ -12,8 +18,10 @@ from eventrail.kit.asgi import (
     json_response,
     str_param,
 )
+from eventrail.kit.schemas import QueryBool
 from eventrail.lane import LaneContext
 from eventrail.processing import service
+from eventrail.processing.schemas import ReplayAnswer, ReplayIn, SummaryAnswer
 
 DEFAULT_EVENTS = 1000
 MAX_EVENTS = 10_000
@@ -81,3 +89,73 @@ def routes(ctx: LaneContext) -> list[Route]:
         ("GET", "/v2/events/event_data/{userId}", customer_events),
         ("GET", "/v2/events/event_data", one_event),
     ]
+
+
+# -- the console's APIs: FastAPI routes (not hot; their shapes are pydantic models) ------
+router = APIRouter(prefix="/v2/events/logs", tags=["event logs and data"])
+
+
+@router.post(
+    "/replay",
+    summary="Run failed log entries through the pipeline again, each as a new entry",
+    response_model=ReplayAnswer,
+    responses=ADMIN_ONLY,
+)
+async def replay_logs(
+    request: Request,
+    body: ReplayIn,
+    caller: AdminCaller,
+    call_id: RequestId,
+    wait: Annotated[
+        QueryBool, Query(description="Answer after processing, with each replay's verdict")
+    ] = False,
+) -> Any:
+    state = request.app.state
+    ticket = service.ReplayTicket(caller.org_id, caller.org_timezone, caller.credential, call_id)
+    return await service.replay_and_wait(
+        state.db,
+        state.ingestor,
+        state.background.processor,
+        ticket,
+        body,
+        wait=wait,
+    )
+
+
+@router.get(
+    "/summary",
+    summary="Outcome counts: per status per hour or day, and per (event name, status, message)",
+    response_model=SummaryAnswer,
+)
+def logs_summary(
+    caller: CurrentCaller,
+    session: Session,
+    from_date: str = Query(
+        min_length=1, max_length=64, description="Inclusive, on startTime (org's timezone)"
+    ),
+    to_date: str = Query(
+        min_length=1, max_length=64, description="Inclusive, on startTime (org's timezone)"
+    ),
+    bucket: str = Query(
+        default="hour",
+        max_length=10,
+        json_schema_extra={"enum": list(service.BUCKETS)},
+        description="hour or day, in the org's timezone",
+    ),
+    event_name: str | None = Query(default=None, max_length=200, description="Exact event name"),
+    webhook_id: str | None = Query(
+        default=None,
+        alias="webhookId",
+        pattern="^[0-9a-f]{32}$",
+        description="The webhook the requests were posted to",
+    ),
+) -> Any:
+    return service.summary(
+        session,
+        caller,
+        from_date=from_date,
+        to_date=to_date,
+        bucket=bucket,
+        event_name=event_name,
+        webhook_id=webhook_id,
+    )

@@ -119,6 +119,7 @@ class Item:
     message: str = ""
     done: bool = False
     record: dict[str, Any] | None = None
+    failed_step: str | None = None  # the step that decided a failure (dry runs show it)
 
     def fail(self, status: str | None, message: str) -> None:
         self.status, self.message, self.done = status, message, True
@@ -130,12 +131,15 @@ class BatchResult:
     records: list[dict[str, Any]]
     verified: set[int]
     outcomes: dict[str, tuple[str | None, str]]
+    # The step that failed, per request id, for the failures (dry runs show it).
+    steps: dict[str, str] = field(default_factory=dict)
 
     def extend(self, other: BatchResult) -> BatchResult:
         self.logs.extend(other.logs)
         self.records.extend(other.records)
         self.verified |= other.verified
         self.outcomes.update(other.outcomes)
+        self.steps.update(other.steps)
         return self
 
 
@@ -156,6 +160,7 @@ def set_aside_log(request: Queued, now: int, reason: str | None) -> dict[str, An
         "input_request": request.body,
         "input_request_masked": None,
         "message": message,
+        "replay_of": request.replay_of,
     }
 
 
@@ -297,29 +302,36 @@ class BatchPipeline:
     # -- the batch --------------------------------------------------------------
     def run(self, requests: list[Queued]) -> BatchResult:
         items = self._items(requests)
-        self.step = "verdict"
+        self._enter("verdict", items)
         for item in items:
             self._verdict(item)
         live = [i for i in items if not i.done]
-        self.step = "transformer"
+        self._enter("transformer", items)
         self._transform(live, self._mappings({i.request.org_id for i in live}))
-        self.step = "orgResolver"
+        self._enter("orgResolver", items)
         self._route(self._live(live))
-        self.step = "event name"
+        self._enter("event name", items)
         specs = self._specs({i.org_id for i in items})
         self._name(self._live(live), specs)
-        self.step = "field validation"
+        self._enter("field validation", items)
         self._validate(self._live(live))
-        self.step = "group"
+        self._enter("group", items)
         self._group_exists(self._live(live))
-        self.step = "customer"
+        self._enter("customer", items)
         self._customer(self._live(live))
-        self.step = "group membership"
+        self._enter("group membership", items)
         self._membership(self._live(live))
-        self.step = "uniqueness"
+        self._enter("uniqueness", items)
         self._succeed(self._live(live))
-        self.step = "log entry"
+        self._enter("log entry", items)
         return self._result(items, specs)
+
+    def _enter(self, step: str, items: list[Item]) -> None:
+        """Start ``step``; the items the previous step failed are marked with its name."""
+        for item in items:
+            if item.done and item.failed_step is None and item.status != st.EVENT_SUCCESS:
+                item.failed_step = self.step
+        self.step = step
 
     @staticmethod
     def _live(items: list[Item]) -> list[Item]:
@@ -807,6 +819,7 @@ class BatchPipeline:
         self, items: list[Item], specs: dict[tuple[int, str], EventSpec | None]
     ) -> BatchResult:
         logs, records, verified, outcomes = [], [], set(), {}
+        steps: dict[str, str] = {}
         for item in items:
             request = item.request
             logs.append(
@@ -827,14 +840,17 @@ class BatchPipeline:
                     "input_request": request.body,
                     "input_request_masked": _masked_input(item, specs),
                     "message": item.message,
+                    "replay_of": request.replay_of,
                 }
             )
             outcomes[request.request_id] = (item.status, item.message)
+            if item.failed_step is not None:
+                steps[request.request_id] = item.failed_step
             if item.record is not None:
                 records.append(item.record)
                 assert item.spec is not None
                 verified.add(item.spec.definition_id)
-        return BatchResult(logs, records, verified, outcomes)
+        return BatchResult(logs, records, verified, outcomes, steps)
 
 
 def record_view(record: Any, tz_name: str, *, mask: bool = False) -> dict[str, Any]:

@@ -181,10 +181,10 @@ class Processor:
         for row in result.logs:
             if row["event_name"] is not None:
                 row["event_name"] = row["event_name"][:_MAX_EVENT_NAME]
-        repo.insert_logs(result.logs)
         repo.insert_records(result.records)
         repo.mark_verified(result.verified)
         repo.delete_claimed(ids)
+        repo.insert_logs(result.logs)
 
     def run_once(self, limit: int | None = None) -> int:
         """Claim, process and commit one batch; the number of requests it held."""
@@ -260,8 +260,8 @@ class Processor:
         repo: ProcessingRepository, request: Queued, reason: str | None = None
     ) -> BatchResult:
         log_row = set_aside_log(request, now_ms(), reason)
-        repo.insert_logs([log_row])
         repo.delete_claimed([request.id])
+        repo.insert_logs([log_row])
         return BatchResult(
             [log_row],
             [],

@@ -3,6 +3,7 @@ and the read queries of the logs and event-data APIs."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -11,14 +12,17 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from eventrail.kit.sql import insert_ignore_returning
+from eventrail.kit.sql import insert_ignore_returning, upsert_add
 from eventrail.models import (
     Customer,
     CustomerIdentifier,
     EventDefinition,
     EventLog,
+    EventLogCount,
+    EventReplay,
     EventUniqueKey,
     GroupMember,
+    IngestRequest,
     Org,
     Store,
     Till,
@@ -26,6 +30,9 @@ from eventrail.models import (
     UserGroup,
     Webhook,
 )
+from eventrail.models.event_log_count import SLOT_MS
+from eventrail.models.event_replay import LIVE_STATES
+from eventrail.processing.statuses import EVENT_SUCCESS
 
 
 class Queued(NamedTuple):
@@ -39,6 +46,7 @@ class Queued(NamedTuple):
     body: str
     verdict: int
     detail: str | None
+    replay_of: str | None = None
 
 
 _QUEUED_COLUMNS = ", ".join(Queued._fields)
@@ -55,6 +63,7 @@ LOG_INSERT_COLUMNS = (
     "input_request",
     "input_request_masked",
     "message",
+    "replay_of",
 )
 RECORD_INSERT_COLUMNS = (
     "id",
@@ -71,6 +80,21 @@ RECORD_INSERT_COLUMNS = (
     "unique_id",
     "is_duplicate",
 )
+
+
+class Candidate(NamedTuple):
+    """What replaying a log entry needs to know about it."""
+
+    id: str
+    org_id: int
+    parent_org_id: int
+    webhook_id: str
+    status: str | None
+    input_request: str
+    replay_of: str | None
+
+
+_CANDIDATE_COLUMNS = tuple(getattr(EventLog, name) for name in Candidate._fields)
 
 
 class ProcessingRepository:
@@ -221,7 +245,54 @@ class ProcessingRepository:
 
     # -- results ----------------------------------------------------------------
     def insert_logs(self, rows: list[dict[str, Any]]) -> None:
+        """Log entries, with what they change beside them: the outcome rollup
+        (event_log_counts) and the state of the replays among them. Call it last in
+        the batch's transaction: the rollup's rows are shared by every processor, and
+        are held only from here to the commit."""
         self._bulk_insert("event_logs", LOG_INSERT_COLUMNS, rows)
+        self._finish_replays(rows)
+        self._count(rows)
+
+    def _finish_replays(self, rows: list[dict[str, Any]]) -> None:
+        done = [r for r in rows if r.get("replay_of") is not None]
+        for state in ("succeeded", "failed"):
+            ids = [
+                r["id"] for r in done if (r["status"] == EVENT_SUCCESS) == (state == "succeeded")
+            ]
+            if ids:
+                self.session.execute(
+                    sa.update(EventReplay)
+                    .where(EventReplay.id.in_(ids), EventReplay.state == "pending")
+                    .values(state=state)
+                )
+
+    def _count(self, rows: list[dict[str, Any]]) -> None:
+        totals: dict[tuple[int, int, str, str, str, str], list[Any]] = {}
+        for row in rows:
+            message = row["message"]
+            key = (
+                row["org_id"],
+                row["start_time"] // SLOT_MS * SLOT_MS,
+                row["webhook_id"],
+                row["event_name"] or "",
+                row["status"] or "",
+                hashlib.md5(message.encode(), usedforsecurity=False).hexdigest(),
+            )
+            entry = totals.setdefault(key, [message, 0])
+            entry[1] += 1
+        names = ("org_id", "slot", "webhook_id", "event_name", "status", "message_hash")
+        # Sorted: two processors bumping overlapping counters lock them in one order.
+        values = [
+            {**dict(zip(names, key, strict=True)), "message": message, "count": count}
+            for key, (message, count) in sorted(totals.items())
+        ]
+        upsert_add(
+            self.session,
+            EventLogCount.__table__,  # type: ignore[arg-type]
+            values,
+            list(names),
+            "count",
+        )
 
     def insert_records(self, rows: list[dict[str, Any]]) -> None:
         """Event records; ``attributes`` and ``psi_attributes`` as JSON text."""
@@ -265,6 +336,117 @@ class ProcessingRepository:
     def log_by_id(self, request_id: str) -> EventLog | None:
         return self.session.get(EventLog, request_id)
 
+    # -- replays ----------------------------------------------------------------
+    def replay_candidates(self, org_id: int, ids: Sequence[str]) -> dict[str, Candidate]:
+        """The org's log entries among ``ids`` (another org's are simply not found)."""
+        stmt = sa.select(*_CANDIDATE_COLUMNS).where(
+            EventLog.org_id == org_id, EventLog.id.in_(list(set(ids)))
+        )
+        return {row[0]: Candidate(*row) for row in self.session.execute(stmt)}
+
+    def replay_matching(
+        self,
+        org_id: int,
+        *,
+        statuses: Sequence[str],
+        event_name: str | None,
+        webhook_id: str | None,
+        start_ms: int | None,
+        end_ms: int | None,
+        limit: int | None,
+    ) -> list[Candidate]:
+        """The org's original (not replayed) entries of these statuses that no replay
+        has fixed or is running for, newest first (``ix_event_logs_org_status_start``)."""
+        stmt = self._matching(
+            _CANDIDATE_COLUMNS, org_id, statuses, event_name, webhook_id, start_ms, end_ms, limit
+        )
+        return [Candidate(*row) for row in self.session.execute(stmt)]
+
+    def replay_matching_ids(
+        self,
+        org_id: int,
+        *,
+        statuses: Sequence[str],
+        start_ms: int | None,
+    ) -> list[str]:
+        """The ids only of ``replay_matching`` (the command line replays them by id)."""
+        stmt = self._matching((EventLog.id,), org_id, statuses, None, None, start_ms, None, None)
+        return [str(i) for i in self.session.scalars(stmt)]
+
+    @staticmethod
+    def _matching(
+        columns: tuple[Any, ...],
+        org_id: int,
+        statuses: Sequence[str],
+        event_name: str | None,
+        webhook_id: str | None,
+        start_ms: int | None,
+        end_ms: int | None,
+        limit: int | None,
+    ) -> sa.Select[Any]:
+        live = sa.select(EventReplay.id).where(
+            EventReplay.org_id == org_id,
+            EventReplay.original_id == EventLog.id,
+            EventReplay.state.in_(LIVE_STATES),
+        )
+        stmt = sa.select(*columns).where(
+            EventLog.org_id == org_id,
+            EventLog.status.in_(list(statuses)),
+            EventLog.replay_of.is_(None),
+            ~live.exists(),
+        )
+        if event_name is not None:
+            stmt = stmt.where(EventLog.event_name == event_name)
+        if webhook_id is not None:
+            stmt = stmt.where(EventLog.webhook_id == webhook_id)
+        if start_ms is not None:
+            stmt = stmt.where(EventLog.start_time >= start_ms)
+        if end_ms is not None:
+            stmt = stmt.where(EventLog.start_time <= end_ms)
+        stmt = stmt.order_by(EventLog.start_time.desc(), EventLog.seq.desc())
+        return stmt.limit(limit) if limit is not None else stmt
+
+    def enabled_webhooks(self, org_id: int, ids: Iterable[str]) -> set[str]:
+        wanted = list(set(ids))
+        if not wanted:
+            return set()
+        stmt = sa.select(Webhook.id).where(
+            Webhook.org_id == org_id, Webhook.id.in_(wanted), Webhook.enabled.is_(True)
+        )
+        return set(self.session.scalars(stmt))
+
+    def claim_replays(self, rows: list[dict[str, Any]]) -> set[str]:
+        """Insert pending replays; the originals whose replay was inserted. The partial
+        unique index (one pending or succeeded replay per original) refuses the others:
+        a concurrent replay of the same entry waits here for the first to commit, and
+        is then refused."""
+        # Sorted, so that two replays of overlapping ids lock them in the same order.
+        ordered = sorted(rows, key=lambda r: r["original_id"])
+        table = EventReplay.__table__
+        inserted = insert_ignore_returning(
+            self.session,
+            table,  # type: ignore[arg-type]
+            ordered,
+            (table.c.original_id,),
+        )
+        return {str(original) for (original,) in inserted}
+
+    def live_replay_states(self, org_id: int, original_ids: Iterable[str]) -> dict[str, str]:
+        wanted = list(set(original_ids))
+        if not wanted:
+            return {}
+        stmt = sa.select(EventReplay.original_id, EventReplay.state).where(
+            EventReplay.org_id == org_id,
+            EventReplay.original_id.in_(wanted),
+            EventReplay.state.in_(LIVE_STATES),
+        )
+        return {str(o): str(s) for o, s in self.session.execute(stmt)}
+
+    def enqueue(self, rows: list[dict[str, Any]]) -> None:
+        """Queue requests (replays) for the processors, in this transaction."""
+        if rows:
+            self.session.execute(sa.insert(IngestRequest), rows)
+
 
 # -- the read APIs' SQL (run by the fast lane on a plain driver connection) -------------
 # Each builder returns (sql, params) with ``:name`` parameters. The WHERE clauses
@@ -284,6 +466,7 @@ class LogRow(NamedTuple):
     parent_org_id: int
     message: str
     input_request_masked: str | None
+    replay_of: str | None
 
 
 class RecordRow(NamedTuple):
@@ -441,6 +624,35 @@ def log_page_query(
     return sql, params
 
 
+# -- the outcome summary's SQL (event_log_counts, by its primary key's range) ----------
+MAX_OUTCOMES = 1000
+
+
+def _summary_where(
+    org_id: int, lo: int, hi: int, event_name: str | None, webhook_id: str | None
+) -> tuple[str, dict[str, Any]]:
+    where = ["org_id = :org_id", "slot >= :lo", "slot <= :hi"]
+    params: dict[str, Any] = {"org_id": org_id, "lo": lo, "hi": hi}
+    if event_name is not None:
+        where.append("event_name = :event_name")
+        params["event_name"] = event_name
+    if webhook_id is not None:
+        where.append("webhook_id = :webhook_id")
+        params["webhook_id"] = webhook_id
+    return " AND ".join(where), params
+
+
+def slot_counts_query(
+    org_id: int, lo: int, hi: int, *, event_name: str | None, webhook_id: str | None
+) -> tuple[str, dict[str, Any]]:
+    """(slot, status, count) per quarter-hour and status in [lo, hi]."""
+    where, params = _summary_where(org_id, lo, hi, event_name, webhook_id)
+    sql = (
+        f"SELECT slot, status, sum(count) FROM event_log_counts WHERE {where} GROUP BY slot, status"
+    )
+    return sql, params
+
+
 def log_status_counts_query(f: LogFilter) -> tuple[str, dict[str, Any]]:
     """Entries per status under the filter's other conditions."""
     where, params = _log_where(f, with_status=False)
@@ -462,3 +674,17 @@ def customer_record_ids_query(
         org_ids, customer_id, event_name=None, start_ms=None, end_ms=None, limit=limit
     )
     return sql.replace(f"SELECT {_RECORD_COLUMNS}", "SELECT id", 1), params
+
+
+def outcome_counts_query(
+    org_id: int, lo: int, hi: int, *, event_name: str | None, webhook_id: str | None
+) -> tuple[str, dict[str, Any]]:
+    """(event name, status, message, count, last slot) over [lo, hi], the most recent first."""
+    where, params = _summary_where(org_id, lo, hi, event_name, webhook_id)
+    sql = (
+        "SELECT event_name, status, max(message), sum(count), max(slot) "
+        f"FROM event_log_counts WHERE {where} "
+        "GROUP BY event_name, status, message_hash "
+        "ORDER BY max(slot) DESC, sum(count) DESC, event_name, status LIMIT :limit"
+    )
+    return sql, {**params, "limit": MAX_OUTCOMES}

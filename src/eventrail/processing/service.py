@@ -4,27 +4,48 @@ events, in the shapes of Capillary's. Run by the fast lane, on its plain read co
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from eventrail.auth.schemas import Caller
+from eventrail.db import Database
 from eventrail.errors import BadRequest
-from eventrail.kit.dates import parse_date_range, zone
+from eventrail.kit import ids as ids_kit
+from eventrail.kit.dates import format_iso, now_ms, parse_date_range, to_ms, zone
+from eventrail.kit.dbhealth import is_unavailable
 from eventrail.kit.fastdb import ReadConnection
+from eventrail.kit.json import payload_problem
+from eventrail.models.event_log_count import SLOT_MS
 from eventrail.orgs.repository import children_query
 from eventrail.processing import statuses as st
-from eventrail.processing.pipeline import record_view
+from eventrail.processing.pipeline import VERDICT_OK, BatchPipeline, record_view
 from eventrail.processing.repository import (
+    Candidate,
     LogFilter,
     LogRow,
+    ProcessingRepository,
+    Queued,
     RecordRow,
     customer_record_ids_query,
     log_entry_query,
     log_page_query,
     log_status_counts_query,
     logs_query,
+    outcome_counts_query,
     record_query,
     records_query,
+    slot_counts_query,
 )
+from eventrail.processing.schemas import MAX_REPLAY_IDS, ReplayIn
+
+if TYPE_CHECKING:
+    from eventrail.ingest.service import Ingestor
+    from eventrail.processing.processor import Processor
 
 UNAUTHORIZED_FILTER = "UNAUTHORIZED"
 
@@ -53,6 +74,8 @@ def log_view(entry: LogRow, *, mask: bool = False) -> dict[str, Any]:
     view["webhookId"] = entry.webhook_id if entry.parent_org_id == -1 else ""
     view["parentOrgId"] = entry.parent_org_id
     view["message"] = entry.message
+    if entry.replay_of is not None:
+        view["replayOf"] = entry.replay_of
     return view
 
 
@@ -250,3 +273,299 @@ def log_entry(reader: ReadConnection, caller: Caller, log_id: str) -> dict[str, 
     )
     view["customerId"] = RecordRow(*found).customer_id if found is not None else None
     return view
+
+
+# -- replays -------------------------------------------------------------------------
+REPLAYABLE = st.REPLAYABLE
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayTicket:
+    """Who asks for a replay, and in which call (recorded with every replay)."""
+
+    org_id: int
+    org_timezone: str
+    requested_by: str
+    call_id: str
+
+
+def _skip(entry_id: str, reason: str) -> dict[str, Any]:
+    return {"id": entry_id, "outcome": "skipped", "reason": reason}
+
+
+def _why_not(entry: Candidate | None, webhooks: set[str]) -> str | None:
+    """Why this entry cannot be replayed, before asking the database for a claim."""
+    if entry is None:
+        return "not_found"
+    if entry.replay_of is not None:
+        return "is_a_replay"
+    if entry.status == st.EVENT_SUCCESS:
+        return "not_a_failure"
+    if entry.status not in REPLAYABLE:
+        return "not_replayable"
+    if entry.parent_org_id != -1:
+        return "routed_from_parent"
+    if entry.webhook_id not in webhooks:
+        return "webhook_unavailable"
+    try:
+        payload = orjson.loads(entry.input_request)
+    except orjson.JSONDecodeError:
+        return "not_replayable"
+    if not isinstance(payload, dict) or payload_problem(payload) is not None:
+        return "not_replayable"
+    return None
+
+
+def replay(
+    session: Session,
+    ticket: ReplayTicket,
+    *,
+    ids: list[str] | None,
+    status: str | None = None,
+    event_name: str | None = None,
+    webhook_id: str | None = None,
+    from_date: str | None = None,
+    to_date: str | None = None,
+    limit: int = MAX_REPLAY_IDS,
+) -> list[dict[str, Any]]:
+    """Queue a replay of each replayable entry (``ids``, else those the filter finds);
+    one outcome per distinct entry, in order. Idempotent: the claim in event_replays
+    lets one replay per entry run or succeed (see docs/events.md, "Replay")."""
+    repo = ProcessingRepository(session)
+    if ids is not None:
+        wanted = list(dict.fromkeys(i.strip() for i in ids))
+        found = repo.replay_candidates(ticket.org_id, wanted)
+        entries = [(i, found.get(i)) for i in wanted]
+    else:
+        statuses: tuple[str, ...] = REPLAYABLE
+        if status is not None:
+            status = status.strip().upper()
+            if status not in REPLAYABLE:
+                raise BadRequest(
+                    "Invalid value for field 'status' in request body: must be one of "
+                    + ", ".join(REPLAYABLE)
+                )
+            statuses = (status,)
+        start_ms, end_ms = parse_date_range(
+            from_date,
+            to_date,
+            start_name="from_date",
+            end_name="to_date",
+            tz=zone(ticket.org_timezone),
+        )
+        matched = repo.replay_matching(
+            ticket.org_id,
+            statuses=statuses,
+            event_name=event_name,
+            webhook_id=webhook_id,
+            start_ms=start_ms,
+            end_ms=end_ms,
+            limit=limit,
+        )
+        entries = [(e.id, e) for e in matched]
+    webhooks = repo.enabled_webhooks(ticket.org_id, (e.webhook_id for _, e in entries if e))
+    now = now_ms()
+    outcomes: dict[str, dict[str, Any]] = {}
+    claims: list[dict[str, Any]] = []
+    queued: dict[str, dict[str, Any]] = {}
+    for entry_id, entry in entries:
+        reason = _why_not(entry, webhooks)
+        if reason is not None:
+            outcomes[entry_id] = _skip(entry_id, reason)
+            continue
+        assert entry is not None
+        replay_id = str(ids_kit.uuid4())
+        claims.append(
+            {
+                "id": replay_id,
+                "org_id": ticket.org_id,
+                "original_id": entry.id,
+                "state": "pending",
+                "requested_by": ticket.requested_by,
+                "requested_at": now,
+                "call_id": ticket.call_id,
+            }
+        )
+        queued[entry.id] = {
+            "request_id": replay_id,
+            "org_id": entry.org_id,
+            "webhook_id": entry.webhook_id,
+            "received_at": now,
+            "body": entry.input_request,
+            "verdict": VERDICT_OK,
+            "detail": None,
+            "replay_of": entry.id,
+        }
+    claimed = repo.claim_replays(claims)
+    refused = [original for original in queued if original not in claimed]
+    states = repo.live_replay_states(ticket.org_id, refused)
+    for original in refused:
+        reason = "already_succeeded" if states.get(original) == "succeeded" else "in_progress"
+        outcomes[original] = _skip(original, reason)
+    repo.enqueue([queued[o] for o in queued if o in claimed])
+    for original in claimed:
+        outcomes[original] = {
+            "id": original,
+            "outcome": "replayed",
+            "replayId": queued[original]["request_id"],
+        }
+    return [outcomes[entry_id] for entry_id, _ in entries]
+
+
+async def replay_and_wait(
+    db: Database,
+    ingestor: Ingestor,
+    processor: Processor,
+    ticket: ReplayTicket,
+    body: ReplayIn,
+    *,
+    wait: bool,
+) -> dict[str, Any]:
+    """Replay in a transaction of its own, committed before the answer (and before any
+    wait: the processors only see a replay once it is committed); with ``wait``, each
+    replay's verdict as ``?wait=true`` gives a webhook post's."""
+
+    def run() -> list[dict[str, Any]]:
+        with db.transaction(write=True) as session:
+            return replay(
+                session,
+                ticket,
+                ids=body.ids,
+                status=body.status,
+                event_name=body.event_name,
+                webhook_id=body.webhook_id,
+                from_date=body.from_date,
+                to_date=body.to_date,
+                limit=body.limit or MAX_REPLAY_IDS,
+            )
+
+    results = await anyio.to_thread.run_sync(run)
+    replayed = [r for r in results if r["outcome"] == "replayed"]
+    if replayed:
+        processor.wake()
+    if wait and replayed:
+        # Registered after the commit: a verdict that came first is found in the log.
+        request_ids = [r["replayId"] for r in replayed]
+        futures = [ingestor.waiters.register(rid) for rid in request_ids]
+        for outcome, verdict in zip(
+            replayed, await ingestor.verdicts(request_ids, futures), strict=True
+        ):
+            outcome["result"] = ingestor.result(verdict)
+    return {
+        "replayed": len(replayed),
+        "skipped": len(results) - len(replayed),
+        "results": results,
+        "warnings": [],
+        "errors": [],
+    }
+
+
+# -- dry runs --------------------------------------------------------------------------
+def dry_run(db: Database, request: Queued) -> dict[str, Any]:
+    """The pipeline's verdict on a request, in a transaction rolled back whatever
+    happens: no log entry, no event, no customer registered, no unique key taken.
+    ``step`` names the step that failed (None on success)."""
+    with db.transaction(write=True) as session:
+        pipeline = BatchPipeline(session, now_ms())
+        try:
+            result = pipeline.run([request])
+        except Exception as exc:
+            if is_unavailable(exc):
+                raise
+            session.rollback()
+            reason = f"{pipeline.step} step: {type(exc).__name__}"
+            return {
+                "status": st.EVENT_PROCESSING_FAILED,
+                "message": st.processing_failed(reason),
+                "step": pipeline.step,
+            }
+        session.rollback()
+    status, message = result.outcomes[request.request_id]
+    return {"status": status, "message": message, "step": result.steps.get(request.request_id)}
+
+
+# -- the outcome summary ---------------------------------------------------------------
+MAX_SUMMARY_DAYS = 366
+BUCKETS = ("hour", "day")
+
+
+def _bucket_start(slot: int, bucket: str, tz: tzinfo) -> int:
+    moment = datetime.fromtimestamp(slot / 1000, tz=tz)
+    if bucket == "day":
+        moment = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    else:
+        moment = moment.replace(minute=0, second=0, microsecond=0)
+    return to_ms(moment)
+
+
+def summary(
+    session: Session,
+    caller: Caller,
+    *,
+    from_date: str,
+    to_date: str,
+    bucket: str,
+    event_name: str | None,
+    webhook_id: str | None,
+) -> dict[str, Any]:
+    """Counts per status per hour or day (in the org's timezone), and per (event name,
+    status, message), from the rollup: whole quarter-hours, the one holding
+    ``from_date`` to the one holding ``to_date``."""
+    tz = zone(caller.org_timezone)
+    kind = bucket.strip().lower()
+    if kind not in BUCKETS:
+        raise BadRequest("Invalid value for query parameter 'bucket': must be hour or day")
+    start_ms, end_ms = parse_date_range(
+        from_date, to_date, start_name="from_date", end_name="to_date", tz=tz
+    )
+    assert start_ms is not None
+    assert end_ms is not None
+    if end_ms - start_ms > MAX_SUMMARY_DAYS * 86_400_000:
+        raise BadRequest(
+            f"Invalid value for query parameter 'to_date': the range is at most "
+            f"{MAX_SUMMARY_DAYS} days"
+        )
+    lo, hi = start_ms // SLOT_MS * SLOT_MS, end_ms // SLOT_MS * SLOT_MS
+    filters = {"event_name": event_name, "webhook_id": webhook_id}
+    per_bucket: dict[int, dict[str | None, int]] = {}
+    starts: dict[int, int] = {}
+    sql, params = slot_counts_query(caller.org_id, lo, hi, **filters)
+    for slot, status, count in session.execute(sa.text(sql), params):
+        start = starts.get(slot)
+        if start is None:
+            start = starts[slot] = _bucket_start(int(slot), kind, tz)
+        statuses = per_bucket.setdefault(start, {})
+        key = status or None
+        statuses[key] = statuses.get(key, 0) + int(count)
+    buckets = [
+        {
+            "start": format_iso(start, tz),
+            "startMs": start,
+            "total": sum(statuses.values()),
+            "statuses": [
+                {"status": status, "count": count}
+                for status, count in sorted(statuses.items(), key=lambda kv: (-kv[1], kv[0] or ""))
+            ],
+        }
+        for start, statuses in sorted(per_bucket.items(), reverse=True)
+    ]
+    sql, params = outcome_counts_query(caller.org_id, lo, hi, **filters)
+    outcomes = [
+        {
+            "eventName": name or None,
+            "status": status or None,
+            "message": message,
+            "count": int(count),
+        }
+        for name, status, message, count, _ in session.execute(sa.text(sql), params)
+    ]
+    return {
+        "fromMs": lo,
+        "toMs": hi + SLOT_MS,
+        "bucket": kind,
+        "total": sum(b["total"] for b in buckets),
+        "buckets": buckets,
+        "outcomes": outcomes,
+        "warnings": [],
+        "errors": [],
+    }

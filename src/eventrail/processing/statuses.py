@@ -31,6 +31,11 @@ ALL = (
     EVENT_PROCESSING_FAILED,
 )
 
+# What a replay can fix: every failure the pipeline decides. Not an Unauthorized entry
+# (replaying it would let a refused sender in) nor INVALID_PAYLOAD (the body was
+# refused before processing, and would be again).
+REPLAYABLE = tuple(s for s in ALL if s not in (EVENT_SUCCESS, INVALID_PAYLOAD))
+
 SUCCESS_MESSAGE = "Event processed successfully"
 NO_MAPPING_MESSAGE = "Invalid meta transformer mappings: No transformer mapping found"
 UNAUTHORIZED_MESSAGE = "Unauthorized"

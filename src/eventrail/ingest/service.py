@@ -25,7 +25,7 @@ from eventrail.errors import BadRequest, EventrailError, NotFound, Unauthorized
 from eventrail.errors import ServiceUnavailable as _Unavailable
 from eventrail.events.cache import WebhookCache, WebhookInfo
 from eventrail.ingest.committer import GroupCommitter, IngestUnavailable
-from eventrail.kit import ids
+from eventrail.kit import ids, metrics
 from eventrail.kit.asgi import FastRequest as Request
 from eventrail.kit.dates import now_ms
 from eventrail.kit.flight import SingleFlight
@@ -149,7 +149,11 @@ class Ingestor:
             caller = None
         if caller is None or caller.org_id != webhook.org_id:
             await self.admission.charge(
-                REFUSALS_PER_MINUTE, "refused", webhook.id, credentials.source
+                REFUSALS_PER_MINUTE,
+                "refused",
+                webhook.id,
+                credentials.source,
+                budget="refused_posts",
             )
             body = _unauthorized_body(request.body)
             await self._refuse(
@@ -267,6 +271,7 @@ class Ingestor:
         except ServiceUnavailable:
             self.waiters.discard(row["request_id"])
             raise
+        metrics.EVENTS_ACKNOWLEDGED.inc()
         answer: dict[str, Any] = {"status": ACK, "requestId": row["request_id"]}
         if future is not None:
             [verdict] = await self._verdicts([row["request_id"]], [future])
@@ -316,6 +321,7 @@ class Ingestor:
             for rid in ids:
                 self.waiters.discard(rid)
             raise
+        metrics.EVENTS_ACKNOWLEDGED.inc(len(rows))
         answer: dict[str, Any] = {"status": BATCH_ACK, "requestIds": ids}
         if wait:
             answer["results"] = [self._result(v) for v in await self._verdicts(ids, futures)]

@@ -80,11 +80,12 @@ Route = tuple[str, str, FastHandler]  # (method, path template, handler)
 @dataclass(frozen=True, slots=True)
 class _Route:
     method: str
+    path: str  # the template, as Starlette's routes name theirs (the metrics' route label)
     pattern: re.Pattern[str]
     handler: FastHandler
 
 
-def _compile(template: str) -> re.Pattern[str]:
+def compile_template(template: str) -> re.Pattern[str]:
     """``/webhooks/{webhook_id}`` -> ``^/webhooks/(?P<webhook_id>[^/]+)$``."""
     parts = re.split(r"\{(\w+)\}", template)
     regex = "".join(
@@ -103,14 +104,15 @@ class FastLane:
         self._prefixes: tuple[str, ...] = ()
 
     def route(self, method: str, template: str, handler: FastHandler) -> None:
-        self._routes.append(_Route(method, _compile(template), handler))
+        self._routes.append(_Route(method, template, compile_template(template), handler))
         self._prefixes = (*self._prefixes, template.split("{", 1)[0])
 
     def _match(
-        self, method: str, path: str
+        self, scope: Scope, method: str, path: str
     ) -> tuple[FastHandler, dict[str, str]] | list[str] | None:
         """The handler and path parameters; the allowed methods when only the
-        method differs; ``None`` when the path is not the lane's."""
+        method differs; ``None`` when the path is not the lane's. The route found
+        goes in ``scope["route"]``, as Starlette's router puts its own."""
         if not path.startswith(self._prefixes):
             return None
         allowed: list[str] = []
@@ -118,6 +120,7 @@ class FastLane:
             found = route.pattern.match(path)
             if found is None:
                 continue
+            scope["route"] = route
             if route.method == method:
                 return route.handler, found.groupdict()
             allowed.append(route.method)
@@ -138,7 +141,7 @@ class FastLane:
             )
             await send({"type": "http.response.body", "body": dumps(error_body(431, too_large))})
             return
-        matched = self._match(scope["method"], scope["path"])
+        matched = self._match(scope, scope["method"], scope["path"])
         if matched is None:
             await self.fallback(scope, receive, send)
             return

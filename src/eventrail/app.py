@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
 
 from eventrail import __version__, openapi
@@ -90,12 +91,19 @@ class EventrailApp(FastLane):
         await self._measured(scope, receive, send)
 
     def _route_of(self, scope: Scope) -> str | None:
-        """The template of the route a request refused before routing was meant for
-        (or None): rare, so the documented paths are simply tried in turn, those
-        without parameters first."""
+        """The template of the route a request was meant for when no router named it: a
+        refusal before routing, and the framework's own pages (/openapi.json, /docs,
+        its assets), which its router does not name. Rare: the documented paths and
+        the pages are simply tried in turn, those without parameters first."""
         if self._templates is None:
-            paths = sorted(self.api.openapi()["paths"], key=lambda p: (p.count("{"), p))
-            self._templates = [(compile_template(p), p) for p in paths]
+            paths = set(self.api.openapi()["paths"])
+            for route in self.api.router.routes:
+                if isinstance(route, Mount):
+                    paths.add(route.path + "/{path}")
+                elif isinstance(route, Route):
+                    paths.add(route.path)
+            ordered = sorted(paths, key=lambda p: (p.count("{"), p))
+            self._templates = [(compile_template(p), p) for p in ordered]
         path = scope["path"]
         for pattern, template in self._templates:
             if pattern.match(path):

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 from pydantic import SecretStr
 
@@ -215,3 +216,39 @@ def test_workers_and_a_processor_process_add_up(env: dict[str, str], tmp_path: P
         assert value(samples, "eventrail_events_acknowledged_total") == 20
         assert value(samples, "eventrail_events_processed_total", status="EVENT_SUCCESS") == 20
         assert value(samples, REQUESTS, method="POST", route=HOOK, status="200") == 20
+
+
+async def test_database_reconnects_are_counted(postgres_url: str, tmp_path: Path) -> None:
+    """Every connection of the server cut by the database (as a restart or a proxy's
+    idle timeout does): the next requests still succeed, each on a new connection, and
+    the reconnections are counted, not as errors."""
+    settings = Settings(
+        database_url=postgres_url, data_dir=tmp_path, secret_key="r" * 40, processor_threads=0
+    )
+    migrate(settings)
+    db = Database(settings)
+    app = create_app(settings, db)
+    org_id = make_org(db)
+    _, code, password = make_till(db, org_id)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    try:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://testserver", headers=basic(code, md5(password))
+        ) as client:
+            # both kinds of connection open: the lane's reader and the pool's
+            assert (await client.get("/v2/events/logs")).status_code == 200
+            assert (await client.get("/v2/orgs/settings")).status_code == 200
+            before = parse((await client.get("/metrics")).text)
+            with psycopg.connect(postgres_url, autocommit=True) as conn:
+                conn.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            assert (await client.get("/v2/events/logs")).status_code == 200
+            assert (await client.get("/v2/orgs/settings")).status_code == 200
+            after = parse((await client.get("/metrics")).text)
+    finally:
+        app.state.reader.close()
+        db.dispose()
+    assert delta(before, after, "eventrail_database_reconnects_total") >= 2
+    assert delta(before, after, "eventrail_database_errors_total") == 0

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import gc
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from eventrail import __version__, openapi
@@ -27,11 +29,15 @@ from eventrail.health.service import Readiness
 from eventrail.ingest.committer import GroupCommitter
 from eventrail.ingest.endpoints import routes as ingest_routes
 from eventrail.ingest.service import Ingestor
+from eventrail.kit import metrics
 from eventrail.kit.accesslog import AccessLogMiddleware
-from eventrail.kit.asgi import FastLane
+from eventrail.kit.asgi import FastLane, compile_template
 from eventrail.kit.fastdb import ReadConnection
 from eventrail.kit.json import JsonResponse
-from eventrail.kit.middleware import RequestGuardMiddleware, RequestIdMiddleware
+from eventrail.kit.middleware import (
+    RequestGuardMiddleware,
+    RequestIdMiddleware,
+)
 from eventrail.kit.ratelimit import RateLimiter
 from eventrail.kit.signals import on_stop_signal
 from eventrail.lane import LaneContext
@@ -78,21 +84,49 @@ class Background:
 
 
 class EventrailApp(FastLane):
-    """The ASGI application: the fast lane in front of the FastAPI app."""
+    """The ASGI application: the request metrics, then the fast lane in front of the
+    FastAPI app."""
 
     def __init__(self, api: FastAPI) -> None:
         super().__init__(api, api.state.db.health)
         self.api = api
         self.state = api.state
-        # Around both lanes: one access line per request, whichever serves it.
-        self._outer: ASGIApp = AccessLogMiddleware(super().__call__)
+        # Around both lanes: each request counted in the metrics and given one access
+        # line, whichever lane serves it.
+        self._outer: ASGIApp = AccessLogMiddleware(super().__call__, self._route_of)
+        self._templates: list[tuple[re.Pattern[str], str]] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._outer(scope, receive, send)
 
+    def _route_of(self, scope: Scope) -> str | None:
+        """The template of the route a request was meant for when no router named it: a
+        refusal before routing, and the framework's own pages (/openapi.json, /docs,
+        its assets), which its router does not name. Rare: the documented paths and
+        the pages are simply tried in turn, those without parameters first."""
+        if self._templates is None:
+            paths = set(self.api.openapi()["paths"])
+            for route in self.api.router.routes:
+                if isinstance(route, Mount):
+                    paths.add(route.path + "/{path}")
+                elif isinstance(route, Route):
+                    paths.add(route.path)
+            ordered = sorted(paths, key=lambda p: (p.count("{"), p))
+            self._templates = [(compile_template(p), p) for p in ordered]
+        path = scope["path"]
+        for pattern, template in self._templates:
+            if pattern.match(path):
+                return template
+        return None
+
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> EventrailApp:
     settings = settings or get_settings()
+    if settings.metrics_dir is not None and metrics.directory() != str(settings.metrics_dir):
+        raise ValueError(
+            "EVENTRAIL_METRICS_DIR is honoured by `eventrail serve`; under another server "
+            "set PROMETHEUS_MULTIPROC_DIR to the same directory"
+        )
     db = database or Database(settings)
     background = Background(db, settings)
     reader = ReadConnection(settings, db.health)
@@ -116,6 +150,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             background.stop()
             reader.close()
             limiter.close()
+            metrics.process_ended()
             if database is None:
                 db.dispose()
 

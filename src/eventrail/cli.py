@@ -9,8 +9,10 @@ import argparse
 import getpass
 import json
 import os
+import shutil
 import signal
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
@@ -508,10 +510,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     # end the process by it: exit 0 instead (also if it comes before uvicorn runs).
     for stop_signal in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stop_signal, _exit_quietly)
-    import uvicorn
-
     from eventrail.config import get_settings
-    from eventrail.kit.logsafe import log_config
 
     # The options override the settings; the server's protocol (kit/server.py) and
     # every worker process read them from the environment, like the others.
@@ -527,6 +526,35 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             settings = get_settings()
         except ValueError as exc:
             return _fail(args, f"invalid settings: {exc}")
+    metrics_dir = _metrics_directory(settings, private=args.workers > 1)
+    try:
+        return _serve(args, settings)
+    finally:
+        if metrics_dir is not None and settings.metrics_dir is None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _metrics_directory(settings: Settings, *, private: bool) -> Path | None:
+    """Where this command's processes write their metrics (kit/metrics.py), chosen
+    before anything loads them: EVENTRAIL_METRICS_DIR, shared with the other processes
+    given it; else, for several server workers, a private temporary directory (removed
+    at exit); else none (this process's memory)."""
+    from eventrail.kit.metrics_dir import use_directory
+
+    path = settings.metrics_dir
+    if path is None and private:
+        path = Path(tempfile.mkdtemp(prefix="eventrail-metrics-"))
+    if path is not None:
+        use_directory(path)
+    return path
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from eventrail.config import get_settings
+    from eventrail.kit.logsafe import log_config
+
     _database(settings).dispose()
     if args.no_processors:
         # Read by create_app in this process and in every worker it spawns.
@@ -573,6 +601,10 @@ def cmd_process(args: argparse.Namespace, settings: Settings) -> int:
     stop = threading.Event()
     # From the start: a SIGTERM while the stack loads stops the command cleanly too.
     with on_stop_signal(stop.set, chain=False):
+        # Without EVENTRAIL_METRICS_DIR this process's metrics are not scraped:
+        # it has no HTTP of its own.
+        _metrics_directory(settings, private=False)
+        from eventrail.kit import metrics
         from eventrail.processing.runner import run_processors
 
         db = _database(settings)
@@ -581,6 +613,7 @@ def cmd_process(args: argparse.Namespace, settings: Settings) -> int:
             finished = run_processors(db, settings, threads=threads, stop=stop)
         finally:
             db.dispose()
+            metrics.process_ended()
     if args.json:
         print(json.dumps({"stopped": True, "batchesFinished": finished}))
     return 0

@@ -96,6 +96,17 @@ class Settings(BaseSettings):
         description="Open connections per server process; past it a new connection closes the "
         "one waiting longest for its headers, or gets 503 if none is waiting.",
     )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="When set, GET /metrics wants `Authorization: Bearer <token>` (else 401).",
+    )
+    metrics_dir: Path | None = Field(
+        default=None,
+        description="A directory where every eventrail process of this host that is given "
+        "it (serve workers, `eventrail process`) writes its metrics, so that GET /metrics "
+        "adds them all up. Unset: a private temporary one for `serve --workers N` (N > 1), "
+        "none for one process.",
+    )
 
     retention_event_logs_days: int = Field(
         default=90,
@@ -155,6 +166,15 @@ class Settings(BaseSettings):
         value = value.lower()
         if value not in {"text", "json"}:
             raise ValueError("EVENTRAIL_LOG_FORMAT must be text or json")
+        return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not 16 <= len(value.get_secret_value()) <= 1024:
+            raise ValueError("EVENTRAIL_METRICS_TOKEN must be 16 to 1024 characters")
+        if value is not None and not value.get_secret_value().isprintable():
+            raise ValueError("EVENTRAIL_METRICS_TOKEN must be printable characters")
         return value
 
     @model_validator(mode="after")

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from eventrail.config import Settings
+from eventrail.kit import metrics
 from eventrail.kit.dbhealth import DatabaseHealth
 
 if TYPE_CHECKING:
@@ -53,14 +54,25 @@ def create_db_engine(settings: Settings, **overrides: Any) -> Engine:
             **overrides,
         )
         _configure_sqlite(engine)
-        return engine
-    return sa.create_engine(
-        url,
-        pool_size=settings.db_pool_size,
-        max_overflow=2 * settings.db_pool_size,
-        pool_pre_ping=True,
-        **overrides,
-    )
+    else:
+        engine = sa.create_engine(
+            url,
+            pool_size=settings.db_pool_size,
+            max_overflow=2 * settings.db_pool_size,
+            pool_pre_ping=True,
+            **overrides,
+        )
+    _count_reconnects(engine)
+    return engine
+
+
+def _count_reconnects(engine: Engine) -> None:
+    """A pooled connection found broken (by the pre-ping or by a failed statement) is
+    invalidated: dropped, and opened anew when next checked out."""
+
+    @event.listens_for(engine, "invalidate")
+    def _on_invalidate(_dbapi_connection: Any, _record: Any, _exc: Any) -> None:
+        metrics.DATABASE_RECONNECTS.inc()
 
 
 def private_sqlite_file(settings: Settings) -> None:

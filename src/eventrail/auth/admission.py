@@ -28,6 +28,7 @@ from eventrail.auth.schemas import Caller, Credentials
 from eventrail.auth.service import Authenticator
 from eventrail.db import Database
 from eventrail.errors import BadRequest, RateLimited, Unauthorized
+from eventrail.kit import metrics
 from eventrail.kit.accesslog import note_org
 from eventrail.kit.flight import SingleFlight
 from eventrail.kit.ratelimit import Decision, RateLimiter
@@ -84,13 +85,15 @@ class Admission:
         note_org(caller.org_id)
         return caller
 
-    async def charge(self, per_minute: int, *key: str) -> Decision:
-        """Counts one request of ``key`` in its minute; 429 past ``per_minute``."""
+    async def charge(self, per_minute: int, *key: str, budget: str = "requests") -> Decision:
+        """Counts one request of ``key`` in its minute; 429 past ``per_minute``, counted
+        in the metrics under ``budget`` (``kit.metrics.REFUSALS``)."""
         if self.limiter.shared:
             decision = await anyio.to_thread.run_sync(self.limiter.check, per_minute, *key)
         else:
             decision = self.limiter.check(per_minute, *key)
         if not decision.allowed:
+            metrics.REFUSALS[budget].inc()
             raise RateLimited(headers=decision.refusal_headers())
         return decision
 

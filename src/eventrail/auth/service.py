@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from eventrail.auth.repository import AuthRepository
 from eventrail.auth.schemas import Caller, Credentials, StoreInfo
 from eventrail.errors import BadRequest, NotFound, RateLimited, Unauthorized
+from eventrail.kit import metrics
 from eventrail.kit.dates import now_ms
 from eventrail.kit.ratelimit import HOUR, MINUTE, RateLimiter, subject
 from eventrail.kit.security import (
@@ -221,6 +222,7 @@ class Lockout:
         elif not everyone.allowed and not mine.allowed:
             refusal = everyone
         if refusal is not None:
+            metrics.REFUSALS["logins"].inc()
             raise RateLimited(headers=refusal.refusal_headers())
 
         def succeeded() -> None:

@@ -1,17 +1,52 @@
 """Is this process ready to serve? Each check answers a fixed reason, never an
-exception's text (which could name a host, a user or a value)."""
+exception's text (which could name a host, a user or a value). And the metrics
+computed when scraped: the ingestion queue's depth and age."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from prometheus_client.metrics_core import Metric
 
 from eventrail.db import Database, schema_state
+from eventrail.kit import metrics
 from eventrail.kit.dates import now_ms
+from eventrail.kit.dbhealth import is_unavailable
 from eventrail.kit.ratelimit import RateLimiter
 from eventrail.processing.processor import Processor
 from eventrail.processing.repository import ProcessingRepository
+
+
+def queue_age_seconds(oldest: int | None) -> float:
+    """How long the oldest queued request has waited (0 when none waits)."""
+    return 0.0 if oldest is None else max(0.0, (now_ms() - oldest) / 1000)
+
+
+def queue_metrics(db: Database) -> list[Metric]:
+    """The ingestion queue's depth and the age of its oldest entry, read now (the
+    same for every process: the queue is the database's); none while the database
+    cannot answer."""
+    try:
+        with db.transaction(write=False) as session:
+            repo = ProcessingRepository(session)
+            depth, oldest = repo.queue_depth(), repo.oldest_queued_at()
+    except sa.exc.SQLAlchemyError as exc:
+        if is_unavailable(exc):
+            db.health.failed(exc)
+        return []
+    return [
+        metrics.gauge(
+            "eventrail_ingestion_queue_depth",
+            "Requests acknowledged and not yet processed (all processes)",
+            depth,
+        ),
+        metrics.gauge(
+            "eventrail_ingestion_queue_oldest_age_seconds",
+            "How long the oldest unprocessed request has waited (0 when none waits)",
+            queue_age_seconds(oldest),
+        ),
+    ]
 
 
 @dataclass
@@ -73,7 +108,7 @@ class Readiness:
         return True
 
     def _queue(self, report: Report, oldest: int | None) -> None:
-        age = 0.0 if oldest is None else max(0.0, (now_ms() - oldest) / 1000)
+        age = queue_age_seconds(oldest)
         report.checks["ingestionQueueAgeSeconds"] = f"{age:.1f}"
         if age > self.max_queue_age_seconds:
             report.problems.append(

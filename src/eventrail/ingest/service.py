@@ -24,7 +24,7 @@ from eventrail.db import Database
 from eventrail.errors import BadRequest, EventrailError, NotFound, ServiceUnavailable, Unauthorized
 from eventrail.events.cache import WebhookCache, WebhookInfo
 from eventrail.ingest.committer import GroupCommitter
-from eventrail.kit import ids
+from eventrail.kit import ids, metrics
 from eventrail.kit.asgi import FastRequest as Request
 from eventrail.kit.asgi import bool_param
 from eventrail.kit.dates import now_ms
@@ -138,7 +138,11 @@ class Ingestor:
             caller = None
         if caller is None or caller.org_id != webhook.org_id:
             await self.admission.charge(
-                REFUSALS_PER_MINUTE, "refused", webhook.id, credentials.source
+                REFUSALS_PER_MINUTE,
+                "refused",
+                webhook.id,
+                credentials.source,
+                budget="refused_posts",
             )
             if dry_run:  # logs nothing
                 raise Unauthorized()
@@ -257,6 +261,7 @@ class Ingestor:
         except ServiceUnavailable:
             self.waiters.discard(row["request_id"])
             raise
+        metrics.EVENTS_ACKNOWLEDGED.inc()
         answer: dict[str, Any] = {"status": ACK, "requestId": row["request_id"]}
         if future is not None:
             [verdict] = await self.verdicts([row["request_id"]], [future])
@@ -321,6 +326,7 @@ class Ingestor:
             for rid in ids:
                 self.waiters.discard(rid)
             raise
+        metrics.EVENTS_ACKNOWLEDGED.inc(len(rows))
         answer: dict[str, Any] = {"status": BATCH_ACK, "requestIds": ids}
         if wait:
             answer["results"] = [self.result(v) for v in await self.verdicts(ids, futures)]

@@ -1,4 +1,5 @@
-"""One access line per HTTP request, whichever lane serves it.
+"""One access line and one count in the metrics per HTTP request, whichever lane
+serves it.
 
 :class:`AccessLogMiddleware` wraps the whole application (the fast lane and
 FastAPI behind it), so every request gets exactly one line, refusals by the
@@ -17,10 +18,13 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from contextvars import ContextVar
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from eventrail.kit import metrics
 from eventrail.kit.logsafe import ACCESS_LOGGER
 
 log = logging.getLogger(ACCESS_LOGGER)
@@ -49,14 +53,44 @@ def note_org(org_id: int) -> None:
         seen.org_id = org_id
 
 
-class AccessLogMiddleware:
-    """Logs each HTTP request once it has been answered (or has failed)."""
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
-    def __init__(self, app: ASGIApp) -> None:
+
+class AccessLogMiddleware:
+    """Logs each HTTP request once it has been answered (or has failed), and counts
+    and times it in the metrics (``kit/metrics.py``) by method, route template and
+    status: the one layer that sees every request.
+
+    The metrics' route label is the template of the route that served the request
+    (``scope["route"]``, set by FastAPI's router and by the fast lane); without one
+    (a refusal before routing, the framework's own pages) ``route_of`` names it, or
+    it counts as ``unmatched``: never the raw path, which holds ids. The counting
+    costs a dict lookup and two updates of label children resolved the first time a
+    (method, route, status) is seen."""
+
+    def __init__(
+        self, app: ASGIApp, route_of: Callable[[Scope], str | None] = lambda _: None
+    ) -> None:
         self.app = app
+        self.route_of = route_of
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def _count(self, scope: Scope, template: str | None, status: int, seconds: float) -> None:
+        if template is None:
+            template = self.route_of(scope) or metrics.UNMATCHED
+        method = scope["method"]
+        key = (method if method in _METHODS else "other", template, status)
+        children = self._children.get(key)
+        if children is None:
+            children = self._children[key] = (
+                metrics.REQUESTS.labels(key[0], template, str(status)),
+                metrics.REQUEST_SECONDS.labels(key[0], template),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not log.isEnabledFor(logging.INFO):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
@@ -81,18 +115,21 @@ class AccessLogMiddleware:
             raise
         finally:
             _seen.reset(token)
-            route = scope.get("route")
-            fields = {
-                "method": scope["method"],
-                # FastAPI's route or the fast lane's: both have the template as .path
-                "route": getattr(route, "path", None),
-                "status": status,
-                "durationMs": round((time.perf_counter() - started) * 1000, 2),
-                "requestId": request_id,
-                "orgId": seen.org_id,
-            }
-            # log.info() without its search of the stack for the caller's line:
-            # always this one.
-            log.handle(
-                log.makeRecord(ACCESS_LOGGER, logging.INFO, __file__, 0, _TEXT, (fields,), None)
-            )
+            elapsed = time.perf_counter() - started
+            # FastAPI's route or the fast lane's: both have the template as .path
+            template: str | None = getattr(scope.get("route"), "path", None)
+            self._count(scope, template, status or 0, elapsed)
+            if log.isEnabledFor(logging.INFO):
+                fields = {
+                    "method": scope["method"],
+                    "route": template,
+                    "status": status,
+                    "durationMs": round(elapsed * 1000, 2),
+                    "requestId": request_id,
+                    "orgId": seen.org_id,
+                }
+                # log.info() without its search of the stack for the caller's line:
+                # always this one.
+                log.handle(
+                    log.makeRecord(ACCESS_LOGGER, logging.INFO, __file__, 0, _TEXT, (fields,), None)
+                )

@@ -89,12 +89,12 @@ Route = tuple[str, str, FastHandler]  # (method, path template, handler)
 @dataclass(frozen=True, slots=True)
 class _Route:
     method: str
-    path: str  # the template, as FastAPI's routes name it (for the access line)
+    path: str  # the template, as FastAPI's routes name theirs (access line, metrics label)
     pattern: re.Pattern[str]
     handler: FastHandler
 
 
-def _compile(template: str) -> re.Pattern[str]:
+def compile_template(template: str) -> re.Pattern[str]:
     """``/webhooks/{webhook_id}`` -> ``^/webhooks/(?P<webhook_id>[^/]+)$``."""
     parts = re.split(r"\{(\w+)\}", template)
     regex = "".join(
@@ -113,10 +113,12 @@ class FastLane:
         self._prefixes: tuple[str, ...] = ()
 
     def route(self, method: str, template: str, handler: FastHandler) -> None:
-        self._routes.append(_Route(method, template, _compile(template), handler))
+        self._routes.append(_Route(method, template, compile_template(template), handler))
         self._prefixes = (*self._prefixes, template.split("{", 1)[0])
 
-    def _match(self, method: str, path: str) -> tuple[_Route, dict[str, str], list[str]] | None:
+    def _match(
+        self, scope: Scope, method: str, path: str
+    ) -> tuple[_Route, dict[str, str], list[str]] | None:
         """The route (for ``method``, else the first for the path), its path
         parameters, and the allowed methods when only the method differs (else
         empty); ``None`` when the path is not the lane's."""
@@ -145,7 +147,7 @@ class FastLane:
             await send({"type": "http.response.start", "status": 431, "headers": headers})
             await send({"type": "http.response.body", "body": response.body})
             return
-        matched = self._match(scope["method"], scope["path"])
+        matched = self._match(scope, scope["method"], scope["path"])
         if matched is None:
             await self.fallback(scope, receive, send)
             return

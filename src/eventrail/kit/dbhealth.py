@@ -19,6 +19,7 @@ import time
 
 import sqlalchemy as sa
 
+from eventrail.kit import metrics
 from eventrail.kit.logsafe import describe
 
 log = logging.getLogger("eventrail.database")
@@ -70,6 +71,7 @@ class DatabaseHealth:
 
     def failed(self, exc: BaseException) -> None:
         """A request or a background job could not use the database."""
+        metrics.DATABASE_ERRORS.inc()
         with self._lock:
             self._refused += 1
             if self._down_since is not None:

@@ -28,6 +28,7 @@ from psycopg.adapt import PyFormat, Transformer
 from psycopg.types.string import TextLoader
 
 from eventrail.config import Settings
+from eventrail.kit import metrics
 from eventrail.kit.dbhealth import DatabaseHealth
 
 _NAMED = re.compile(r"(?<!:):(\w+)")
@@ -133,6 +134,7 @@ class ReadConnection:
                 except psycopg.OperationalError:
                     # The server restarted or the connection dropped: reconnect once.
                     self.close()
+                    metrics.DATABASE_RECONNECTS.inc()
                     if attempt == 2:
                         raise
             raise AssertionError("unreachable")

@@ -41,6 +41,7 @@ import traceback
 from sqlalchemy.orm import Session
 
 from eventrail.db import Database
+from eventrail.kit import metrics
 from eventrail.kit.dates import now_ms
 from eventrail.kit.dbhealth import is_unavailable
 from eventrail.processing import statuses as st
@@ -69,6 +70,13 @@ def _where(exc: BaseException) -> str:
         return type(exc).__name__
     last = frames[-1]
     return f"{type(exc).__name__} at {last.filename.rsplit('/', 1)[-1]}:{last.lineno}"
+
+
+def _measure(size: int, result: BatchResult, seconds: float) -> None:
+    """A committed batch in the metrics: its size, its time, its events by status."""
+    metrics.BATCH_SIZE.observe(size)
+    metrics.BATCH_SECONDS.observe(seconds)
+    metrics.processed(status for status, _ in result.outcomes.values())
 
 
 POLL_MIN_SECONDS = 0.01
@@ -188,12 +196,14 @@ class Processor:
 
     def run_once(self, limit: int | None = None) -> int:
         """Claim, process and commit one batch; the number of requests it held."""
+        started = time.perf_counter()
         with self.db.transaction(write=True) as session:
             repo = ProcessingRepository(session)
             requests = repo.claim(limit or self.batch_size)
             if not requests:
                 return 0
             result = self._process(session, repo, requests)
+        _measure(len(requests), result, time.perf_counter() - started)
         self.waiters.resolve(result.outcomes)
         return len(requests)
 
@@ -230,6 +240,7 @@ class Processor:
     def run_single(self) -> int:
         """Process the oldest request alone. If it fails _ATTEMPTS times, log it as
         EVENT_PROCESSING_FAILED (keeping its body) rather than retry it forever."""
+        started = time.perf_counter()
         with self.db.transaction(write=True) as session:
             repo = ProcessingRepository(session)
             claimed = repo.claim(1)
@@ -252,6 +263,7 @@ class Processor:
                 )
                 result = self._set_aside(repo, request)
             self._attempts.pop(request.id, None)
+        _measure(1, result, time.perf_counter() - started)
         self.waiters.resolve(result.outcomes)
         return 1
 

@@ -128,6 +128,10 @@ class ProcessingRepository:
             sql = "DELETE FROM ingest_requests WHERE id IN (SELECT value FROM json_each(:ids))"
             self.session.execute(sa.text(sql), {"ids": orjson.dumps(list(ids)).decode()})
 
+    def queue_depth(self) -> int:
+        """How many requests wait in the queue (GET /metrics)."""
+        return int(self.session.scalar(sa.select(sa.func.count()).select_from(IngestRequest)) or 0)
+
     def oldest_queued_at(self) -> int | None:
         """When the oldest queued request arrived (epoch ms); None when none waits."""
         sql = "SELECT received_at FROM ingest_requests ORDER BY id LIMIT 1"

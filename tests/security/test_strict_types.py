@@ -241,7 +241,25 @@ WRITES: dict[str, tuple[str, dict[str, str], Any]] = {
     "PUT /v2/orgs/settings": (
         "/v2/orgs/settings",
         {},
-        {"timezone": "UTC", "psiMaskingEnabled": True, "rateLimitPerMinute": 100},
+        {
+            "timezone": "UTC",
+            "psiMaskingEnabled": True,
+            "rateLimitPerMinute": 100,
+            "retention": {"eventLogsDays": 30, "eventDataDays": 60, "auditDays": 365},
+        },
+    ),
+    "POST /v2/events/logs/replay": (
+        "/v2/events/logs/replay",
+        {},
+        {
+            "ids": ["0" * 32],
+            "status": "EVENT_FIELD_VALIDATION_FAILED",
+            "event_name": "Visit",
+            "webhookId": "0" * 32,
+            "from_date": "2026-01-01",
+            "to_date": "2026-01-02",
+            "limit": 10,
+        },
     ),
     **{
         f"POST /v2/orgs/settings/{kind}StatusLabels": (

@@ -29,6 +29,7 @@ from eventrail.kit.asgi import FastRequest as Request
 from eventrail.kit.dates import now_ms
 from eventrail.kit.flight import SingleFlight
 from eventrail.kit.json import payload_problem
+from eventrail.kit.params import Exact, Params, PathKey
 from eventrail.kit.requests import require_json
 from eventrail.processing.pipeline import VERDICT_INVALID, VERDICT_OK, VERDICT_UNAUTHORIZED
 from eventrail.processing.repository import ProcessingRepository
@@ -65,13 +66,24 @@ WAIT_TRUE = ("true", "True", "TRUE", "1", "yes", "Yes", "YES")
 WAIT_FALSE = ("false", "False", "FALSE", "0", "no", "No", "NO", "")
 
 
+# The webhooks' parameters, declared once (kit/params.py): parsed here, documented
+# by openapi.py. An id not of this form is looked up no further (404).
+WEBHOOK_PARAMS = Params(
+    PathKey("webhook_id", _WEBHOOK_ID.pattern, "The webhook"),
+    Exact(
+        "wait",
+        WAIT_TRUE,
+        WAIT_FALSE,
+        "Answer after processing, with the result",
+        message="must be true or false",
+        default=False,
+    ),
+)
+
+
 def _wait_flag(request: Request) -> bool:
-    raw = request.query.get("wait")
-    if raw is None or raw in WAIT_FALSE:
-        return False
-    if raw in WAIT_TRUE:
-        return True
-    raise BadRequest("Invalid value for query parameter 'wait': must be true or false")
+    wait: bool = WEBHOOK_PARAMS.parse(request.query, request.path_params)["wait"]
+    return wait
 
 
 def _unauthorized_body(raw: bytes) -> str:

@@ -12,6 +12,7 @@ import anyio
 from fastapi import APIRouter, Request
 
 from eventrail.errors import ServiceUnavailable, error_body
+from eventrail.health.schemas import Liveness, ReadinessOut
 from eventrail.health.service import Readiness, Report
 from eventrail.kit.json import JsonResponse
 
@@ -20,7 +21,12 @@ router = APIRouter(tags=["operations"])
 READY_TIMEOUT_SECONDS = 5.0
 
 
-@router.get("/health", summary="Liveness: the process is up (no database access)")
+@router.get(
+    "/health",
+    summary="Liveness: the process is up (no database access)",
+    response_model=None,
+    responses={200: {"model": Liveness}},
+)
 async def health() -> dict[str, str]:
     return {"status": "up"}
 
@@ -28,7 +34,11 @@ async def health() -> dict[str, str]:
 @router.get(
     "/ready",
     summary="Readiness: database, schema, processors and ingestion queue",
-    responses={503: {"description": "Not ready; the reasons are in `errors`"}},
+    response_model=None,
+    responses={
+        200: {"model": ReadinessOut},
+        503: {"description": "Not ready; the reasons are in `errors`"},
+    },
 )
 async def ready(request: Request) -> JsonResponse:
     readiness: Readiness = request.app.state.readiness

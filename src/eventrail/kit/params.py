@@ -52,10 +52,12 @@ class Param:
         """The value of the text sent, or a 400 naming the parameter."""
         raise NotImplementedError
 
-    def accepts_as_sent(self, var: str) -> str | None:
-        """A Python expression, true when the text in ``var`` is the value itself
-        (``convert`` would return it unchanged), for ``Params`` to skip the call on
-        the hot path; ``None`` when there is none."""
+    def fast_path(self, table: str) -> tuple[str, Any] | None:
+        """For ``Params`` to write inline: an expression giving the value of the text
+        in ``raw`` that ``convert`` would give, or ``None`` where ``convert`` must
+        decide (it then refuses, or accepts what the expression leaves to it); and
+        the object the expression names as ``table``. ``None``: always call
+        ``convert``."""
         return None
 
     def schema(self) -> dict[str, Any]:
@@ -107,10 +109,11 @@ class Str(Param):
             raise self.invalid(self.message)
         return raw
 
-    def accepts_as_sent(self, var: str) -> str | None:
-        if self.min_length:
-            return f"{int(self.min_length)} <= len({var}) <= {int(self.max_length)}"
-        return f"len({var}) <= {int(self.max_length)}"
+    def fast_path(self, table: str) -> tuple[str, Any] | None:
+        low, high = int(self.min_length), int(self.max_length)
+        if low:
+            return f"raw if {low} <= len(raw) <= {high} else None", None
+        return f"raw if len(raw) <= {high} else None", None
 
     def schema(self) -> dict[str, Any]:
         schema: dict[str, Any] = {"type": "string", "maxLength": self.max_length}
@@ -161,6 +164,14 @@ class Int(Param):
         if value > self.high:
             raise self.invalid(f"Input should be less than or equal to {self.high}")
         return value
+
+    def fast_path(self, table: str) -> tuple[str, Any] | None:
+        # Plain ASCII digits, short enough for int() and any 64-bit bound.
+        low, high = int(self.low), int(self.high)
+        return (
+            f"(n if {low} <= (n := int(raw)) <= {high} else None)"
+            " if len(raw) <= 18 and raw.isascii() and raw.isdigit() else None"
+        ), None
 
     def schema(self) -> dict[str, Any]:
         return {"type": "integer", "minimum": self.low, "maximum": self.high}
@@ -218,6 +229,10 @@ class Bool(Param):
             return False
         raise self.invalid("Input should be a valid boolean, unable to interpret input")
 
+    def fast_path(self, table: str) -> tuple[str, Any] | None:
+        words = {**dict.fromkeys(TRUE_WORDS, True), **dict.fromkeys(FALSE_WORDS, False)}
+        return f"{table}.get(raw.strip().lower())", words
+
     def schema(self) -> dict[str, Any]:
         return {"type": "boolean"}
 
@@ -262,6 +277,12 @@ class Choice(Param):
             raise self.invalid(self.message)
         return found
 
+    def fast_path(self, table: str) -> tuple[str, Any] | None:
+        high = int(self.max_length)
+        if self.late:
+            return f"raw if len(raw) <= {high} else None", None
+        return f"{table}.get(raw.strip().lower()) if len(raw) <= {high} else None", self.choices
+
     def schema(self) -> dict[str, Any]:
         return {"type": "string", "enum": sorted(set(self.choices.values()))}
 
@@ -296,6 +317,12 @@ class Exact(Param):
             return True
         raise self.invalid(self.message)
 
+    def fast_path(self, table: str) -> tuple[str, Any] | None:
+        return f"{table}.get(raw)", {
+            **dict.fromkeys(self.true_words, True),
+            **dict.fromkeys(self.false_words, False),
+        }
+
     def schema(self) -> dict[str, Any]:
         return {"type": "string", "enum": list(self._words), "default": self._off}
 
@@ -325,8 +352,9 @@ class Params:
 
         It runs on every request of the lane's reads, so it is written out as one
         function per route (as ``dataclasses`` writes ``__init__``): no loop, no
-        call for a parameter that is absent. Only names of this module and
-        ``repr`` of the declared names go into its source.
+        call for a parameter that is absent, and none for a value its kind's
+        ``fast_path`` accepts inline. Only names of this module, the kinds' own
+        expressions and ``repr`` of the declared names go into its source.
         """
         scope: dict[str, Any] = {"BadRequest": BadRequest}
         lines = ["def parse(query, path=None):", "    get = query.get"]
@@ -338,19 +366,23 @@ class Params:
         for i, param in enumerate(self._query):
             scope[f"c{i}"] = param.convert
             scope[f"d{i}"] = param.default
-            lines.append(f"    raw = get({param.name!r})")
             if param.required:
                 message = f"Missing required query parameter '{param.name}'"
-                lines += [
-                    "    if raw is None:",
-                    f"        raise BadRequest({message!r})",
-                    f"    v{i} = c{i}(raw)",
-                ]
+                absent = f"raise BadRequest({message!r})"
             else:
-                lines.append(f"    v{i} = d{i} if raw is None else c{i}(raw)")
-            fast = param.accepts_as_sent("raw")
-            if fast is not None:  # the call only to refuse it
-                lines[-1] = lines[-1].replace(f"c{i}(raw)", f"(raw if {fast} else c{i}(raw))")
+                absent = f"v{i} = d{i}"
+            lines += [f"    raw = get({param.name!r})", "    if raw is None:", f"        {absent}"]
+            fast = param.fast_path(f"t{i}")
+            if fast is None:
+                lines += ["    else:", f"        v{i} = c{i}(raw)"]
+            else:  # convert called only for what the expression leaves to it
+                expression, scope[f"t{i}"] = fast
+                lines += [
+                    "    else:",
+                    f"        v{i} = {expression}",
+                    f"        if v{i} is None:",
+                    f"            v{i} = c{i}(raw)",
+                ]
             keys.append(f"{param.key!r}: v{i}")
         for i, param in enumerate(self._query):
             if param.late:

@@ -4,7 +4,8 @@ Every operation of the document is called for real through the ASGI app (an org 
 customers, cards, a merge request, events, webhooks and processed posts), and each
 answer is validated against the schema the document declares for its status. The
 objects of those schemas are read as closed: a key the document does not list fails,
-so the shapes are checked key by key. Every operation must have been answered with
+and the keys sent must come in the order the document lists them, so the shapes are
+checked key by key. Every operation must have been answered with
 a 2xx at least once, and every 2xx schema must say more than "an object".
 """
 
@@ -83,10 +84,43 @@ class Answers:
             return []
         schema = {**content["schema"], "components": self.components}
         validator = jsonschema_rs.Draft202012Validator(schema)
+        body = response.json()
         return [
             f"{response.status_code} at {'/'.join(map(str, error.instance_path))}: {error.message}"
-            for error in validator.iter_errors(response.json())
-        ]
+            for error in validator.iter_errors(body)
+        ] + [f"{response.status_code} {problem}" for problem in key_order(content["schema"], body)]
+
+
+def _resolve(schema: dict[str, Any], value: Any) -> dict[str, Any]:
+    """A ``$ref`` followed; of an ``anyOf``, the branch for a value that is not null."""
+    while True:
+        if "$ref" in schema:
+            schema = DOCUMENT["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+        elif "anyOf" in schema and value is not None:
+            branches = [b for b in schema["anyOf"] if b.get("type") != "null"]
+            if len(branches) != 1:
+                return schema
+            schema = branches[0]
+        else:
+            return schema
+
+
+def key_order(schema: dict[str, Any], value: Any, at: str = "") -> list[str]:
+    """Where an answer's keys are not in the order the document lists them (clients
+    of Capillary's APIs may read them in order)."""
+    schema = _resolve(schema, value)
+    problems: list[str] = []
+    if isinstance(value, dict) and "properties" in schema:
+        listed = [key for key in schema["properties"] if key in value]
+        sent = [key for key in value if key in schema["properties"]]
+        if listed != sent:
+            problems.append(f"at {at or '/'}: keys {sent}, documented in the order {listed}")
+        for key in sent:
+            problems += key_order(schema["properties"][key], value[key], f"{at}/{key}")
+    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+        for index, item in enumerate(value):
+            problems += key_order(schema["items"], item, f"{at}/{index}")
+    return problems
 
 
 def test_every_documented_answer_names_its_keys() -> None:

@@ -119,8 +119,10 @@ class DefinitionOut(Schema):
     )
 
 
-class DefinitionList(Done):
+class DefinitionList(Schema):
     data: list[DefinitionOut]
+    warnings: list[object]
+    errors: list[object]
 
 
 class WebhookOut(Schema):
@@ -139,8 +141,10 @@ class WebhookCreated(WebhookOut):
     warnings: list[object]
 
 
-class WebhookList(Done):
+class WebhookList(Schema):
     data: list[WebhookOut]
+    warnings: list[object]
+    errors: list[object]
 
 
 class EventMapperOut(Schema):
@@ -155,5 +159,7 @@ class MappingOut(Schema):
     event_field_mapper: dict[str, list[dict[str, Any]]] = Field(alias="eventFieldMapper")
 
 
-class MappingList(Done):
+class MappingList(Schema):
     data: list[MappingOut]
+    warnings: list[object]
+    errors: list[object]

@@ -21,10 +21,10 @@ import httpx
 import jsonschema_rs
 
 from eventrail.app import EventrailApp
-from tests.events.ingest_helpers import definition, running_processor, setup_org
 from tests.fixtures.factories import Tenant, make_client, unique
+from tests.fixtures.ingest import definition, running_processor, setup_org
+from tests.fixtures.isolation import build_org_a
 from tests.security.document import DOCUMENT, OPERATIONS
-from tests.test_isolation import build_org_a
 
 SETTINGS = "/v2/orgs/settings"
 

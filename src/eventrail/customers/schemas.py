@@ -215,20 +215,50 @@ class ChangeIdentifiersOut(Schema):
 
 
 class ChangeRequestOut(Schema):
+    id: int
+    user_id: int = Field(alias="userId", description="-1")
     request_id: int = Field(alias="requestId")
     change_type: str = Field(alias="changeType")
     change_status: str = Field(alias="changeStatus")
     change_identifiers: ChangeIdentifiersOut = Field(alias="changeIdentifiers")
+    one_step: bool = Field(alias="oneStep")
+
+
+class TillOut(Schema):
+    """Capillary's till object; -1 where eventrail keeps no such id."""
+
+    id: int
+    code: str
+    description: str
+    name: str
+    type: Literal["TILL"]
+    reference_id: int = Field(alias="referenceId")
+    admin_type: str = Field(alias="adminType")
+    is_active: bool = Field(alias="isActive")
+    is_ou_enabled: bool = Field(alias="isOuEnabled")
+    time_zone_id: int = Field(alias="timeZoneId")
+    currency_id: int = Field(alias="currencyId")
+    language_id: int = Field(alias="languageId")
+    default: bool
+
+
+class AttributionOut(Schema):
+    create_date: str = Field(alias="createDate", description="ISO 8601 in the org's timezone")
+    created_by: TillOut | None = Field(alias="createdBy")
+    modified_by: TillOut | None = Field(alias="modifiedBy")
+    modified_date: str = Field(alias="modifiedDate", description="ISO 8601 in the org's timezone")
 
 
 class MergeRequestOut(Schema):
     type: Literal["CHANGE_IDENTIFIER"]
     base_type: Literal["MERGE"] = Field(alias="baseType")
     status: str = Field(description="PENDING, APPROVED or REJECTED")
+    attribution: AttributionOut
     id: int
     org_id: int = Field(alias="orgId")
     added_on: str = Field(alias="addedOn", description="ISO 8601 in the org's timezone")
     user_id: int = Field(alias="userId", description="The customer merged away")
     comments: str | None
     change_identifier_request: ChangeRequestOut = Field(alias="changeIdentifierRequest")
+    one_step: bool = Field(alias="oneStep")
     warnings: list[object]

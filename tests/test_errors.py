@@ -131,11 +131,15 @@ def test_one_renderer_and_one_hierarchy() -> None:
                 if bases & {"Exception", "ValueError", "RuntimeError"}:
                     outside.append(f"{path.relative_to(root)}:{node.name}")
     assert writers == [], writers
-    # Exceptions that never reach a client: the command line's and the protocol's own signal.
+    # Exceptions that never reach a client: the command line's, the protocol's own
+    # signal, and the value readers' ValueErrors (pydantic validators must raise
+    # ValueError), each turned into a BadRequest naming the field by its caller.
     internal = [
         "cli.py:CommandError",
         "errors.py:EventrailError",
+        "kit/requests.py:QueryValueError",
         "kit/server.py:_HeaderLineTooLarge",
+        "kit/values.py:ValueRefused",
     ]
     assert sorted(outside) == internal, outside
     doc = inspect.getdoc(errors) or ""

@@ -120,9 +120,16 @@ class MethodNotAllowed(EventrailError):
 
 
 class PayloadTooLarge(EventrailError):
+    """Answered before the body is read, so the connection closes after it (the
+    server reads and drops a bounded rest of the body first: kit/server.py)."""
+
     status_code = 413
     code = 413
     message = "Request body is larger than 1 MiB"
+
+    def __init__(self, message: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.headers.setdefault("Connection", "close")
 
 
 class UnsupportedMediaType(EventrailError):

@@ -7,7 +7,16 @@ from typing import Any
 import pytest
 
 from eventrail.errors import BadRequest, PayloadTooLarge
-from eventrail.kit.requests import MAX_BODY_BYTES, parse_query, read_body
+from eventrail.kit.requests import (
+    FALSE_WORDS,
+    MAX_BODY_BYTES,
+    TRUE_WORDS,
+    QueryValueError,
+    parse_query,
+    query_bool,
+    query_int,
+    read_body,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -72,3 +81,35 @@ async def test_read_body_refuses_oversized_bodies_declared_or_sent() -> None:
 
 async def test_read_body_is_none_when_the_client_goes_away() -> None:
     assert await read_body(receiver(b'{"a"', disconnect=True), None) is None
+
+
+# -- the one reading of integer and boolean query values ---------------------------------
+@pytest.mark.parametrize(
+    ("raw", "value"), [("0", 0), ("42", 42), ("-1", -1), ("007", 7), ("0" * 30 + "5", 5)]
+)
+def test_query_int_reads_digits_only(raw: str, value: int) -> None:
+    assert query_int(raw, -10, 100) == value
+
+
+@pytest.mark.parametrize(
+    "raw", ["", " 5", "5 ", "+5", "1.0", "1e3", "0x5", "1_000", "５", "--1", "-", "true"]
+)
+def test_query_int_refuses_every_other_spelling(raw: str) -> None:
+    with pytest.raises(QueryValueError, match="valid integer"):
+        query_int(raw, -10, 100)
+
+
+@pytest.mark.parametrize(
+    ("raw", "bound"), [("101", "less"), ("9" * 5000, "less"), ("-11", "greater")]
+)
+def test_query_int_bounds(raw: str, bound: str) -> None:
+    with pytest.raises(QueryValueError, match=bound):
+        query_int(raw, -10, 100)
+
+
+def test_query_bool_takes_the_documented_words_and_nothing_else() -> None:
+    assert all(query_bool(w) for w in TRUE_WORDS)
+    assert not any(query_bool(w) for w in FALSE_WORDS)
+    for raw in ["", " true", "tRue", "on", "off", "t", "f", "y", "n", "2", "-1", "yes please"]:
+        with pytest.raises(QueryValueError, match="true or false"):
+            query_bool(raw)

@@ -125,6 +125,31 @@ async def test_rate_limit_bounds_are_accepted(tenant: Tenant, limit: int) -> Non
     assert body["rateLimitPerMinute"] == limit
 
 
+async def test_an_org_that_set_its_limit_to_one_can_set_it_back(tenant: Tenant) -> None:
+    """The lowest limit throttles the org's other requests, never the settings write
+    that undoes it (counted against at least 60 a minute)."""
+    await ok(await tenant.http.put(SETTINGS, json={"rateLimitPerMinute": 1}))
+    assert (await tenant.http.get(f"{SETTINGS}/cardSeries")).status_code == 200
+    assert (await tenant.http.get(f"{SETTINGS}/cardSeries")).status_code == 429
+    for limit in (1, 2, 1):  # changed again and again within the minute
+        r = await tenant.http.put(SETTINGS, json={"rateLimitPerMinute": limit})
+        assert r.status_code == 200, r.text
+        assert r.headers["x-ratelimit-limit"] == "60"
+    body = await ok(await tenant.http.put(SETTINGS, json={"rateLimitPerMinute": 1000}))
+    assert body["rateLimitPerMinute"] == 1000
+    assert (await tenant.http.get(f"{SETTINGS}/fields")).headers["x-ratelimit-limit"] == "1000"
+
+
+async def test_the_floor_of_settings_writes_is_a_budget_too(tenant: Tenant) -> None:
+    await ok(await tenant.http.put(SETTINGS, json={"rateLimitPerMinute": 1}))
+    for _ in range(59):  # the first write above was one of the 60
+        r = await tenant.http.put(SETTINGS, json={"psiMaskingEnabled": True})
+        assert r.status_code == 200, r.text
+    r = await tenant.http.put(SETTINGS, json={"psiMaskingEnabled": True})
+    assert r.status_code == 429, r.text
+    assert r.headers["x-ratelimit-limit"] == "60"
+
+
 BAD_SETTINGS: list[tuple[dict[str, Any], str]] = [
     ({"timezone": "Mars/Olympus"}, "timezone"),
     ({"timezone": "India Standard Time"}, "timezone"),
@@ -145,6 +170,14 @@ BAD_SETTINGS: list[tuple[dict[str, Any], str]] = [
     ({"rateLimitPerMinute": "abc"}, "rateLimitPerMinute"),
     ({"rateLimitPerMinute": 1.5}, "rateLimitPerMinute"),
     ({"rateLimitPerMinute": 10**30}, "rateLimitPerMinute"),
+    # a boolean is never an integer, a number never a string, a string never either
+    ({"rateLimitPerMinute": True}, "rateLimitPerMinute"),
+    ({"rateLimitPerMinute": False}, "rateLimitPerMinute"),
+    ({"rateLimitPerMinute": "600"}, "rateLimitPerMinute"),
+    ({"rateLimitPerMinute": 600.0}, "rateLimitPerMinute"),
+    ({"psiMaskingEnabled": 1}, "psiMaskingEnabled"),
+    ({"psiMaskingEnabled": "true"}, "psiMaskingEnabled"),
+    ({"timezone": True}, "timezone"),
     ({"timeZone": "UTC"}, "timeZone"),
     ({"orgId": 5}, "orgId"),
     ({"name": "renamed"}, "name"),

@@ -195,7 +195,11 @@ INVALID_VALUES = [
     ("i", 1.5),
     ("i", "abc"),
     ("i", True),
+    ("i", False),
+    ("i", 1.0),  # a fraction is never an integer, as in every body
     ("b", "yes"),
+    ("b", 1),  # a number is never a boolean
+    ("b", 0),
     ("b", "Y"),
     ("e", "BRONZE"),
     ("e", "GOLD,SILVER"),

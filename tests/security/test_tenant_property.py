@@ -36,7 +36,6 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-import sqlalchemy as sa
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from jwt.warnings import InsecureKeyLengthWarning
@@ -52,6 +51,7 @@ from tests.fixtures.isolation import (
     OrgA,
     build_org_a,
 )
+from tests.fixtures.snapshots import org_rows
 
 # No shrinking: an example of the main property is ~50 requests, and every failure
 # message names the request and the answer it is about.
@@ -294,25 +294,8 @@ async def world(
 
 
 # -- A's state: every row of every table that belongs to A ---------------------------------
-_SCHEMAS: dict[int, sa.MetaData] = {}
-
-
 def snapshot(db: Database, org_id: int) -> dict[str, list[tuple[Any, ...]]]:
-    metadata = _SCHEMAS.get(id(db.engine))
-    if metadata is None:
-        metadata = _SCHEMAS[id(db.engine)] = sa.MetaData()
-        metadata.reflect(db.engine)
-    state: dict[str, list[tuple[Any, ...]]] = {}
-    with db.engine.connect() as conn:
-        for table in metadata.sorted_tables:
-            if table.name == "orgs":
-                where = table.c.id == org_id
-            elif "org_id" in table.c:
-                where = table.c.org_id == org_id
-            else:
-                continue
-            rows = conn.execute(sa.select(table).where(where)).all()
-            state[table.name] = sorted((tuple(r) for r in rows), key=repr)
+    state = org_rows(db, org_id)
     assert state["customers"] and state["cards"] and state["event_logs"]  # it is A's
     return state
 

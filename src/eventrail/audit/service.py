@@ -239,6 +239,7 @@ def _write_pending(session: Session) -> None:
 
 
 # -- reading ------------------------------------------------------------------
+# What a PSI value reads as when masked, everywhere (audits, customers, fields, events).
 MASK = "*****"
 _MASKED_VALUE_KEYS = ("previousValue", "currentValue")
 

@@ -12,7 +12,9 @@ the fast lane's reads and the webhooks):
    and names the caller's org on the request's access line (``kit/accesslog.py``);
 3. ``Admission.charge`` counts the request against a budget (the org's limit per
    credential and endpoint, or per source for anonymous senders) and raises
-   429 past it.
+   429 past it. Changing the org's own settings is counted against at least
+   ``SETTINGS_FLOOR_PER_MINUTE``, whatever the org's limit, so that an org that
+   set its limit too low can always set it back (docs/decisions.md).
 """
 
 from __future__ import annotations
@@ -35,6 +37,10 @@ _CREDENTIAL_HEADERS = {
     b"x-cap-api-oauth-token": "X-CAP-API-OAUTH-TOKEN",
 }
 MAX_CREDENTIAL_BYTES = 4096
+# The budget of changing the org's settings never drops below this, whatever
+# rateLimitPerMinute says: a limit of 1 must not lock the org out of undoing it.
+SETTINGS_FLOOR_PER_MINUTE = 60
+_FLOORS = {"PUT /v2/orgs/settings": SETTINGS_FLOOR_PER_MINUTE}
 
 
 def read_credentials(
@@ -91,7 +97,6 @@ class Admission:
     async def admit(self, credentials: Credentials, endpoint: str) -> tuple[Caller, Decision]:
         """The caller, charged to its org's budget for (credential, endpoint)."""
         caller = await self.caller(credentials)
-        decision = await self.charge(
-            caller.rate_limit, str(caller.org_id), caller.credential, endpoint
-        )
+        per_minute = max(caller.rate_limit, _FLOORS.get(endpoint, 0))
+        decision = await self.charge(per_minute, str(caller.org_id), caller.credential, endpoint)
         return caller, decision

@@ -24,14 +24,15 @@ from eventrail.customers.schemas import (
     SubscriptionsUpdate,
 )
 from eventrail.deps import Change, CurrentCaller, Session
+from eventrail.kit.schemas import QueryBool, QueryId
 
 router = APIRouter(tags=["customers"])
 
-_LONG = 2**63 - 1
 
-
-def _customer_id() -> Any:
-    return Path(alias="id", ge=1, le=_LONG, description="The customer id (userId)")
+# Integers and booleans of the path and query are read by the rule of every query
+# parameter (kit.schemas.QueryId, QueryBool); FastAPI keeps that rule only when
+# the parameter is declared in Annotated, not as a default.
+CustomerId = Annotated[QueryId, Path(alias="id", description="The customer id (userId)")]
 
 
 SourceQuery = Query(default=None, max_length=40, description="INSTORE, WECHAT, ...")
@@ -111,7 +112,7 @@ def update_status(
     responses={200: {"model": CustomerOut}},
 )
 def get_customer(
-    caller: CurrentCaller, session: Session, customer_id: int = _customer_id()
+    caller: CurrentCaller, session: Session, customer_id: CustomerId
 ) -> dict[str, Any]:
     customer = lookup.get_customer(session, caller.org_id, customer_id)
     return service.customer_view(session, customer, mask=caller.masks_psi)
@@ -122,7 +123,7 @@ def update_customer(
     body: CustomerUpdate,
     change: Change,
     session: Session,
-    customer_id: int = _customer_id(),
+    customer_id: CustomerId,
     source: str | None = SourceQuery,
 ) -> CreatedWithSideEffects:
     customer = lookup.active_customer(session, change.org_id, customer_id)
@@ -139,7 +140,7 @@ def change_identifier(
     body: IdentifierChange,
     change: Change,
     session: Session,
-    customer_id: int = _customer_id(),
+    customer_id: CustomerId,
     source: str | None = SourceQuery,
     account_id: str | None = AccountQuery,
 ) -> Created:
@@ -158,7 +159,7 @@ def update_subscriptions(
     body: SubscriptionsUpdate,
     change: Change,
     session: Session,
-    customer_id: int = _customer_id(),
+    customer_id: CustomerId,
 ) -> dict[str, Any]:
     customer = lookup.active_customer(session, change.org_id, customer_id)
     service.update_subscriptions(session, change, customer, body)
@@ -170,7 +171,7 @@ def add_request(
     body: MergeRequestCreate,
     change: Change,
     session: Session,
-    client_auto_approve: bool = Query(default=False),
+    client_auto_approve: Annotated[QueryBool, Query()] = False,
     source: str | None = SourceQuery,
 ) -> Created:
     request = merge.create_request(session, change, body, client_auto_approve)
@@ -200,7 +201,7 @@ def decide_requests(
 def get_request(
     caller: CurrentCaller,
     session: Session,
-    request_id: int = Path(alias="id", ge=1, le=_LONG),
+    request_id: Annotated[QueryId, Path(alias="id")],
 ) -> dict[str, Any]:
     request = merge.get_request(session, caller.org_id, request_id)
     return merge.request_view(session, request, caller.org_timezone)

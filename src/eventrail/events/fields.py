@@ -11,8 +11,6 @@ without looking at strings again; :func:`check_value` validates one posted value
 
 from __future__ import annotations
 
-import math
-import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -20,6 +18,13 @@ import re2
 
 from eventrail.events.exceptions import InvalidFieldAttribute, InvalidFieldType
 from eventrail.kit.dates import parse_event_datetime
+from eventrail.kit.values import (
+    ValueRefused,
+    boolean_text,
+    double_text,
+    integer_text,
+    string_text,
+)
 
 # request spelling (case-insensitive) -> stored spelling
 FIELD_TYPES = {
@@ -57,7 +62,6 @@ _BOOLEANS = {"true": True, "false": False}
 PSI_TYPES = frozenset({"STRING", "ENUM", "DOUBLE"})
 GROUP_IDENTIFIER_TYPES = {"groupexternalid": "GroupExternalId", "groupid": "GroupId"}
 MAX_STRING = 64 * 1024
-_INTEGER = re.compile(r"^[+-]?\d{1,18}$", re.ASCII)
 # The column sizes a definition's attributes are stored or compared against.
 MAX_ACCOUNT_ID = 100
 
@@ -259,10 +263,7 @@ def _identifier_type(value: str) -> str:
     return known.get(value.lower(), value)
 
 
-def _double_text(number: float) -> str:
-    if number == int(number) and abs(number) < 1e16:
-        return f"{int(number)}.0"
-    return repr(number)
+_TYPED = {"DOUBLE": double_text, "INTEGER": integer_text, "BOOLEAN": boolean_text}
 
 
 def check_value(spec: FieldSpec, raw: Any) -> tuple[Any, str | None]:
@@ -270,31 +271,13 @@ def check_value(spec: FieldSpec, raw: Any) -> tuple[Any, str | None]:
     if isinstance(raw, dict | list):
         return None, "expected a single value, not an object or a list"
     t = spec.type
-    if t == "DOUBLE":
-        if isinstance(raw, bool):
-            return None, "expected a number"
+    typed = _TYPED.get(t)
+    if typed is not None:
         try:
-            number = float(raw)
-        except (TypeError, ValueError):
-            return None, "expected a number"
-        if not math.isfinite(number):
-            return None, "expected a finite number"
-        return _double_text(number), None
-    if t == "INTEGER":
-        if isinstance(raw, bool):
-            return None, "expected an integer"
-        if isinstance(raw, int) or (isinstance(raw, str) and _INTEGER.match(raw.strip())):
-            return str(int(raw)), None
-        if isinstance(raw, float) and raw.is_integer() and abs(raw) < 2**63:
-            return str(int(raw)), None
-        return None, "expected an integer"
-    if t == "BOOLEAN":
-        if isinstance(raw, bool):
-            return ("true" if raw else "false"), None
-        if isinstance(raw, str) and raw.strip().lower() in _BOOLEANS:
-            return raw.strip().lower(), None
-        return None, "expected true or false"
-    text = "true" if raw is True else "false" if raw is False else str(raw)
+            return typed(raw), None
+        except ValueRefused as refused:
+            return None, refused.reason
+    text = string_text(raw)
     if len(text) > MAX_STRING:
         return None, f"longer than {MAX_STRING} characters"
     if t == "DATE":

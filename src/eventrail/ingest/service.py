@@ -29,7 +29,7 @@ from eventrail.kit.asgi import FastRequest as Request
 from eventrail.kit.dates import now_ms
 from eventrail.kit.flight import SingleFlight
 from eventrail.kit.json import payload_problem
-from eventrail.kit.params import Exact, Params, PathKey
+from eventrail.kit.params import Bool, Params, PathKey
 from eventrail.kit.requests import require_json
 from eventrail.processing.pipeline import VERDICT_INVALID, VERDICT_OK, VERDICT_UNAUTHORIZED
 from eventrail.processing.repository import ProcessingRepository
@@ -60,24 +60,12 @@ def _text(body: bytes) -> str:
     return body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
 
 
-# ?wait= takes these (documented as this enum in /openapi.json), nothing else:
-# a value with spaces or control characters around it is a 400, not a guess.
-WAIT_TRUE = ("true", "True", "TRUE", "1", "yes", "Yes", "YES")
-WAIT_FALSE = ("false", "False", "FALSE", "0", "no", "No", "NO", "")
-
-
 # The webhooks' parameters, declared once (kit/params.py): parsed here, documented
-# by openapi.py. An id not of this form is looked up no further (404).
+# by openapi.py. An id not of this form is looked up no further (404). ?wait= is a
+# boolean like every other (kit.requests.query_bool): an empty value is a 400.
 WEBHOOK_PARAMS = Params(
     PathKey("webhook_id", _WEBHOOK_ID.pattern, "The webhook"),
-    Exact(
-        "wait",
-        WAIT_TRUE,
-        WAIT_FALSE,
-        "Answer after processing, with the result",
-        message="must be true or false",
-        default=False,
-    ),
+    Bool("wait", "Answer after processing, with the result", default=False),
 )
 
 

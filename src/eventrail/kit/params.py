@@ -6,7 +6,9 @@ handler enforces another.
 A route declares its parameters as a :class:`Params`; ``parse`` returns the values
 by their Python names (``params.parse(request.query)`` -> ``{"limit": 10, ...}``),
 checked in the order declared; ``openapi()`` is the route's ``parameters`` list.
-The messages are the ones FastAPI gives for its own routes.
+The messages are the ones FastAPI gives for its own routes; integers and booleans
+are read by the one rule both transports share (``kit.requests.query_int`` /
+``query_bool``, refused in ``refuse_query_value``'s words).
 """
 
 from __future__ import annotations
@@ -16,12 +18,19 @@ from typing import Any
 
 from eventrail.errors import BadRequest
 from eventrail.kit.dates import DATE_FORMATS_HELP
+from eventrail.kit.requests import (
+    FALSE_WORDS,
+    TRUE_WORDS,
+    QueryValueError,
+    query_bool,
+    query_int,
+    refuse_query_value,
+)
 
 LONG_MAX = 2**63 - 1
 
-# What a boolean query parameter accepts (as pydantic does for FastAPI's routes).
-TRUE_WORDS = frozenset({"true", "1", "yes", "on", "t", "y"})
-FALSE_WORDS = frozenset({"false", "0", "no", "off", "f", "n"})
+# The value of each word query_bool accepts, for Bool's inline lookup.
+BOOLEAN_WORDS = {**dict.fromkeys(TRUE_WORDS, True), **dict.fromkeys(FALSE_WORDS, False)}
 
 
 class Param:
@@ -70,6 +79,12 @@ class Param:
     def invalid(self, detail: str) -> BadRequest:
         where = "path" if self.in_ == "path" else "query"
         return BadRequest(f"Invalid value for {where} parameter '{self.name}': {detail}")
+
+    def refuse(self, exc: QueryValueError) -> BadRequest:
+        """A value refused by ``kit.requests``' rule, in its words."""
+        if self.in_ == "query":
+            return refuse_query_value(self.name, exc)
+        return self.invalid(exc.reason)
 
     def openapi(self) -> dict[str, Any]:
         schema = self.schema()
@@ -138,7 +153,9 @@ class Date(Str):
 
 
 class Int(Param):
-    """A decimal integer from ``low`` to ``high`` (surrounding spaces allowed)."""
+    """A decimal integer from ``low`` to ``high``, read by the rule of every integer
+    query parameter (``kit.requests.query_int``: ASCII digits, an optional minus sign,
+    nothing around them)."""
 
     __slots__ = ("high", "low")
 
@@ -148,25 +165,14 @@ class Int(Param):
         self.high = high
 
     def convert(self, raw: str) -> Any:
-        text = raw.strip()
-        if not (text.isascii() and (text.isdigit() or (text[:1] == "-" and text[1:].isdigit()))):
-            raise self.invalid(
-                "Input should be a valid integer, unable to parse string as an integer"
-            )
-        digits = text.lstrip("-").lstrip("0")
-        # Past 19 digits no 64-bit bound can be met, and int() refuses over 4300 digits.
-        if len(digits) <= 19:
-            value = int(text)
-        else:
-            value = self.low - 1 if text[0] == "-" else self.high + 1
-        if value < self.low:
-            raise self.invalid(f"Input should be greater than or equal to {self.low}")
-        if value > self.high:
-            raise self.invalid(f"Input should be less than or equal to {self.high}")
-        return value
+        try:
+            return query_int(raw, self.low, self.high)
+        except QueryValueError as exc:
+            raise self.refuse(exc) from None
 
     def fast_path(self, table: str) -> tuple[str, Any] | None:
-        # Plain ASCII digits, short enough for int() and any 64-bit bound.
+        # Plain ASCII digits, short enough for int() and any 64-bit bound: what
+        # query_int gives them; anything else (a minus sign, a refusal) is left to it.
         low, high = int(self.low), int(self.high)
         return (
             f"(n if {low} <= (n := int(raw)) <= {high} else None)"
@@ -217,24 +223,26 @@ class PathKey(Param):
 
 
 class Bool(Param):
-    """true/false, 1/0, yes/no, on/off, t/f, y/n, in any case."""
+    """A boolean, read by the rule of every boolean query parameter
+    (``kit.requests.query_bool``): one of its words exactly, nothing else (an empty
+    value is not false)."""
 
     __slots__ = ()
 
     def convert(self, raw: str) -> Any:
-        value = raw.strip().lower()
-        if value in TRUE_WORDS:
-            return True
-        if value in FALSE_WORDS:
-            return False
-        raise self.invalid("Input should be a valid boolean, unable to interpret input")
+        try:
+            return query_bool(raw)
+        except QueryValueError as exc:
+            raise self.refuse(exc) from None
 
     def fast_path(self, table: str) -> tuple[str, Any] | None:
-        words = {**dict.fromkeys(TRUE_WORDS, True), **dict.fromkeys(FALSE_WORDS, False)}
-        return f"{table}.get(raw.strip().lower())", words
+        return f"{table}.get(raw)", BOOLEAN_WORDS
 
     def schema(self) -> dict[str, Any]:
-        return {"type": "boolean"}
+        schema: dict[str, Any] = {"type": "string", "enum": [*TRUE_WORDS, *FALSE_WORDS]}
+        if self.default is not None:
+            schema["default"] = "true" if self.default else "false"
+        return schema
 
 
 class Choice(Param):
@@ -285,46 +293,6 @@ class Choice(Param):
 
     def schema(self) -> dict[str, Any]:
         return {"type": "string", "enum": sorted(set(self.choices.values()))}
-
-
-class Exact(Param):
-    """One of a few words, exactly as listed (``true_words`` give True, ``false_words``
-    False)."""
-
-    __slots__ = ("_off", "_words", "false_words", "message", "true_words")
-
-    def __init__(
-        self,
-        name: str,
-        true_words: tuple[str, ...],
-        false_words: tuple[str, ...],
-        description: str,
-        *,
-        message: str,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(name, description, **kwargs)
-        self.true_words = frozenset(true_words)
-        self.false_words = frozenset(false_words)
-        self._words = (*true_words, *false_words)
-        self._off = false_words[0]
-        self.message = message
-
-    def convert(self, raw: str) -> Any:
-        if raw in self.false_words:
-            return False
-        if raw in self.true_words:
-            return True
-        raise self.invalid(self.message)
-
-    def fast_path(self, table: str) -> tuple[str, Any] | None:
-        return f"{table}.get(raw)", {
-            **dict.fromkeys(self.true_words, True),
-            **dict.fromkeys(self.false_words, False),
-        }
-
-    def schema(self) -> dict[str, Any]:
-        return {"type": "string", "enum": list(self._words), "default": self._off}
 
 
 class Params:

@@ -13,6 +13,13 @@ httptools protocol plus:
   of the request's first byte (408, then closed);
 - **body timeout**: a body must be complete within
   ``EVENTRAIL_BODY_TIMEOUT_SECONDS`` (30) of the end of its headers (closed);
+- **an answer before the body** (a 413 for a body over the limit, or any answer
+  given before the whole body was read): the connection is not closed under a
+  client that is still sending, which would then see a reset or a broken pipe
+  instead of the answer. What it still sends is read and dropped, up to
+  ``DISCARD_BYTES`` (32 MiB) or for ``DISCARD_SECONDS`` (10 s), whichever comes
+  first, and the connection is closed when the client has sent all of it, closes
+  its end, or reaches either bound;
 - **connection cap**: past ``EVENTRAIL_MAX_CONNECTIONS`` (1000) open
   connections per server process, a new connection closes the one that has
   waited longest for its headers; if none is waiting, the newcomer gets 503.
@@ -51,6 +58,9 @@ TOO_LARGE = "Request line or headers too large: at most 16 KiB per line and 64 K
 HEADERS_LATE = "Request headers not received in time"
 _SWEEP_SECONDS = 1.0
 _LINGER_SECONDS = 2.0
+# What is read and dropped of a body after the answer was given (see above).
+DISCARD_BYTES = 32 * 1024 * 1024
+DISCARD_SECONDS = 10.0
 
 log = logging.getLogger("eventrail.server")
 
@@ -122,6 +132,21 @@ def _sweep(loop: asyncio.AbstractEventLoop) -> None:
     loop.call_later(_SWEEP_SECONDS, _sweep, loop)
 
 
+class _ClosingAfterBody:
+    """The transport a request's cycle writes its answer to: its ``close()`` lets
+    the protocol drop the rest of a body still being sent first."""
+
+    def __init__(self, transport: asyncio.Transport, protocol: GuardedHttpToolsProtocol) -> None:
+        self._transport = transport
+        self._protocol = protocol
+
+    def close(self) -> None:
+        self._protocol.close_after_body()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with the limits of this module."""
 
@@ -131,6 +156,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._header_bytes = 0
         self._reading_headers = False
         self._refused = False
+        self._discarding = False
+        self._discarded = 0
 
     # -- connections -------------------------------------------------------------
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -167,6 +194,40 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         else:
             self.transport.close()
 
+    # -- an answer given before the body was read --------------------------------------
+    def _body_pending(self) -> bool:
+        return self.cycle is not None and self.cycle.more_body and not self.transport.is_closing()
+
+    def close_after_body(self) -> None:
+        """Close, once the client has sent the body it is still sending (bounded)."""
+        if self._discarding or not self._body_pending():
+            self.transport.close()
+            return
+        self._discard_rest()
+
+    def _discard_rest(self) -> None:
+        """The answer is written: read and drop what the client still sends, up to
+        DISCARD_BYTES or DISCARD_SECONDS, then close (sooner if it closes its end)."""
+        self._discarding = True
+        self._discarded = 0
+        _bodies.pop(self, None)
+        if self.cycle is not None:
+            self.cycle.keep_alive = False
+        self.flow.resume_reading()
+        if self.transport.can_write_eof():
+            self.transport.write_eof()  # the answer is all there is
+        self.loop.call_later(DISCARD_SECONDS, self.transport.close)
+
+    def on_response_complete(self) -> None:
+        if self._discarding:
+            self.server_state.total_requests += 1
+            return
+        if self._body_pending():  # a keep-alive answer given before the body was read
+            self.server_state.total_requests += 1
+            self._discard_rest()
+            return
+        super().on_response_complete()
+
     def too_slow(self, part: str) -> None:
         if part == "headers":
             self.refuse(RequestTimeout(HEADERS_LATE))
@@ -177,6 +238,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     # -- reading -----------------------------------------------------------------
     def data_received(self, data: bytes) -> None:
         if self._refused:
+            return
+        if self._discarding:
+            self._discarded += len(data)
+            if self._discarded > DISCARD_BYTES:
+                self.transport.close()
             return
         self._unset_keepalive_if_required()
         # A read that began while the headers were pending is all header bytes
@@ -238,6 +304,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         _headers.pop(self, None)
         _bodies[self] = self.loop.time() + self.limits.body_timeout
         super().on_headers_complete()
+        if self.cycle is not None:  # None when the request was refused as it arrived
+            self.cycle.transport = _ClosingAfterBody(self.transport, self)  # type: ignore[assignment]
 
     def on_message_complete(self) -> None:
         _bodies.pop(self, None)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Path, Query
+from pydantic import Field
 
 from eventrail.deps import ADMIN_ONLY, AdminCaller, CurrentCaller, RequestId, Session
+from eventrail.kit.schemas import QUERY_INT
 from eventrail.models import (
     CardSeries,
     FieldDefinition,
@@ -123,8 +127,12 @@ def put_settings(
 def settings_history(
     caller: AdminCaller,
     session: Session,
-    limit: int = Query(default=50, ge=1, le=100, description="Changes per page"),
-    offset: int = Query(default=0, ge=0, le=10_000_000, description="Changes to skip"),
+    limit: Annotated[
+        int, Field(ge=1, le=100), QUERY_INT, Query(description="Changes per page")
+    ] = 50,
+    offset: Annotated[
+        int, Field(ge=0, le=10_000_000), QUERY_INT, Query(description="Changes to skip")
+    ] = 0,
 ) -> SettingsHistory:
     changes = service.settings_history(session, caller.org_id, limit=limit, offset=offset)
     return SettingsHistory(data=[_change(change) for change in changes])

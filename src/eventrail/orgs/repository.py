@@ -46,10 +46,6 @@ class OrgRepository:
         )
         return self.session.scalars(stmt).all()
 
-    def children(self, org_id: int) -> Sequence[Org]:
-        stmt = sa.select(Org).where(Org.parent_org_id == org_id).order_by(Org.id)
-        return self.session.scalars(stmt).all()
-
     # -- labels -------------------------------------------------------------
     def labels(self, org_id: int, entity_type: str) -> Sequence[StatusLabel]:
         stmt = (

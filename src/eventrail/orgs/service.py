@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,6 +15,13 @@ from eventrail.auth.schemas import Caller
 from eventrail.auth.service import forget_org_after_commit
 from eventrail.errors import BadRequest
 from eventrail.kit.dates import now_ms, zone
+from eventrail.kit.values import (
+    ValueRefused,
+    boolean_text,
+    double_text,
+    integer_text,
+    string_text,
+)
 from eventrail.models import (
     CardSeries,
     FieldDefinition,
@@ -270,7 +276,6 @@ def update_group_members(
 
 
 # -- values of custom and extended fields ----------------------------------------
-_INTEGER = re.compile(r"^[+-]?\d{1,18}$", re.ASCII)
 _DATE = re.compile(
     r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?)?$",
     re.ASCII,
@@ -278,48 +283,29 @@ _DATE = re.compile(
 MAX_FIELD_VALUE_LENGTH = 4000
 
 
-def format_double(value: float) -> str:
-    """A double the way Capillary (Java) prints it: ``20`` -> ``"20.0"``."""
-    if value == int(value) and abs(value) < 1e16:
-        return f"{int(value)}.0"
-    return repr(value)
+_TYPED = {"integer": integer_text, "double": double_text, "boolean": boolean_text}
 
 
 def coerce_field_value(definition: FieldDefinition, raw: Any, where: str) -> str:
-    """The stored (string) form of a field value, or a 400 naming the field."""
+    """The stored (string) form of a field value, or a 400 naming the field
+    (the rule of ``kit.values``, the same as for events' fields)."""
     name = f"{where}.{definition.name}"
     kind = definition.data_type
     if isinstance(raw, dict | list) or raw is None:
         raise BadRequest(f"Invalid value for field '{name}': expected a {kind}")
     if kind == "string":
-        text = str(raw) if not isinstance(raw, bool) else ("true" if raw else "false")
+        text = string_text(raw)
         if len(text) > MAX_FIELD_VALUE_LENGTH:
             raise BadRequest(
                 f"Invalid value for field '{name}': longer than {MAX_FIELD_VALUE_LENGTH}"
             )
         return text
-    if kind == "integer":
-        if isinstance(raw, bool) or not (
-            isinstance(raw, int) or (isinstance(raw, str) and _INTEGER.match(raw.strip()))
-        ):
-            raise BadRequest(f"Invalid value for field '{name}': expected an integer")
-        return str(int(raw))
-    if kind == "double":
+    typed = _TYPED.get(kind)
+    if typed is not None:
         try:
-            if isinstance(raw, bool):
-                raise ValueError
-            number = float(raw)
-        except (TypeError, ValueError):
-            raise BadRequest(f"Invalid value for field '{name}': expected a number") from None
-        if not math.isfinite(number):
-            raise BadRequest(f"Invalid value for field '{name}': expected a finite number")
-        return format_double(number)
-    if kind == "boolean":
-        if isinstance(raw, bool):
-            return "true" if raw else "false"
-        if isinstance(raw, str) and raw.strip().lower() in {"true", "false"}:
-            return raw.strip().lower()
-        raise BadRequest(f"Invalid value for field '{name}': expected true or false")
+            return typed(raw)
+        except ValueRefused as refused:
+            raise BadRequest(f"Invalid value for field '{name}': {refused.reason}") from None
     if kind == "date":
         if isinstance(raw, str) and _DATE.match(raw.strip()):
             try:

@@ -23,7 +23,7 @@ import orjson
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from eventrail.audit.service import ChangeContext
+from eventrail.audit.service import MASK, ChangeContext
 from eventrail.customers import service as customers
 from eventrail.customers.schemas import CustomerCreate, IdentifierIn, ProfileIn
 from eventrail.errors import EventrailError
@@ -192,7 +192,6 @@ def _resolver(value: Any) -> tuple[str | None, int | None, str | None]:
     return None, child, till.strip()
 
 
-MASK = "*****"
 _CLEAR_IDENTIFIER_TYPES = frozenset({"externalId", "userId"})
 
 

@@ -19,7 +19,6 @@ from eventrail.models import (
     EventLog,
     EventUniqueKey,
     GroupMember,
-    IngestRequest,
     Org,
     Store,
     Till,
@@ -104,9 +103,6 @@ class ProcessingRepository:
         else:
             sql = "DELETE FROM ingest_requests WHERE id IN (SELECT value FROM json_each(:ids))"
             self.session.execute(sa.text(sql), {"ids": orjson.dumps(list(ids)).decode()})
-
-    def pending_count(self) -> int:
-        return int(self.session.scalar(sa.select(sa.func.count()).select_from(IngestRequest)) or 0)
 
     def oldest_queued_at(self) -> int | None:
         """When the oldest queued request arrived (epoch ms); None when none waits."""

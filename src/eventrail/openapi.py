@@ -1,35 +1,37 @@
-"""The OpenAPI description of the routes the fast lane serves (FastAPI does not see
-them, so it cannot describe them): the event_data, logs and audits reads and the webhooks."""
+"""The OpenAPI document: FastAPI's description of its routes, with the error answers
+they really give, plus the routes the fast lane serves (FastAPI does not see them):
+the event_data, logs and audits reads and the webhooks. Those are generated too:
+each parameter from the declaration its handler parses with (``kit/params.py``),
+each answer from the pydantic shape of what the handler returns."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel
 from starlette.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
 
+from eventrail.audit.endpoints import AUDITS_FILTERS, AUDITS_PARAMS
 from eventrail.audit.schemas import AuditPage
-from eventrail.kit.requests import FALSE_WORDS, TRUE_WORDS
+from eventrail.ingest.schemas import Ack, BatchAck, DryRunAnswer
+from eventrail.ingest.service import MAX_BATCH, WEBHOOK_PARAMS
+from eventrail.kit.params import Params
+from eventrail.processing.endpoints import (
+    CUSTOMER_EVENTS_PARAMS,
+    CUSTOMER_PARAMS,
+    LOGS_PARAMS,
+    ONE_EVENT_PARAMS,
+)
+from eventrail.processing.schemas import EventDataList, LogList
 
-_DATE = "epoch ms, yyyy-MM-dd, yyyy-MM-dd HH:mm:ss or ISO 8601 (no offset: the org's timezone)"
-_ENVELOPE = {"$ref": "#/components/schemas/ListEnvelope"}
 _ERROR = {"$ref": "#/components/schemas/ErrorEnvelope"}
-
-
-def _param(
-    name: str, where: str, schema: dict[str, Any], description: str, required: bool = False
-) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": where,
-        "required": required,
-        "schema": schema,
-        "description": description,
-    }
+_SECURITY: list[dict[str, list[str]]] = [{"basic": []}, {"oauthToken": []}]
 
 
 def _errors(*codes: int) -> dict[str, Any]:
@@ -42,357 +44,159 @@ def _errors(*codes: int) -> dict[str, Any]:
     }
 
 
-def _ok(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {
-        "200": {"description": description, "content": {"application/json": {"schema": schema}}}
-    }
+@dataclass(frozen=True)
+class _LaneOperation:
+    method: str
+    path: str
+    tag: str
+    summary: str
+    params: Params
+    answer: type[BaseModel]
+    answered: str
+    errors: tuple[int, ...]
+    body: dict[str, Any] | None = None
+    # The webhooks' credentials are optional (the webhook says whether it wants them).
+    secured: bool = True
+    # Another answer the operation may give (a webhook's ?dryRun=true).
+    also: type[BaseModel] | None = None
 
-
-# Every boolean query parameter takes these (kit.requests.query_bool), nothing else.
-_BOOLEAN = {"type": "string", "enum": [*TRUE_WORDS, *FALSE_WORDS], "default": "false"}
-
-_SECURITY: list[dict[str, list[str]]] = [{"basic": []}, {"oauthToken": []}]
-
-_PATHS: dict[str, Any] = {
-    "/v2/events/logs": {
-        "get": {
-            "tags": ["event logs and data"],
-            "summary": "The org's event processing log, newest first",
-            "security": _SECURITY,
-            "parameters": [
-                _param(
-                    "event_name", "query", {"type": "string", "maxLength": 200}, "Exact event name"
-                ),
-                _param(
-                    "from_date",
-                    "query",
-                    {"type": "string", "maxLength": 64},
-                    f"Inclusive, on startTime: {_DATE}",
-                ),
-                _param(
-                    "to_date",
-                    "query",
-                    {"type": "string", "maxLength": 64},
-                    f"Inclusive, on startTime: {_DATE}",
-                ),
-                _param(
-                    "limit",
-                    "query",
-                    {"type": "integer", "minimum": 1, "maximum": 1000, "default": 10},
-                    "Entries",
-                ),
-                _param(
-                    "status",
-                    "query",
-                    {"type": "string", "maxLength": 40},
-                    "Extension: a status, or UNAUTHORIZED",
-                ),
-                _param(
-                    "offset",
-                    "query",
-                    {"type": "integer", "minimum": 0, "maximum": 10000000, "default": 0},
-                    "Extension",
-                ),
-            ],
-            "responses": {**_ok(_ENVELOPE, "Log entries, newest first"), **_errors(400, 401, 429)},
-        }
-    },
-    "/v2/events/event_data/{userId}": {
-        "get": {
-            "tags": ["event logs and data"],
-            "summary": "A customer's events, newest first",
-            "security": _SECURITY,
-            "parameters": [
-                _param(
-                    "userId",
-                    "path",
-                    {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
-                    "Customer id",
-                    True,
-                ),
-                _param(
-                    "scope",
-                    "query",
-                    {"type": "string", "enum": ["child"]},
-                    "child: the customer's events in the child orgs",
-                ),
-                _param("event_name", "query", {"type": "string", "maxLength": 200}, "Extension"),
-                _param(
-                    "from_date",
-                    "query",
-                    {"type": "string", "maxLength": 64},
-                    f"Extension, on processing time: {_DATE}",
-                ),
-                _param(
-                    "to_date",
-                    "query",
-                    {"type": "string", "maxLength": 64},
-                    f"Extension, on processing time: {_DATE}",
-                ),
-                _param(
-                    "limit",
-                    "query",
-                    {"type": "integer", "minimum": 1, "maximum": 10000, "default": 1000},
-                    "Extension",
-                ),
-            ],
-            "responses": {
-                **_ok(_ENVELOPE, "Event records, newest first"),
-                **_errors(400, 401, 429),
-            },
-        }
-    },
-    "/v2/events/event_data": {
-        "get": {
-            "tags": ["event logs and data"],
-            "summary": "One event by its requestId",
-            "security": _SECURITY,
-            "parameters": [
-                _param(
-                    "id",
-                    "query",
-                    {"type": "string", "minLength": 1, "maxLength": 64},
-                    "requestId",
-                    True,
-                )
-            ],
-            "responses": {**_ok(_ENVELOPE, "The event, or none"), **_errors(400, 401, 429)},
-        }
-    },
-    "/api_gateway/v2/audits": {
-        "get": {
-            "tags": ["audit"],
-            "summary": "Audit log of a CUSTOMER or CARD",
-            "security": _SECURITY,
-            "parameters": [
-                _param(
-                    "entityType",
-                    "query",
-                    {"type": "string", "enum": ["CUSTOMER", "CARD"]},
-                    "Entity type",
-                    True,
-                ),
-                _param(
-                    "entityId",
-                    "query",
-                    {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
-                    "Customer or card id",
-                    True,
-                ),
-                _param("source", "query", {"type": "string", "maxLength": 40}, "Entry source"),
-                _param(
-                    "limit",
-                    "query",
-                    {"type": "integer", "minimum": 1, "maximum": 100, "default": 10},
-                    "Page size",
-                ),
-                _param(
-                    "pageNo",
-                    "query",
-                    {"type": "integer", "minimum": 0, "maximum": 10000000, "default": 0},
-                    "0-based page",
-                ),
-                _param(
-                    "sortBy",
-                    "query",
-                    {"type": "string", "enum": ["autoUpdateTime", "createdOn"]},
-                    "Sort key",
-                ),
-                _param(
-                    "sortOrder", "query", {"type": "string", "enum": ["ASC", "DESC"]}, "Sort order"
-                ),
-                _param(
-                    "startDate",
-                    "query",
-                    {"type": "string", "maxLength": 64},
-                    f"On autoUpdateTime: {_DATE}",
-                ),
-                _param(
-                    "endDate",
-                    "query",
-                    {"type": "string", "maxLength": 64},
-                    f"On autoUpdateTime: {_DATE}",
-                ),
-                _param(
-                    "referenceType",
-                    "query",
-                    {"type": "string", "maxLength": 40},
-                    "Identifier, StandardField, ...",
-                ),
-                _param(
-                    "referenceValue",
-                    "query",
-                    {"type": "string", "maxLength": 100},
-                    "An updatedField",
-                ),
-                _param(
-                    "includeUserContext",
-                    "query",
-                    _BOOLEAN,
-                    "Show userContextDetails",
-                ),
-            ],
-            "responses": {
-                **_ok({"$ref": "#/components/schemas/AuditPage"}, "Audit entries, newest first"),
-                **_errors(400, 401, 429),
-            },
-        }
-    },
-    "/webhooks/{webhook_id}": {
-        "post": {
-            "tags": ["webhooks"],
-            "summary": "Post an event: committed, then acknowledged (1100)",
-            "parameters": [
-                _param(
-                    "webhook_id",
-                    "path",
-                    {"type": "string", "pattern": "^[0-9a-f]{32}$"},
-                    "The webhook",
-                    True,
-                ),
-                _param("wait", "query", _BOOLEAN, "Answer after processing, with the result"),
-                _param(
-                    "dryRun",
-                    "query",
-                    _BOOLEAN,
-                    "Run the pipeline and answer its verdict and the step that failed, "
-                    "storing and logging nothing (credentials and rate limit as for a post)",
-                ),
-            ],
-            "requestBody": {
+    def operation(self) -> dict[str, Any]:
+        ok: dict[str, Any] = {"$ref": f"#/components/schemas/{self.answer.__name__}"}
+        if self.also is not None:
+            ok = {"anyOf": [ok, {"$ref": f"#/components/schemas/{self.also.__name__}"}]}
+        operation: dict[str, Any] = {"tags": [self.tag], "summary": self.summary}
+        if self.secured:
+            operation["security"] = _SECURITY
+        operation["parameters"] = self.params.openapi()
+        if self.body is not None:
+            operation["requestBody"] = {
                 "required": True,
-                "content": {"application/json": {"schema": {"type": "object"}}},
-            },
-            "responses": {
-                **_ok(
-                    {
-                        "oneOf": [
-                            {
-                                "type": "object",
-                                "required": ["status", "requestId"],
-                                "properties": {
-                                    "status": {"type": "object"},
-                                    "requestId": {"type": "string"},
-                                    "result": {"$ref": "#/components/schemas/WebhookVerdict"},
-                                },
-                            },
-                            {"$ref": "#/components/schemas/DryRunAnswer"},
-                        ]
-                    },
-                    "Acknowledged (with ?wait=true, the verdict); with ?dryRun=true, the "
-                    "verdict only",
-                ),
-                **_errors(400, 401, 404, 413, 429, 503),
-            },
+                "content": {"application/json": {"schema": self.body}},
+            }
+        operation["responses"] = {
+            "200": {"description": self.answered, "content": {"application/json": {"schema": ok}}},
+            **_errors(*self.errors),
         }
-    },
-    "/webhooks/{webhook_id}/batch": {
-        "post": {
-            "tags": ["webhooks"],
-            "summary": "Post up to 1000 events: one requestId each, in order",
-            "parameters": [
-                _param(
-                    "webhook_id",
-                    "path",
-                    {"type": "string", "pattern": "^[0-9a-f]{32}$"},
-                    "The webhook",
-                    True,
-                ),
-                _param("wait", "query", _BOOLEAN, "Answer after processing, with the results"),
-            ],
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["events"],
-                            "properties": {
-                                "events": {"type": "array", "minItems": 1, "maxItems": 1000}
-                            },
-                        }
-                    }
-                },
-            },
-            "responses": {
-                **_ok(
-                    {
-                        "type": "object",
-                        "properties": {
-                            "status": {"type": "object"},
-                            "requestIds": {"type": "array", "items": {"type": "string"}},
-                        },
-                    },
-                    "Acknowledged",
-                ),
-                **_errors(400, 401, 404, 413, 429, 503),
-            },
-        }
-    },
-}
+        return operation
 
-_SCHEMAS: dict[str, Any] = {
-    "WebhookVerdict": {
-        "type": "object",
-        "required": ["status", "message"],
-        "properties": {
-            "status": {"type": ["string", "null"], "description": "null: not processed yet"},
-            "message": {"type": "string"},
+
+_READ_ERRORS = (400, 401, 429)
+_POST_ERRORS = (400, 401, 404, 413, 429, 503)
+_LOGS_TAG = "event logs and data"
+
+_LANE = (
+    _LaneOperation(
+        "get",
+        "/v2/events/logs",
+        _LOGS_TAG,
+        "The org's event processing log, newest first",
+        LOGS_PARAMS,
+        LogList,
+        "Log entries, newest first",
+        _READ_ERRORS,
+    ),
+    _LaneOperation(
+        "get",
+        "/v2/events/event_data/{userId}",
+        _LOGS_TAG,
+        "A customer's events, newest first",
+        CUSTOMER_PARAMS + CUSTOMER_EVENTS_PARAMS,
+        EventDataList,
+        "Event records, newest first",
+        _READ_ERRORS,
+    ),
+    _LaneOperation(
+        "get",
+        "/v2/events/event_data",
+        _LOGS_TAG,
+        "One event by its requestId",
+        ONE_EVENT_PARAMS,
+        EventDataList,
+        "The event, or none",
+        _READ_ERRORS,
+    ),
+    _LaneOperation(
+        "get",
+        "/api_gateway/v2/audits",
+        "audit",
+        "Audit log of a CUSTOMER or CARD",
+        AUDITS_PARAMS + AUDITS_FILTERS,
+        AuditPage,
+        "Audit entries, newest first",
+        _READ_ERRORS,
+    ),
+    _LaneOperation(
+        "post",
+        "/webhooks/{webhook_id}",
+        "webhooks",
+        "Post an event: committed, then acknowledged (1100)",
+        WEBHOOK_PARAMS,
+        Ack,
+        "Acknowledged (with dryRun=true: the verdict, nothing stored)",
+        _POST_ERRORS,
+        body={"type": "object"},
+        secured=False,
+        also=DryRunAnswer,
+    ),
+    _LaneOperation(
+        "post",
+        "/webhooks/{webhook_id}/batch",
+        "webhooks",
+        f"Post up to {MAX_BATCH} events: one requestId each, in order",
+        WEBHOOK_PARAMS,
+        BatchAck,
+        "Acknowledged",
+        _POST_ERRORS,
+        body={
+            "type": "object",
+            "required": ["events"],
+            "properties": {"events": {"type": "array", "minItems": 1, "maxItems": MAX_BATCH}},
         },
-    },
-    "DryRunAnswer": {
-        "type": "object",
-        "required": ["dryRun", "result"],
-        "properties": {
-            "dryRun": {"const": True},
-            "result": {
+        secured=False,
+    ),
+)
+
+
+def _lane_paths() -> dict[str, Any]:
+    paths: dict[str, Any] = {}
+    for lane in _LANE:
+        paths.setdefault(lane.path, {})[lane.method] = lane.operation()
+    return paths
+
+
+def _model_schemas(*models: type[BaseModel]) -> dict[str, Any]:
+    """Each model's JSON schema (wire names) and those of the models it holds, by name."""
+    schemas: dict[str, Any] = {}
+    for model in models:
+        schema = model.model_json_schema(by_alias=True, ref_template="#/components/schemas/{model}")
+        schemas.update(schema.pop("$defs", {}))
+        schemas[model.__name__] = schema
+    return schemas
+
+
+_ERROR_ENVELOPE: dict[str, Any] = {
+    "type": "object",
+    "description": "Every failure, with the matching HTTP status",
+    "required": ["warnings", "errors"],
+    "additionalProperties": False,
+    "properties": {
+        "warnings": {"type": "array", "maxItems": 0},
+        "errors": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
                 "type": "object",
-                "required": ["status", "message", "step"],
+                "required": ["status", "code", "message"],
+                "additionalProperties": False,
                 "properties": {
-                    "status": {"type": "string"},
-                    "message": {"type": "string"},
-                    "step": {
-                        "type": ["string", "null"],
-                        "description": "The pipeline step that failed; null on success",
-                    },
-                },
-            },
-        },
-    },
-    "ListEnvelope": {
-        "type": "object",
-        "required": ["data", "warnings", "errors"],
-        "properties": {
-            "data": {"type": "array", "items": {"type": "object"}},
-            "warnings": {"type": "array"},
-            "errors": {"type": "array"},
-        },
-    },
-    "ErrorEnvelope": {
-        "type": "object",
-        "description": "Every failure, with the matching HTTP status",
-        "required": ["warnings", "errors"],
-        "additionalProperties": False,
-        "properties": {
-            "warnings": {"type": "array", "maxItems": 0},
-            "errors": {
-                "type": "array",
-                "minItems": 1,
-                "items": {
-                    "type": "object",
-                    "required": ["status", "code", "message"],
-                    "additionalProperties": False,
-                    "properties": {
-                        "status": {"const": False},
-                        "code": {"type": "integer"},
-                        "message": {"type": "string", "minLength": 1},
-                    },
+                    "status": {"const": False},
+                    "code": {"type": "integer"},
+                    "message": {"type": "string", "minLength": 1},
                 },
             },
         },
     },
 }
-
 
 _UNAUTHENTICATED = frozenset({"/v3/oauth/token/generate", "/health", "/ready"})
 # Operations that read no credentials and count against no budget.
@@ -429,25 +233,15 @@ def install(app: FastAPI) -> None:
         for path, operations in paths.items():
             for operation in operations.values():
                 _describe_errors(path, operation)
-        paths.update(_PATHS)
+        paths.update(_lane_paths())
         components = schema.setdefault("components", {})
         schemas = components.setdefault("schemas", {})
         # FastAPI's 422 is never answered (validation errors are 400 envelopes).
         schemas.pop("HTTPValidationError", None)
         schemas.pop("ValidationError", None)
-        schemas.update(_SCHEMAS)
-        schemas.update(
-            AuditPage.model_json_schema(by_alias=True, ref_template="#/components/schemas/{model}")[
-                "$defs"
-            ]
-        )
-        schemas["AuditPage"] = {
-            k: v
-            for k, v in AuditPage.model_json_schema(
-                by_alias=True, ref_template="#/components/schemas/{model}"
-            ).items()
-            if k != "$defs"
-        }
+        schemas["ErrorEnvelope"] = _ERROR_ENVELOPE
+        answers = [lane.answer for lane in _LANE] + [lane.also for lane in _LANE if lane.also]
+        schemas.update(_model_schemas(*answers))
         components.setdefault("securitySchemes", {}).update(
             {
                 "basic": {

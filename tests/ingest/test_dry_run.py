@@ -155,3 +155,17 @@ async def test_admission_is_a_posts_and_refusals_are_not_logged(
         assert r.status_code == 200, r.text
         remaining.append(int(r.headers["x-ratelimit-remaining"]))
     assert remaining[1] == remaining[0] - 1
+
+
+async def test_a_batch_is_not_dry_run_and_nothing_is_stored(tenant: Tenant, db: Database) -> None:
+    """A dry run takes one event: the batch route answers 400 naming dryRun, storing nothing."""
+    org = await setup_org(tenant, "Shop")
+    before = counts(db, tenant.org_id)
+    r = await org.http.post(
+        f"{org.url}/batch", params={"dryRun": "true"}, json={"events": [org.payload()]}
+    )
+    assert r.status_code == 400, r.text
+    assert "'dryRun'" in r.json()["errors"][0]["message"]
+    r = await org.http.post(org.url, params={"dryRun": "maybe"}, json=org.payload())
+    assert r.status_code == 400 and "'dryRun'" in r.json()["errors"][0]["message"], r.text
+    assert counts(db, tenant.org_id) == before

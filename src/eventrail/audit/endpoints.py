@@ -1,85 +1,67 @@
-"""GET /api_gateway/v2/audits, served by the fast lane (its OpenAPI
-description is in ``openapi.py``)."""
+"""GET /api_gateway/v2/audits, served by the fast lane. Its parameters are declared
+once here (``kit/params.py``): the handler parses with them and ``openapi.py``
+documents them."""
 
 from __future__ import annotations
 
 from eventrail.audit import service
 from eventrail.audit.repository import AuditQuery
-from eventrail.errors import BadRequest
-from eventrail.kit.asgi import (
-    FastRequest,
-    FastResponse,
-    Route,
-    bool_param,
-    int_param,
-    json_response,
-    required_int,
-    str_param,
-)
+from eventrail.kit.asgi import FastRequest, FastResponse, Route, json_response
 from eventrail.kit.dates import parse_date_range, zone
+from eventrail.kit.params import LONG_MAX, Bool, Choice, Date, Int, Params, Str
 from eventrail.lane import LaneContext
 
 AUDITS = "GET /api_gateway/v2/audits"
-_REFERENCE_TYPES = {name.lower(): name for name in service.REFERENCE_TYPES}
-_SORT_KEYS = {"autoupdatetime": "autoUpdateTime", "createdon": "createdOn"}
-_ENTITY_TYPES = {"customer": "CUSTOMER", "card": "CARD"}
-_ORDERS = {"asc": "ASC", "desc": "DESC"}
 _MAX_PAGE_NO = 10_000_000
 
-
-def _choice(request: FastRequest, name: str, choices: dict[str, str], default: str | None) -> str:
-    raw = str_param(request, name, 40)
-    if raw is None:
-        if default is None:
-            raise BadRequest(f"Missing required query parameter '{name}'")
-        return default
-    found = choices.get(raw.strip().lower())
-    if found is None:
-        allowed = ", ".join(sorted(set(choices.values())))
-        raise BadRequest(f"Invalid value for query parameter '{name}': must be one of {allowed}")
-    return found
+# Checked in this order; the dates are read between the two groups.
+AUDITS_PARAMS = Params(
+    Choice("entityType", ("CUSTOMER", "CARD"), "Entity type", required=True),
+    Int("entityId", 1, LONG_MAX, "Customer or card id", required=True),
+    Int("limit", 1, 100, "Page size", default=10),
+    Int("pageNo", 0, _MAX_PAGE_NO, "0-based page", default=0),
+    Choice("sortBy", ("autoUpdateTime", "createdOn"), "Sort key", default="autoUpdateTime"),
+    Choice("sortOrder", ("ASC", "DESC"), "Sort order", default="DESC"),
+    Date("startDate", "On autoUpdateTime"),
+    Date("endDate", "On autoUpdateTime"),
+)
+AUDITS_FILTERS = Params(
+    Choice("referenceType", service.REFERENCE_TYPES, "The events' reference type"),
+    Str("source", 40, "Entry source"),
+    Str("referenceValue", 100, "An updatedField"),
+    Bool("includeUserContext", "Show userContextDetails", default=False),
+)
 
 
 def routes(ctx: LaneContext) -> list[Route]:
     async def audits(request: FastRequest) -> FastResponse:
         caller = await ctx.caller(request, AUDITS)
-        kind = _choice(request, "entityType", _ENTITY_TYPES, None)
-        entity_id = required_int(request, "entityId", 1, 2**63 - 1)
-        limit = int_param(request, "limit", 10, 1, 100) or 10
-        page_no = int_param(request, "pageNo", 0, 0, _MAX_PAGE_NO) or 0
-        sort_by = _choice(request, "sortBy", _SORT_KEYS, "autoUpdateTime")
-        order = _choice(request, "sortOrder", _ORDERS, "DESC")
+        q = AUDITS_PARAMS.parse(request.query)
         start_ms, end_ms = parse_date_range(
-            str_param(request, "startDate", 64),
-            str_param(request, "endDate", 64),
+            q["startDate"],
+            q["endDate"],
             start_name="startDate",
             end_name="endDate",
             tz=zone(caller.org_timezone),
         )
-        reference_type = (
-            _choice(request, "referenceType", _REFERENCE_TYPES, None)
-            if "referenceType" in request.query
-            else None
-        )
+        f = AUDITS_FILTERS.parse(request.query)
+        limit: int = q["limit"]
         query = AuditQuery(
             org_id=caller.org_id,
-            entity_type=kind,
-            entity_id=entity_id,
-            source=str_param(request, "source", 40),
+            entity_type=q["entityType"],
+            entity_id=q["entityId"],
+            source=f["source"],
             start_ms=start_ms,
             end_ms=end_ms,
-            reference_type=reference_type,
-            reference_value=str_param(request, "referenceValue", 100),
-            sort_by=sort_by,
-            descending=order == "DESC",
+            reference_type=f["referenceType"],
+            reference_value=f["referenceValue"],
+            sort_by=q["sortBy"],
+            descending=q["sortOrder"] == "DESC",
             limit=limit,
-            offset=page_no * limit,
+            offset=q["pageNo"] * limit,
         )
         page = service.audit_page(
-            ctx.reader,
-            query,
-            include_user_context=bool_param(request, "includeUserContext", False),
-            mask=caller.masks_psi,
+            ctx.reader, query, include_user_context=f["includeUserContext"], mask=caller.masks_psi
         )
         return json_response(page)
 

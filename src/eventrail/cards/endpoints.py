@@ -19,6 +19,7 @@ def add_card(body: CardCreate, change: Change, session: Session) -> CardCreated:
 @router.put(
     "/v2/card",
     summary="Update a card's status label, fields or mapped entity",
+    response_model=None,
     responses={200: {"model": CardOut}},
 )
 def update_card(
@@ -28,7 +29,12 @@ def update_card(
     return service.card_view(session, card, caller.org_timezone, warnings, mask=caller.masks_psi)
 
 
-@router.get("/v2/card", summary="A card by number", responses={200: {"model": CardOut}})
+@router.get(
+    "/v2/card",
+    summary="A card by number",
+    response_model=None,
+    responses={200: {"model": CardOut}},
+)
 def get_card(
     caller: CurrentCaller,
     session: Session,

@@ -11,12 +11,16 @@ from eventrail.customers.schemas import (
     Created,
     CreatedWithSideEffects,
     CustomerCreate,
+    CustomerOut,
     CustomerUpdate,
+    DecisionsOut,
     Entity,
     IdentifierChange,
     MergeRequestCreate,
     MergeRequestDecision,
+    MergeRequestOut,
     StatusUpdate,
+    SubscriptionsOut,
     SubscriptionsUpdate,
 )
 from eventrail.deps import Change, CurrentCaller, Session
@@ -64,7 +68,12 @@ def lookup_id(by: ByIdentifier, caller: CurrentCaller, session: Session) -> Enti
     return Entity(entity=lookup.find(session, caller.org_id, by).id)
 
 
-@router.get("/v2/customers/lookup/customerDetails", summary="Customer details by identifier")
+@router.get(
+    "/v2/customers/lookup/customerDetails",
+    summary="Customer details by identifier",
+    response_model=None,
+    responses={200: {"model": CustomerOut}},
+)
 def lookup_details(by: ByIdentifier, caller: CurrentCaller, session: Session) -> dict[str, Any]:
     customer = lookup.find(session, caller.org_id, by)
     return service.customer_view(session, customer, mask=caller.masks_psi)
@@ -96,7 +105,12 @@ def update_status(
     return Created(created_id=customer.id)
 
 
-@router.get("/v2/customers/{id}", summary="Customer details")
+@router.get(
+    "/v2/customers/{id}",
+    summary="Customer details",
+    response_model=None,
+    responses={200: {"model": CustomerOut}},
+)
 def get_customer(
     caller: CurrentCaller, session: Session, customer_id: CustomerId
 ) -> dict[str, Any]:
@@ -135,7 +149,12 @@ def change_identifier(
     return Created(created_id=customer.id, warnings=warnings)
 
 
-@router.post("/v2/customers/{id}/subscriptions", summary="Opt in or out of channels")
+@router.post(
+    "/v2/customers/{id}/subscriptions",
+    summary="Opt in or out of channels",
+    response_model=None,
+    responses={200: {"model": SubscriptionsOut}},
+)
 def update_subscriptions(
     body: SubscriptionsUpdate,
     change: Change,
@@ -159,7 +178,12 @@ def add_request(
     return Created(created_id=request.id)
 
 
-@router.put("/v2/requests", summary="Approve or reject merge requests")
+@router.put(
+    "/v2/requests",
+    summary="Approve or reject merge requests",
+    response_model=None,
+    responses={200: {"model": DecisionsOut}},
+)
 def decide_requests(
     change: Change,
     session: Session,
@@ -168,7 +192,12 @@ def decide_requests(
     return merge.decide(session, change, body)
 
 
-@router.get("/v2/requests/{id}", summary="A merge request")
+@router.get(
+    "/v2/requests/{id}",
+    summary="A merge request",
+    response_model=None,
+    responses={200: {"model": MergeRequestOut}},
+)
 def get_request(
     caller: CurrentCaller,
     session: Session,

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from eventrail.kit.schemas import Id, Schema, SignedLong
+from eventrail.kit.schemas import Id, Omitted, Schema, SignedLong, omitted
 
 _MAX_ITEMS = 50
 
@@ -139,3 +139,126 @@ class CreatedWithSideEffects(Created):
 class Entity(Schema):
     entity: int
     warnings: list[dict[str, Any]] = Field(default_factory=list)
+
+
+# -- answers documented, built by service.customer_view and merge.* ----------------
+class IdentifierOut(Schema):
+    type: str
+    value: str = Field(description="***** for a PSI identifier when the caller may not see it")
+    series_id: int | Omitted = omitted("A card number's series", "seriesId")
+    status_label: str | Omitted = omitted("A card number's status label", "statusLabel")
+
+
+class CommChannelOut(Schema):
+    type: str
+    value: str
+    primary: bool
+    verified: bool
+    subscribed: bool
+    meta: dict[str, Any]
+
+
+class ProfileOut(Schema):
+    first_name: str | None = Field(alias="firstName")
+    last_name: str | None = Field(alias="lastName")
+    fields: dict[str, Any] = Field(description="Custom fields")
+    identifiers: list[IdentifierOut]
+    comm_channels: list[CommChannelOut] = Field(alias="commChannels")
+    source: str
+    account_id: str = Field(alias="accountId")
+    user_id: int = Field(alias="userId")
+
+
+class LoyaltyInfoOut(Schema):
+    loyalty_type: str = Field(alias="loyaltyType")
+
+
+class CustomerStatusOut(Schema):
+    status: str
+    label: str
+    label_id: int | None = Field(alias="labelId")
+
+
+class CustomerOut(Schema):
+    id: int
+    profiles: list[ProfileOut] = Field(description="One per source and account")
+    loyalty_info: LoyaltyInfoOut = Field(alias="loyaltyInfo")
+    extended_fields: dict[str, Any] = Field(alias="extendedFields")
+    status_label: str = Field(alias="statusLabel")
+    status: CustomerStatusOut
+    merged_into: int | None = Field(alias="mergedInto", description="The survivor of a merge")
+    warnings: list[dict[str, Any]]
+
+
+class SubscriptionsOut(SubscriptionsUpdate):
+    """The update as applied, every key given."""
+
+    warnings: list[object]
+
+
+class DecisionOut(Schema):
+    entity_id: int = Field(alias="entityId", description="The request's id")
+    result: bool | Omitted = omitted("true: decided")
+    warnings: list[object] | Omitted = omitted("With result")
+    errors: list[dict[str, Any]] | Omitted = omitted("Why the request was not decided")
+
+
+class DecisionsOut(Schema):
+    response: list[DecisionOut] = Field(description="One per request, in order")
+    total_count: int = Field(alias="totalCount")
+    failure_count: int = Field(alias="failureCount")
+
+
+class ChangeIdentifiersOut(Schema):
+    add: list[IdOnly]
+    remove: list[IdOnly]
+
+
+class ChangeRequestOut(Schema):
+    id: int
+    user_id: int = Field(alias="userId", description="-1")
+    request_id: int = Field(alias="requestId")
+    change_type: str = Field(alias="changeType")
+    change_status: str = Field(alias="changeStatus")
+    change_identifiers: ChangeIdentifiersOut = Field(alias="changeIdentifiers")
+    one_step: bool = Field(alias="oneStep")
+
+
+class TillOut(Schema):
+    """Capillary's till object; -1 where eventrail keeps no such id."""
+
+    id: int
+    code: str
+    description: str
+    name: str
+    type: Literal["TILL"]
+    reference_id: int = Field(alias="referenceId")
+    admin_type: str = Field(alias="adminType")
+    is_active: bool = Field(alias="isActive")
+    is_ou_enabled: bool = Field(alias="isOuEnabled")
+    time_zone_id: int = Field(alias="timeZoneId")
+    currency_id: int = Field(alias="currencyId")
+    language_id: int = Field(alias="languageId")
+    default: bool
+
+
+class AttributionOut(Schema):
+    create_date: str = Field(alias="createDate", description="ISO 8601 in the org's timezone")
+    created_by: TillOut | None = Field(alias="createdBy")
+    modified_by: TillOut | None = Field(alias="modifiedBy")
+    modified_date: str = Field(alias="modifiedDate", description="ISO 8601 in the org's timezone")
+
+
+class MergeRequestOut(Schema):
+    type: Literal["CHANGE_IDENTIFIER"]
+    base_type: Literal["MERGE"] = Field(alias="baseType")
+    status: str = Field(description="PENDING, APPROVED or REJECTED")
+    attribution: AttributionOut
+    id: int
+    org_id: int = Field(alias="orgId")
+    added_on: str = Field(alias="addedOn", description="ISO 8601 in the org's timezone")
+    user_id: int = Field(alias="userId", description="The customer merged away")
+    comments: str | None
+    change_identifier_request: ChangeRequestOut = Field(alias="changeIdentifierRequest")
+    one_step: bool = Field(alias="oneStep")
+    warnings: list[object]

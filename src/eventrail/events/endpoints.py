@@ -5,10 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel
 
 from eventrail.deps import ADMIN_ONLY, AdminCaller, CurrentCaller, Session
 from eventrail.events import service
-from eventrail.events.schemas import AdapterMappingIn, EventDefinitionIn, WebhookIn, WebhookRef
+from eventrail.events.schemas import (
+    AdapterMappingIn,
+    DefinitionList,
+    Done,
+    EventCreated,
+    EventDefinitionIn,
+    MappingList,
+    WebhookCreated,
+    WebhookIn,
+    WebhookList,
+    WebhookRef,
+)
 from eventrail.orgs.service import get_org
 
 # Reads are open to every till and client of the org; every write needs the admin
@@ -16,6 +28,14 @@ from eventrail.orgs.service import get_org
 router = APIRouter(prefix="/v2/events", tags=["event definitions and webhooks"])
 
 _OK: dict[str, Any] = {"warnings": [], "errors": []}
+
+
+def _answers(model: type[BaseModel], admin_only: bool = False) -> dict[str, Any]:
+    """The route's documented answer (the handlers return plain dicts, sent as they are)."""
+    responses: dict[int | str, dict[str, Any]] = {200: {"model": model}}
+    if admin_only:
+        responses.update(ADMIN_ONLY)
+    return {"response_model": None, "responses": responses}
 
 
 def _envelope(data: list[dict[str, Any]]) -> dict[str, Any]:
@@ -27,7 +47,7 @@ def public_base_url(request: Request) -> str:
     return configured or str(request.base_url).rstrip("/")
 
 
-@router.post("", summary="Create a custom event", responses=ADMIN_ONLY)
+@router.post("", summary="Create a custom event", **_answers(EventCreated, admin_only=True))
 def create_event(body: EventDefinitionIn, caller: AdminCaller, session: Session) -> Any:
     definition = service.create_definition(session, caller.org_id, body)
     return {**_OK, "eventId": definition.event_id}
@@ -36,7 +56,7 @@ def create_event(body: EventDefinitionIn, caller: AdminCaller, session: Session)
 @router.put(
     "",
     summary="Replace a custom event's definition (fields left out are removed)",
-    responses=ADMIN_ONLY,
+    **_answers(Done, admin_only=True),
 )
 def update_event(body: EventDefinitionIn, caller: AdminCaller, session: Session) -> Any:
     service.update_definition(session, caller.org_id, body)
@@ -52,7 +72,7 @@ def _views(session: Session, org_id: int, name: str | None) -> list[dict[str, An
     ]
 
 
-@router.get("", summary="The org's events, or one by eventName")
+@router.get("", summary="The org's events, or one by eventName", **_answers(DefinitionList))
 def list_events(
     caller: CurrentCaller,
     session: Session,
@@ -61,7 +81,7 @@ def list_events(
     return _envelope(_views(session, caller.org_id, event_name))
 
 
-@router.get("/meta", summary="One event's definition")
+@router.get("/meta", summary="One event's definition", **_answers(DefinitionList))
 def event_meta(
     caller: CurrentCaller,
     session: Session,
@@ -71,7 +91,9 @@ def event_meta(
     return _envelope(_views(session, caller.org_id, event_name))
 
 
-@router.put("/disable", summary="Disable an event (irreversible)", responses=ADMIN_ONLY)
+@router.put(
+    "/disable", summary="Disable an event (irreversible)", **_answers(Done, admin_only=True)
+)
 def disable_event(
     caller: AdminCaller,
     session: Session,
@@ -81,7 +103,11 @@ def disable_event(
     return dict(_OK)
 
 
-@router.post("/webhook", summary="Create a webhook (one per transformer)", responses=ADMIN_ONLY)
+@router.post(
+    "/webhook",
+    summary="Create a webhook (one per transformer)",
+    **_answers(WebhookCreated, admin_only=True),
+)
 def create_webhook(body: WebhookIn, caller: AdminCaller, session: Session, request: Request) -> Any:
     webhook, till = service.create_webhook(session, caller.org_id, body)
     view = service.webhook_view(webhook, till.code, public_base_url(request))
@@ -89,14 +115,16 @@ def create_webhook(body: WebhookIn, caller: AdminCaller, session: Session, reque
 
 
 @router.put(
-    "/webhook", summary="Change a webhook (named by webHookUri or webHookId)", responses=ADMIN_ONLY
+    "/webhook",
+    summary="Change a webhook (named by webHookUri or webHookId)",
+    **_answers(Done, admin_only=True),
 )
 def update_webhook(body: WebhookIn, caller: AdminCaller, session: Session) -> Any:
     service.update_webhook(session, caller.org_id, body)
     return dict(_OK)
 
 
-@router.get("/webhooks", summary="The org's webhooks")
+@router.get("/webhooks", summary="The org's webhooks", **_answers(WebhookList))
 def list_webhooks(caller: CurrentCaller, session: Session, request: Request) -> Any:
     base = public_base_url(request)
     return _envelope(
@@ -107,7 +135,7 @@ def list_webhooks(caller: CurrentCaller, session: Session, request: Request) -> 
     )
 
 
-@router.put("/webhook/disable", summary="Disable a webhook", responses=ADMIN_ONLY)
+@router.put("/webhook/disable", summary="Disable a webhook", **_answers(Done, admin_only=True))
 def disable_webhook(body: WebhookRef, caller: AdminCaller, session: Session) -> Any:
     service.disable_webhook(session, caller.org_id, body.web_hook_id)
     return dict(_OK)
@@ -116,14 +144,14 @@ def disable_webhook(body: WebhookRef, caller: AdminCaller, session: Session) -> 
 @router.post(
     "/adapter_mapping",
     summary="Map a transformer's foreign payloads to events",
-    responses=ADMIN_ONLY,
+    **_answers(Done, admin_only=True),
 )
 def set_adapter_mapping(body: AdapterMappingIn, caller: AdminCaller, session: Session) -> Any:
     service.set_mapping(session, caller.org_id, body)
     return dict(_OK)
 
 
-@router.get("/adapter_mapping", summary="The org's transformer mappings")
+@router.get("/adapter_mapping", summary="The org's transformer mappings", **_answers(MappingList))
 def list_adapter_mappings(caller: CurrentCaller, session: Session) -> Any:
     return _envelope(
         [service.mapping_view(m) for m in service.list_mappings(session, caller.org_id)]

@@ -1,4 +1,4 @@
-"""Request shapes of the definition, webhook and adapter-mapping APIs."""
+"""Request and answer shapes of the definition, webhook and adapter-mapping APIs."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import Field
 
-from eventrail.kit.schemas import Schema
+from eventrail.kit.schemas import Omitted, Schema, omitted
 
 
 class EventFieldIn(Schema):
@@ -67,3 +67,99 @@ class AdapterMappingIn(Schema):
         default=None, alias="webEngageTransformerData"
     )
     transformer_data: TransformerData | None = Field(default=None, alias="transformerData")
+
+
+# -- answers (documented; ``service.*_view`` build them) ------------------------------
+class Done(Schema):
+    """A change made: nothing to show but the empty lists."""
+
+    warnings: list[object]
+    errors: list[object]
+
+
+class EventCreated(Done):
+    event_id: str = Field(alias="eventId")
+
+
+class ConnectedOrgContext(Schema):
+    org_type: str = Field(alias="orgType", description="STANDARD_ORG or CHILD_ORG")
+
+
+class EventMetaOut(Schema):
+    event_id: str = Field(alias="eventId")
+    event_name: str = Field(alias="eventName")
+    label: str | Omitted = omitted("Absent when none")
+    description: str | Omitted = omitted("Absent when none")
+    event_type: str | Omitted = omitted("Absent when none", "eventType")
+    actions: list[str]
+    fields: list[dict[str, Any]] = Field(description="As defined: name, type, attributes")
+    org_id: int = Field(alias="orgId")
+    status: str = Field(description="PUBLISHED or DISABLED")
+    test_status: str = Field(alias="testStatus", description="VERIFIED or NOT_VERIFIED")
+    connected_org_context: ConnectedOrgContext = Field(alias="connectedOrgContext")
+    date: int = Field(description="Epoch ms the event was defined")
+    standard_event: bool = Field(alias="standardEvent")
+
+
+class EventNameMapping(Schema):
+    value_map: dict[str, str] = Field(alias="valueMap")
+
+
+class EventTransformerMapping(Schema):
+    event_name_mapping: EventNameMapping = Field(alias="eventNameMapping")
+    event_field_mappings: list[dict[str, Any]] = Field(alias="eventFieldMappings")
+
+
+class DefinitionOut(Schema):
+    click_events_meta: EventMetaOut = Field(alias="clickEventsMeta")
+    transformer_mappings: dict[str, EventTransformerMapping | None] = Field(
+        alias="transformerMappings",
+        description="By transformer (defaultTransformerMapping, webEngageTransformerMapping, "
+        "...): how its payloads name this event; null when they do not",
+    )
+
+
+class DefinitionList(Schema):
+    data: list[DefinitionOut]
+    warnings: list[object]
+    errors: list[object]
+
+
+class WebhookOut(Schema):
+    transformer_type: str = Field(alias="transformerType")
+    web_hook_id: str = Field(alias="webHookId")
+    uniqueness_check_enabled: bool = Field(alias="uniquenessCheckEnabled")
+    till_code: str = Field(alias="tillCode")
+    web_hook_uri: str = Field(alias="webHookUri", description="Where to post the events")
+    auth_enabled: bool = Field(alias="authEnabled")
+    auth_mechanism: str | None = Field(alias="authMechanism")
+    listen_to_child_events: bool = Field(alias="listenToChildEvents")
+    enabled: bool
+
+
+class WebhookCreated(WebhookOut):
+    warnings: list[object]
+
+
+class WebhookList(Schema):
+    data: list[WebhookOut]
+    warnings: list[object]
+    errors: list[object]
+
+
+class EventMapperOut(Schema):
+    field_name: str = Field(alias="fieldName")
+    value_map: dict[str, str] = Field(alias="valueMap")
+
+
+class MappingOut(Schema):
+    transformer_type: str = Field(alias="transformerType")
+    events_mapped: list[str] = Field(alias="eventsMapped")
+    event_mapper: EventMapperOut = Field(alias="eventMapper")
+    event_field_mapper: dict[str, list[dict[str, Any]]] = Field(alias="eventFieldMapper")
+
+
+class MappingList(Schema):
+    data: list[MappingOut]
+    warnings: list[object]
+    errors: list[object]

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from eventrail.auth.admission import read_credentials
 from eventrail.config import Settings
 from eventrail.errors import ServiceUnavailable, Unauthorized, error_body
+from eventrail.health.schemas import Liveness, ReadinessOut
 from eventrail.health.service import Readiness, Report, queue_metrics
 from eventrail.kit import metrics
 from eventrail.kit.json import JsonResponse
@@ -27,7 +28,12 @@ router = APIRouter(tags=["operations"])
 READY_TIMEOUT_SECONDS = 5.0
 
 
-@router.get("/health", summary="Liveness: the process is up (no database access)")
+@router.get(
+    "/health",
+    summary="Liveness: the process is up (no database access)",
+    response_model=None,
+    responses={200: {"model": Liveness}},
+)
 async def health() -> dict[str, str]:
     return {"status": "up"}
 
@@ -35,7 +41,11 @@ async def health() -> dict[str, str]:
 @router.get(
     "/ready",
     summary="Readiness: database, schema, processors and ingestion queue",
-    responses={503: {"description": "Not ready; the reasons are in `errors`"}},
+    response_model=None,
+    responses={
+        200: {"model": ReadinessOut},
+        503: {"description": "Not ready; the reasons are in `errors`"},
+    },
 )
 async def ready(request: Request) -> JsonResponse:
     readiness: Readiness = request.app.state.readiness

@@ -26,10 +26,10 @@ from eventrail.events.cache import WebhookCache, WebhookInfo
 from eventrail.ingest.committer import GroupCommitter
 from eventrail.kit import ids, metrics
 from eventrail.kit.asgi import FastRequest as Request
-from eventrail.kit.asgi import bool_param
 from eventrail.kit.dates import now_ms
 from eventrail.kit.flight import SingleFlight
 from eventrail.kit.json import payload_problem
+from eventrail.kit.params import Bool, Params, PathKey
 from eventrail.kit.requests import require_json
 from eventrail.processing.pipeline import VERDICT_INVALID, VERDICT_OK, VERDICT_UNAUTHORIZED
 from eventrail.processing.repository import ProcessingRepository, Queued
@@ -61,9 +61,25 @@ def _text(body: bytes) -> str:
     return body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
 
 
-def _wait_flag(request: Request) -> bool:
-    """?wait=, read as every boolean query parameter is (``kit.requests.query_bool``)."""
-    return bool_param(request, "wait", False)
+# The webhooks' parameters, declared once (kit/params.py): parsed here, documented
+# by openapi.py. An id not of this form is looked up no further (404). ?wait= is a
+# boolean like every other (kit.requests.query_bool): an empty value is a 400.
+WEBHOOK_PARAMS = Params(
+    PathKey("webhook_id", _WEBHOOK_ID.pattern, "The webhook"),
+    Bool("wait", "Answer after processing, with the result", default=False),
+    Bool(
+        "dryRun",
+        "Run the pipeline and answer its verdict and the step that failed, storing and "
+        "logging nothing (credentials and rate limit as for a post)",
+        default=False,
+    ),
+)
+
+
+def _flags(request: Request) -> tuple[bool, bool]:
+    """(?wait, ?dryRun) of a webhook post."""
+    parsed = WEBHOOK_PARAMS.parse(request.query, request.path_params)
+    return bool(parsed["wait"]), bool(parsed["dryRun"])
 
 
 def _unauthorized_body(raw: bytes) -> str:
@@ -228,8 +244,7 @@ class Ingestor:
     # -- POST /webhooks/{id} ------------------------------------------------------------
     async def post(self, request: Request) -> dict[str, Any]:
         webhook = await self._webhook(request.path_params["webhook_id"])
-        wait = _wait_flag(request)
-        dry = bool_param(request, "dryRun", False)
+        wait, dry = _flags(request)
         await self._admit(request, webhook, ENDPOINT, dry_run=dry)
         raw = request.body
         body = _text(raw)
@@ -286,7 +301,12 @@ class Ingestor:
     # -- POST /webhooks/{id}/batch --------------------------------------------------
     async def post_batch(self, request: Request) -> dict[str, Any]:
         webhook = await self._webhook(request.path_params["webhook_id"])
-        wait = _wait_flag(request)
+        wait, dry = _flags(request)
+        if dry:
+            raise BadRequest(
+                "Invalid value for query parameter 'dryRun': a dry run takes one event; "
+                "post it to /webhooks/{webhookId}"
+            )
         await self._admit(request, webhook, BATCH_ENDPOINT)
         raw = request.body
         body = _text(raw)

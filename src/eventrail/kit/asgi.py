@@ -38,14 +38,7 @@ from eventrail.errors import (
 from eventrail.kit import ids
 from eventrail.kit.dbhealth import DatabaseHealth, is_unavailable
 from eventrail.kit.json import dumps
-from eventrail.kit.requests import (
-    QueryValueError,
-    parse_query,
-    query_bool,
-    query_int,
-    read_body,
-    refuse_query_value,
-)
+from eventrail.kit.requests import parse_query, read_body
 from eventrail.kit.server import header_problem
 
 log = logging.getLogger("eventrail")
@@ -211,44 +204,3 @@ def _method_not_allowed(allowed: list[str]) -> FastHandler:
         raise MethodNotAllowed(headers={"allow": ", ".join(allowed)})
 
     return refuse
-
-
-# -- query parameters, with the messages FastAPI would give ---------------------------------
-def int_param(
-    request: FastRequest, name: str, default: int | None, low: int, high: int
-) -> int | None:
-    raw = request.query.get(name)
-    if raw is None:
-        return default
-    try:
-        return query_int(raw, low, high)
-    except QueryValueError as exc:
-        raise refuse_query_value(name, exc) from None
-
-
-def required_int(request: FastRequest, name: str, low: int, high: int) -> int:
-    if name not in request.query:
-        raise BadRequest(f"Missing required query parameter '{name}'")
-    value = int_param(request, name, None, low, high)
-    assert value is not None
-    return value
-
-
-def str_param(request: FastRequest, name: str, max_length: int) -> str | None:
-    value = request.query.get(name)
-    if value is not None and len(value) > max_length:
-        raise BadRequest(
-            f"Invalid value for query parameter '{name}': String should have at most "
-            f"{max_length} characters"
-        )
-    return value
-
-
-def bool_param(request: FastRequest, name: str, default: bool) -> bool:
-    raw = request.query.get(name)
-    if raw is None:
-        return default
-    try:
-        return query_bool(raw)
-    except QueryValueError as exc:
-        raise refuse_query_value(name, exc) from None

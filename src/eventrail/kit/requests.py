@@ -18,8 +18,8 @@ from eventrail.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 MAX_BODY_BYTES = 1024 * 1024
 
 # -- the values of query parameters: one rule for both transports ------------------------
-# FastAPI's routes take them through ``kit.schemas.QueryInt``/``QueryBool``, the fast
-# lane through ``kit.asgi.int_param``/``bool_param``; both call these.
+# FastAPI's routes take them through ``kit.schemas.QUERY_INT``/``QueryBool``, the fast
+# lane through ``kit.params.Int``/``Bool``; both call these.
 # An integer is ASCII digits with an optional minus sign and nothing else: no
 # spaces, "+", "_", "1.0" or "1e3". A boolean is one of these words or digits,
 # nothing else: no spaces, no other casing, and an empty value is not false.

@@ -11,9 +11,10 @@ definitions, follow ``kit.values`` instead (docs/decisions.md, "Types are strict
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
 from eventrail.kit.requests import (
@@ -44,6 +45,19 @@ class StrictSchema(Schema):
 Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 # Integers that Capillary lets be -1 (org unit, campaign, communication ids).
 SignedLong = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+
+
+# In an answer's shape, a key that is left out (never null) when there is no value:
+# ``x: T | Omitted = omitted("...")`` documents it as T, not required.
+Omitted = SkipJsonSchema[None]
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def omitted(description: str, alias: str | None = None) -> Any:
+    return Field(None, alias=alias, description=description, json_schema_extra=_no_default)
 
 
 def _int_text(value: object) -> object:

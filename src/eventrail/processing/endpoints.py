@@ -1,5 +1,6 @@
 """GET /v2/events/logs and GET /v2/events/event_data: read APIs served
-by the fast lane (their OpenAPI description is in ``openapi.py``); the replay and
+by the fast lane, whose parameters are declared once here (``kit/params.py``):
+the handlers parse with them and ``openapi.py`` documents them; and the replay and
 summary APIs of the log, FastAPI routes."""
 
 from __future__ import annotations
@@ -10,25 +11,55 @@ from fastapi import APIRouter, Query, Request
 
 from eventrail.deps import ADMIN_ONLY, AdminCaller, CurrentCaller, RequestId, Session
 from eventrail.errors import BadRequest
-from eventrail.kit.asgi import (
-    FastRequest,
-    FastResponse,
-    Route,
-    int_param,
-    json_response,
-    str_param,
-)
+from eventrail.kit.asgi import FastRequest, FastResponse, Route, json_response
+from eventrail.kit.params import LONG_MAX, Choice, Date, Int, Params, PathId, Str
 from eventrail.kit.schemas import QueryBool
 from eventrail.lane import LaneContext
 from eventrail.processing import service
+from eventrail.processing import statuses as st
 from eventrail.processing.schemas import ReplayAnswer, ReplayIn, SummaryAnswer
 
 DEFAULT_EVENTS = 1000
 MAX_EVENTS = 10_000
-_LONG = 2**63 - 1
 LOGS = "GET /v2/events/logs"
 EVENT_DATA = "GET /v2/events/event_data/{userId}"
 ONE_EVENT = "GET /v2/events/event_data"
+
+LOGS_PARAMS = Params(
+    Str("event_name", 200, "Exact event name"),
+    Date("from_date", "Inclusive, on startTime"),
+    Date("to_date", "Inclusive, on startTime"),
+    # The status's words are checked after the dates (service.list_logs).
+    Str(
+        "status",
+        40,
+        "Extension: one of " + ", ".join((*st.ALL, service.UNAUTHORIZED_FILTER)) + " (any case)",
+    ),
+    Int("limit", 1, 1000, "Entries", default=10),
+    Int("offset", 0, 10_000_000, "Extension", default=0),
+)
+# The path's customer id, and the same id again in the query if a client sends it.
+CUSTOMER_PARAMS = Params(
+    PathId("userId", "a customer id", "Customer id"),
+    Int("userId", 1, LONG_MAX, "Optional: the path's customer id again", key="again"),
+)
+CUSTOMER_EVENTS_PARAMS = Params(
+    Choice(
+        "scope",
+        ("child",),
+        "child: the customer's events in the child orgs",
+        max_length=20,
+        message="the only scope is 'child'",
+        late=True,
+    ),
+    Str("event_name", 200, "Extension"),
+    Date("from_date", "Extension, on processing time"),
+    Date("to_date", "Extension, on processing time"),
+    Int("limit", 1, MAX_EVENTS, "Extension", default=DEFAULT_EVENTS),
+)
+ONE_EVENT_PARAMS = Params(
+    Str("id", 64, "requestId", min_length=1, message="1 to 64 characters", required=True),
+)
 
 
 def _envelope(data: list[dict[str, object]]) -> FastResponse:
@@ -38,50 +69,22 @@ def _envelope(data: list[dict[str, object]]) -> FastResponse:
 def routes(ctx: LaneContext) -> list[Route]:
     async def event_logs(request: FastRequest) -> FastResponse:
         caller = await ctx.caller(request, LOGS)
-        data = service.list_logs(
-            ctx.reader,
-            caller,
-            event_name=str_param(request, "event_name", 200),
-            from_date=str_param(request, "from_date", 64),
-            to_date=str_param(request, "to_date", 64),
-            status=str_param(request, "status", 40),
-            limit=int_param(request, "limit", 10, 1, 1000) or 10,
-            offset=int_param(request, "offset", 0, 0, 10_000_000) or 0,
-        )
-        return _envelope(data)
+        return _envelope(service.list_logs(ctx.reader, caller, **LOGS_PARAMS.parse(request.query)))
 
     async def customer_events(request: FastRequest) -> FastResponse:
         caller = await ctx.caller(request, EVENT_DATA)
-        raw = request.path_params["userId"]
-        # len() first: int() of thousands of digits raises (Python's 4300-digit limit).
-        if not (raw.isascii() and raw.isdigit() and len(raw) <= 19) or not 1 <= int(raw) <= _LONG:
-            raise BadRequest(
-                "Invalid value for path parameter 'userId': must be a customer id (a positive "
-                "64-bit integer)"
-            )
-        user_id = int(raw)
-        again = int_param(request, "userId", None, 1, _LONG)
-        if again is not None and again != user_id:
+        ids = CUSTOMER_PARAMS.parse(request.query, request.path_params)
+        user_id = ids["userId"]
+        if ids["again"] is not None and ids["again"] != user_id:
             raise BadRequest("Invalid value for query parameter 'userId': differs from the path")
         data = service.customer_events(
-            ctx.reader,
-            caller,
-            user_id,
-            scope=str_param(request, "scope", 20),
-            event_name=str_param(request, "event_name", 200),
-            from_date=str_param(request, "from_date", 64),
-            to_date=str_param(request, "to_date", 64),
-            limit=int_param(request, "limit", DEFAULT_EVENTS, 1, MAX_EVENTS) or DEFAULT_EVENTS,
+            ctx.reader, caller, user_id, **CUSTOMER_EVENTS_PARAMS.parse(request.query)
         )
         return _envelope(data)
 
     async def one_event(request: FastRequest) -> FastResponse:
         caller = await ctx.caller(request, ONE_EVENT)
-        event_id = request.query.get("id")
-        if event_id is None:
-            raise BadRequest("Missing required query parameter 'id'")
-        if not 1 <= len(event_id) <= 64:
-            raise BadRequest("Invalid value for query parameter 'id': 1 to 64 characters")
+        event_id = ONE_EVENT_PARAMS.parse(request.query)["id"]
         return _envelope(service.one_event(ctx.reader, caller, event_id))
 
     return [

@@ -198,9 +198,11 @@ _ERROR_ENVELOPE: dict[str, Any] = {
     },
 }
 
-_UNAUTHENTICATED = frozenset({"/v3/oauth/token/generate", "/health", "/ready"})
+# /metrics wants a bearer token only when EVENTRAIL_METRICS_TOKEN is set (its own 401
+# is declared by the route), never a till's or a client's credentials.
+_UNAUTHENTICATED = frozenset({"/v3/oauth/token/generate", "/health", "/ready", "/metrics"})
 # Operations that read no credentials and count against no budget.
-_OPERATIONS_ONLY = frozenset({"/health", "/ready"})
+_OPERATIONS_ONLY = frozenset({"/health", "/ready", "/metrics"})
 
 
 def _describe_errors(path: str, operation: dict[str, Any]) -> None:

@@ -276,6 +276,7 @@ async def test_settings_changes_are_recorded_with_who_when_before_and_after(
         "timezone": "UTC",
         "psiMaskingEnabled": False,
         "rateLimitPerMinute": 1000,
+        "retention": {"eventLogsDays": None, "eventDataDays": None, "auditDays": None},
     }
     assert oldest["after"] == {**oldest["before"], "psiMaskingEnabled": True}
     # made with the admin client's token: its id, and the till it acts as
@@ -286,6 +287,7 @@ async def test_settings_changes_are_recorded_with_who_when_before_and_after(
         "timezone": "Asia/Kolkata",
         "psiMaskingEnabled": True,
         "rateLimitPerMinute": 600,
+        "retention": {"eventLogsDays": None, "eventDataDays": None, "auditDays": None},
     }
     assert oldest["changedAt"] <= newest["changedAt"]
     assert newest["id"] > oldest["id"]

@@ -500,6 +500,7 @@ BUILDERS: dict[str, Builder] = {
     ),
     "GET /health": lambda d, w, x: Req("GET", "/health"),
     "GET /ready": lambda d, w, x: Req("GET", "/ready"),
+    "GET /metrics": lambda d, w, x: Req("GET", "/metrics"),
     "GET /v2/orgs/settings": lambda d, w, x: Req("GET", SETTINGS),
     "PUT /v2/orgs/settings": lambda d, w, x: Req(
         "PUT",

@@ -116,7 +116,10 @@ def test_readme_walkthrough_and_docs_events(env: dict[str, str], tmp_path: Path)
 
 
 def test_demo_again_says_how_to_log_in_and_new_loads_another(tmp_path: Path) -> None:
-    env = cli_env(f"sqlite:///{tmp_path}/again.db", tmp_path)
+    # with the servers' shared metrics directory set, as an operator's environment has it
+    metrics = tmp_path / "metrics"
+    metrics.mkdir()
+    env = cli_env(f"sqlite:///{tmp_path}/again.db", tmp_path, EVENTRAIL_METRICS_DIR=str(metrics))
     assert run_cli(["migrate"], env)[0] == 0
     _, first = run_cli(["demo", "--base-url", "http://127.0.0.1:9123"], env)
     done = subprocess.run(
@@ -137,3 +140,4 @@ def test_demo_again_says_how_to_log_in_and_new_loads_another(tmp_path: Path) -> 
     assert all(command.startswith("curl") and "9123" in command for command in second["curl"])
     code, third = run_cli(["demo"], env)
     assert (code, third["orgId"]) == (0, second["orgId"])
+    assert list(metrics.iterdir()) == []  # the demo's requests are not the service's

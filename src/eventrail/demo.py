@@ -456,7 +456,9 @@ async def _load(settings: Settings, db: Database) -> DemoResult:
     from eventrail.app import create_app
 
     org_id, child_id, password, key, secret = provision(db)
-    app = create_app(settings.model_copy(update={"processor_threads": 0}), db)
+    # In this process only: no processor threads, and no metrics for the servers'
+    # shared directory (the demo's own requests are not the service's traffic).
+    app = create_app(settings.model_copy(update={"processor_threads": 0, "metrics_dir": None}), db)
     background = app.state.background
     background.committer.start()
     rng = random.Random(7)  # noqa: S311 (demo data, not security)

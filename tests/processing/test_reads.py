@@ -31,20 +31,9 @@ from tests.fixtures.ingest import (
     post_json,
     setup_org,
 )
+from tests.fixtures.pipeline import RECORD_KEYS
 
 KOLKATA = ZoneInfo("Asia/Kolkata")
-RECORD_KEYS = {
-    "orgId",
-    "userId",
-    "date",
-    "eventName",
-    "eventId",
-    "source",
-    "tillCode",
-    "additonalAttributes",
-    "psiAttributes",
-    "uniqueId",
-}
 
 MALFORMED_DATES = [
     "2024-13-01",

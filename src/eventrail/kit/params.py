@@ -13,6 +13,7 @@ are read by the one rule both transports share (``kit.requests.query_int`` /
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -33,9 +34,9 @@ LONG_MAX = 2**63 - 1
 BOOLEAN_WORDS = {**dict.fromkeys(TRUE_WORDS, True), **dict.fromkeys(FALSE_WORDS, False)}
 
 
-class Param:
+class Param(ABC):
     """One query (or path) parameter: its name, what it accepts, its default and
-    what the document says about it. Subclasses implement ``convert``."""
+    what the document says about it. Subclasses implement ``convert`` and ``schema``."""
 
     __slots__ = ("default", "description", "in_", "key", "late", "name", "required")
 
@@ -57,9 +58,9 @@ class Param:
         self.in_ = in_
         self.late = False
 
+    @abstractmethod
     def convert(self, raw: str) -> Any:
         """The value of the text sent, or a 400 naming the parameter."""
-        raise NotImplementedError
 
     def fast_path(self, table: str) -> tuple[str, Any] | None:
         """For ``Params`` to write inline: an expression giving the value of the text
@@ -69,8 +70,9 @@ class Param:
         ``convert``."""
         return None
 
+    @abstractmethod
     def schema(self) -> dict[str, Any]:
-        raise NotImplementedError
+        """The parameter's JSON schema in the OpenAPI document."""
 
     def check_late(self, value: Any) -> Any:
         """The part of the check made after every parameter's ``convert``."""

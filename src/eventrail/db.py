@@ -269,9 +269,3 @@ def schema_state(conn: sa.Connection) -> SchemaState:
     if len(versions) == 1 and not versions <= known_revisions():
         return "ahead"
     return "behind"
-
-
-def schema_is_current(engine: Engine, settings: Settings) -> bool:
-    """True when the database is at the newest migration."""
-    with engine.connect() as conn:
-        return schema_state(conn) == "current"

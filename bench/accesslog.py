@@ -104,7 +104,7 @@ async def main() -> None:
                 for path, expected in ROUTES:
                     cost = await _run(target, path, expected, args.requests)
                     results.setdefault((name, path), []).append(cost)
-        app.state.reader.close()
+        app.state.reads.close()
         app.state.db.dispose()
     print(f"CPU µs per request, median of {args.rounds} rounds of {args.requests} requests")
     for path, _ in ROUTES:

@@ -97,7 +97,7 @@ def app(settings: Settings, db: Database) -> Iterator[EventrailApp]:
     application.state.background.start()
     yield application
     application.state.background.stop()
-    application.state.reader.close()
+    application.state.reads.close()
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ from eventrail.ingest.service import Ingestor
 from eventrail.kit import metrics
 from eventrail.kit.accesslog import AccessLogMiddleware
 from eventrail.kit.asgi import FastLane, compile_template
-from eventrail.kit.fastdb import ReadConnection
+from eventrail.kit.fastdb import ReadPool, ReadRoute
 from eventrail.kit.json import JsonResponse
 from eventrail.kit.middleware import (
     RequestGuardMiddleware,
@@ -129,7 +129,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         )
     db = database or Database(settings)
     background = Background(db, settings)
-    reader = ReadConnection(settings, db.health)
+    reads = ReadRoute(
+        ReadPool(settings, db.health, threads=settings.read_threads),
+        ReadPool(settings, db.health, url=settings.read_database_url, threads=settings.read_threads)
+        if settings.read_database_url
+        else None,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -148,7 +153,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 yield
         finally:
             background.stop()
-            reader.close()
+            reads.close()
             limiter.close()
             metrics.process_ended()
             if database is None:
@@ -184,7 +189,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         limiter,
         max_queue_age_seconds=settings.ready_max_queue_age_seconds,
     )
-    api.state.reader = reader
+    api.state.reads = reads
     ingestor = Ingestor(
         db,
         admission,
@@ -211,7 +216,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     openapi.install(api)
 
     app = EventrailApp(api)
-    lane = LaneContext(settings, db, reader, admission)
+    lane = LaneContext(settings, db, reads, admission)
     for method, template, handler in (
         *processing_routes(lane),
         *audit_routes(lane),

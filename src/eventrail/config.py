@@ -27,6 +27,18 @@ class Settings(BaseSettings):
         default="sqlite:///eventrail.db",
         description="sqlite:///<path> (default: in the working directory) or postgresql://",
     )
+    read_database_url: str | None = Field(
+        default=None,
+        description="postgresql:// of a streaming replica: the read APIs (logs, event data, "
+        "audits, the summary, the console's reads) read from it; writes stay on the primary.",
+    )
+    read_threads: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="Threads and pooled read connections per process (and per database) for "
+        "the reads that can be slow, kept off the event loop.",
+    )
     data_dir: Path = Field(
         default=Path("."),
         description="Where eventrail keeps its generated secret key when none is given.",
@@ -143,6 +155,13 @@ class Settings(BaseSettings):
             raise ValueError("EVENTRAIL_DATABASE_URL must start with sqlite:// or postgresql://")
         return value
 
+    @field_validator("read_database_url")
+    @classmethod
+    def _replica_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("postgresql://", "postgresql+psycopg://")):
+            raise ValueError("EVENTRAIL_READ_DATABASE_URL must start with postgresql://")
+        return value or None
+
     @field_validator("public_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
@@ -184,6 +203,14 @@ class Settings(BaseSettings):
         ):
             raise ValueError(
                 f"EVENTRAIL_SECRET_KEY must be at least {_MIN_SECRET_LENGTH} characters"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _replica_of_postgres(self) -> Settings:
+        if self.read_database_url is not None and self.is_sqlite:
+            raise ValueError(
+                "EVENTRAIL_READ_DATABASE_URL needs a PostgreSQL EVENTRAIL_DATABASE_URL"
             )
         return self
 

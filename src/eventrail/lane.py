@@ -1,5 +1,6 @@
 """What the fast lane's handlers share: admission (the caller of a request and its
-rate limit, the same as FastAPI's routes) and the read connection.
+rate limit, the same as FastAPI's routes) and where reads go (``kit/fastdb.ReadRoute``:
+the replica, or the primary when the request asks for it).
 
 The fast lane's counterpart of ``deps.py``; see ``kit/asgi.py`` for the lane.
 """
@@ -13,14 +14,14 @@ from eventrail.auth.schemas import Caller
 from eventrail.config import Settings
 from eventrail.db import Database
 from eventrail.kit.asgi import FastRequest
-from eventrail.kit.fastdb import ReadConnection
+from eventrail.kit.fastdb import ReadRoute
 
 
 @dataclass
 class LaneContext:
     settings: Settings
     db: Database
-    reader: ReadConnection
+    reads: ReadRoute
     admission: Admission
 
     async def caller(self, request: FastRequest, endpoint: str) -> Caller:

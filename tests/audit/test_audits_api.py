@@ -18,10 +18,10 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from eventrail.audit.repository import AuditQuery, audit_queries
+from eventrail.audit.repository import AuditQuery, AuditReads, audit_queries
 from eventrail.audit.service import EVENT_TYPES, REFERENCE_TYPES, audit_page
 from eventrail.db import Database
-from eventrail.kit.fastdb import ReadConnection
+from eventrail.kit.fastdb import ReadPool
 from eventrail.models import AuditEntry, AuditRef
 from tests.fixtures.factories import Tenant
 
@@ -1213,11 +1213,11 @@ async def test_count_and_filtered_queries_do_not_scan_the_table(
         assert "TEMP B-TREE" not in page_plan and "Sort" not in page_plan, page_plan
     queries = [case[0] for case in cases]
     # and the answer is right
-    reader = ReadConnection(db.settings)
+    pool = ReadPool(db.settings)
     try:
-        result = audit_page(reader, queries[1], include_user_context=False, mask=False)
+        result = audit_page(AuditReads(pool), queries[1], include_user_context=False, mask=False)
     finally:
-        reader.close()
+        pool.close()
     assert result["pagination"]["totalElements"] == 10
 
 

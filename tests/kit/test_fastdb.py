@@ -1,4 +1,4 @@
-"""kit/fastdb.py: the fast lane's read connection, on both databases.
+"""kit/fastdb.py: the read repositories' connections, on both databases.
 
 On PostgreSQL it prepares each statement once per connection and executes it
 through libpq; these tests hold it to what ``cursor.execute`` gave: the same
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from eventrail.config import Settings
 from eventrail.db import Database, migrate
-from eventrail.kit.fastdb import ReadConnection, numbered
+from eventrail.kit.fastdb import ReadPool, numbered
 from tests.conftest import TEST_SECRET
 from tests.fixtures.factories import make_org
 
@@ -29,8 +29,8 @@ ROW_SQL = (
 
 
 @pytest.fixture
-def reader(db: Database) -> Iterator[ReadConnection]:
-    connection = ReadConnection(db.settings)
+def reader(db: Database) -> Iterator[ReadPool]:
+    connection = ReadPool(db.settings)
     yield connection
     connection.close()
 
@@ -46,7 +46,7 @@ def test_numbered_names_each_parameter_once_in_order() -> None:
     assert names == ("a", "b", "c")
 
 
-def test_rows_answer_values_and_types(reader: ReadConnection, org_id: int) -> None:
+def test_rows_answer_values_and_types(reader: ReadPool, org_id: int) -> None:
     rows = reader.rows(ROW_SQL, {"id": org_id, "x": 1})
     assert rows == [(org_id, "fastdb", None, "Asia/Kolkata")]
     assert isinstance(rows[0][0], int)
@@ -57,13 +57,13 @@ def test_rows_answer_values_and_types(reader: ReadConnection, org_id: int) -> No
 
 
 def test_a_64_bit_value_against_a_narrower_column_matches_nothing(
-    reader: ReadConnection, org_id: int
+    reader: ReadPool, org_id: int
 ) -> None:
     assert reader.rows(ROW_SQL, {"id": 2**63 - 1, "x": 1}) == []
     assert reader.rows(ROW_SQL, {"id": org_id, "x": 1}) != []
 
 
-def test_json_comes_back_as_text(reader: ReadConnection, db: Database) -> None:
+def test_json_comes_back_as_text(reader: ReadPool, db: Database) -> None:
     cast = "json(:doc)" if db.is_sqlite else "CAST(:doc AS jsonb)"
     [(document,)] = reader.rows(f"SELECT {cast}", {"doc": '{"a": [1, 2]}'})
     assert isinstance(document, str)
@@ -71,7 +71,7 @@ def test_json_comes_back_as_text(reader: ReadConnection, db: Database) -> None:
 
 
 def test_sql_errors_are_the_drivers_and_leave_the_connection_usable(
-    reader: ReadConnection, db: Database, org_id: int
+    reader: ReadPool, db: Database, org_id: int
 ) -> None:
     error = sqlite3.Error if db.is_sqlite else psycopg.Error
     with pytest.raises(error):
@@ -85,7 +85,7 @@ def test_postgres_reconnects_once_after_the_connection_is_dropped(
     settings = Settings(database_url=postgres_url, data_dir=tmp_path, secret_key=TEST_SECRET)
     migrate(settings)  # as the session's settings fixture does; a no-op once done
     db = Database(settings)
-    reader = ReadConnection(settings)
+    reader = ReadPool(settings)
     try:
         org_id = make_org(db, name="fastdb", timezone="Asia/Kolkata")
         _dropped_and_back(reader, db, org_id)
@@ -94,7 +94,7 @@ def test_postgres_reconnects_once_after_the_connection_is_dropped(
         db.dispose()
 
 
-def _dropped_and_back(reader: ReadConnection, db: Database, org_id: int) -> None:
+def _dropped_and_back(reader: ReadPool, db: Database, org_id: int) -> None:
     assert reader.rows(ROW_SQL, {"id": org_id, "x": 1})
     [(pid,)] = reader.rows("SELECT pg_backend_pid()", {})
     with db.engine.begin() as conn:

@@ -146,7 +146,7 @@ async def guarded(settings: Settings, db: Database) -> AsyncIterator[httpx.Async
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client
-    app.state.reader.close()
+    app.state.reads.close()
 
 
 @pytest.mark.parametrize(
@@ -248,7 +248,7 @@ async def test_database_reconnects_are_counted(postgres_url: str, tmp_path: Path
             assert (await client.get("/v2/orgs/settings")).status_code == 200
             after = parse((await client.get("/metrics")).text)
     finally:
-        app.state.reader.close()
+        app.state.reads.close()
         db.dispose()
     assert delta(before, after, "eventrail_database_reconnects_total") >= 2
     assert delta(before, after, "eventrail_database_errors_total") == 0

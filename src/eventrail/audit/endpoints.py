@@ -5,9 +5,10 @@ documents them."""
 from __future__ import annotations
 
 from eventrail.audit import service
-from eventrail.audit.repository import AuditQuery
+from eventrail.audit.repository import AuditQuery, AuditReads
 from eventrail.kit.asgi import FastRequest, FastResponse, Route, json_response
 from eventrail.kit.dates import parse_date_range, zone
+from eventrail.kit.fastdb import READ_FROM
 from eventrail.kit.params import LONG_MAX, Bool, Choice, Date, Int, Params, Str
 from eventrail.lane import LaneContext
 
@@ -34,6 +35,8 @@ AUDITS_FILTERS = Params(
 
 
 def routes(ctx: LaneContext) -> list[Route]:
+    reads = ctx.reads.using(AuditReads)
+
     async def audits(request: FastRequest) -> FastResponse:
         caller = await ctx.caller(request, AUDITS)
         q = AUDITS_PARAMS.parse(request.query)
@@ -60,8 +63,11 @@ def routes(ctx: LaneContext) -> list[Route]:
             limit=limit,
             offset=q["pageNo"] * limit,
         )
-        page = service.audit_page(
-            ctx.reader, query, include_user_context=f["includeUserContext"], mask=caller.masks_psi
+        page = await service.serve_audit_page(
+            reads(request.header(READ_FROM)),
+            query,
+            include_user_context=f["includeUserContext"],
+            mask=caller.masks_psi,
         )
         return json_response(page)
 

@@ -6,6 +6,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy.orm import Session
 
+from eventrail.kit.fastdb import ReadPool
 from eventrail.models import AuditEntry, AuditRef
 
 
@@ -70,6 +71,15 @@ class AuditRow(NamedTuple):
 _COLUMNS = ", ".join(f"e.{name}" for name in AuditRow._fields)
 
 
+def counts_matches(q: AuditQuery) -> bool:
+    """Whether the total is a count of what the filters match (``source``, the dates,
+    ``referenceValue``), whose cost grows with the entity's history; otherwise it
+    is one row of ``audit_counts``."""
+    return not (
+        q.source is None and q.start_ms is None and q.end_ms is None and q.reference_value is None
+    )
+
+
 def audit_queries(q: AuditQuery) -> tuple[str, str, dict[str, Any]]:
     """(count SQL, page SQL, params) of one audits API request.
 
@@ -116,8 +126,7 @@ def audit_queries(q: AuditQuery) -> tuple[str, str, dict[str, Any]]:
     source = (
         "audit_kinds k JOIN audit_entries e ON e.id = k.entry_id" if by_kind else "audit_entries e"
     )
-    counted = q.source is None and q.start_ms is None and q.end_ms is None
-    if counted and q.reference_value is None:
+    if not counts_matches(q):
         params["counted_type"] = q.reference_type or ""
         count = (
             "SELECT coalesce((SELECT entries FROM audit_counts WHERE org_id = :org_id "
@@ -134,3 +143,27 @@ def audit_queries(q: AuditQuery) -> tuple[str, str, dict[str, Any]]:
         f"ORDER BY {lead}.{column} {direction}, {key} {direction} LIMIT :limit OFFSET :offset"
     )
     return count, page, params
+
+
+class AuditReads:
+    """The audits API's reads, on a :class:`~eventrail.kit.fastdb.ReadPool` (the
+    primary's, or a replica's)."""
+
+    def __init__(self, pool: ReadPool) -> None:
+        self.pool = pool
+
+    def page(self, q: AuditQuery) -> tuple[int, list[AuditRow]]:
+        """(the total the filters match, the rows of the page)."""
+        count_sql, page_sql, params = audit_queries(q)
+        found = self.pool.one(count_sql, params)
+        total = int(found[0]) if found else 0
+        rows = self.pool.rows(page_sql, params) if total > q.offset else []
+        return total, [AuditRow(*row) for row in rows]
+
+    async def page_soon(self, q: AuditQuery) -> tuple[int, list[AuditRow]]:
+        """``page`` from an event loop: on the loop when its total is one row of
+        ``audit_counts`` (as cheap as its page), else in the pool's threads, so
+        that counting a long history never holds up the loop's other requests."""
+        if counts_matches(q):
+            return await self.pool.off_loop(self.page, q)
+        return self.page(q)

@@ -12,18 +12,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
-from eventrail.audit.repository import AuditQuery, AuditRepository, AuditRow, audit_queries
+from eventrail.audit.repository import AuditQuery, AuditReads, AuditRepository, AuditRow
 from eventrail.kit.dates import now_ms
 from eventrail.models import AuditEntry, AuditRef
-
-if TYPE_CHECKING:
-    from eventrail.kit.fastdb import ReadConnection
 
 NA = "NA"
 
@@ -324,15 +321,32 @@ def _fragment(text: str | None) -> Any:
 
 
 def audit_page(
-    reader: ReadConnection, query: AuditQuery, *, include_user_context: bool, mask: bool
+    reads: AuditReads, query: AuditQuery, *, include_user_context: bool, mask: bool
 ) -> dict[str, Any]:
-    count_sql, page_sql, params = audit_queries(query)
-    found = reader.one(count_sql, params)
-    total = int(found[0]) if found else 0
-    rows = reader.rows(page_sql, params) if total > query.offset else []
+    """One page of the audits API (from a thread: the console's)."""
+    total, rows = reads.page(query)
+    return _page_view(query, total, rows, include_user_context=include_user_context, mask=mask)
+
+
+async def serve_audit_page(
+    reads: AuditReads, query: AuditQuery, *, include_user_context: bool, mask: bool
+) -> dict[str, Any]:
+    """One page of the audits API, from the event loop (the lane's handler)."""
+    total, rows = await reads.page_soon(query)
+    return _page_view(query, total, rows, include_user_context=include_user_context, mask=mask)
+
+
+def _page_view(
+    query: AuditQuery,
+    total: int,
+    rows: list[AuditRow],
+    *,
+    include_user_context: bool,
+    mask: bool,
+) -> dict[str, Any]:
     data = [
         render_entry(
-            AuditRow(*row),
+            row,
             include_user_context=include_user_context,
             mask=mask,
             reference_type=query.reference_type,

@@ -21,6 +21,7 @@ from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 from starlette.templating import Jinja2Templates
 
+from eventrail.audit.repository import AuditReads
 from eventrail.auth.schemas import Caller
 from eventrail.console import service
 from eventrail.console.session import (
@@ -40,8 +41,9 @@ from eventrail.db import Database
 from eventrail.errors import BadRequest, EventrailError, NotFound, RateLimited, Unauthorized
 from eventrail.events.endpoints import public_base_url
 from eventrail.kit.dates import zone
-from eventrail.kit.fastdb import ReadConnection
+from eventrail.kit.fastdb import ReadPool
 from eventrail.processing import statuses as st
+from eventrail.processing.repository import EventReads
 from eventrail.processing.service import UNAUTHORIZED_FILTER, log_entry, log_page
 
 _HERE = Path(__file__).parent
@@ -320,9 +322,10 @@ def _query(request: Request, *names: str) -> dict[str, str | None]:
     return out
 
 
-def _reader(request: Request) -> ReadConnection:
-    reader: ReadConnection = request.app.state.reader
-    return reader
+def _pool(request: Request) -> ReadPool:
+    """The console reads from the replica when there is one (``EVENTRAIL_READ_DATABASE_URL``)."""
+    pool: ReadPool = request.app.state.reads.pool(None)
+    return pool
 
 
 def _db(request: Request) -> Database:
@@ -349,7 +352,7 @@ def events_page(request: Request, console: ConsoleCaller) -> Response:
                 by, value = "mobile", q["customer"]
             customer_id = service.find_customer(_db(request), caller, by, value)
         context["page"] = log_page(
-            _reader(request),
+            EventReads(_pool(request)),
             caller,
             status=q["status"],
             event_name=q["event"],
@@ -377,7 +380,7 @@ def events_page(request: Request, console: ConsoleCaller) -> Response:
 @router.get("/events/{log_id}")
 def event_page(request: Request, log_id: str, console: ConsoleCaller) -> Response:
     caller = console[0]
-    entry = log_entry(_reader(request), caller, log_id) if len(log_id) <= 64 else None
+    entry = log_entry(EventReads(_pool(request)), caller, log_id) if len(log_id) <= 64 else None
     if entry is None:
         return _not_found(request, console)
     definition = service.definition_of(_db(request), caller, entry["orgId"], entry.get("eventName"))
@@ -433,7 +436,8 @@ def customer_page(request: Request, customer_id: str, console: ConsoleCaller) ->
     try:
         data = service.customer_page(
             _db(request),
-            _reader(request),
+            EventReads(_pool(request)),
+            AuditReads(_pool(request)),
             console[0],
             int(customer_id),
             kind=q["kind"] or "all",
@@ -460,7 +464,7 @@ def card_page(request: Request, card_id: str, console: ConsoleCaller) -> Respons
     if not card_id.isdigit() or len(card_id) > 18:
         return _not_found(request, console)
     try:
-        data = service.card_page(_db(request), _reader(request), console[0], int(card_id))
+        data = service.card_page(_db(request), AuditReads(_pool(request)), console[0], int(card_id))
     except NotFound:
         return _not_found(request, console)
     return render(request, "card.html", {"data": data}, console=console)

@@ -10,7 +10,7 @@ from typing import Any
 import anyio
 import orjson
 
-from eventrail.audit.repository import AuditQuery
+from eventrail.audit.repository import AuditQuery, AuditReads
 from eventrail.audit.service import audit_page
 from eventrail.auth.admission import Admission
 from eventrail.auth.schemas import Caller, Credentials
@@ -24,9 +24,9 @@ from eventrail.errors import BadRequest
 from eventrail.events import service as events
 from eventrail.events.fields import FieldSpec, parse_field
 from eventrail.kit.dates import parse_date_range, zone
-from eventrail.kit.fastdb import ReadConnection
 from eventrail.models import EventDefinition, Webhook
 from eventrail.orgs import vocabulary as v
+from eventrail.processing.repository import EventReads
 from eventrail.processing.service import customer_events
 
 TIMELINE_LIMIT = 100
@@ -162,11 +162,11 @@ def _audit_items(entries: list[dict[str, Any]], tz_name: str) -> list[dict[str, 
 
 
 def _trail(
-    reader: ReadConnection, caller: Caller, entity_type: str, entity_id: int, bounds: Any
+    audits: AuditReads, caller: Caller, entity_type: str, entity_id: int, bounds: Any
 ) -> list[dict[str, Any]]:
     start_ms, end_ms = bounds
     page = audit_page(
-        reader,
+        audits,
         AuditQuery(
             caller.org_id,
             entity_type,
@@ -183,7 +183,8 @@ def _trail(
 
 def customer_page(
     db: Database,
-    reader: ReadConnection,
+    events_: EventReads,
+    audits: AuditReads,
     caller: Caller,
     customer_id: int,
     *,
@@ -209,7 +210,7 @@ def customer_page(
     timeline: list[dict[str, Any]] = []
     if kind in ("all", "event"):
         for record in customer_events(
-            reader,
+            events_,
             caller,
             customer_id,
             scope=None,
@@ -225,16 +226,16 @@ def customer_page(
                 {"kind": "event", "ms": _ms(record["date"]), "record": record, "attrs": attributes}
             )
     if kind in ("all", "audit"):
-        timeline.extend(_trail(reader, caller, v.CUSTOMER, customer_id, bounds))
+        timeline.extend(_trail(audits, caller, v.CUSTOMER, customer_id, bounds))
     timeline.sort(key=lambda item: item["ms"], reverse=True)
     return {"customer": view, "cards": card_views, "timeline": timeline}
 
 
-def card_page(db: Database, reader: ReadConnection, caller: Caller, card_id: int) -> dict[str, Any]:
+def card_page(db: Database, audits: AuditReads, caller: Caller, card_id: int) -> dict[str, Any]:
     with db.transaction(write=False) as session:
         card = cards.get_card_by_id(session, caller.org_id, card_id)
         view = cards.card_view(session, card, caller.org_timezone, mask=caller.masks_psi)
-    return {"card": view, "trail": _trail(reader, caller, v.CARD, card_id, (None, None))}
+    return {"card": view, "trail": _trail(audits, caller, v.CARD, card_id, (None, None))}
 
 
 # -- definitions and webhooks ---------------------------------------------------------

@@ -16,20 +16,17 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-import psycopg
-
 from eventrail.db import Database
 from eventrail.ingest.exceptions import EventNotStored
 from eventrail.kit.dbhealth import is_unavailable
-from eventrail.kit.logsafe import describe
+from eventrail.kit.fastdb import reconnect_once
+from eventrail.kit.sql import bulk_insert
 
 log = logging.getLogger("eventrail.ingest")
 
 _MAX_GROUP_ROWS = 5000
 STOP_SECONDS = 5.0
 COLUMNS = ("request_id", "org_id", "webhook_id", "received_at", "body", "verdict", "detail")
-_NAMES = ", ".join(COLUMNS)
-_VALUES = "VALUES (" + ", ".join("?" * len(COLUMNS)) + ")"
 
 
 _Waiter = tuple[list[dict[str, Any]], asyncio.Future[None], asyncio.AbstractEventLoop]
@@ -98,40 +95,33 @@ class GroupCommitter:
         more on a new connection: nothing of it can have been committed.
         """
         values = [tuple(row[c] for c in COLUMNS) for row in rows]
-        for attempt in (1, 2):
-            fresh = self._connection is None
+        state = {"fresh": False, "committing": False}
+
+        def write() -> None:
+            state["fresh"] = self._connection is None
+            state["committing"] = False
             if self._connection is None:
                 self._connection = self.db.engine.raw_connection()
-            committing = False
-            try:
-                raw = self._connection.driver_connection
-                if self.db.is_sqlite:
-                    raw.execute("BEGIN IMMEDIATE")
-                    raw.executemany(f"INSERT INTO ingest_requests ({_NAMES}) {_VALUES}", values)
-                    committing = True
-                    raw.execute("COMMIT")
-                else:
-                    statement = f"COPY ingest_requests ({_NAMES}) FROM STDIN"
-                    with raw.cursor() as cursor, cursor.copy(statement) as copy:
-                        for value in values:
-                            copy.write_row(value)
-                    committing = True
-                    raw.commit()
-                return
-            except BaseException as exc:
-                # Whatever state the connection is in, it is not used again.
-                connection, self._connection = self._connection, None
+            raw = self._connection.driver_connection
+            if self.db.is_sqlite:
+                raw.execute("BEGIN IMMEDIATE")  # psycopg's connection begins by itself
+            bulk_insert(raw, "ingest_requests", COLUMNS, values)
+            state["committing"] = True
+            raw.commit()
+
+        def drop(_: BaseException) -> None:
+            # Whatever state the connection is in, it is not used again.
+            connection, self._connection = self._connection, None
+            if connection is not None:
                 with contextlib.suppress(Exception):
                     connection.invalidate()
-                retry = (
-                    attempt == 1
-                    and not fresh
-                    and not committing
-                    and isinstance(exc, psycopg.OperationalError)
-                )
-                if not retry:
-                    raise
-                log.info("ingest writer reconnecting: %s", describe(exc))
+
+        reconnect_once(
+            write,
+            drop,
+            may_retry=lambda: not state["fresh"] and not state["committing"],
+            what="ingest writer",
+        )
 
     def _run(self) -> None:
         try:

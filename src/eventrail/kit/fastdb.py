@@ -1,10 +1,14 @@
-"""A plain driver connection for the fast lane's reads: no ORM, no pool checkout.
+"""Plain driver connections for the read repositories: no ORM, no session.
 
 SQL is written with ``:name`` parameters (SQLite's own style). JSON columns
 come back as text, so a stored document can be sent as it is
-(``orjson.Fragment``) without being parsed and dumped again. Queries run on
-the event loop's thread: they are indexed and short, and a thread hop would
-cost more than most of them (measured, bench/README.md).
+(``orjson.Fragment``) without being parsed and dumped again. A process holds a
+:class:`ReadPool` per database it reads (the primary, and a replica when
+``EVENTRAIL_READ_DATABASE_URL`` names one): a connection of its own for the
+event loop's thread, where the indexed reads run (a thread hop would cost more
+than most of them, measured: bench/README.md), and a few pooled connections for
+the reads that can be slow, run in the pool's threads (``ReadPool.off_loop``)
+so that they never hold up the loop's other requests.
 
 On PostgreSQL the statements go to libpq directly: each statement is prepared
 once per connection (``$1, $2, ...`` numbered once per SQL text) and executed
@@ -16,11 +20,17 @@ per query against 42 µs this way (measured, bench/README.md).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import functools
+import logging
 import re
 import sqlite3
 import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg import errors, pq
@@ -28,9 +38,13 @@ from psycopg.adapt import PyFormat, Transformer
 from psycopg.types.string import TextLoader
 
 from eventrail.config import Settings
+from eventrail.errors import BadRequest
 from eventrail.kit import metrics
 from eventrail.kit.dbhealth import DatabaseHealth
+from eventrail.kit.logsafe import describe
 
+log = logging.getLogger("eventrail")
+T = TypeVar("T")
 _NAMED = re.compile(r"(?<!:):(\w+)")
 
 
@@ -65,7 +79,7 @@ class _Postgres:
         self.pgconn: pq.abc.PGconn = self.conn.pgconn
         self.encoding = self.conn.info.encoding
         self.prepared: dict[tuple[bytes, tuple[int, ...]], bytes] = {}
-        self.tx = Transformer(self.conn)  # one at a time: ReadConnection holds a lock
+        self.tx = Transformer(self.conn)  # one thread at a time: ReadPool's rule
 
     def rows(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         statement, names = numbered(sql)
@@ -95,57 +109,230 @@ class _Postgres:
         self.conn.close()
 
 
-class ReadConnection:
-    """One read-only connection per server process, opened on first use."""
+class _Sqlite:
+    """One sqlite3 connection, read-only."""
 
-    def __init__(self, settings: Settings, health: DatabaseHealth | None = None) -> None:
-        self.settings = settings
-        self.health = health or DatabaseHealth()
-        self.sqlite = settings.is_sqlite
-        self._conn: Any = None
-        self._lock = threading.Lock()
-
-    def _open(self) -> Any:
-        if self.sqlite:
-            path = self.settings.sqlite_path or ":memory:"
-            conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            for pragma in (
-                "PRAGMA busy_timeout=30000",
-                "PRAGMA cache_size=-131072",
-                "PRAGMA query_only=ON",
-            ):
-                conn.execute(pragma)
-            return conn
-        url = self.settings.sqlalchemy_url.replace("postgresql+psycopg://", "postgresql://")
-        return _Postgres(url)
+    def __init__(self, path: str) -> None:
+        self.conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        for pragma in (
+            "PRAGMA busy_timeout=30000",
+            "PRAGMA cache_size=-131072",
+            "PRAGMA query_only=ON",
+        ):
+            self.conn.execute(pragma)
 
     def rows(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        return self.conn.execute(sql, params).fetchall()
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+_Connection = _Postgres | _Sqlite
+
+
+def reconnect_once(
+    run: Callable[[], T],
+    drop: Callable[[BaseException], None],
+    *,
+    may_retry: Callable[[], bool] = lambda: True,
+    what: str = "database connection",
+) -> T:
+    """``run()``; if it fails, ``drop(exc)`` (the caller forgets the connection it
+    used, or keeps it when the error was the statement's own); and when the
+    connection was lost (``psycopg.OperationalError``: the server restarted, the
+    connection dropped) and ``may_retry()`` (nothing of the work can have taken
+    effect), ``run()`` once more, on a new connection. The one reconnect rule of
+    eventrail's plain driver connections (the reads here, the ingest writer)."""
+    try:
+        return run()
+    except BaseException as exc:
+        drop(exc)
+        if not isinstance(exc, psycopg.OperationalError) or not may_retry():
+            raise
+        log.info("%s reconnecting: %s", what, describe(exc))
+    try:
+        return run()
+    except BaseException as exc:
+        drop(exc)
+        raise
+
+
+class ReadPool:
+    """The plain read connections of one server process, to one database (the
+    primary, or a replica: ``EVENTRAIL_READ_DATABASE_URL``).
+
+    A read runs on the thread that asks for it:
+
+    - on an event loop's thread, on that thread's own connection, with no lock and
+      no thread hop: the indexed reads of the lane, whose cost is bounded by their
+      page, are cheaper done there than handed to a thread (bench/README.md);
+    - on any other thread (``off_loop``'s threads, FastAPI's threads for the
+      console's pages), on a connection taken from a pool of ``threads``
+      connections, waiting for one when all are in use.
+
+    ``off_loop`` runs a function in the pool's own ``threads`` threads: a read that
+    can be slow (a count over whatever a filter matches) waits there, and the loop
+    serves the other requests meanwhile.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        health: DatabaseHealth | None = None,
+        *,
+        url: str | None = None,
+        threads: int = 4,
+    ) -> None:
+        self.settings = settings
+        self.health = health or DatabaseHealth()
+        self.url = url
+        self.threads = threads
+        self._local = threading.local()
+        self._idle: list[_Connection] = []
+        self._slots = threading.BoundedSemaphore(threads)
+        self._lock = threading.Lock()
+        self._opened: list[_Connection] = []
+        self._executor: ThreadPoolExecutor | None = None
+
+    def _open(self) -> _Connection:
+        if self.url is not None:
+            conn: _Connection = _Postgres(
+                self.url.replace("postgresql+psycopg://", "postgresql://")
+            )
+        elif self.settings.is_sqlite:
+            conn = _Sqlite(self.settings.sqlite_path or ":memory:")
+        else:
+            conn = _Postgres(
+                self.settings.sqlalchemy_url.replace("postgresql+psycopg://", "postgresql://")
+            )
         with self._lock:
-            for attempt in (1, 2):
-                if self._conn is None:
-                    self._conn = self._open()
-                try:
-                    if self.sqlite:
-                        found = self._conn.execute(sql, params).fetchall()
-                    else:
-                        found = self._conn.rows(sql, params)
-                    self.health.succeeded()
-                    return found  # type: ignore[no-any-return]
-                except psycopg.OperationalError:
-                    # The server restarted or the connection dropped: reconnect once.
-                    self.close()
-                    metrics.DATABASE_RECONNECTS.inc()
-                    if attempt == 2:
-                        raise
-            raise AssertionError("unreachable")
+            self._opened.append(conn)
+        return conn
+
+    def _forget(self, conn: _Connection) -> None:
+        with self._lock:
+            if conn in self._opened:
+                self._opened.remove(conn)
+        with contextlib.suppress(Exception):
+            conn.close()
+
+    def rows(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return self._pooled(sql, params)
+        return self._on_loop(sql, params)
 
     def one(self, sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
         found = self.rows(sql, params)
         return found[0] if found else None
 
-    def close(self) -> None:
-        if self._conn is not None:
+    def _on_loop(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        local = self._local
+
+        def run() -> list[tuple[Any, ...]]:
+            conn = getattr(local, "conn", None)
+            if conn is None:
+                conn = local.conn = self._open()
+            return conn.rows(sql, params)
+
+        def drop(exc: BaseException) -> None:
+            if isinstance(exc, psycopg.OperationalError) and getattr(local, "conn", None):
+                self._forget(local.conn)
+                local.conn = None
+                metrics.DATABASE_RECONNECTS.inc()
+
+        found = reconnect_once(run, drop, what="read connection")
+        self.health.succeeded()
+        return found
+
+    def _pooled(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        with self._slots:
+            held: list[_Connection] = []
+
+            def run() -> list[tuple[Any, ...]]:
+                if not held:
+                    with self._lock:
+                        conn = self._idle.pop() if self._idle else None
+                    held.append(conn if conn is not None else self._open())
+                return held[0].rows(sql, params)
+
+            def drop(exc: BaseException) -> None:
+                if isinstance(exc, psycopg.OperationalError) and held:
+                    self._forget(held.pop())
+                    metrics.DATABASE_RECONNECTS.inc()
+
             try:
-                self._conn.close()
+                found = reconnect_once(run, drop, what="read connection")
             finally:
-                self._conn = None
+                if held:
+                    with self._lock:
+                        self._idle.append(held[0])
+        self.health.succeeded()
+        return found
+
+    async def off_loop(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` in one of the pool's threads, its reads on pooled connections."""
+        if self._executor is None:
+            with self._lock:
+                if self._executor is None:
+                    self._executor = ThreadPoolExecutor(
+                        self.threads, thread_name_prefix="eventrail-read"
+                    )
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(fn, *args))
+
+    def close(self) -> None:
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True)
+        with self._lock:
+            opened, self._opened = self._opened, []
+            self._idle = []
+        for conn in opened:
+            with contextlib.suppress(Exception):
+                conn.close()
+        self._local = threading.local()
+
+
+READ_FROM = "x-eventrail-read-from"
+R = TypeVar("R")
+
+
+class ReadRoute:
+    """Where a read goes: the replica's pool when ``EVENTRAIL_READ_DATABASE_URL``
+    names one, else the primary's; a request with ``X-Eventrail-Read-From: primary``
+    reads from the primary (a client reading its own write at once)."""
+
+    def __init__(self, primary: ReadPool, replica: ReadPool | None = None) -> None:
+        self.primary = primary
+        self.replica = replica
+
+    def using(self, make: Callable[[ReadPool], R]) -> Callable[[str | None], R]:
+        """``make`` (a reader repository) built on each pool, and the function that
+        picks one by the value of the request's ``X-Eventrail-Read-From`` header."""
+        primary = make(self.primary)
+        replica = make(self.replica) if self.replica is not None else primary
+
+        def pick(read_from: str | None) -> R:
+            if read_from is None:
+                return replica
+            return primary if _wants_primary(read_from) else replica
+
+        return pick
+
+    def pool(self, read_from: str | None) -> ReadPool:
+        return self.using(lambda pool: pool)(read_from)
+
+    def close(self) -> None:
+        self.primary.close()
+        if self.replica is not None:
+            self.replica.close()
+
+
+def _wants_primary(value: str) -> bool:
+    word = value.strip().lower()
+    if word not in ("primary", "replica"):
+        raise BadRequest("Invalid value for header 'X-Eventrail-Read-From': primary or replica")
+    return word == "primary"

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+import sqlite3
+from collections.abc import Iterable, Sequence
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -19,6 +21,44 @@ BigIntId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 # keeps Capillary's key order (previousValue before currentValue). Nothing
 # queries inside these documents.
 JsonType = sa.JSON()
+
+
+def bulk_insert(
+    raw: Any, table: str, columns: Sequence[str], values: Iterable[tuple[Any, ...]]
+) -> None:
+    """Insert rows on a driver connection (``raw``: sqlite3's or psycopg's), in its
+    open transaction, without the ORM's per-row work: ``COPY`` on PostgreSQL, one
+    ``executemany`` on SQLite. The one bulk insert of eventrail (the ingest
+    writer's queue rows, the processors' log entries and stored events)."""
+    names = ", ".join(columns)
+    if isinstance(raw, sqlite3.Connection):
+        marks = ", ".join("?" * len(columns))
+        raw.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", values)
+        return
+    with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+        for value in values:
+            copy.write_row(value)
+
+
+def skip_locked(session: Session) -> str:
+    """The clause that lets several claimers take disjoint rows: ``FOR UPDATE SKIP
+    LOCKED`` on PostgreSQL; nothing on SQLite, whose writing transaction (``BEGIN
+    IMMEDIATE``) already excludes every other writer."""
+    return " FOR UPDATE SKIP LOCKED" if session.get_bind().dialect.name == "postgresql" else ""
+
+
+def in_list(
+    session: Session, column: str, name: str, values: Sequence[Any]
+) -> tuple[str, dict[str, Any]]:
+    """``column`` is one of ``values``, as one bound parameter ``name``:
+    ``= ANY(:name)`` on PostgreSQL, ``IN (SELECT value FROM json_each(:name))``
+    on SQLite (the SQL text is the same whatever the number of values)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return f"{column} = ANY(:{name})", {name: list(values)}
+    return (
+        f"{column} IN (SELECT value FROM json_each(:{name}))",
+        {name: orjson.dumps(list(values)).decode()},
+    )
 
 
 def insert_unique(session: Session, obj: object) -> bool:

@@ -9,14 +9,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from eventrail.deps import ADMIN_ONLY, AdminCaller, CurrentCaller, RequestId, Session
+from eventrail.deps import ADMIN_ONLY, AdminCaller, CurrentCaller, RequestId
 from eventrail.errors import BadRequest
 from eventrail.kit.asgi import FastRequest, FastResponse, Route, json_response
+from eventrail.kit.fastdb import READ_FROM
 from eventrail.kit.params import LONG_MAX, Choice, Date, Int, Params, PathId, Str
 from eventrail.kit.schemas import QueryBool
 from eventrail.lane import LaneContext
 from eventrail.processing import service
 from eventrail.processing import statuses as st
+from eventrail.processing.repository import EventReads
 from eventrail.processing.schemas import ReplayAnswer, ReplayIn, SummaryAnswer
 
 DEFAULT_EVENTS = 1000
@@ -67,9 +69,12 @@ def _envelope(data: list[dict[str, object]]) -> FastResponse:
 
 
 def routes(ctx: LaneContext) -> list[Route]:
+    reads = ctx.reads.using(EventReads)
+
     async def event_logs(request: FastRequest) -> FastResponse:
         caller = await ctx.caller(request, LOGS)
-        return _envelope(service.list_logs(ctx.reader, caller, **LOGS_PARAMS.parse(request.query)))
+        f = LOGS_PARAMS.parse(request.query)
+        return _envelope(service.list_logs(reads(request.header(READ_FROM)), caller, **f))
 
     async def customer_events(request: FastRequest) -> FastResponse:
         caller = await ctx.caller(request, EVENT_DATA)
@@ -78,14 +83,17 @@ def routes(ctx: LaneContext) -> list[Route]:
         if ids["again"] is not None and ids["again"] != user_id:
             raise BadRequest("Invalid value for query parameter 'userId': differs from the path")
         data = service.customer_events(
-            ctx.reader, caller, user_id, **CUSTOMER_EVENTS_PARAMS.parse(request.query)
+            reads(request.header(READ_FROM)),
+            caller,
+            user_id,
+            **CUSTOMER_EVENTS_PARAMS.parse(request.query),
         )
         return _envelope(data)
 
     async def one_event(request: FastRequest) -> FastResponse:
         caller = await ctx.caller(request, ONE_EVENT)
         event_id = ONE_EVENT_PARAMS.parse(request.query)["id"]
-        return _envelope(service.one_event(ctx.reader, caller, event_id))
+        return _envelope(service.one_event(reads(request.header(READ_FROM)), caller, event_id))
 
     return [
         ("GET", "/v2/events/logs", event_logs),
@@ -131,8 +139,8 @@ async def replay_logs(
     response_model=SummaryAnswer,
 )
 def logs_summary(
+    request: Request,
     caller: CurrentCaller,
-    session: Session,
     from_date: str = Query(
         min_length=1, max_length=64, description="Inclusive, on startTime (org's timezone)"
     ),
@@ -153,8 +161,9 @@ def logs_summary(
         description="The webhook the requests were posted to",
     ),
 ) -> Any:
+    reads = EventReads(request.app.state.reads.pool(request.headers.get(READ_FROM)))
     return service.summary(
-        session,
+        reads,
         caller,
         from_date=from_date,
         to_date=to_date,

@@ -8,11 +8,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from eventrail.kit.sql import insert_ignore_returning, upsert_add
+from eventrail.kit.fastdb import ReadPool
+from eventrail.kit.sql import bulk_insert, in_list, insert_ignore_returning, skip_locked, upsert_add
 from eventrail.models import (
     Customer,
     CustomerIdentifier,
@@ -32,6 +32,7 @@ from eventrail.models import (
 )
 from eventrail.models.event_log_count import SLOT_MS
 from eventrail.models.event_replay import LIVE_STATES
+from eventrail.orgs.repository import children_query
 from eventrail.processing.statuses import EVENT_SUCCESS
 
 
@@ -102,10 +103,6 @@ class ProcessingRepository:
         self.session = session
 
     # -- the queue --------------------------------------------------------------
-    @property
-    def _postgres(self) -> bool:
-        return self.session.get_bind().dialect.name == "postgresql"
-
     def claim(self, limit: int) -> list[Queued]:
         """The oldest queued requests, locked for this transaction.
 
@@ -114,19 +111,14 @@ class ProcessingRepository:
         transaction (BEGIN IMMEDIATE) already excludes every other writer.
         """
         sql = f"SELECT {_QUEUED_COLUMNS} FROM ingest_requests ORDER BY id LIMIT :limit"
-        if self._postgres:
-            sql += " FOR UPDATE SKIP LOCKED"
+        sql += skip_locked(self.session)
         return [Queued(*row) for row in self.session.execute(sa.text(sql), {"limit": limit})]
 
     def delete_claimed(self, ids: Sequence[int]) -> None:
         if not ids:
             return
-        if self._postgres:
-            sql = "DELETE FROM ingest_requests WHERE id = ANY(:ids)"
-            self.session.execute(sa.text(sql), {"ids": list(ids)})
-        else:
-            sql = "DELETE FROM ingest_requests WHERE id IN (SELECT value FROM json_each(:ids))"
-            self.session.execute(sa.text(sql), {"ids": orjson.dumps(list(ids)).decode()})
+        where, params = in_list(self.session, "id", "ids", ids)
+        self.session.execute(sa.text(f"DELETE FROM ingest_requests WHERE {where}"), params)
 
     def queue_depth(self) -> int:
         """How many requests wait in the queue (GET /metrics)."""
@@ -307,20 +299,9 @@ class ProcessingRepository:
     ) -> None:
         """COPY on PostgreSQL, one executemany on SQLite: in the session's transaction,
         without the ORM's per-row work (the processors' largest cost, measured)."""
-        if not rows:
-            return
-        values = [tuple(row[c] for c in columns) for row in rows]
-        connection = self.session.connection()
-        names = ", ".join(columns)
-        if self._postgres:
-            raw = connection.connection.driver_connection
-            assert raw is not None
-            with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                for value in values:
-                    copy.write_row(value)
-        else:
-            marks = ", ".join("?" * len(columns))
-            connection.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({marks})", values)
+        if rows:
+            raw = self.session.connection().connection.driver_connection
+            bulk_insert(raw, table, columns, [tuple(row[c] for c in columns) for row in rows])
 
     def claim_unique_keys(self, rows: list[dict[str, Any]]) -> set[tuple[int, str]]:
         """Insert (org, uniqueId) keys; those that were new (the others are duplicates)."""
@@ -692,3 +673,106 @@ def outcome_counts_query(
         "ORDER BY max(slot) DESC, sum(count) DESC, event_name, status LIMIT :limit"
     )
     return sql, {**params, "limit": MAX_OUTCOMES}
+
+
+class EventReads:
+    """The reads of the log and of stored events, for the read APIs and the console:
+    the SQL above, run on a :class:`~eventrail.kit.fastdb.ReadPool` (the primary's,
+    or a replica's), answering rows as values."""
+
+    def __init__(self, pool: ReadPool) -> None:
+        self.pool = pool
+
+    def logs(
+        self,
+        org_id: int,
+        *,
+        event_name: str | None,
+        status: str | None,
+        start_ms: int | None,
+        end_ms: int | None,
+        limit: int,
+        offset: int,
+    ) -> list[LogRow]:
+        sql, params = logs_query(
+            org_id,
+            event_name=event_name,
+            status=status,
+            start_ms=start_ms,
+            end_ms=end_ms,
+            limit=limit,
+            offset=offset,
+        )
+        return [LogRow(*row) for row in self.pool.rows(sql, params)]
+
+    def records(
+        self,
+        org_ids: Sequence[int],
+        customer_id: int,
+        *,
+        event_name: str | None,
+        start_ms: int | None,
+        end_ms: int | None,
+        limit: int,
+    ) -> list[RecordRow]:
+        sql, params = records_query(
+            org_ids,
+            customer_id,
+            event_name=event_name,
+            start_ms=start_ms,
+            end_ms=end_ms,
+            limit=limit,
+        )
+        return [RecordRow(*row) for row in self.pool.rows(sql, params)]
+
+    def record(self, org_id: int, event_id: str) -> RecordRow | None:
+        found = self.pool.one(*record_query(org_id, event_id))
+        return RecordRow(*found) if found is not None else None
+
+    def child_orgs(self, org_id: int) -> list[tuple[int, str]]:
+        """(id, timezone) of the org's child orgs."""
+        return [(int(i), str(tz)) for i, tz in self.pool.rows(*children_query(org_id))]
+
+    def log_page(
+        self, f: LogFilter, *, before: tuple[int, int] | None, limit: int
+    ) -> list[tuple[LogRow, int]]:
+        """Up to ``limit + 1`` entries (the one more tells there is a next page), each
+        with its ``seq`` (the cursor's second half)."""
+        rows = self.pool.rows(*log_page_query(f, before=before, limit=limit))
+        return [(LogRow(*row[:-1]), int(row[-1])) for row in rows]
+
+    def status_counts(self, f: LogFilter) -> dict[str | None, int]:
+        """Entries per status (None: no status) under the filter's other conditions."""
+        return {status: int(n) for status, n in self.pool.rows(*log_status_counts_query(f))}
+
+    def log_entry(self, org_ids: Sequence[int], log_id: str) -> LogRow | None:
+        rows = self.pool.rows(*log_entry_query(org_ids, log_id))
+        return LogRow(*rows[0][:-1]) if rows else None
+
+    def customer_record_ids(
+        self, org_ids: Sequence[int], customer_id: int, limit: int
+    ) -> list[str]:
+        """The ids of a customer's newest events (each is its log entry's id)."""
+        rows = self.pool.rows(*customer_record_ids_query(org_ids, customer_id, limit))
+        return [str(row[0]) for row in rows]
+
+    def slot_counts(
+        self, org_id: int, lo: int, hi: int, *, event_name: str | None, webhook_id: str | None
+    ) -> list[tuple[int, str, int]]:
+        """(slot, status, count) per quarter-hour and status in [lo, hi]."""
+        sql, params = slot_counts_query(
+            org_id, lo, hi, event_name=event_name, webhook_id=webhook_id
+        )
+        return [(int(slot), str(status), int(n)) for slot, status, n in self.pool.rows(sql, params)]
+
+    def outcome_counts(
+        self, org_id: int, lo: int, hi: int, *, event_name: str | None, webhook_id: str | None
+    ) -> list[tuple[str, str, str, int]]:
+        """(event name, status, message, count) over [lo, hi], the most recent first."""
+        sql, params = outcome_counts_query(
+            org_id, lo, hi, event_name=event_name, webhook_id=webhook_id
+        )
+        return [
+            (str(name), str(status), str(message), int(n))
+            for name, status, message, n, _ in self.pool.rows(sql, params)
+        ]

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 import orjson
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from eventrail.auth.schemas import Caller
@@ -18,28 +17,17 @@ from eventrail.errors import BadRequest
 from eventrail.kit import ids as ids_kit
 from eventrail.kit.dates import format_iso, now_ms, parse_date_range, to_ms, zone
 from eventrail.kit.dbhealth import is_unavailable
-from eventrail.kit.fastdb import ReadConnection
 from eventrail.kit.json import payload_problem
 from eventrail.models.event_log_count import SLOT_MS
-from eventrail.orgs.repository import children_query
 from eventrail.processing import statuses as st
 from eventrail.processing.pipeline import VERDICT_OK, BatchPipeline, record_view
 from eventrail.processing.repository import (
     Candidate,
+    EventReads,
     LogFilter,
     LogRow,
     ProcessingRepository,
     Queued,
-    RecordRow,
-    customer_record_ids_query,
-    log_entry_query,
-    log_page_query,
-    log_status_counts_query,
-    logs_query,
-    outcome_counts_query,
-    record_query,
-    records_query,
-    slot_counts_query,
 )
 from eventrail.processing.schemas import MAX_REPLAY_IDS, ReplayIn
 
@@ -91,7 +79,7 @@ def _status_filter(status: str | None, name: str = "query parameter 'status'") -
 
 
 def list_logs(
-    reader: ReadConnection,
+    reads: EventReads,
     caller: Caller,
     *,
     event_name: str | None,
@@ -104,22 +92,21 @@ def list_logs(
     start_ms, end_ms = parse_date_range(
         from_date, to_date, start_name="from_date", end_name="to_date", tz=zone(caller.org_timezone)
     )
-    status_filter = _status_filter(status)
-    sql, params = logs_query(
+    entries = reads.logs(
         caller.org_id,
         event_name=event_name,
-        status=status_filter,
+        status=_status_filter(status),
         start_ms=start_ms,
         end_ms=end_ms,
         limit=limit,
         offset=offset,
     )
     mask = caller.masks_psi
-    return [log_view(LogRow(*row), mask=mask) for row in reader.rows(sql, params)]
+    return [log_view(entry, mask=mask) for entry in entries]
 
 
 def customer_events(
-    reader: ReadConnection,
+    reads: EventReads,
     caller: Caller,
     customer_id: int,
     *,
@@ -140,7 +127,7 @@ def customer_events(
                 "Invalid value for query parameter 'scope': scope=child is for a parent org's "
                 "credentials; this org is a child org"
             )
-        children = reader.rows(*children_query(caller.org_id))
+        children = reads.child_orgs(caller.org_id)
         timezones.update(dict(children))
         org_ids = [org_id for org_id, _ in children]
         if not org_ids:
@@ -148,7 +135,7 @@ def customer_events(
     start_ms, end_ms = parse_date_range(
         from_date, to_date, start_name="from_date", end_name="to_date", tz=zone(caller.org_timezone)
     )
-    sql, params = records_query(
+    records = reads.records(
         org_ids,
         customer_id,
         event_name=event_name,
@@ -157,29 +144,26 @@ def customer_events(
         limit=limit,
     )
     mask = caller.masks_psi
-    return [
-        record_view(record, timezones[record.org_id], mask=mask)
-        for record in (RecordRow(*row) for row in reader.rows(sql, params))
-    ]
+    return [record_view(record, timezones[record.org_id], mask=mask) for record in records]
 
 
-def one_event(reader: ReadConnection, caller: Caller, event_id: str) -> list[dict[str, Any]]:
-    row = reader.one(*record_query(caller.org_id, event_id.strip()))
-    if row is None:
+def one_event(reads: EventReads, caller: Caller, event_id: str) -> list[dict[str, Any]]:
+    record = reads.record(caller.org_id, event_id.strip())
+    if record is None:
         return []
-    return [record_view(RecordRow(*row), caller.org_timezone, mask=caller.masks_psi)]
+    return [record_view(record, caller.org_timezone, mask=caller.masks_psi)]
 
 
 # -- the console's reads of the log ------------------------------------------------
 CUSTOMER_FILTER_EVENTS = 500
 
 
-def visible_orgs(reader: ReadConnection, caller: Caller) -> dict[int, str]:
+def visible_orgs(reads: EventReads, caller: Caller) -> dict[int, str]:
     """The orgs whose log the caller reads, with their timezones: its own, and a
     parent org's children."""
     orgs = {caller.org_id: caller.org_timezone}
     if caller.parent_org_id is None:
-        orgs.update(dict(reader.rows(*children_query(caller.org_id))))
+        orgs.update(dict(reads.child_orgs(caller.org_id)))
     return orgs
 
 
@@ -200,7 +184,7 @@ def _cursor(text: str | None) -> tuple[int, int] | None:
 
 
 def log_page(
-    reader: ReadConnection,
+    reads: EventReads,
     caller: Caller,
     *,
     status: str | None = None,
@@ -215,16 +199,13 @@ def log_page(
 ) -> LogPage:
     """One page of the log, newest first, with the counts per status of the filter.
     ``customer_id`` keeps the entries of that customer's newest events."""
-    org_ids = list(visible_orgs(reader, caller))
+    org_ids = list(visible_orgs(reads, caller))
     start_ms, end_ms = parse_date_range(
         from_date, to_date, start_name="from", end_name="to", tz=zone(caller.org_timezone)
     )
     ids = None
     if customer_id is not None:
-        found = reader.rows(
-            *customer_record_ids_query(org_ids, customer_id, CUSTOMER_FILTER_EVENTS)
-        )
-        ids = [str(row[0]) for row in found]
+        ids = reads.customer_record_ids(org_ids, customer_id, CUSTOMER_FILTER_EVENTS)
     f = LogFilter(
         org_ids,
         status=_status_filter(status, "'status'"),
@@ -235,41 +216,35 @@ def log_page(
         start_ms=start_ms,
         end_ms=end_ms,
     )
-    rows = reader.rows(*log_page_query(f, before=_cursor(cursor), limit=limit))
+    rows = reads.log_page(f, before=_cursor(cursor), limit=limit)
     mask = caller.masks_psi
     entries = []
-    for row in rows[:limit]:
-        entry = LogRow(*row[:-1])
+    for entry, seq in rows[:limit]:
         view = log_view(entry, mask=mask)
         view["webhookId"] = entry.webhook_id  # the console's org owns the webhook it names
-        view["cursor"] = f"{entry.start_time}.{row[-1]}"
+        view["cursor"] = f"{entry.start_time}.{seq}"
         entries.append(view)
-    counts = {
-        (status_ or UNAUTHORIZED_FILTER): int(n)
-        for status_, n in reader.rows(*log_status_counts_query(f))
-    }
+    counts = {(status_ or UNAUTHORIZED_FILTER): n for status_, n in reads.status_counts(f).items()}
     return LogPage(
         entries, entries[-1]["cursor"] if len(rows) > limit and entries else None, counts
     )
 
 
-def log_entry(reader: ReadConnection, caller: Caller, log_id: str) -> dict[str, Any] | None:
+def log_entry(reads: EventReads, caller: Caller, log_id: str) -> dict[str, Any] | None:
     """One entry of the caller's orgs' log (None: not one of theirs), with the event
     it stored when it succeeded (``record``)."""
-    org_ids = list(visible_orgs(reader, caller))
-    rows = reader.rows(*log_entry_query(org_ids, log_id.strip()))
-    if not rows:
+    entry = reads.log_entry(list(visible_orgs(reads, caller)), log_id.strip())
+    if entry is None:
         return None
-    entry = LogRow(*rows[0][:-1])
     view = log_view(entry, mask=caller.masks_psi)
     view["webhookId"] = entry.webhook_id
-    found = reader.one(*record_query(entry.org_id, entry.id))
+    found = reads.record(entry.org_id, entry.id)
     view["record"] = (
-        record_view(RecordRow(*found), caller.org_timezone, mask=caller.masks_psi)
+        record_view(found, caller.org_timezone, mask=caller.masks_psi)
         if found is not None
         else None
     )
-    view["customerId"] = RecordRow(*found).customer_id if found is not None else None
+    view["customerId"] = found.customer_id if found is not None else None
     return view
 
 
@@ -497,7 +472,7 @@ def _bucket_start(slot: int, bucket: str, tz: tzinfo) -> int:
 
 
 def summary(
-    session: Session,
+    reads: EventReads,
     caller: Caller,
     *,
     from_date: str,
@@ -527,8 +502,7 @@ def summary(
     filters = {"event_name": event_name, "webhook_id": webhook_id}
     per_bucket: dict[int, dict[str | None, int]] = {}
     starts: dict[int, int] = {}
-    sql, params = slot_counts_query(caller.org_id, lo, hi, **filters)
-    for slot, status, count in session.execute(sa.text(sql), params):
+    for slot, status, count in reads.slot_counts(caller.org_id, lo, hi, **filters):
         start = starts.get(slot)
         if start is None:
             start = starts[slot] = _bucket_start(int(slot), kind, tz)
@@ -547,7 +521,6 @@ def summary(
         }
         for start, statuses in sorted(per_bucket.items(), reverse=True)
     ]
-    sql, params = outcome_counts_query(caller.org_id, lo, hi, **filters)
     outcomes = [
         {
             "eventName": name or None,
@@ -555,7 +528,7 @@ def summary(
             "message": message,
             "count": int(count),
         }
-        for name, status, message, count, _ in session.execute(sa.text(sql), params)
+        for name, status, message, count in reads.outcome_counts(caller.org_id, lo, hi, **filters)
     ]
     return {
         "fromMs": lo,

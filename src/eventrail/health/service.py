@@ -78,9 +78,11 @@ class Readiness:
         report = Report()
         try:
             with self.db.transaction(write=False) as session:
-                session.execute(sa.text("SELECT 1"))
+                # checked out with a ping on PostgreSQL (pool_pre_ping); the schema's
+                # read below is the check on SQLite
+                connection = session.connection()
                 report.checks["database"] = "ok"
-                if self._schema(report, session.connection()):
+                if self._schema(report, connection):
                     self._queue(report, ProcessingRepository(session).oldest_queued_at())
         except sa.exc.SQLAlchemyError:
             report.checks["database"] = "unreachable"

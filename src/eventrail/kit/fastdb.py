@@ -229,6 +229,21 @@ class ReadPool:
         return found[0] if found else None
 
     def _on_loop(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        conn: _Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            return self._on_new_loop_connection(sql, params, None)
+        try:
+            found = conn.rows(sql, params)
+        except psycopg.OperationalError as exc:
+            return self._on_new_loop_connection(sql, params, exc)
+        self.health.succeeded()
+        return found
+
+    def _on_new_loop_connection(
+        self, sql: str, params: dict[str, Any], lost: BaseException | None
+    ) -> list[tuple[Any, ...]]:
+        """The read on a new connection of the loop's thread: its first, or the one
+        after ``lost`` (then the read is tried once more only, reconnect_once's rule)."""
         local = self._local
 
         def run() -> list[tuple[Any, ...]]:
@@ -243,7 +258,12 @@ class ReadPool:
                 local.conn = None
                 metrics.DATABASE_RECONNECTS.inc()
 
-        found = reconnect_once(run, drop, what="read connection")
+        if lost is None:
+            found = reconnect_once(run, drop, what="read connection")
+        else:
+            drop(lost)
+            log.info("read connection reconnecting: %s", describe(lost))
+            found = reconnect_once(run, drop, may_retry=lambda: False)
         self.health.succeeded()
         return found
 

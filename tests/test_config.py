@@ -33,6 +33,9 @@ def test_postgres_url_uses_psycopg() -> None:
         {"public_url": "ftp://x"},
         {"log_level": "loud"},
         {"default_token_ttl_seconds": 5},
+        {"read_database_url": "mysql://replica"},
+        {"read_database_url": "postgresql://replica"},  # the primary is SQLite
+        {"read_threads": 0},
     ],
 )
 def test_unsafe_settings_fail_at_start(overrides: dict[str, object]) -> None:

@@ -9,7 +9,9 @@ and a reconnect after the server dropped the connection.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -103,3 +105,42 @@ def _dropped_and_back(reader: ReadPool, db: Database, org_id: int) -> None:
     assert reader.rows(ROW_SQL, {"id": org_id, "x": 1})[0][0] == org_id
     [(new_pid,)] = reader.rows("SELECT pg_backend_pid()", {})
     assert new_pid != pid
+
+
+async def test_a_read_off_the_loop_leaves_the_loop_free(postgres_url: str, tmp_path: Path) -> None:
+    """A slow read in the pool's threads (here pg_sleep) does not hold up the reads
+    the loop runs meanwhile on its own connection."""
+    settings = Settings(database_url=postgres_url, data_dir=tmp_path, secret_key=TEST_SECRET)
+    pool = ReadPool(settings, threads=2)
+    try:
+        slow = asyncio.ensure_future(pool.off_loop(pool.rows, "SELECT pg_sleep(1.5)", {}))
+        await asyncio.sleep(0.2)  # the slow read is under way
+        started = time.monotonic()
+        for _ in range(20):
+            assert pool.rows("SELECT 1", {}) == [(1,)]
+        assert time.monotonic() - started < 1.0
+        assert not slow.done()
+        await slow
+        # the two reads ran on two connections
+        [(loop_pid,)] = pool.rows("SELECT pg_backend_pid()", {})
+        [(pooled_pid,)] = await pool.off_loop(pool.rows, "SELECT pg_backend_pid()", {})
+        assert loop_pid != pooled_pid
+    finally:
+        pool.close()
+
+
+async def test_a_pooled_read_reconnects_once_after_the_connection_is_dropped(
+    db: Database, org_id: int
+) -> None:
+    pool = ReadPool(db.settings, threads=1)
+    try:
+        assert await pool.off_loop(pool.rows, ROW_SQL, {"id": org_id, "x": 1})
+        if db.is_sqlite:
+            return
+        [(pid,)] = await pool.off_loop(pool.rows, "SELECT pg_backend_pid()", {})
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        found = await pool.off_loop(pool.rows, ROW_SQL, {"id": org_id, "x": 1})
+        assert found[0][0] == org_id
+    finally:
+        pool.close()

@@ -11,9 +11,11 @@ With ``--base SRC`` a second server runs the code under SRC (a ``src`` directory
 of another checkout, e.g. the one before a change) on the same database, and its
 windows are interleaved with this checkout's: the table then compares the two.
 
-The table: per server and window, the medians over the rounds of the logs' req/s,
-p50 and p99, the server's CPU per logs read (alone), and the slow audits reads
-answered per second and their median latency. See bench/README.md.
+Each round also reads event_data (median customers) and audits (the largest
+customer, no filter) alone, to compare the cost of the fast reads. The table:
+per server and window, the medians over the rounds of req/s, p50 and p99, the
+server's CPU per read, and the slow audits reads answered per second and their
+median latency. See bench/README.md.
 """
 
 from __future__ import annotations
@@ -118,6 +120,23 @@ def main(argv: list[str] | None = None) -> int:
         auth = "Basic " + __import__("base64").b64encode(f"b.till:{PASSWORD}".encode()).decode()
         paths_file = workdir / "paths.txt"
         paths_file.write_text("/v2/events/logs\n")
+        # the other fast reads, alone, for the comparison of their cost
+        others: dict[str, Path] = {}
+        for label, paths in (
+            (
+                "event_data (median customers)",
+                [f"/v2/events/event_data/{c}?limit=50" for c in loaded.sizes["median"]],
+            ),
+            (
+                "audits (largest customer)",
+                [
+                    f"/api_gateway/v2/audits?entityType=CUSTOMER&entityId={c}"
+                    for c in loaded.sizes["largest"]
+                ],
+            ),
+        ):
+            others[label] = workdir / f"paths-{len(others)}.txt"
+            others[label].write_text("\n".join(paths) + "\n")
         command = [str(BIN / "eventrail"), "serve", "--host", "127.0.0.1", "--workers", "1"]
         codes = {"this": env}
         if args.base:
@@ -134,9 +153,12 @@ def main(argv: list[str] | None = None) -> int:
                 for name, server in servers.items():
                     for label, slow in (("alone", None), ("with slow audits", slow_path)):
                         figures = window(server, paths_file, auth, args.seconds, slow)
+                        results.setdefault((name, f"logs, {label}"), []).append(figures)
+                    for label, other in others.items():
+                        figures = window(server, other, auth, args.seconds, None)
                         results.setdefault((name, label), []).append(figures)
     table = []
-    for (name, label), runs in results.items():
+    for (name, label), runs in sorted(results.items(), key=lambda kv: (kv[0][1], kv[0][0])):
 
         def med(key: str, runs: list[dict[str, Any]] = runs) -> float:
             return statistics.median(r[key] for r in runs)
@@ -157,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     _print_table(
         (
             "code",
-            "logs read",
+            "read",
             "req/s",
             "p50 ms",
             "p99 ms",

@@ -1,4 +1,4 @@
-"""GET /v2/events/logs and GET /v2/events/event_data: read APIs served
+"""GET /v2/events/logs, GET /v2/events/event_data and GET /v2/events/search: read APIs served
 by the fast lane, whose parameters are declared once here (``kit/params.py``):
 the handlers parse with them and ``openapi.py`` documents them; and the replay and
 summary APIs of the log, FastAPI routes."""
@@ -12,11 +12,12 @@ from fastapi import APIRouter, Query, Request
 from eventrail.deps import ADMIN_ONLY, AdminCaller, CurrentCaller, RequestId, Session
 from eventrail.errors import BadRequest
 from eventrail.kit.asgi import FastRequest, FastResponse, Route, json_response
-from eventrail.kit.params import LONG_MAX, Choice, Date, Int, Params, PathId, Str
+from eventrail.kit.params import LONG_MAX, Bool, Choice, Date, Int, Params, PathId, Str
 from eventrail.kit.schemas import QueryBool
 from eventrail.lane import LaneContext
-from eventrail.processing import service
+from eventrail.processing import search, service
 from eventrail.processing import statuses as st
+from eventrail.processing.exceptions import InvalidSearchParameter
 from eventrail.processing.schemas import ReplayAnswer, ReplayIn, SummaryAnswer
 
 DEFAULT_EVENTS = 1000
@@ -24,6 +25,7 @@ MAX_EVENTS = 10_000
 LOGS = "GET /v2/events/logs"
 EVENT_DATA = "GET /v2/events/event_data/{userId}"
 ONE_EVENT = "GET /v2/events/event_data"
+SEARCH = "GET /v2/events/search"
 
 LOGS_PARAMS = Params(
     Str("event_name", 200, "Exact event name"),
@@ -61,6 +63,45 @@ ONE_EVENT_PARAMS = Params(
     Str("id", 64, "requestId", min_length=1, message="1 to 64 characters", required=True),
 )
 
+_ACCOUNT = "Account of the source, for sources with several accounts"
+SEARCH_PARAMS = Params(
+    Str(
+        "eventId",
+        64,
+        "A definition's eventId (its events), or a stored event's eventId (= requestId)",
+        min_length=1,
+        message="1 to 64 characters",
+    ),
+    Str("eventName", 100, "Exact event name", min_length=1, message="1 to 100 characters"),
+    Choice("userIdentifierType", search.USER_TYPES, "How userIdentifierValue names the customer"),
+    Str("userIdentifierValue", 255, "The customer's mobile, email or id"),
+    Str("userIdentifierSource", 40, "Source of the identifier (default INSTORE)"),
+    Str("userIdentifierAccountId", 100, _ACCOUNT),
+    Choice(
+        "userGroupIdentifierType",
+        search.GROUP_TYPES,
+        "How userGroupIdentifierValue names the user group: by its id or external id, or "
+        "by a member (the groups of that customer); the events of the group's members",
+    ),
+    Str("userGroupIdentifierValue", 255, "The group's id or external id, or a member's"),
+    Str("userGroupIdentifierSource", 40, "Source of a member's identifier (default INSTORE)"),
+    Str("userGroupIdentifierAccountId", 100, _ACCOUNT),
+    Date("fromDate", "Inclusive, on the processing time (the items' date)"),
+    Date("tillDate", "Inclusive, on the processing time (the items' date)"),
+    Int("limit", 1, 1000, "Events", default=10),
+    Int("offset", 0, 100_000, "Events skipped", default=0),
+    Choice("sortOrder", ("ASC", "DESC"), "By date (any case)", default="DESC"),
+    Bool("includeSideEffects", "Add sideEffects and clickEventSideEffects", default=False),
+    Bool("isDuplicate", "Only duplicates (true) or only originals (false)"),
+    Choice(
+        "scope",
+        ("child",),
+        "Extension: child searches the events of a parent org's child orgs",
+        max_length=20,
+        message="the only scope is 'child'",
+    ),
+)
+
 
 def _envelope(data: list[dict[str, object]]) -> FastResponse:
     return json_response({"data": data, "warnings": [], "errors": []})
@@ -87,7 +128,19 @@ def routes(ctx: LaneContext) -> list[Route]:
         event_id = ONE_EVENT_PARAMS.parse(request.query)["id"]
         return _envelope(service.one_event(ctx.reader, caller, event_id))
 
+    async def search_events(request: FastRequest) -> FastResponse:
+        caller = await ctx.caller(request, SEARCH)
+        try:
+            values = SEARCH_PARAMS.parse(request.query)
+            answer = search.search_events(ctx.reader, caller, request.query, values)
+        except BadRequest as exc:
+            if exc.code != BadRequest.code:
+                raise
+            raise InvalidSearchParameter(exc.message) from None
+        return json_response(answer)
+
     return [
+        ("GET", "/v2/events/search", search_events),
         ("GET", "/v2/events/logs", event_logs),
         ("GET", "/v2/events/event_data/{userId}", customer_events),
         ("GET", "/v2/events/event_data", one_event),

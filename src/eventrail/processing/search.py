@@ -1,0 +1,236 @@
+"""GET /v2/events/search: the org's stored events by event, customer, group, time and
+duplicate flag, in Capillary's shape (``clickEventDataList``; each item a customer
+events record, ``pipeline.record_view``, plus ``requestId``). Run by the fast lane on
+its plain read connection; the SQL is ``search_repository``'s.
+
+Every refusal is a 400 with code 1850 naming the parameter
+(``exceptions.InvalidSearchParameter``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from eventrail.auth.schemas import Caller
+from eventrail.customers.lookup import SOURCES
+from eventrail.kit.dates import parse_date_range, zone
+from eventrail.kit.fastdb import ReadConnection
+from eventrail.kit.params import LONG_MAX
+from eventrail.orgs.repository import children_query
+from eventrail.processing.exceptions import InvalidSearchParameter
+from eventrail.processing.pipeline import record_view
+from eventrail.processing.repository import RecordRow
+from eventrail.processing.search_repository import (
+    SearchFilter,
+    customer_groups_query,
+    definition_names_query,
+    group_members_query,
+    groups_query,
+    identifier_customers_query,
+    search_query,
+)
+
+# A group search reads the events of at most this many members; a bigger group is refused.
+MAX_GROUP_MEMBERS = 1000
+USER_TYPES = ("mobile", "email", "userId")
+GROUP_TYPES = ("groupId", "groupExternalId", "mobile", "email", "userId")
+DEFAULT_SOURCE = "INSTORE"
+# The query keys of the search: a key that is none of these is refused (Capillary
+# reads such a key as a filter on an event attribute, which eventrail does not do).
+KNOWN_KEYS = frozenset(
+    {
+        "eventId",
+        "eventName",
+        "userIdentifierType",
+        "userIdentifierValue",
+        "userIdentifierSource",
+        "userIdentifierAccountId",
+        "userGroupIdentifierType",
+        "userGroupIdentifierValue",
+        "userGroupIdentifierSource",
+        "userGroupIdentifierAccountId",
+        "fromDate",
+        "tillDate",
+        "limit",
+        "offset",
+        "sortOrder",
+        "includeSideEffects",
+        "isDuplicate",
+        "scope",
+    }
+)
+
+
+def invalid(name: str, detail: str) -> InvalidSearchParameter:
+    return InvalidSearchParameter(f"Invalid value for query parameter '{name}': {detail}")
+
+
+@dataclass(frozen=True, slots=True)
+class Identifier:
+    """A customer (or a group) named by the caller: its type, value, source, account."""
+
+    prefix: str  # "userIdentifier" or "userGroupIdentifier"
+    type_: str
+    value: str
+    source: str | None
+    account_id: str | None
+
+
+def identifier(prefix: str, values: dict[str, Any]) -> Identifier | None:
+    """The identifier of these four parameters, or None when none is given; a value
+    without its type (or the reverse) is refused, naming the one missing."""
+    type_, value = values[prefix + "Type"], values[prefix + "Value"]
+    source, account = values[prefix + "Source"], values[prefix + "AccountId"]
+    if type_ is None and value is None:
+        for name, given in (("Source", source), ("AccountId", account)):
+            if given is not None:
+                raise invalid(prefix + name, f"needs {prefix}Type and {prefix}Value")
+        return None
+    if type_ is None:
+        raise invalid(prefix + "Type", f"required with {prefix}Value")
+    if value is None or not value.strip():
+        raise invalid(prefix + "Value", f"required with {prefix}Type")
+    return Identifier(prefix, type_, value.strip(), source, account)
+
+
+def _positive(ident: Identifier, what: str) -> int:
+    text = ident.value
+    if not (text.isascii() and text.isdigit() and len(text) <= 19) or not (
+        1 <= int(text) <= LONG_MAX
+    ):
+        raise invalid(ident.prefix + "Value", f"{what} (a positive 64-bit integer)")
+    return int(text)
+
+
+def _source(ident: Identifier) -> str:
+    source = (ident.source or DEFAULT_SOURCE).strip().upper()
+    if source not in SOURCES:
+        raise invalid(ident.prefix + "Source", "must be one of " + ", ".join(SOURCES))
+    return source
+
+
+def _customers(reader: ReadConnection, org_ids: list[int], ident: Identifier) -> list[int]:
+    """The customers an identifier of type mobile, email or userId names in the orgs."""
+    if ident.type_ == "userId":
+        return [_positive(ident, "a userId is a customer id")]
+    sql, params = identifier_customers_query(
+        org_ids, _source(ident), (ident.account_id or "").strip(), ident.type_, ident.value
+    )
+    return sorted({int(row[0]) for row in reader.rows(sql, params)})
+
+
+def _group_members(reader: ReadConnection, org_ids: list[int], ident: Identifier) -> list[int]:
+    """The members of the group named by ``ident``: by the group's id or external id,
+    or by a member (every group the customer named belongs to)."""
+    if ident.type_ == "groupId":
+        group_id = _positive(ident, "a groupId is a group's id")
+        group_ids = [int(r[0]) for r in reader.rows(*groups_query(org_ids, group_id=group_id))]
+    elif ident.type_ == "groupExternalId":
+        found = reader.rows(*groups_query(org_ids, external_id=ident.value))
+        group_ids = [int(r[0]) for r in found]
+    else:
+        customers = _customers(reader, org_ids, ident)
+        if not customers:
+            return []
+        found = reader.rows(*customer_groups_query(org_ids, customers))
+        group_ids = sorted({int(r[0]) for r in found})
+    if not group_ids:
+        return []
+    rows = reader.rows(*group_members_query(org_ids, group_ids, MAX_GROUP_MEMBERS + 1))
+    if len(rows) > MAX_GROUP_MEMBERS:
+        raise invalid(
+            ident.prefix + "Value",
+            f"the group has more than {MAX_GROUP_MEMBERS} members: search by a member",
+        )
+    return [int(r[0]) for r in rows]
+
+
+def _orgs(reader: ReadConnection, caller: Caller, scope: str | None) -> dict[int, str]:
+    """The orgs searched, with their timezones: the caller's; with scope "child", a
+    parent org's children (as GET /v2/events/event_data/{userId}?scope=child)."""
+    if scope is None:
+        return {caller.org_id: caller.org_timezone}
+    if caller.parent_org_id is not None:
+        raise invalid(
+            "scope", "scope=child is for a parent org's credentials; this org is a child org"
+        )
+    return dict(reader.rows(*children_query(caller.org_id)))
+
+
+def search_events(
+    reader: ReadConnection, caller: Caller, query: dict[str, str], values: dict[str, Any]
+) -> dict[str, Any]:
+    """The answer of GET /v2/events/search for the parsed ``values`` (SEARCH_PARAMS)
+    of ``query``."""
+    for key in query:
+        if key not in KNOWN_KEYS:
+            raise InvalidSearchParameter(
+                f"Invalid search request parameters: '{key[:64]}' is not a parameter of "
+                "the search (filters on event attributes are not supported)"
+            )
+    user = identifier("userIdentifier", values)
+    group = identifier("userGroupIdentifier", values)
+    start_ms, end_ms = parse_date_range(
+        values["fromDate"],
+        values["tillDate"],
+        start_name="fromDate",
+        end_name="tillDate",
+        tz=zone(caller.org_timezone),
+    )
+    timezones = _orgs(reader, caller, values["scope"])
+    answer: dict[str, Any] = {"clickEventDataList": [], "warnings": [], "errors": []}
+    org_ids = sorted(timezones)
+    if not org_ids:
+        return answer
+    customer_ids: list[int] | None = None
+    if user is not None:
+        customer_ids = _customers(reader, org_ids, user)
+    if group is not None:
+        members = _group_members(reader, org_ids, group)
+        customer_ids = (
+            members if customer_ids is None else [c for c in customer_ids if c in set(members)]
+        )
+    if customer_ids is not None and not customer_ids:
+        return answer
+    event_names: list[str] | None = None
+    record_id: str | None = None
+    event_id = values["eventId"]
+    if event_id is not None:
+        event_id = event_id.strip()
+        found = reader.rows(*definition_names_query(org_ids, event_id))
+        if found:
+            event_names = sorted({str(row[0]) for row in found})
+        else:
+            record_id = event_id
+    if values["eventName"] is not None:
+        name = values["eventName"].strip()
+        if event_names is not None and name not in event_names:
+            return answer
+        event_names = [name]
+    sql, params = search_query(
+        SearchFilter(
+            org_ids,
+            customer_ids=customer_ids,
+            record_id=record_id,
+            event_names=event_names,
+            is_duplicate=values["isDuplicate"],
+            start_ms=start_ms,
+            end_ms=end_ms,
+        ),
+        ascending=values["sortOrder"] == "ASC",
+        limit=values["limit"],
+        offset=values["offset"],
+    )
+    mask = caller.masks_psi
+    side_effects = values["includeSideEffects"]
+    items = answer["clickEventDataList"]
+    for row in reader.rows(sql, params):
+        record = RecordRow(*row)
+        item = record_view(record, timezones[record.org_id], mask=mask)
+        item["requestId"] = record.id
+        if side_effects:
+            # eventrail runs no loyalty consumer: an event has no side effects to show.
+            item["sideEffects"] = []
+            item["clickEventSideEffects"] = []
+        items.append(item)
+    return answer

@@ -1,0 +1,137 @@
+"""The SQL of GET /v2/events/search (run by the fast lane on its plain read connection).
+
+Each builder returns ``(sql, params)`` with ``:name`` parameters, every query scoped
+by the caller's orgs. The search itself is shaped for the indexes of
+``event_records``:
+
+- a customer (or a group's members): ``ix_event_records_customer_time``
+  (org_id, customer_id, created_at, seq);
+- an event name or a definition's eventId: ``ix_event_records_name_time``
+  (org_id, event_name, created_at, seq);
+- a stored event's eventId (requestId): the primary key;
+- nothing of these (unanchored): ``ix_event_records_org_created``
+  (org_id, created_at), in time order, stopping at offset + limit matches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eventrail.processing.repository import RecordRow
+
+_RECORD_COLUMNS = ", ".join(RecordRow._fields)
+
+
+def _in(column: str, prefix: str, values: Sequence[Any], params: dict[str, Any]) -> str:
+    """``column = :p`` for one value, ``column IN (:p_0, ...)`` for several."""
+    if len(values) == 1:
+        params[prefix] = values[0]
+        return f"{column} = :{prefix}"
+    names = [f"{prefix}_{i}" for i in range(len(values))]
+    params.update(zip(names, values, strict=True))
+    return f"{column} IN ({', '.join(':' + n for n in names)})"
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFilter:
+    org_ids: Sequence[int]
+    customer_ids: Sequence[int] | None = None  # None: any customer
+    record_id: str | None = None
+    event_names: Sequence[str] | None = None  # None: any event
+    is_duplicate: bool | None = None
+    start_ms: int | None = None
+    end_ms: int | None = None
+
+
+def search_query(
+    f: SearchFilter, *, ascending: bool, limit: int, offset: int
+) -> tuple[str, dict[str, Any]]:
+    params: dict[str, Any] = {"limit": limit, "offset": offset}
+    where = [_in("org_id", "org", f.org_ids, params)]
+    if f.customer_ids is not None:
+        where.append(_in("customer_id", "customer", f.customer_ids, params))
+    if f.record_id is not None:
+        where.append("id = :record_id")
+        params["record_id"] = f.record_id
+    if f.event_names is not None:
+        where.append(_in("event_name", "name", f.event_names, params))
+    if f.is_duplicate is not None:
+        where.append("is_duplicate = :is_duplicate")
+        params["is_duplicate"] = f.is_duplicate
+    if f.start_ms is not None:
+        where.append("created_at >= :start_ms")
+        params["start_ms"] = f.start_ms
+    if f.end_ms is not None:
+        where.append("created_at <= :end_ms")
+        params["end_ms"] = f.end_ms
+    order = "ASC" if ascending else "DESC"
+    sql = (
+        f"SELECT {_RECORD_COLUMNS} FROM event_records WHERE {' AND '.join(where)} "
+        f"ORDER BY created_at {order}, seq {order} LIMIT :limit OFFSET :offset"
+    )
+    return sql, params
+
+
+def definition_names_query(org_ids: Sequence[int], event_id: str) -> tuple[str, dict[str, Any]]:
+    """The event name of the definition with this eventId (one per org at most)."""
+    params: dict[str, Any] = {"event_id": event_id}
+    where = _in("org_id", "org", org_ids, params)
+    return (
+        f"SELECT event_name FROM event_definitions WHERE {where} AND event_id = :event_id",
+        params,
+    )
+
+
+def identifier_customers_query(
+    org_ids: Sequence[int], source: str, account_id: str, type_: str, value: str
+) -> tuple[str, dict[str, Any]]:
+    """The customers with this identifier in this source (and account), in the orgs."""
+    params: dict[str, Any] = {
+        "source": source,
+        "account_id": account_id,
+        "type": type_,
+        "value": value,
+    }
+    where = _in("org_id", "org", org_ids, params)
+    sql = (
+        f"SELECT customer_id FROM customer_identifiers WHERE {where} AND source = :source "
+        "AND account_id = :account_id AND type = :type AND value = :value"
+    )
+    return sql, params
+
+
+def groups_query(
+    org_ids: Sequence[int], *, group_id: int | None = None, external_id: str | None = None
+) -> tuple[str, dict[str, Any]]:
+    """The user group with this id, or with this external id, in the orgs."""
+    params: dict[str, Any] = {}
+    where = _in("org_id", "org", org_ids, params)
+    if group_id is not None:
+        params["group_id"] = group_id
+        return f"SELECT id FROM user_groups WHERE {where} AND id = :group_id", params
+    params["external_id"] = external_id
+    return f"SELECT id FROM user_groups WHERE {where} AND external_id = :external_id", params
+
+
+def customer_groups_query(
+    org_ids: Sequence[int], customer_ids: Sequence[int]
+) -> tuple[str, dict[str, Any]]:
+    """The groups these customers belong to (``ix_group_members_org_customer``)."""
+    params: dict[str, Any] = {}
+    where = [_in("org_id", "org", org_ids, params), _in("customer_id", "c", customer_ids, params)]
+    return f"SELECT DISTINCT group_id FROM group_members WHERE {' AND '.join(where)}", params
+
+
+def group_members_query(
+    org_ids: Sequence[int], group_ids: Sequence[int], limit: int
+) -> tuple[str, dict[str, Any]]:
+    """Up to ``limit`` members of these groups (the primary key leads with group_id)."""
+    params: dict[str, Any] = {"limit": limit}
+    where = [_in("group_id", "g", group_ids, params), _in("org_id", "org", org_ids, params)]
+    sql = (
+        f"SELECT DISTINCT customer_id FROM group_members WHERE {' AND '.join(where)} "
+        "ORDER BY customer_id LIMIT :limit"
+    )
+    return sql, params

@@ -308,6 +308,11 @@ async def _exercise(
     r = await http.get(f"/v2/events/event_data/{lane.customer_id}")
     assert r.status_code == 200 and r.json()["data"], r.text
     assert (await http.get("/v2/events/event_data", params={"id": request_id})).status_code == 200
+    for params in ({}, {"includeSideEffects": "true", "eventName": name, "sortOrder": "ASC"}):
+        r = await http.get("/v2/events/search", params=params)
+        assert r.status_code == 200 and r.json()["clickEventDataList"], r.text
+    r = await http.get("/v2/events/search", params={"limit": "0"})
+    assert r.status_code == 400 and r.json()["errors"][0]["code"] == 1850, r.text
     for entity_type, entity_id in (
         *(("CUSTOMER", cid) for cid in org.customers),
         *(("CARD", card_id) for card_id in org.cards.values()),

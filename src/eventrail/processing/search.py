@@ -192,27 +192,27 @@ def search_events(
         )
     if customer_ids is not None and not customer_ids:
         return answer
-    event_names: list[str] | None = None
+    event_name: str | None = None
     record_id: str | None = None
     event_id = values["eventId"]
     if event_id is not None:
         event_id = event_id.strip()
-        found = reader.rows(*definition_names_query(org_ids, event_id))
-        if found:
-            event_names = sorted({str(row[0]) for row in found})
+        found = reader.one(*definition_names_query(org_ids, event_id))
+        if found is not None:
+            event_name = str(found[0])
         else:
             record_id = event_id
     if values["eventName"] is not None:
         name = values["eventName"].strip()
-        if event_names is not None and name not in event_names:
+        if event_name is not None and name != event_name:
             return answer
-        event_names = [name]
+        event_name = name
     sql, params = search_query(
         SearchFilter(
             org_ids,
             customer_ids=customer_ids,
             record_id=record_id,
-            event_names=event_names,
+            event_name=event_name,
             is_duplicate=values["isDuplicate"],
             start_ms=start_ms,
             end_ms=end_ms,

@@ -39,7 +39,7 @@ class SearchFilter:
     org_ids: Sequence[int]
     customer_ids: Sequence[int] | None = None  # None: any customer
     record_id: str | None = None
-    event_names: Sequence[str] | None = None  # None: any event
+    event_name: str | None = None
     is_duplicate: bool | None = None
     start_ms: int | None = None
     end_ms: int | None = None
@@ -55,8 +55,9 @@ def search_query(
     if f.record_id is not None:
         where.append("id = :record_id")
         params["record_id"] = f.record_id
-    if f.event_names is not None:
-        where.append(_in("event_name", "name", f.event_names, params))
+    if f.event_name is not None:
+        where.append("event_name = :event_name")
+        params["event_name"] = f.event_name
     if f.is_duplicate is not None:
         where.append("is_duplicate = :is_duplicate")
         params["is_duplicate"] = f.is_duplicate
@@ -75,7 +76,7 @@ def search_query(
 
 
 def definition_names_query(org_ids: Sequence[int], event_id: str) -> tuple[str, dict[str, Any]]:
-    """The event name of the definition with this eventId (one per org at most)."""
+    """The event name of the definition with this eventId (unique: one at most)."""
     params: dict[str, Any] = {"event_id": event_id}
     where = _in("org_id", "org", org_ids, params)
     return (

@@ -78,7 +78,7 @@ class Identifier:
 
 def identifier(prefix: str, values: dict[str, Any]) -> Identifier | None:
     """The identifier of these four parameters, or None when none is given; a value
-    without its type (or the reverse) is refused, naming the one missing."""
+    without its type (or the reverse) is refused, naming the value."""
     type_, value = values[prefix + "Type"], values[prefix + "Value"]
     source, account = values[prefix + "Source"], values[prefix + "AccountId"]
     if type_ is None and value is None:
@@ -87,7 +87,7 @@ def identifier(prefix: str, values: dict[str, Any]) -> Identifier | None:
                 raise invalid(prefix + name, f"needs {prefix}Type and {prefix}Value")
         return None
     if type_ is None:
-        raise invalid(prefix + "Type", f"required with {prefix}Value")
+        raise invalid(prefix + "Value", f"given without {prefix}Type")
     if value is None or not value.strip():
         raise invalid(prefix + "Value", f"required with {prefix}Type")
     return Identifier(prefix, type_, value.strip(), source, account)

@@ -13,7 +13,6 @@ import httpx
 from tests.conftest import TenantFactory
 from tests.fixtures.factories import Tenant, unique
 from tests.fixtures.ingest import (
-    EVENT_DATA,
     accepted,
     assert_error,
     customer_events,
@@ -440,9 +439,3 @@ async def test_scope_child_searches_a_parents_children(
     # the child's own credentials: scope=child is refused, naming scope
     refused(await child.http.get(SEARCH, params={"scope": "child"}), "scope")
     assert await ids(child.http) == w.ids()
-
-
-async def test_event_data_still_answers_its_own_envelope(tenant: Tenant) -> None:
-    """The search lives beside the customer events read; that read is unchanged."""
-    r = await tenant.http.get(f"{EVENT_DATA}/1")
-    assert r.status_code == 200 and set(r.json()) == {"data", "warnings", "errors"}

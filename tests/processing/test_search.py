@@ -104,7 +104,13 @@ async def world(t: Tenant, drain: Callable[[], int]) -> World:
     w = World(t, shop, visit, shop_id, hook, mobiles, emails, customers)
     plan = [(shop, 0, "r1"), (visit, 0, "r2"), (shop, 1, "r3"), (shop, 0, "r1"), (visit, 1, "r4")]
     for name, who, ref in plan:
-        payload = {"event_name": name, "customer": mobiles[who], "amount": 20, "ref": ref}
+        payload = {
+            "event_name": name,
+            "customer": mobiles[who],
+            "amount": 20,
+            "ref": ref,
+            "hotel_name": f"Palace {ref.upper()} Grand",
+        }
         rid = accepted(await post_json(t.http, f"/webhooks/{hook}", payload))
         w.events.append((rid, name, customers[who]))
         drain()  # one at a time: each a later processing time than the one before
@@ -301,6 +307,57 @@ async def test_dates_and_duplicates(tenant: Tenant, drain: Callable[[], int]) ->
     assert shop == sorted(w.duplicates)
 
 
+# -- filters on the events' attributes (any other key) --------------------------------
+async def test_attribute_filters(tenant: Tenant, drain: Callable[[], int]) -> None:
+    w = await world(tenant, drain)
+    by_ref = {ref: [w.ids()[::-1][i] for i in idx] for ref, idx in (("r1", (0, 3)), ("r3", (2,)))}
+    newest = {ref: list(reversed(found)) for ref, found in by_ref.items()}
+    exact = {"allowExactMatch": "true"}
+    assert await ids(tenant.http, ref="r1", **exact) == newest["r1"]
+    assert await ids(tenant.http, ref="R1", **exact) == []
+    assert await ids(tenant.http, hotel_name="Palace R3 Grand", **exact) == newest["r3"]
+    assert await ids(tenant.http, hotel_name="palace r3 grand", **exact) == []
+    # by default: each word within the value, ignoring case
+    assert await ids(tenant.http, ref="R1") == newest["r1"]
+    assert await ids(tenant.http, hotel_name="grand r3") == newest["r3"]
+    assert await ids(tenant.http, hotel_name="PALACE") == w.ids()
+    assert await ids(tenant.http, hotel_name="palace r9") == []
+    # the LIKE wildcards are plain characters
+    for wild in ("%", "_1", "r_", "\\"):
+        assert await ids(tenant.http, ref=wild) == [], wild
+    # several filters, and with the other parameters
+    assert await ids(tenant.http, ref="r1", hotel_name="palace", isDuplicate="false") == [
+        newest["r1"][-1]
+    ]
+    assert (
+        await ids(
+            tenant.http,
+            ref="r3",
+            eventName=w.shop,
+            userIdentifierType="userId",
+            userIdentifierValue=str(w.customers[1]),
+        )
+        == newest["r3"]
+    )
+    assert await ids(tenant.http, no_such_attribute="x") == []
+    # a number stored as text, as the customer events read shows it
+    assert await ids(tenant.http, amount="20.0", **exact) == w.ids()
+
+
+async def test_attribute_filters_do_not_reveal_masked_values(
+    tenant: Tenant, drain: Callable[[], int]
+) -> None:
+    w = await world(tenant, drain)
+    ok(await tenant.http.put(SETTINGS, json={"psiMaskingEnabled": True}))
+    items = await search(tenant.http, limit="1")
+    assert items[0]["additonalAttributes"]["amount"] == "*****"
+    for params in ({"amount": "20.0", "allowExactMatch": "true"}, {"amount": "20"}):
+        assert await ids(tenant.http, **params) == [], params
+    assert await ids(tenant.http, ref="r1") != []  # not PSI: still filtered on
+    ok(await tenant.http.put(SETTINGS, json={"psiMaskingEnabled": False}))
+    assert await ids(tenant.http, amount="20") == w.ids()
+
+
 # -- refusals: 400, code 1850, naming the parameter -------------------------------------
 BAD: list[tuple[dict[str, str], str]] = [
     ({"limit": "0"}, "limit"),
@@ -354,8 +411,12 @@ BAD: list[tuple[dict[str, str], str]] = [
         "userGroupIdentifierSource",
     ),
     ({"scope": "parent"}, "scope"),
-    ({"hotel_name": "PalaceABC"}, "hotel_name"),
-    ({"allowExactMatch": "true"}, "allowExactMatch"),
+    ({"allowExactMatch": "maybe"}, "allowExactMatch"),
+    ({"hotel_name": " "}, "hotel_name"),
+    ({"hotel_name": "x" * 256}, "hotel_name"),
+    ({'hotel"name': "x"}, 'hotel"name'),
+    ({"h" * 101: "x"}, "h" * 60),
+    ({**{f"a{i}": "x" for i in range(10)}, "eleventh": "x"}, "eleventh"),
 ]
 
 

@@ -93,6 +93,13 @@ SEARCH_PARAMS = Params(
     Choice("sortOrder", ("ASC", "DESC"), "By date (any case)", default="DESC"),
     Bool("includeSideEffects", "Add sideEffects and clickEventSideEffects", default=False),
     Bool("isDuplicate", "Only duplicates (true) or only originals (false)"),
+    Bool(
+        "allowExactMatch",
+        "Attribute filters (any other key, name=value, up to "
+        f"{search.MAX_ATTRIBUTE_FILTERS}): true, the attribute's value exactly; false, "
+        "each word of the value within it, ignoring case",
+        default=False,
+    ),
     Choice(
         "scope",
         ("child",),

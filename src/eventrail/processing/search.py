@@ -1,5 +1,5 @@
-"""GET /v2/events/search: the org's stored events by event, customer, group, time and
-duplicate flag, in Capillary's shape (``clickEventDataList``; each item a customer
+"""GET /v2/events/search: the org's stored events by event, customer, group, time,
+duplicate flag and attributes, in Capillary's shape (``clickEventDataList``; each item a customer
 events record, ``pipeline.record_view``, plus ``requestId``). Run by the fast lane on
 its plain read connection; the SQL is ``search_repository``'s.
 
@@ -35,8 +35,8 @@ MAX_GROUP_MEMBERS = 1000
 USER_TYPES = ("mobile", "email", "userId")
 GROUP_TYPES = ("groupId", "groupExternalId", "mobile", "email", "userId")
 DEFAULT_SOURCE = "INSTORE"
-# The query keys of the search: a key that is none of these is refused (Capillary
-# reads such a key as a filter on an event attribute, which eventrail does not do).
+MAX_ATTRIBUTE_FILTERS = 10
+# The parameters of the search; any other query key filters on an event attribute.
 KNOWN_KEYS = frozenset(
     {
         "eventId",
@@ -56,6 +56,7 @@ KNOWN_KEYS = frozenset(
         "sortOrder",
         "includeSideEffects",
         "isDuplicate",
+        "allowExactMatch",
         "scope",
     }
 )
@@ -145,6 +146,24 @@ def _group_members(reader: ReadConnection, org_ids: list[int], ident: Identifier
     return [int(r[0]) for r in rows]
 
 
+def attribute_filters(query: dict[str, str]) -> list[tuple[str, str]]:
+    """The query keys that are not parameters of the search: filters on the events'
+    attributes (``hotel_name=PalaceABC``), at most MAX_ATTRIBUTE_FILTERS."""
+    found: list[tuple[str, str]] = []
+    for key, value in query.items():
+        if key in KNOWN_KEYS:
+            continue
+        name = key[:64]
+        if len(found) == MAX_ATTRIBUTE_FILTERS:
+            raise invalid(name, f"at most {MAX_ATTRIBUTE_FILTERS} attribute filters")
+        if len(key) > 100 or '"' in key or "\\" in key or not key.isprintable():
+            raise invalid(name, "not an attribute name (up to 100 characters, no quotes)")
+        if not value.strip() or len(value) > 255:
+            raise invalid(name, "an attribute filter's value is 1 to 255 characters")
+        found.append((key, value))
+    return found
+
+
 def _orgs(reader: ReadConnection, caller: Caller, scope: str | None) -> dict[int, str]:
     """The orgs searched, with their timezones: the caller's; with scope "child", a
     parent org's children (as GET /v2/events/event_data/{userId}?scope=child)."""
@@ -162,12 +181,7 @@ def search_events(
 ) -> dict[str, Any]:
     """The answer of GET /v2/events/search for the parsed ``values`` (SEARCH_PARAMS)
     of ``query``."""
-    for key in query:
-        if key not in KNOWN_KEYS:
-            raise InvalidSearchParameter(
-                f"Invalid search request parameters: '{key[:64]}' is not a parameter of "
-                "the search (filters on event attributes are not supported)"
-            )
+    attributes = attribute_filters(query)
     user = identifier("userIdentifier", values)
     group = identifier("userGroupIdentifier", values)
     start_ms, end_ms = parse_date_range(
@@ -216,10 +230,14 @@ def search_events(
             is_duplicate=values["isDuplicate"],
             start_ms=start_ms,
             end_ms=end_ms,
+            attributes=attributes,
+            exact=values["allowExactMatch"],
+            masked=caller.masks_psi,
         ),
         ascending=values["sortOrder"] == "ASC",
         limit=values["limit"],
         offset=values["offset"],
+        sqlite=reader.sqlite,
     )
     mask = caller.masks_psi
     side_effects = values["includeSideEffects"]

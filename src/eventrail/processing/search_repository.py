@@ -25,13 +25,53 @@ _RECORD_COLUMNS = ", ".join(RecordRow._fields)
 
 
 def _in(column: str, prefix: str, values: Sequence[Any], params: dict[str, Any]) -> str:
-    """``column = :p`` for one value, ``column IN (:p_0, ...)`` for several."""
+    """``column = :p`` for one value, ``column IN (:p_0, ...)`` for several. The list
+    is padded to a power of two (repeating its last value), so that the statements
+    the read connection prepares come in a few sizes, not one per length."""
     if len(values) == 1:
         params[prefix] = values[0]
         return f"{column} = :{prefix}"
-    names = [f"{prefix}_{i}" for i in range(len(values))]
-    params.update(zip(names, values, strict=True))
+    size = 1 << (len(values) - 1).bit_length()
+    padded = [*values, *[values[-1]] * (size - len(values))]
+    names = [f"{prefix}_{i}" for i in range(size)]
+    params.update(zip(names, padded, strict=True))
     return f"{column} IN ({', '.join(':' + n for n in names)})"
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _attribute_where(
+    i: int, key: str, value: str, *, exact: bool, sqlite: bool, masked: bool, params: dict[str, Any]
+) -> list[str]:
+    """The conditions of one attribute filter: the attribute's value as text equals
+    ``value`` (exact), or holds each of its words, ignoring case. For a caller who
+    reads PSI values masked, a record where the attribute is PSI never matches."""
+    if sqlite:
+        params[f"attr_path_{i}"] = '$."' + key + '"'
+        path = f":attr_path_{i}"
+        text = (
+            f"(CASE json_type(attributes, {path}) WHEN 'true' THEN 'true' "
+            f"WHEN 'false' THEN 'false' ELSE CAST(json_extract(attributes, {path}) AS TEXT) END)"
+        )
+        psi = f"EXISTS (SELECT 1 FROM json_each(psi_attributes) WHERE value = :attr_key_{i})"
+    else:
+        text = f"(attributes ->> CAST(:attr_key_{i} AS TEXT))"
+        psi = (
+            "EXISTS (SELECT 1 FROM json_array_elements_text(psi_attributes) AS psi(name) "
+            f"WHERE psi.name = CAST(:attr_key_{i} AS TEXT))"
+        )
+    params[f"attr_key_{i}"] = key
+    where = [f"NOT {psi}"] if masked else []
+    if exact:
+        params[f"attr_value_{i}"] = value
+        where.append(f"{text} = :attr_value_{i}")
+        return where
+    for j, word in enumerate(value.split()):
+        params[f"attr_word_{i}_{j}"] = "%" + _like_escape(word.lower()) + "%"
+        where.append(f"lower({text}) LIKE :attr_word_{i}_{j} ESCAPE '\\'")
+    return where
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,10 +83,14 @@ class SearchFilter:
     is_duplicate: bool | None = None
     start_ms: int | None = None
     end_ms: int | None = None
+    # (attribute name, value): filters on the events' attributes
+    attributes: Sequence[tuple[str, str]] = ()
+    exact: bool = False  # allowExactMatch
+    masked: bool = False  # the caller reads PSI values masked
 
 
 def search_query(
-    f: SearchFilter, *, ascending: bool, limit: int, offset: int
+    f: SearchFilter, *, ascending: bool, limit: int, offset: int, sqlite: bool = False
 ) -> tuple[str, dict[str, Any]]:
     params: dict[str, Any] = {"limit": limit, "offset": offset}
     where = [_in("org_id", "org", f.org_ids, params)]
@@ -67,6 +111,10 @@ def search_query(
     if f.end_ms is not None:
         where.append("created_at <= :end_ms")
         params["end_ms"] = f.end_ms
+    for i, (key, value) in enumerate(f.attributes):
+        where += _attribute_where(
+            i, key, value, exact=f.exact, sqlite=sqlite, masked=f.masked, params=params
+        )
     order = "ASC" if ascending else "DESC"
     sql = (
         f"SELECT {_RECORD_COLUMNS} FROM event_records WHERE {' AND '.join(where)} "

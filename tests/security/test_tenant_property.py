@@ -485,6 +485,31 @@ def webhook_target(d: Draw, w: World, actor: Actor) -> str:
     return str(pick(d, [w.webhook, actor.webhook], "webhook"))
 
 
+def search_of_a(d: Draw, w: World, x: Actor) -> Req:
+    """A search naming A's events, customers, group or attribute values."""
+    kind = pick(d, range(9), "search by")
+    params: dict[str, Any] = [
+        dict,
+        lambda: {"eventName": case(d, w.event)},
+        lambda: {"eventId": w.event_id},
+        lambda: {"eventId": pick(d, w.request_ids)},
+        lambda: {"userIdentifierType": "userId", "userIdentifierValue": customer_of_a(d, w)},
+        lambda: {"userIdentifierType": "mobile", "userIdentifierValue": pick(d, w.a.mobiles)},
+        lambda: {
+            "userGroupIdentifierType": "groupExternalId",
+            "userGroupIdentifierValue": w.a.group,
+        },
+        lambda: {
+            "userGroupIdentifierType": "userId",
+            "userGroupIdentifierValue": customer_of_a(d, w),
+        },
+        lambda: {"m": w.payload_marker, "allowExactMatch": "true"},
+    ][kind]()
+    # the parent reading its child with scope=child is SPEC §7's one exception
+    scope = {} if x.is_parent_of_a else pick(d, [{}, {"scope": "child"}])
+    return Req("GET", "/v2/events/search", {**params, "limit": 1000, **scope})
+
+
 SETTINGS = "/v2/orgs/settings"
 _YESTERDAY = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 86_400))
 _TOMORROW = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 86_400))
@@ -755,6 +780,7 @@ BUILDERS: dict[str, Builder] = {
         pick(d, [{}, {"limit": 10000, "from_date": "0"}, {"event_name": w.event}])
         | ({} if x.is_parent_of_a else pick(d, [{}, {"scope": "child"}])),
     ),
+    "GET /v2/events/search": search_of_a,
     "GET /v2/events/event_data": lambda d, w, x: Req(
         "GET", "/v2/events/event_data", {"id": pick(d, w.request_ids)}
     ),

@@ -629,8 +629,8 @@ def bench_backend(kind: str, scale: int, quick: bool, soak: float, results: dict
         subprocess.run(
             [str(BIN / "eventrail"), "migrate"], env=env, check=True, capture_output=True
         )
-        plain = provision(url, workdir, "Bench", "b.till")
-        unique = provision(url, workdir, "Bench unique", "u.till")
+        plain = provision(url, workdir, "Bench", "b.till", admin=True)
+        unique = provision(url, workdir, "Bench unique", "u.till", admin=True)
         print(f"[{kind}] loading {scale:,} events, log entries and audit entries...", flush=True)
         loaded = loader.load(url, plain.org_id, plain.till_id, scale)
         unique.first_customer = loader.load_customers(url, unique.org_id)

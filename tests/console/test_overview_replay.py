@@ -13,6 +13,8 @@ import httpx
 import pytest
 
 from eventrail.app import EventrailApp
+from eventrail.retention.repository import EVENT_LOGS
+from eventrail.retention.service import Target, prune
 from tests.fixtures.console import csrf_of, show_data, signed_in
 from tests.fixtures.factories import Tenant
 from tests.fixtures.pipeline import customer_fld, fld, logs
@@ -239,3 +241,18 @@ async def test_console_requests_are_charged_to_the_callers_rate_limit(
     assert "retry-after" in {k.lower() for k in refused.headers}
     # Another page is another endpoint, with its own budget, as in the API.
     assert (await client.get("/console/definitions")).status_code == 200
+
+
+async def test_counts_without_a_range_leave_out_what_retention_pruned(
+    app: EventrailApp, tenant: Tenant, drain: Callable[[], int]
+) -> None:
+    """Retention deletes old entries from the log but not from the rollup: counts start
+    at the oldest entry kept."""
+    data = await show_data(tenant, drain)
+    ok = next(e for e in await logs(tenant, limit=50) if e["id"] == data.ok_id)
+    target = Target(tenant.org_id, EVENT_LOGS, ok["startTime"] + 1)
+    assert await anyio.to_thread.run_sync(prune, app.state.db, target, 100) == 1
+    client = await signed_in(app, tenant)
+    page = await client.get("/console/events")
+    assert "EVENT_SUCCESS <b>" not in page.text
+    assert re.search(r"EVENT_FIELD_VALIDATION_FAILED <b>1</b>", page.text)

@@ -144,6 +144,7 @@ async def test_replay_button_replays_through_the_api_service_and_lists_the_repla
     assert found is not None, fixed.text
     assert "EVENT_SUCCESS" in fixed.text[fixed.text.index('id="replay-result"') :][:600]
     replay_id = found.group(1)
+    assert 'class="replay"' not in fixed.text  # no button once a replay succeeded
     entry = await client.get(f"/console/events/{replay_id}")
     assert "Event processed successfully" in entry.text
     assert f'href="/console/events/{data.failed_id}"' in entry.text  # Replay of

@@ -418,6 +418,9 @@ def _event_page(
 ) -> Response:
     caller = console[0]
     definition = service.definition_of(_db(request), caller, entry["orgId"], entry.get("eventName"))
+    replays = replays_of(_reader(request), caller, entry["id"])
+    # No button once a replay succeeded or waits: a press would only be skipped.
+    live = any(r["state"] in ("pending", "succeeded") for r in replays)
     return render(
         request,
         "event.html",
@@ -426,8 +429,10 @@ def _event_page(
             "guide": st.guide_rows(entry.get("status"), entry["message"]),
             "definition": definition,
             "fields": service.fields_of(definition) if definition is not None else [],
-            "replays": replays_of(_reader(request), caller, entry["id"]),
-            "replayable": entry.get("status") in st.REPLAYABLE and "replayOf" not in entry,
+            "replays": replays,
+            "replayable": entry.get("status") in st.REPLAYABLE
+            and "replayOf" not in entry
+            and not live,
             "replay": replay,
             "replay_reason": service.SKIP_REASONS.get(replay.get("reason", ""), "")
             if replay is not None

@@ -423,10 +423,12 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
     db = _database(settings)
     try:
+        earlier = [] if args.new else demo.existing_orgs(db)
         if args.if_empty and demo.has_data(db):
+            if earlier:  # make run again: say how to sign in to the console
+                return _demo_exists(args, settings, earlier, demo.saved(settings))
             _emit(args, {"demo": False}, "the database has data already: no demo added")
             return 0
-        earlier = [] if args.new else demo.existing_orgs(db)
     finally:
         db.dispose()
     saved = demo.saved(settings)

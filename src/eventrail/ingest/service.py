@@ -100,6 +100,17 @@ def _unauthorized_body(raw: bytes) -> str:
     return orjson.dumps(kept).decode()
 
 
+def _body_problem(raw: bytes) -> str | None:
+    """Why one event's body is refused before processing (None: it is not)."""
+    try:
+        payload = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return "the request body is not valid JSON"
+    if not isinstance(payload, dict):
+        return "the request body is not a JSON object"
+    return payload_problem(payload)
+
+
 class Ingestor:
     def __init__(
         self,
@@ -248,17 +259,7 @@ class Ingestor:
         await self._admit(request, webhook, ENDPOINT, dry_run=dry)
         raw = request.body
         body = _text(raw)
-        problem: str | None
-        try:
-            payload = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            problem = "the request body is not valid JSON"
-        else:
-            problem = (
-                "the request body is not a JSON object"
-                if not isinstance(payload, dict)
-                else payload_problem(payload)
-            )
+        problem = _body_problem(raw)
         if problem is not None:
             detail = f"Invalid payload: {problem}"
             if dry:  # logs nothing
@@ -282,6 +283,17 @@ class Ingestor:
             [verdict] = await self.verdicts([row["request_id"]], [future])
             answer["result"] = self.result(verdict)
         return answer
+
+    async def try_payload(self, webhook_id: str, org_id: int, raw: bytes) -> dict[str, Any]:
+        """The console's "try a payload": the dry run ``?dryRun=true`` gives, for a
+        webhook of ``org_id`` (another org's is not found); 400 for a body it refuses."""
+        webhook = await self._webhook(webhook_id)
+        if webhook.org_id != org_id:
+            raise NotFound("Incorrect resource: no such webhook")
+        problem = _body_problem(raw)
+        if problem is not None:
+            raise BadRequest(f"Invalid payload: {problem}")
+        return await self._dry_run(self._row(webhook, _text(raw), VERDICT_OK))
 
     async def _dry_run(self, row: dict[str, Any]) -> dict[str, Any]:
         """?dryRun=true: the verdict and the step that failed; nothing stored or logged."""

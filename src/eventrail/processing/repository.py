@@ -692,3 +692,110 @@ def outcome_counts_query(
         "ORDER BY max(slot) DESC, sum(count) DESC, event_name, status LIMIT :limit"
     )
     return sql, {**params, "limit": MAX_OUTCOMES}
+
+
+# -- the console: exact status counts without scanning the log, the overview ------------
+# Whole quarter-hours are summed from the rollup (event_log_counts, its primary key's
+# range); the partial quarter-hours at a range's edges are counted in event_logs
+# (ix_event_logs_org_start, at most two quarter-hours of one org's entries).
+
+
+def _in(column: str, prefix: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
+    names = [f"{prefix}_{i}" for i in range(len(values))]
+    params = dict(zip(names, values, strict=True))
+    return f"{column} IN ({', '.join(':' + n for n in names)})", params
+
+
+def rollup_status_counts_query(
+    org_id: int,
+    lo: int,
+    hi: int | None,
+    *,
+    event_name: str | None,
+    webhook_id: str | None,
+) -> tuple[str, dict[str, Any]]:
+    """(status, count) of the rollup's quarter-hours from ``lo`` to ``hi`` (None: all
+    later ones); status '' for entries without one."""
+    where = ["org_id = :org_id", "slot >= :lo"]
+    params: dict[str, Any] = {"org_id": org_id, "lo": lo}
+    if hi is not None:
+        where.append("slot <= :hi")
+        params["hi"] = hi
+    if event_name is not None:
+        where.append("event_name = :event_name")
+        params["event_name"] = event_name
+    if webhook_id is not None:
+        where.append("webhook_id = :webhook_id")
+        params["webhook_id"] = webhook_id
+    sql = f"SELECT status, sum(count) FROM event_log_counts WHERE {' AND '.join(where)} "
+    return sql + "GROUP BY status", params
+
+
+def oldest_log_query(org_id: int) -> tuple[str, dict[str, Any]]:
+    """When the org's oldest kept entry started (retention deletes the older ones;
+    the rollup keeps counting them, so the rollup is read from here on)."""
+    return "SELECT min(start_time) FROM event_logs WHERE org_id = :org_id", {"org_id": org_id}
+
+
+def overview_slots_query(org_ids: Sequence[int], lo: int) -> tuple[str, dict[str, Any]]:
+    """(slot, status, count) per quarter-hour and status from ``lo`` on."""
+    orgs, params = _in("org_id", "org", org_ids)
+    sql = (
+        f"SELECT slot, status, sum(count) FROM event_log_counts WHERE {orgs} AND slot >= :lo "
+        "GROUP BY slot, status"
+    )
+    return sql, {**params, "lo": lo}
+
+
+def top_failures_query(
+    org_ids: Sequence[int], lo: int, success: str, limit: int
+) -> tuple[str, dict[str, Any]]:
+    """(event name, status, message, count, last slot) of the failed entries from ``lo``
+    on, the most frequent first."""
+    orgs, params = _in("org_id", "org", org_ids)
+    sql = (
+        "SELECT event_name, status, max(message), sum(count), max(slot) FROM event_log_counts "
+        f"WHERE {orgs} AND slot >= :lo AND status <> :success "
+        "GROUP BY event_name, status, message_hash "
+        "ORDER BY sum(count) DESC, max(slot) DESC, event_name, status LIMIT :limit"
+    )
+    return sql, {**params, "lo": lo, "success": success, "limit": limit}
+
+
+def webhook_last_slot_query(org_id: int, webhook_id: str) -> tuple[str, dict[str, Any]]:
+    sql = "SELECT max(slot) FROM event_log_counts WHERE org_id = :org_id AND webhook_id = :w"
+    return sql, {"org_id": org_id, "w": webhook_id}
+
+
+def webhook_last_entry_query(
+    org_id: int, webhook_id: str, slot: int, slot_ms: int
+) -> tuple[str, dict[str, Any]]:
+    """The webhook's last entry's start within the quarter-hour the rollup names."""
+    sql = (
+        "SELECT max(start_time) FROM event_logs WHERE org_id = :org_id "
+        "AND start_time >= :lo AND start_time < :hi AND webhook_id = :w"
+    )
+    return sql, {"org_id": org_id, "lo": slot, "hi": slot + slot_ms, "w": webhook_id}
+
+
+def backlog_query(org_ids: Sequence[int], cap: int) -> tuple[str, dict[str, Any]]:
+    """(how many, oldest arrival) of the orgs' requests waiting in the queue, counting
+    at most ``cap`` of them."""
+    orgs, params = _in("org_id", "org", org_ids)
+    sql = (
+        "SELECT count(*), min(received_at) FROM "
+        f"(SELECT received_at FROM ingest_requests WHERE {orgs} ORDER BY id LIMIT :cap) q"
+    )
+    return sql, {**params, "cap": cap}
+
+
+def replays_of_query(org_ids: Sequence[int], original_id: str) -> tuple[str, dict[str, Any]]:
+    """(replay id, state, requested by, requested at, its entry's status, message) of an
+    entry's replays, newest first (ix_event_replays_org_original)."""
+    orgs, params = _in("r.org_id", "org", org_ids)
+    sql = (
+        "SELECT r.id, r.state, r.requested_by, r.requested_at, l.status, l.message "
+        "FROM event_replays r LEFT JOIN event_logs l ON l.id = r.id "
+        f"WHERE {orgs} AND r.original_id = :original ORDER BY r.requested_at DESC, r.id LIMIT 50"
+    )
+    return sql, {**params, "original": original_id}

@@ -71,16 +71,6 @@ def list_webhooks(caller: CurrentCaller, session: Session) -> Any:
     )
 
 
-@router.get(
-    "/webHooks/{webHookId}",
-    summary="One notification webhook (eventrail extension)",
-    **_answers(WebhookAnswer),
-)
-def get_webhook(webhook_id: WebhookId, caller: CurrentCaller, session: Session) -> Any:
-    webhook = service.get_webhook(session, caller.org_id, webhook_id)
-    return _one(service.webhook_view(webhook, caller.org_timezone))
-
-
 @router.put(
     "/webHooks/{webHookId}",
     summary="Replace a notification webhook's settings",
@@ -189,3 +179,14 @@ def search_log(
 def redeliver(event_log_id: EventLogId, caller: AdminCaller, session: Session) -> Any:
     row = service.redeliver(session, caller.org_id, event_log_id)
     return _one(service.delivery_views(session, caller.org_id, [row], caller.org_timezone)[0])
+
+
+# After the eventLog routes, so that "/webHooks/eventLog" is not taken for an id.
+@router.get(
+    "/webHooks/{webHookId}",
+    summary="One notification webhook (eventrail extension)",
+    **_answers(WebhookAnswer),
+)
+def get_webhook(webhook_id: WebhookId, caller: CurrentCaller, session: Session) -> Any:
+    webhook = service.get_webhook(session, caller.org_id, webhook_id)
+    return _one(service.webhook_view(webhook, caller.org_timezone))

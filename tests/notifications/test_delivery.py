@@ -295,3 +295,24 @@ async def test_another_org_cannot_read_or_redeliver_the_log(orgs: Any, db: Datab
     assert (await b.http.get("/v3/webHooks/eventLog")).json()["data"] == []
     r = await a.http.get(f"/v3/webhooks/eventLog/{delivery_id}")
     assert r.status_code == 200
+
+
+async def test_a_name_that_resolves_to_a_private_address_is_blocked_at_delivery(
+    orgs: Any, db: Database
+) -> None:
+    org = await orgs()
+    with receiving() as receiver:
+        # Registered where private addresses were allowed, sent where they are not.
+        await _hook(org, f"http://localhost:{receiver.port}/hook", ["customerAdded"])
+        await _customer(org, "919800000701")
+        strict = Notifier(db, dataclasses.replace(FAST, allow_private=False))
+        try:
+            for item in strict.claim(100):
+                strict.record(item, strict.send(item))
+        finally:
+            strict.stop()
+        assert receiver.received == []
+    r = await org.http.get("/v3/webHooks/eventLog")
+    [entry] = r.json()["data"]
+    assert entry["status"] == "pending"
+    assert entry["lastError"].startswith("blocked")

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
+from pydantic_core import PydanticCustomError
 
 from eventrail.kit.schemas import Schema, StrictSchema
 from eventrail.notifications.names import DEFAULT_SLA_SECONDS, MAX_CONNECTIONS, MAX_SLA_SECONDS
+
+
+def _header_list(value: object) -> object:
+    """Capillary documents the headers as ``["Name: value"]`` and shows them as an
+    object: both are taken, the list turned into the object."""
+    if not isinstance(value, list):
+        return value
+    out: dict[str, object] = {}
+    for item in value:
+        if not isinstance(item, str) or ":" not in item:
+            raise PydanticCustomError("header_item", "each item must be 'Name: value'")
+        name, _, text = item.partition(":")
+        out[name.strip()] = text.strip()
+    return out
 
 
 class WebhookIn(StrictSchema):
@@ -15,7 +30,7 @@ class WebhookIn(StrictSchema):
     web_hook_url: str = Field(alias="webHookUrl", min_length=1, max_length=2000)
     method_type: str = Field(alias="methodType", description="POST or PUT")
     web_hook_type: str = Field(alias="webHookType", description="HTTP")
-    web_hook_headers: dict[str, str] | list[str] = Field(
+    web_hook_headers: Annotated[dict[str, str], BeforeValidator(_header_list)] = Field(
         default_factory=dict,
         alias="webHookHeaders",
         description='Sent with every request: {"Name": "value"} or ["Name: value"]',

@@ -23,16 +23,8 @@ from eventrail.notifications.schemas import WebhookIn
 IDENTIFIER_TYPES = ("mobile", "email", "externalId", "cardnumber", "cardExternalId")
 
 
-def _headers(raw: dict[str, str] | list[str]) -> dict[str, str]:
-    pairs: list[tuple[str, str]] = []
-    if isinstance(raw, list):
-        for item in raw:
-            name, sep, value = item.partition(":")
-            if not sep:
-                raise InvalidField("webHookHeaders", "each item must be 'Name: value'")
-            pairs.append((name.strip(), value.strip()))
-    else:
-        pairs = list(raw.items())
+def _headers(raw: dict[str, str]) -> dict[str, str]:
+    pairs = list(raw.items())
     if len(pairs) > names.MAX_HEADERS:
         raise InvalidField("webHookHeaders", f"at most {names.MAX_HEADERS} headers")
     out: dict[str, str] = {}

@@ -328,6 +328,9 @@ async def _exercise(
         )
         assert r.status_code == 200, r.text
 
+    # notification webhooks (/v3/webHooks) and their delivery log
+    await _exercise_notifications(http, first)
+
     # the writes that end things, last
     r = await http.put("/v2/events/webhook", json={"webHookId": lane.webhook_id})
     assert r.status_code == 200, r.text
@@ -340,6 +343,39 @@ async def _exercise(
     r = await http.put("/v2/events/disable", params={"event_name": name})
     assert r.status_code == 200, r.text
     assert (await http.get("/v2/events")).status_code == 200  # a disabled definition
+
+
+async def _exercise_notifications(http: httpx.AsyncClient, customer_id: int) -> None:
+    hook = {
+        "name": "crm",
+        "webHookUrl": "https://receiver.example.com/hook",
+        "methodType": "POST",
+        "webHookType": "HTTP",
+        "webHookHeaders": {"Authorization": "Basic abc"},
+        "eventNames": ["customerUpdated"],
+        "maxAllowedConnections": 2,
+    }
+    r = await http.post("/v3/webHooks", json=hook)
+    assert r.status_code == 200, r.text
+    hook_id = r.json()["data"]["webHookId"]
+    assert (await http.get("/v3/webHooks")).status_code == 200
+    assert (await http.get(f"/v3/webHooks/{hook_id}")).status_code == 200
+    r = await http.put(f"/v3/webHooks/{hook_id}", json={**hook, "slaInSeconds": 10})
+    assert r.status_code == 200, r.text
+    r = await http.put(f"/v2/customers/{customer_id}", json={"profiles": [{"lastName": "Hook"}]})
+    assert r.status_code == 200, r.text
+    request_id = r.headers["x-cap-requestid"]
+    r = await http.get(f"/v3/webHooks/eventLog/requestId/{request_id}")
+    assert r.status_code == 200 and len(r.json()["data"]) == 1, r.text
+    entry = r.json()["data"][0]
+    assert (await http.get(f"/v3/webHooks/eventLog/refId/{entry['refId']}")).status_code == 200
+    r = await http.get(f"/v3/webhooks/eventLog/{entry['eventLogId']}")
+    assert r.status_code == 200, r.text
+    r = await http.get("/v3/webHooks/eventLog", params={"webHookId": hook_id})
+    assert r.status_code == 200, r.text
+    r = await http.post(f"/v3/webHooks/eventLog/{entry['eventLogId']}/redeliver")
+    assert r.status_code == 200, r.text
+    assert (await http.delete(f"/v3/webHooks/{hook_id}")).status_code == 200
 
 
 async def test_real_answers_match_the_document(

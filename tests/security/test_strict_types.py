@@ -218,6 +218,26 @@ WRITES: dict[str, tuple[str, dict[str, str], Any]] = {
         for method in ("POST", "PUT")
     },
     "PUT /v2/events/webhook/disable": ("/v2/events/webhook/disable", {}, {"webHookId": "w"}),
+    **{
+        f"{method} /v3/webHooks{suffix}": (
+            f"/v3/webHooks{suffix.replace('{webHookId}', '0' * 24)}",
+            {},
+            {
+                "name": "n",
+                "webHookUrl": "https://receiver.example.com/hook",
+                "methodType": "POST",
+                "webHookType": "HTTP",
+                "webHookHeaders": {"X-A": "b"},
+                "eventNames": ["customerAdded"],
+                "active": True,
+                "maxAllowedConnections": 2,
+                "slaInSeconds": 30,
+                "customerIdentifiersToBeEnriched": ["mobile"],
+                "listenToChildEvents": False,
+            },
+        )
+        for method, suffix in (("POST", ""), ("PUT", "/{webHookId}"))
+    },
     "POST /v2/events/adapter_mapping": (
         "/v2/events/adapter_mapping",
         {},

@@ -21,6 +21,8 @@ from eventrail.models.field_value import FieldValue
 from eventrail.models.group_member import GroupMember
 from eventrail.models.ingest_request import IngestRequest
 from eventrail.models.merge_request import MergeRequest
+from eventrail.models.notification_delivery import NotificationDelivery
+from eventrail.models.notification_webhook import NotificationWebhook
 from eventrail.models.oauth_client import OAuthClient
 from eventrail.models.org import Org
 from eventrail.models.settings_change import SettingsChange
@@ -54,6 +56,8 @@ __all__ = [
     "GroupMember",
     "IngestRequest",
     "MergeRequest",
+    "NotificationDelivery",
+    "NotificationWebhook",
     "OAuthClient",
     "Org",
     "SettingsChange",

@@ -31,6 +31,8 @@ from eventrail.models import (
     StatusLabel,
     UserGroup,
 )
+from eventrail.notifications import names as notices
+from eventrail.notifications.emit import emit
 from eventrail.orgs import vocabulary as v
 from eventrail.orgs.exceptions import AuditedFieldLimit, GroupNotFound, OrgNotFound, SeriesExists
 from eventrail.orgs.repository import FieldValueRepository, OrgRepository
@@ -278,7 +280,32 @@ def add_group(session: Session, org_id: int, body: GroupCreate) -> UserGroup:
     )
     repo.add(group)
     repo.add_members(org_id, group.id, body.members)
+    members = sorted(set(body.members))
+    emit(
+        session,
+        org_id,
+        notices.GROUP_CREATED,
+        group.id,
+        {
+            "groupId": group.id,
+            "externalId": group.external_id,
+            "name": group.name,
+            "members": members,
+        },
+    )
+    for customer_id in members:
+        _group_notice(session, group, notices.GROUP_MEMBER_ADDED, customer_id)
     return group
+
+
+def _group_notice(session: Session, group: UserGroup, name: str, customer_id: int) -> None:
+    emit(
+        session,
+        group.org_id,
+        name,
+        group.id,
+        {"groupId": group.id, "externalId": group.external_id, "customerId": customer_id},
+    )
 
 
 def update_group_members(
@@ -289,8 +316,14 @@ def update_group_members(
     if group is None:
         raise GroupNotFound(f"Group '{external_id}' not found")
     _check_members(repo, org_id, body.add, "add")
+    before = set(repo.group_member_ids(org_id, [group.id])[group.id])
     repo.remove_members(org_id, group.id, body.remove)
     repo.add_members(org_id, group.id, body.add)
+    after = set(repo.group_member_ids(org_id, [group.id])[group.id])
+    for customer_id in sorted(before - after):
+        _group_notice(session, group, notices.GROUP_MEMBER_REMOVED, customer_id)
+    for customer_id in sorted(after - before):
+        _group_notice(session, group, notices.GROUP_MEMBER_ADDED, customer_id)
     return group
 
 

@@ -4,6 +4,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from eventrail.models import AuditEntry, AuditRef
@@ -134,3 +135,138 @@ def audit_queries(q: AuditQuery) -> tuple[str, str, dict[str, Any]]:
         f"ORDER BY {lead}.{column} {direction}, {key} {direction} LIMIT :limit OFFSET :offset"
     )
     return count, page, params
+
+
+# -- the hash chain's SQL (audit/chain.py) ----------------------------------------------
+
+
+class ChainRepository:
+    """The chain head of an org, locked by the writer for the rest of its transaction."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.postgres = session.get_bind().dialect.name == "postgresql"
+
+    def lock_head(self, org_id: int, now: int, genesis: str) -> tuple[int, str]:
+        """(seq, hash) of the org's newest link, the row locked until the transaction
+        ends (created on the org's first entry). SQLite: the transaction holds the
+        database's write lock already (``BEGIN IMMEDIATE``)."""
+        lock = " FOR UPDATE" if self.postgres else ""
+        select = sa.text(f"SELECT seq, head_hash FROM audit_chain_heads WHERE org_id = :org{lock}")
+        found = self.session.execute(select, {"org": org_id}).first()
+        if found is None:
+            self.session.execute(
+                sa.text(
+                    "INSERT INTO audit_chain_heads "
+                    "(org_id, seq, head_hash, updated_at, pruned_seq, pruned_hash) "
+                    "VALUES (:org, 0, :genesis, :now, 0, :genesis) ON CONFLICT DO NOTHING"
+                ),
+                {"org": org_id, "genesis": genesis, "now": now},
+            )
+            found = self.session.execute(select, {"org": org_id}).one()
+        return int(found[0]), str(found[1])
+
+    def set_head(self, org_id: int, seq: int, head_hash: str, now: int) -> None:
+        self.session.execute(
+            sa.text(
+                "UPDATE audit_chain_heads SET seq = :seq, head_hash = :hash, updated_at = :now "
+                "WHERE org_id = :org"
+            ),
+            {"org": org_id, "seq": seq, "hash": head_hash, "now": now},
+        )
+
+
+class ChainHead(NamedTuple):
+    org_id: int
+    seq: int
+    head_hash: str
+    updated_at: int
+    pruned_seq: int
+    pruned_hash: str
+
+
+class ChainRow(NamedTuple):
+    """An entry as the chain hashes it (JSON columns as text)."""
+
+    id: int
+    org_id: int
+    entity_type: str
+    entity_id: int
+    request_id: str
+    updated_by: int
+    till: str | None
+    store: str | None
+    user_context: str | None
+    victim_details: str | None
+    survivor_details: str | None
+    source: str | None
+    updated_by_mode: str
+    auto_update_time: int
+    created_on: int
+    events: str
+    seq: int | None
+    prev_hash: str | None
+    row_hash: str | None
+
+
+_CHAIN_COLUMNS = ", ".join(ChainRow._fields)
+
+
+def chain_head_query(org_id: int) -> tuple[str, dict[str, Any]]:
+    return (
+        f"SELECT {', '.join(ChainHead._fields)} FROM audit_chain_heads WHERE org_id = :org_id",
+        {"org_id": org_id},
+    )
+
+
+def chained_orgs_query() -> tuple[str, dict[str, Any]]:
+    """Every org that has a chain, or entries (hashed or not)."""
+    return (
+        "SELECT org_id FROM audit_chain_heads UNION SELECT DISTINCT org_id FROM audit_entries "
+        "ORDER BY 1",
+        {},
+    )
+
+
+def chain_batch_query(
+    org_id: int, after_seq: int, limit: int, from_ms: int | None = None
+) -> tuple[str, dict[str, Any]]:
+    """The next ``limit`` links of an org after ``after_seq``, in chain order
+    (index ``uq_audit_entries_org_seq``)."""
+    params: dict[str, Any] = {"org_id": org_id, "after": after_seq, "limit": limit}
+    since = ""
+    if from_ms is not None:
+        since = " AND created_on >= :from_ms"
+        params["from_ms"] = from_ms
+    sql = (
+        f"SELECT {_CHAIN_COLUMNS} FROM audit_entries WHERE org_id = :org_id "
+        f"AND seq > :after{since} ORDER BY seq LIMIT :limit"
+    )
+    return sql, params
+
+
+def chain_count_query(org_id: int, from_ms: int | None = None) -> tuple[str, dict[str, Any]]:
+    params: dict[str, Any] = {"org_id": org_id}
+    since = ""
+    if from_ms is not None:
+        since = " AND created_on >= :from_ms"
+        params["from_ms"] = from_ms
+    return (
+        f"SELECT count(*), min(seq) FROM audit_entries WHERE org_id = :org_id "
+        f"AND seq IS NOT NULL{since}",
+        params,
+    )
+
+
+def unchained_query(org_id: int) -> tuple[str, dict[str, Any]]:
+    """Entries without a link, and how many of them came after the org's first linked
+    entry (by id): those were inserted outside eventrail; the first of them."""
+    return (
+        "SELECT count(*), "
+        "sum(CASE WHEN id > coalesce(f.first_id, id + 1) THEN 1 ELSE 0 END), "
+        "min(CASE WHEN id > coalesce(f.first_id, id + 1) THEN id END) "
+        "FROM audit_entries, (SELECT min(id) AS first_id FROM audit_entries "
+        "WHERE org_id = :org_id AND seq IS NOT NULL) f "
+        "WHERE org_id = :org_id AND seq IS NULL",
+        {"org_id": org_id},
+    )

@@ -4,7 +4,8 @@ Writers call :func:`record` with the events of one entity as they make the
 change. Events of the same (entity, request) are gathered into one entry,
 which is written when the session commits (``before_commit``), inside the same
 transaction: a rolled-back write leaves no entry, and a committed one always
-has its entry. Entries are append-only: nothing in eventrail updates or
+has its entry. Each entry is linked into its org's hash chain as it is written
+(``audit/chain.py``). Entries are append-only: nothing in eventrail updates or
 deletes them, and the migrations make the database refuse to.
 """
 
@@ -18,6 +19,7 @@ import orjson
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
+from eventrail.audit import chain
 from eventrail.audit.repository import AuditQuery, AuditRepository, AuditRow, audit_queries
 from eventrail.kit.dates import now_ms
 from eventrail.models import AuditEntry, AuditRef
@@ -215,6 +217,9 @@ def _write_pending(session: Session) -> None:
             events=[e.stored() for e in events],
         )
         entries.append((entry, events))
+    # Linked last, right before the insert: the chain head stays locked for the
+    # shortest time (until this transaction commits).
+    chain.link(session, [entry for entry, _ in entries])
     repo = AuditRepository(session)
     repo.add_entries([entry for entry, _ in entries])
     refs: list[AuditRef] = []

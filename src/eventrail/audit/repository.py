@@ -71,6 +71,97 @@ class AuditRow(NamedTuple):
 _COLUMNS = ", ".join(f"e.{name}" for name in AuditRow._fields)
 
 
+def _filters(
+    params: dict[str, Any],
+    lead: str,
+    *,
+    org_id: int,
+    entity: tuple[str, int] | None,
+    start_ms: int | None,
+    end_ms: int | None,
+    source: str | None,
+    reference_type: str | None,
+    reference_value: str | None,
+    by_kind: bool,
+) -> list[str]:
+    """The WHERE terms of the audits read and of its export (``params`` filled in);
+    ``entity`` None: the whole org (the export's extension). With ``by_kind`` the
+    referenceType is matched on ``audit_kinds`` (``k``), else through ``audit_refs``."""
+    params["org_id"] = org_id
+    where = [f"{lead}.org_id = :org_id"]
+    refs = ["org_id = :org_id"]
+    if entity is not None:
+        params.update(entity_type=entity[0], entity_id=entity[1])
+        where += [f"{lead}.entity_type = :entity_type", f"{lead}.entity_id = :entity_id"]
+        refs += ["entity_type = :entity_type", "entity_id = :entity_id"]
+    if reference_type is not None:
+        params["reference_type"] = reference_type
+        refs.append("reference_type = :reference_type")
+        if by_kind:
+            where.append("k.reference_type = :reference_type")
+    if start_ms is not None:
+        where.append(f"{lead}.auto_update_time >= :start_ms")
+        params["start_ms"] = start_ms
+    if end_ms is not None:
+        where.append(f"{lead}.auto_update_time <= :end_ms")
+        params["end_ms"] = end_ms
+    if source is not None:
+        where.append("lower(e.source) = :source")
+        params["source"] = source.lower()
+    if reference_value is not None:
+        refs.append("updated_field = :reference_value")
+        params["reference_value"] = reference_value
+    if reference_value is not None or (reference_type is not None and not by_kind):
+        where.append(f"e.id IN (SELECT entry_id FROM audit_refs WHERE {' AND '.join(refs)})")
+    return where
+
+
+def audit_export_query(
+    *,
+    org_id: int,
+    entity: tuple[str, int] | None,
+    start_ms: int | None,
+    end_ms: int | None,
+    source: str | None,
+    reference_type: str | None,
+    reference_value: str | None,
+    after: tuple[int, int] | None,
+    limit: int,
+) -> tuple[str, dict[str, Any]]:
+    """One keyset batch of the audits export: oldest first by ``(created_on, id)``
+    (an index of an entity's entries, or of the org's), after ``after``."""
+    params: dict[str, Any] = {"limit": limit}
+    where = _filters(
+        params,
+        "e",
+        org_id=org_id,
+        entity=entity,
+        start_ms=start_ms,
+        end_ms=end_ms,
+        source=source,
+        reference_type=reference_type,
+        reference_value=reference_value,
+        by_kind=False,
+    )
+    # created_on >= auto_update_time (an entry is written after its change) and less
+    # than a day after it: bounds on created_on let the org-wide export read a range
+    # of ix_audit_entries_org_created_on instead of the org's whole trail.
+    if start_ms is not None:
+        where.append("e.created_on >= :start_ms")
+    if end_ms is not None:
+        where.append("e.created_on <= :end_ms + 86400000")
+    if after is not None:
+        where.append(
+            "(e.created_on > :after_time OR (e.created_on = :after_time AND e.id > :after_id))"
+        )
+        params.update(after_time=after[0], after_id=after[1])
+    sql = (
+        f"SELECT {_COLUMNS}, e.seq, e.prev_hash, e.row_hash FROM audit_entries e "
+        f"WHERE {' AND '.join(where)} ORDER BY e.created_on, e.id LIMIT :limit"
+    )
+    return sql, params
+
+
 def audit_queries(q: AuditQuery) -> tuple[str, str, dict[str, Any]]:
     """(count SQL, page SQL, params) of one audits API request.
 
@@ -79,40 +170,22 @@ def audit_queries(q: AuditQuery) -> tuple[str, str, dict[str, Any]]:
     ``audit_kinds`` (one row per entry and referenceType, with the entry's sort
     times). Other filters count what they match.
     """
-    params: dict[str, Any] = {
-        "org_id": q.org_id,
-        "entity_type": q.entity_type,
-        "entity_id": q.entity_id,
-        "limit": q.limit,
-        "offset": q.offset,
-    }
+    params: dict[str, Any] = {"limit": q.limit, "offset": q.offset}
     by_kind = q.reference_type is not None
     # the table whose index gives the order: audit_kinds (k) under a referenceType
     lead = "k" if by_kind else "e"
-    where = [
-        f"{lead}.org_id = :org_id",
-        f"{lead}.entity_type = :entity_type",
-        f"{lead}.entity_id = :entity_id",
-    ]
-    if by_kind:
-        where.append("k.reference_type = :reference_type")
-        params["reference_type"] = q.reference_type
-    if q.start_ms is not None:
-        where.append(f"{lead}.auto_update_time >= :start_ms")
-        params["start_ms"] = q.start_ms
-    if q.end_ms is not None:
-        where.append(f"{lead}.auto_update_time <= :end_ms")
-        params["end_ms"] = q.end_ms
-    if q.source is not None:
-        where.append("lower(e.source) = :source")
-        params["source"] = q.source.lower()
-    if q.reference_value is not None:
-        refs = ["org_id = :org_id", "entity_type = :entity_type", "entity_id = :entity_id"]
-        if by_kind:
-            refs.append("reference_type = :reference_type")
-        refs.append("updated_field = :reference_value")
-        params["reference_value"] = q.reference_value
-        where.append(f"e.id IN (SELECT entry_id FROM audit_refs WHERE {' AND '.join(refs)})")
+    where = _filters(
+        params,
+        lead,
+        org_id=q.org_id,
+        entity=(q.entity_type, q.entity_id),
+        start_ms=q.start_ms,
+        end_ms=q.end_ms,
+        source=q.source,
+        reference_type=q.reference_type,
+        reference_value=q.reference_value,
+        by_kind=by_kind,
+    )
     condition = " AND ".join(where)
     source = (
         "audit_kinds k JOIN audit_entries e ON e.id = k.entry_id" if by_kind else "audit_entries e"

@@ -798,7 +798,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     out = Path(args.out)
     fmt = args.format or ("csv" if out.suffix.lower() == ".csv" else "ndjson")
     db = _database(settings)
-    reader = ReadConnection(settings)
+    reader = ReadConnection(settings, sqlite_cache_kib=exports.EXPORT_CACHE_KIB)
     try:
         timezone, masks = _org_timezone(db, args.org)
         mask = masks and not args.unmasked

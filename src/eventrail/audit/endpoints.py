@@ -157,7 +157,9 @@ async def export_audits(request: Request, caller: CurrentCaller) -> Response:
         include_user_context=q["includeUserContext"],
     )
     state = request.app.state
-    reader = ReadConnection(state.settings, state.reader.health)
+    reader = ReadConnection(
+        state.settings, state.reader.health, sqlite_cache_kib=exports.EXPORT_CACHE_KIB
+    )
     batches = service.export_audits(
         reader, x, mask=caller.masks_psi, after=after, batch=exports.BATCH_ROWS
     )

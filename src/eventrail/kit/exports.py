@@ -28,6 +28,8 @@ import orjson
 FORMATS = ("ndjson", "csv")
 MEDIA_TYPES = {"ndjson": "application/x-ndjson", "csv": "text/csv; charset=utf-8; header=present"}
 BATCH_ROWS = 1000
+# SQLite page cache of an export's own read connection (it reads each page once)
+EXPORT_CACHE_KIB = 4096
 TRAILER_KEY = "_export"
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 

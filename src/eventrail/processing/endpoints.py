@@ -192,7 +192,9 @@ async def export_logs(request: Request, caller: CurrentCaller) -> Response:
     state = request.app.state
     # A connection of its own, closed when the stream ends: a long export does not
     # queue the process's other reads behind it.
-    reader = ReadConnection(state.settings, state.reader.health)
+    reader = ReadConnection(
+        state.settings, state.reader.health, sqlite_cache_kib=exports.EXPORT_CACHE_KIB
+    )
     batches = service.export_logs(
         reader, caller.org_id, f, mask=caller.masks_psi, after=after, batch=exports.BATCH_ROWS
     )

@@ -137,6 +137,12 @@ def test_every_documented_answer_names_its_keys() -> None:
             if not status.startswith("2"):
                 continue
             if "application/json" not in answer["content"]:
+                if "application/x-ndjson" in answer["content"]:  # the streamed exports
+                    assert set(answer["content"]) == {
+                        "application/x-ndjson",
+                        "text/csv; charset=utf-8; header=present",
+                    }
+                    continue
                 # GET /metrics: Prometheus' text format, not JSON.
                 assert list(answer["content"]) == ["text/plain; version=0.0.4; charset=utf-8"]
                 continue
@@ -330,6 +336,11 @@ async def _exercise(
 
     # notification webhooks (/v3/webHooks) and their delivery log
     await _exercise_notifications(http, first)
+
+    for url in ("/api_gateway/v2/audits/export", "/v2/events/logs/export"):
+        for fmt in ("ndjson", "csv"):
+            assert (await http.get(url, params={"format": fmt})).status_code == 200
+    assert (await http.get("/api_gateway/v2/audits/chainHead")).status_code == 200
 
     # the writes that end things, last
     r = await http.put("/v2/events/webhook", json={"webHookId": lane.webhook_id})

@@ -13,6 +13,7 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from eventrail import __version__, openapi
+from eventrail.audit.endpoints import router as audits_router
 from eventrail.audit.endpoints import routes as audit_routes
 from eventrail.auth.admission import Admission
 from eventrail.auth.endpoints import router as auth_router
@@ -211,6 +212,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         events_router,
         logs_router,
         notifications_router,
+
+        audits_router,
     ):
         api.include_router(router)
     console.install(api)

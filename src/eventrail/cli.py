@@ -715,6 +715,185 @@ def _prune_all(args: argparse.Namespace, settings: Settings, db: Database) -> in
     return 0
 
 
+def _org_timezone(db: Database, org_id: int) -> tuple[str, bool]:
+    """(timezone, masks PSI) of an org; an error naming it when there is none."""
+    from eventrail.orgs.exceptions import OrgNotFound
+    from eventrail.orgs.service import get_org
+
+    with db.transaction(write=False) as session:
+        try:
+            org = get_org(session, org_id)
+        except OrgNotFound as exc:
+            raise EventrailError(f"no org {org_id}") from exc
+        return org.timezone, bool(org.psi_masking_enabled)
+
+
+def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
+    """Walk each org's audit hash chain; exit 1 when an entry was edited, deleted or
+    inserted outside eventrail."""
+    from eventrail.audit import chain
+    from eventrail.audit.repository import chained_orgs_query
+    from eventrail.kit.dates import parse_date_param, zone
+    from eventrail.kit.fastdb import ReadConnection
+
+    db = _database(settings)
+    reader = ReadConnection(settings)
+    try:
+        if args.org is not None:
+            timezone, _ = _org_timezone(db, args.org)
+            org_ids = [args.org]
+        else:
+            timezone = "UTC"
+            org_ids = [int(row[0]) for row in reader.rows(*chained_orgs_query())]
+        from_ms = None
+        if args.from_date is not None:
+            from_ms = parse_date_param(args.from_date, name="--from", tz=zone(timezone))
+        total = sum(chain.count_links(reader, org_id, from_ms) for org_id in org_ids)
+        bar = None if args.json else _ProgressBar(total)
+        try:
+            reports = chain.verify(
+                reader, org_ids, from_ms=from_ms, progress=bar.advance if bar else None
+            )
+        finally:
+            if bar is not None:
+                bar.close()
+    finally:
+        reader.close()
+        db.dispose()
+    checked = sum(r.checked for r in reports)
+    valid = sum(r.valid for r in reports)
+    bad = [r for r in reports if not r.ok]
+    lines = [problem.line(r.org_id) for r in bad for problem in r.problems]
+    first = next(((r, r.problems[0]) for r in bad), None)
+    if first is not None:
+        report, problem = first
+        lines.append(
+            f"FIRST BAD: org {report.org_id}, "
+            + (f"entry {problem.entry_id}" if problem.entry_id is not None else "chain head")
+            + (f" (seq {problem.seq})" if problem.seq is not None else "")
+            + f": {problem.kind}"
+        )
+    unchained = sum(r.unchained for r in reports)
+    lines.append(
+        f"{valid}/{checked} chained entries valid in {len(reports)} org(s)"
+        + (f"; {unchained} entries written before the chain (not verifiable)" if unchained else "")
+        + ("; INVALID" if bad else "; chain intact")
+    )
+    _emit(
+        args,
+        {"ok": not bad, "checked": checked, "valid": valid, "orgs": [r.as_dict() for r in reports]},
+        "\n".join(lines),
+    )
+    return 1 if bad else 0
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    """Write an org's log entries, audit entries or events to a file (NDJSON or CSV),
+    masked as the API masks them for a caller without PSI_VIEW unless --unmasked;
+    --resume continues after the last whole row of the file."""
+    from eventrail.audit import service as audit_service
+    from eventrail.kit import exports
+    from eventrail.kit.dates import parse_date_range, zone
+    from eventrail.kit.fastdb import ReadConnection
+    from eventrail.processing import service as processing_service
+
+    out = Path(args.out)
+    fmt = args.format or ("csv" if out.suffix.lower() == ".csv" else "ndjson")
+    db = _database(settings)
+    reader = ReadConnection(settings, sqlite_cache_kib=exports.EXPORT_CACHE_KIB)
+    try:
+        timezone, masks = _org_timezone(db, args.org)
+        mask = masks and not args.unmasked
+        start_ms, end_ms = parse_date_range(
+            args.from_date, args.to_date, start_name="--from", end_name="--to", tz=zone(timezone)
+        )
+        after: tuple[int, int] | None = None
+        size = 0
+        if args.resume and out.exists():
+            found = exports.resume_point(out, fmt)
+            if found.complete:
+                _emit(args, {"rows": 0, "complete": True, "out": str(out)}, f"{out} is complete")
+                return 0
+            after, size = found.after, found.size
+        batch = exports.BATCH_ROWS
+        if args.kind == "logs":
+            f = processing_service.log_filters(
+                timezone,
+                event_name=args.event_name,
+                from_date=args.from_date,
+                to_date=args.to_date,
+                status=args.status,
+            )
+            batches = processing_service.export_logs(
+                reader, args.org, f, mask=mask, after=after, batch=batch
+            )
+            columns = processing_service.LOG_EXPORT_COLUMNS
+        elif args.kind == "events":
+            batches = processing_service.export_events(
+                reader,
+                args.org,
+                timezone,
+                event_name=args.event_name,
+                start_ms=start_ms,
+                end_ms=end_ms,
+                mask=mask,
+                after=after,
+                batch=batch,
+            )
+            columns = processing_service.EVENT_EXPORT_COLUMNS
+        else:
+            entity = None
+            if args.entity_type is not None or args.entity_id is not None:
+                if args.entity_type is None or args.entity_id is None:
+                    raise CommandError("give --entity-type and --entity-id, or neither")
+                entity = (args.entity_type, args.entity_id)
+            x = audit_service.AuditExport(
+                args.org,
+                entity,
+                start_ms=start_ms,
+                end_ms=end_ms,
+                reference_type=args.reference_type,
+            )
+            batches = audit_service.export_audits(reader, x, mask=mask, after=after, batch=batch)
+            columns = audit_service.AUDIT_EXPORT_COLUMNS
+        encoder = exports.Encoder(fmt, columns)
+        bar = None if args.json else _ExportProgress()
+        rows = exports.write_file(out, encoder, batches, size, progress=bar)
+        if bar is not None:
+            bar.close()
+    finally:
+        reader.close()
+        db.dispose()
+    verb = "appended" if size else "wrote"
+    _emit(
+        args,
+        {"rows": rows, "complete": True, "out": str(out), "format": fmt},
+        f"{verb} {rows} row(s) to {out}",
+    )
+    return 0
+
+
+class _ExportProgress:
+    """``exported 52000 rows`` on standard error, redrawn in place on a terminal, else a
+    line every 100 000 rows (an export does not count its rows first)."""
+
+    def __init__(self) -> None:
+        self.done = 0
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, rows: int) -> None:
+        before, self.done = self.done, self.done + rows
+        if self.tty:
+            print(f"\rexported {self.done} rows", end="", file=sys.stderr)
+        elif before // 100_000 != self.done // 100_000:
+            print(f"exported {self.done} rows", file=sys.stderr)
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.tty:
+            print(file=sys.stderr)
+
+
 class _ArgumentParser(argparse.ArgumentParser):
     """argparse, answering bad arguments in one line (JSON with ``--json``)."""
 
@@ -839,6 +1018,50 @@ def _parser() -> argparse.ArgumentParser:
         dest="dry_run",
         action="store_true",
         help="say what would be replayed, replaying nothing",
+    )
+
+    audit = sub.add_parser("audit", help="the audit trail").add_subparsers(
+        dest="action", required=True
+    )
+    verify = add(
+        audit,
+        "verify",
+        cmd_audit_verify,
+        "check the audit hash chain: exit 1 naming the first entry edited, deleted or inserted",
+    )
+    verify.add_argument("--org", type=int, help="one org (default: every org)")
+    verify.add_argument(
+        "--from", dest="from_date", help="start at the first entry written from this date"
+    )
+
+    export = add(
+        sub,
+        "export",
+        cmd_export,
+        "write an org's log entries, audit entries or events to a file (NDJSON or CSV)",
+    )
+    export.add_argument("kind", choices=("logs", "audits", "events"))
+    export.add_argument("--org", type=int, required=True)
+    export.add_argument("--out", required=True, help="the file (.csv: CSV unless --format)")
+    export.add_argument("--format", choices=("ndjson", "csv"))
+    export.add_argument(
+        "--resume", action="store_true", help="continue after the last whole row of --out"
+    )
+    export.add_argument("--from", dest="from_date", help="from this date (the org's timezone)")
+    export.add_argument("--to", dest="to_date", help="to this date, inclusive")
+    export.add_argument("--event-name", dest="event_name", help="logs, events: this event only")
+    export.add_argument("--status", help="logs: this status only")
+    export.add_argument(
+        "--entity-type", dest="entity_type", type=str.upper, choices=("CUSTOMER", "CARD")
+    )
+    export.add_argument("--entity-id", dest="entity_id", type=int)
+    export.add_argument(
+        "--reference-type", dest="reference_type", help="audits: this referenceType"
+    )
+    export.add_argument(
+        "--unmasked",
+        action="store_true",
+        help="PSI values in clear even when the org masks them",
     )
 
     org = sub.add_parser("org", help="orgs").add_subparsers(dest="action", required=True)

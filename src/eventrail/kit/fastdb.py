@@ -98,8 +98,17 @@ class _Postgres:
 class ReadConnection:
     """One read-only connection per server process, opened on first use."""
 
-    def __init__(self, settings: Settings, health: DatabaseHealth | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        health: DatabaseHealth | None = None,
+        *,
+        sqlite_cache_kib: int = 131072,
+    ) -> None:
+        """``sqlite_cache_kib``: SQLite's page cache; an export's connection, which reads
+        each page once, keeps it small so that its memory does not grow with the export."""
         self.settings = settings
+        self.sqlite_cache_kib = sqlite_cache_kib
         self.health = health or DatabaseHealth()
         self.sqlite = settings.is_sqlite
         self._conn: Any = None
@@ -111,7 +120,7 @@ class ReadConnection:
             conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             for pragma in (
                 "PRAGMA busy_timeout=30000",
-                "PRAGMA cache_size=-131072",
+                f"PRAGMA cache_size=-{int(self.sqlite_cache_kib)}",
                 "PRAGMA query_only=ON",
             ):
                 conn.execute(pragma)

@@ -1,5 +1,6 @@
 """Every table, one module each, re-exported here."""
 
+from eventrail.models.audit_chain_head import AuditChainHead
 from eventrail.models.audit_count import AuditCount
 from eventrail.models.audit_entry import AuditEntry
 from eventrail.models.audit_kind import AuditKind
@@ -35,6 +36,7 @@ from eventrail.models.user_group import UserGroup
 from eventrail.models.webhook import Webhook
 
 __all__ = [
+    "AuditChainHead",
     "AuditCount",
     "AuditEntry",
     "AuditKind",

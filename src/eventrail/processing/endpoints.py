@@ -8,11 +8,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response, StreamingResponse
 
 from eventrail.deps import ADMIN_ONLY, AdminCaller, CurrentCaller, RequestId, Session
 from eventrail.errors import BadRequest
+from eventrail.kit import exports
 from eventrail.kit.asgi import FastRequest, FastResponse, Route, json_response
+from eventrail.kit.fastdb import ReadConnection
 from eventrail.kit.params import LONG_MAX, Bool, Choice, Date, Int, Params, PathId, Str
+from eventrail.kit.requests import parse_query
 from eventrail.kit.schemas import QueryBool
 from eventrail.lane import LaneContext
 from eventrail.processing import search, service
@@ -27,7 +31,7 @@ EVENT_DATA = "GET /v2/events/event_data/{userId}"
 ONE_EVENT = "GET /v2/events/event_data"
 SEARCH = "GET /v2/events/search"
 
-LOGS_PARAMS = Params(
+LOGS_FILTERS = Params(
     Str("event_name", 200, "Exact event name"),
     Date("from_date", "Inclusive, on startTime"),
     Date("to_date", "Inclusive, on startTime"),
@@ -37,9 +41,13 @@ LOGS_PARAMS = Params(
         40,
         "Extension: one of " + ", ".join((*st.ALL, service.UNAUTHORIZED_FILTER)) + " (any case)",
     ),
+)
+LOGS_PARAMS = LOGS_FILTERS + Params(
     Int("limit", 1, 1000, "Entries", default=10),
     Int("offset", 0, 10_000_000, "Extension", default=0),
 )
+# The export: the read's filters, no page; the format and a cursor.
+LOGS_EXPORT_PARAMS = LOGS_FILTERS + exports.export_params()
 # The path's customer id, and the same id again in the query if a client sends it.
 CUSTOMER_PARAMS = Params(
     PathId("userId", "a customer id", "Customer id"),
@@ -221,4 +229,38 @@ def logs_summary(
         bucket=bucket,
         event_name=event_name,
         webhook_id=webhook_id,
+    )
+
+
+@router.get(
+    "/export",
+    summary="Extension: every log entry the filters match, streamed as NDJSON or CSV",
+    response_class=Response,
+    responses=exports.openapi_answer("LogEntryOut"),
+    openapi_extra={"parameters": LOGS_EXPORT_PARAMS.openapi()},
+)
+async def export_logs(request: Request, caller: CurrentCaller) -> Response:
+    q = LOGS_EXPORT_PARAMS.parse(parse_query(request.scope.get("query_string", b"")))
+    f = service.log_filters(
+        caller.org_timezone,
+        event_name=q["event_name"],
+        from_date=q["from_date"],
+        to_date=q["to_date"],
+        status=q["status"],
+    )
+    after = service.export_cursor(q["after"])
+    state = request.app.state
+    # A connection of its own, closed when the stream ends: a long export does not
+    # queue the process's other reads behind it.
+    reader = ReadConnection(
+        state.settings, state.reader.health, sqlite_cache_kib=exports.EXPORT_CACHE_KIB
+    )
+    batches = service.export_logs(
+        reader, caller.org_id, f, mask=caller.masks_psi, after=after, batch=exports.BATCH_ROWS
+    )
+    encoder = exports.Encoder(q["format"], service.LOG_EXPORT_COLUMNS)
+    return StreamingResponse(
+        exports.stream(batches, encoder, reader.close),
+        media_type=encoder.media_type,
+        headers={"content-disposition": f'attachment; filename="event-logs.{q["format"]}"'},
     )

@@ -491,18 +491,17 @@ _LOG_COLUMNS = ", ".join(LogRow._fields)
 _RECORD_COLUMNS = ", ".join(RecordRow._fields)
 
 
-def logs_query(
+def _logs_where(
     org_id: int,
     *,
     event_name: str | None,
     status: str | None,
     start_ms: int | None,
     end_ms: int | None,
-    limit: int,
-    offset: int,
-) -> tuple[str, dict[str, Any]]:
+) -> tuple[list[str], dict[str, Any]]:
+    """The filters of the log's read and of its export."""
     where = ["org_id = :org_id"]
-    params: dict[str, Any] = {"org_id": org_id, "limit": limit, "offset": offset}
+    params: dict[str, Any] = {"org_id": org_id}
     if event_name is not None:
         where.append("event_name = :event_name")
         params["event_name"] = event_name
@@ -517,9 +516,88 @@ def logs_query(
     if end_ms is not None:
         where.append("start_time <= :end_ms")
         params["end_ms"] = end_ms
+    return where, params
+
+
+def logs_query(
+    org_id: int,
+    *,
+    event_name: str | None,
+    status: str | None,
+    start_ms: int | None,
+    end_ms: int | None,
+    limit: int,
+    offset: int,
+) -> tuple[str, dict[str, Any]]:
+    where, params = _logs_where(
+        org_id, event_name=event_name, status=status, start_ms=start_ms, end_ms=end_ms
+    )
+    params.update(limit=limit, offset=offset)
     sql = (
         f"SELECT {_LOG_COLUMNS} FROM event_logs WHERE {' AND '.join(where)} "
         "ORDER BY start_time DESC, seq DESC LIMIT :limit OFFSET :offset"
+    )
+    return sql, params
+
+
+def logs_export_query(
+    org_id: int,
+    *,
+    event_name: str | None,
+    status: str | None,
+    start_ms: int | None,
+    end_ms: int | None,
+    after: tuple[int, int] | None,
+    limit: int,
+) -> tuple[str, dict[str, Any]]:
+    """One keyset batch of the log's export: oldest first, after ``(start_time, seq)``;
+    the rows are ``LogRow`` then ``seq``."""
+    where, params = _logs_where(
+        org_id, event_name=event_name, status=status, start_ms=start_ms, end_ms=end_ms
+    )
+    if after is not None:
+        where.append(
+            "(start_time > :after_time OR (start_time = :after_time AND seq > :after_seq))"
+        )
+        params.update(after_time=after[0], after_seq=after[1])
+    params["limit"] = limit
+    sql = (
+        f"SELECT {_LOG_COLUMNS}, seq FROM event_logs WHERE {' AND '.join(where)} "
+        "ORDER BY start_time, seq LIMIT :limit"
+    )
+    return sql, params
+
+
+def records_export_query(
+    org_id: int,
+    *,
+    event_name: str | None,
+    start_ms: int | None,
+    end_ms: int | None,
+    after: tuple[int, int] | None,
+    limit: int,
+) -> tuple[str, dict[str, Any]]:
+    """One keyset batch of the org's stored events (``eventrail export events``):
+    oldest first, after ``(created_at, seq)``; the rows are ``RecordRow`` then ``seq``."""
+    where = ["org_id = :org_id"]
+    params: dict[str, Any] = {"org_id": org_id, "limit": limit}
+    if event_name is not None:
+        where.append("event_name = :event_name")
+        params["event_name"] = event_name
+    if start_ms is not None:
+        where.append("created_at >= :start_ms")
+        params["start_ms"] = start_ms
+    if end_ms is not None:
+        where.append("created_at <= :end_ms")
+        params["end_ms"] = end_ms
+    if after is not None:
+        where.append(
+            "(created_at > :after_time OR (created_at = :after_time AND seq > :after_seq))"
+        )
+        params.update(after_time=after[0], after_seq=after[1])
+    sql = (
+        f"SELECT {_RECORD_COLUMNS}, seq FROM event_records WHERE {' AND '.join(where)} "
+        "ORDER BY created_at, seq LIMIT :limit"
     )
     return sql, params
 

@@ -3,6 +3,7 @@ events, in the shapes of Capillary's. Run by the fast lane, on its plain read co
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
@@ -35,15 +36,17 @@ from eventrail.processing.repository import (
     log_entry_query,
     log_page_query,
     log_status_counts_query,
+    logs_export_query,
     logs_query,
     oldest_log_query,
     outcome_counts_query,
     record_query,
+    records_export_query,
     records_query,
     rollup_status_counts_query,
     slot_counts_query,
 )
-from eventrail.processing.schemas import MAX_REPLAY_IDS, ReplayIn
+from eventrail.processing.schemas import MAX_REPLAY_IDS, LogEntryOut, ReplayIn
 
 if TYPE_CHECKING:
     from eventrail.ingest.service import Ingestor
@@ -92,6 +95,30 @@ def _status_filter(status: str | None, name: str = "query parameter 'status'") -
     return wanted
 
 
+@dataclass(frozen=True, slots=True)
+class LogFilters:
+    """The log read's filters, as its parameters give them (dates in the org's timezone)."""
+
+    event_name: str | None
+    status: str | None
+    start_ms: int | None
+    end_ms: int | None
+
+
+def log_filters(
+    timezone: str,
+    *,
+    event_name: str | None,
+    from_date: str | None,
+    to_date: str | None,
+    status: str | None,
+) -> LogFilters:
+    start_ms, end_ms = parse_date_range(
+        from_date, to_date, start_name="from_date", end_name="to_date", tz=zone(timezone)
+    )
+    return LogFilters(event_name, _status_filter(status), start_ms, end_ms)
+
+
 def list_logs(
     reader: ReadConnection,
     caller: Caller,
@@ -103,21 +130,124 @@ def list_logs(
     limit: int,
     offset: int,
 ) -> list[dict[str, Any]]:
-    start_ms, end_ms = parse_date_range(
-        from_date, to_date, start_name="from_date", end_name="to_date", tz=zone(caller.org_timezone)
+    f = log_filters(
+        caller.org_timezone,
+        event_name=event_name,
+        from_date=from_date,
+        to_date=to_date,
+        status=status,
     )
-    status_filter = _status_filter(status)
     sql, params = logs_query(
         caller.org_id,
-        event_name=event_name,
-        status=status_filter,
-        start_ms=start_ms,
-        end_ms=end_ms,
+        event_name=f.event_name,
+        status=f.status,
+        start_ms=f.start_ms,
+        end_ms=f.end_ms,
         limit=limit,
         offset=offset,
     )
     mask = caller.masks_psi
     return [log_view(LogRow(*row), mask=mask) for row in reader.rows(sql, params)]
+
+
+# -- exports (GET /v2/events/logs/export, eventrail export logs|events) ----------------
+LOG_EXPORT_COLUMNS = (*LogEntryOut.model_json_schema(by_alias=True)["properties"], "cursor")
+EVENT_EXPORT_COLUMNS = (
+    "orgId",
+    "userId",
+    "date",
+    "eventName",
+    "eventId",
+    "source",
+    "tillCode",
+    "displayName",
+    "additonalAttributes",
+    "psiAttributes",
+    "uniqueId",
+    "cursor",
+)
+
+
+def export_cursor(text: str | None, name: str = "after") -> tuple[int, int] | None:
+    """An export's ``after``: the ``cursor`` of the last row received."""
+    if text is None:
+        return None
+    time_part, _, seq_part = text.partition(".")
+    if len(text) > 40 or not (time_part.isdigit() and seq_part.isdigit()):
+        raise BadRequest(
+            f"Invalid value for query parameter '{name}': the cursor of an exported row"
+        )
+    return int(time_part), int(seq_part)
+
+
+def export_logs(
+    reader: ReadConnection,
+    org_id: int,
+    f: LogFilters,
+    *,
+    mask: bool,
+    after: tuple[int, int] | None,
+    batch: int,
+) -> Iterator[list[dict[str, Any]]]:
+    """The log's entries matching ``f``, oldest first, a keyset batch at a time."""
+    while True:
+        sql, params = logs_export_query(
+            org_id,
+            event_name=f.event_name,
+            status=f.status,
+            start_ms=f.start_ms,
+            end_ms=f.end_ms,
+            after=after,
+            limit=batch,
+        )
+        rows = reader.rows(sql, params)
+        if not rows:
+            return
+        out = []
+        for row in rows:
+            entry = LogRow(*row[:-1])
+            view = log_view(entry, mask=mask)
+            view["cursor"] = f"{entry.start_time}.{row[-1]}"
+            out.append(view)
+        yield out
+        last = rows[-1]
+        after = (LogRow(*last[:-1]).start_time, int(last[-1]))
+
+
+def export_events(
+    reader: ReadConnection,
+    org_id: int,
+    timezone: str,
+    *,
+    event_name: str | None,
+    start_ms: int | None,
+    end_ms: int | None,
+    mask: bool,
+    after: tuple[int, int] | None,
+    batch: int,
+) -> Iterator[list[dict[str, Any]]]:
+    """The org's stored events, oldest first, a keyset batch at a time."""
+    while True:
+        sql, params = records_export_query(
+            org_id,
+            event_name=event_name,
+            start_ms=start_ms,
+            end_ms=end_ms,
+            after=after,
+            limit=batch,
+        )
+        rows = reader.rows(sql, params)
+        if not rows:
+            return
+        out = []
+        for row in rows:
+            record = RecordRow(*row[:-1])
+            view = record_view(record, timezone, mask=mask)
+            view["cursor"] = f"{record.created_at}.{row[-1]}"
+            out.append(view)
+        yield out
+        last = rows[-1]
+        after = (RecordRow(*last[:-1]).created_at, int(last[-1]))
 
 
 def customer_events(

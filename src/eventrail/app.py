@@ -212,7 +212,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         events_router,
         logs_router,
         notifications_router,
-
         audits_router,
     ):
         api.include_router(router)

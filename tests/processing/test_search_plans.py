@@ -31,8 +31,8 @@ def _explain(db: Database, query: tuple[str, dict[str, Any]]) -> str:
 
 @pytest.fixture(scope="module")
 def orgs(db: Database) -> list[int]:
-    """Two orgs with 6,000 events each over 200 customers and 6 names (a duplicate
-    in 20), the customer CUSTOMER with 300 of them; and a third, quiet org."""
+    """Two orgs with 6,000 events each over 2,000 customers (3 events each) and 6
+    names (a duplicate in 20); and a third, quiet org."""
     org_ids = [make_org(db), make_org(db), make_org(db)]
     records = []
     for org_id in org_ids[:2]:
@@ -42,7 +42,7 @@ def orgs(db: Database) -> list[int]:
                 {
                     "id": rid,
                     "org_id": org_id,
-                    "customer_id": CUSTOMER + i % 200,
+                    "customer_id": CUSTOMER + i % 2000,
                     "event_name": NAMES[i % 6],
                     "created_at": T0 + i * 1000,
                     "seq": i,
@@ -124,9 +124,9 @@ def test_anchored_searches_use_an_index(
             sqlite=db.is_sqlite,
         )
         plan = _explain(db, query)
-        if "start_ms" in filters:
+        if "start_ms" in filters and not db.is_sqlite:
             # with a time range the planner may walk the org's events of the range
-            # instead (SQLite does for a small range): bounded by the range, no scan
+            # instead: bounded by the range, no scan (SQLite is told the anchor's index)
             indexes = (*indexes, "ix_event_records_org_created")
         assert any(index in plan for index in indexes), plan
         _no_scan(plan, db.is_sqlite)

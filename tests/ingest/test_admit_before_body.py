@@ -78,6 +78,8 @@ def _complete(answer: bytes) -> bool:
 def _status_and_envelope(answer: bytes) -> tuple[int, dict[str, object]]:
     head, _, body = answer.partition(b"\r\n\r\n")
     status = int(head.split(b" ", 2)[1])
+    # the rest of the body is dropped: the client must not reuse the connection
+    assert b"\r\nconnection: close" in head.lower(), head
     if b"transfer-encoding: chunked" in head.lower():
         chunks, rest = [], body
         while rest:
@@ -116,3 +118,20 @@ def test_an_unknown_webhook_is_answered_before_the_body(guarded: tuple[Server, s
     assert status == 404, envelope
     # and the server goes on serving
     assert httpx.get(f"{server.base}/health", timeout=10).status_code == 200
+
+
+def test_a_kept_alive_client_gets_every_answer(guarded: tuple[Server, str]) -> None:
+    """An HTTP client that keeps its connection alive, sending whole 900 KB posts one
+    after another, gets an answer to each (never a connection closed under its
+    next request): the early answer says "Connection: close"."""
+    server, webhook_id = guarded
+    body = b'{"event_name": "Visit", "blob": "' + b"b" * (DECLARED - 40) + b'"}'
+    with httpx.Client(base_url=server.base, timeout=30) as client:
+        for _ in range(5):
+            r = client.post(
+                f"/webhooks/{webhook_id}",
+                content=body,
+                headers={"Content-Type": "application/json"},
+            )
+            assert r.status_code in (401, 429), r.text
+            assert r.headers["connection"] == "close"

@@ -62,6 +62,10 @@ class FastRequest:
     # A route registered with ``body_after_admission``: the body is still to be read
     # (``read_body``), once the handler has admitted the request.
     receive: Receive | None = None
+    # Part of the body was left unsent or unread when the answer was given: the
+    # answer says "Connection: close", so that the client does not send its next
+    # request on a connection whose rest of a body the server is dropping.
+    body_left: bool = False
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name)
@@ -84,7 +88,9 @@ class FastRequest:
         if self.receive is None:
             return self.body[:limit], len(self.body) <= limit
         receive, self.receive = self.receive, None
-        return await read_prefix(receive, self.headers.get("content-length"), limit)
+        prefix, complete = await read_prefix(receive, self.headers.get("content-length"), limit)
+        self.body_left = not complete
+        return prefix, complete
 
 
 @dataclass(slots=True)
@@ -208,6 +214,8 @@ class FastLane:
         ]
         if request is not None and request.rate_limit is not None:
             headers.extend(request.rate_limit.headers())
+        if request is not None and (request.body_left or request.receive is not None):
+            headers.append((b"connection", b"close"))
         headers.extend(response.headers)
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         await send({"type": "http.response.body", "body": response.body})
@@ -229,8 +237,11 @@ class FastLane:
         request = FastRequest(
             scope, scope["method"], path, headers, query, path_params, b"", request_id
         )
-        if scope["method"] in ("POST", "PUT", "PATCH"):
-            check_declared_length(headers.get("content-length"))  # 413 before anything else
+        length = headers.get("content-length")
+        if scope["method"] in ("POST", "PUT", "PATCH") and (
+            length != "0" if length is not None else "transfer-encoding" in headers
+        ):
+            check_declared_length(length)  # 413 before anything else
             request.receive = receive
             if read:
                 await request.read_body()

@@ -162,8 +162,12 @@ def search_log(
         status=status,
         webhook_id=webhook_id,
         event_name=event_name,
-        start=parse_date_param(start_date, name="startDate", tz=tz) if start_date else None,
-        end=parse_date_param(end_date, name="endDate", tz=tz, end=True) if end_date else None,
+        start=parse_date_param(start_date, name="startDate", tz=tz)
+        if start_date is not None
+        else None,
+        end=parse_date_param(end_date, name="endDate", tz=tz, end=True)
+        if end_date is not None
+        else None,
         limit=limit,
         offset=offset,
     )

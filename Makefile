@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install install-dev run test lint typecheck format bench bench-quick bench-attack bench-prune
+.PHONY: install install-dev run test lint typecheck format bench bench-quick bench-attack bench-prune bench-audit
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -60,3 +60,8 @@ bench-attack: install-dev
 # Pruning cost per batch at 1M and 10M rows (bench/README.md, "Pruning").
 bench-prune: install-dev
 	$(BIN)/python -m bench.prune
+
+# Audited writes per second with and without the hash chain (bench/README.md,
+# "Audit hash chain").
+bench-audit: install-dev
+	$(BIN)/python -m bench.audit_chain

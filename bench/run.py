@@ -398,6 +398,7 @@ def capture_queries(org_id: int, reads: dict[str, list[str]]) -> dict[str, list[
         records_query,
         slot_counts_query,
     )
+    from eventrail.processing.search_repository import SearchFilter, search_query
 
     captured: dict[str, list[tuple[str, Any]]] = {}
     for name, paths in reads.items():
@@ -407,7 +408,29 @@ def capture_queries(org_id: int, reads: dict[str, list[str]]) -> dict[str, list[
             if "?" in path
             else {}
         )
-        if name.startswith("event_data"):
+        if name.startswith("search"):
+            start, end = parse_date_range(
+                query.get("fromDate"),
+                query.get("tillDate"),
+                start_name="fromDate",
+                end_name="tillDate",
+                tz=UTC,
+            )
+            value = query.get("userIdentifierValue")
+            sql, params = search_query(
+                SearchFilter(
+                    [org_id],
+                    customer_ids=[int(value)] if value is not None else None,
+                    event_name=query.get("eventName"),
+                    start_ms=start,
+                    end_ms=end,
+                ),
+                ascending=False,
+                limit=10,
+                offset=0,
+            )
+            captured[name] = [(sql, params)]
+        elif name.startswith("event_data"):
             customer = int(path.split("/")[4].split("?")[0])
             sql, params = records_query(
                 [org_id],
@@ -606,8 +629,8 @@ def bench_backend(kind: str, scale: int, quick: bool, soak: float, results: dict
         subprocess.run(
             [str(BIN / "eventrail"), "migrate"], env=env, check=True, capture_output=True
         )
-        plain = provision(url, workdir, "Bench", "b.till")
-        unique = provision(url, workdir, "Bench unique", "u.till")
+        plain = provision(url, workdir, "Bench", "b.till", admin=True)
+        unique = provision(url, workdir, "Bench unique", "u.till", admin=True)
         print(f"[{kind}] loading {scale:,} events, log entries and audit entries...", flush=True)
         loaded = loader.load(url, plain.org_id, plain.till_id, scale)
         unique.first_customer = loader.load_customers(url, unique.org_id)
@@ -627,6 +650,14 @@ def bench_backend(kind: str, scale: int, quick: bool, soak: float, results: dict
             "event_data (smallest customers)": [
                 f"/v2/events/event_data/{c}?limit=50" for c in loaded.sizes["smallest"]
             ],
+            "search (largest customers, by userId)": [
+                f"/v2/events/search?userIdentifierType=userId&userIdentifierValue={c}"
+                for c in loaded.sizes["largest"]
+            ],
+            "search (event name, one day)": [
+                f"/v2/events/search?eventName=StoreVisit&fromDate={mid_day}&tillDate={mid_day}"
+            ],
+            "search (no filter)": ["/v2/events/search"],
             "logs (no filter)": ["/v2/events/logs"],
             "logs (event_name)": ["/v2/events/logs?event_name=StoreVisit"],
             "logs (status)": ["/v2/events/logs?status=EMF_PROCESSOR_FAILED"],

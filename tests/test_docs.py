@@ -22,7 +22,11 @@ def test_demo_and_the_readme_three_curls(env: dict[str, str], tmp_path: Path) ->
     assert code == 0
     assert loaded["demo"] is True
     assert len(loaded["curl"]) == 3
-    assert run_cli(["demo", "--if-empty"], env) == (0, {"demo": False})
+    # make run again: no second demo; how to sign in (the console's banner) is printed again
+    assert run_cli(["demo", "--if-empty"], env) == (
+        0,
+        {"demo": False, "exists": True, "orgId": loaded["orgId"], "envFile": ANY},
+    )
     # run again by hand: no second demo, the kept values (and their port) stay
     kept = (tmp_path / ".eventrail-demo.env").read_text()
     assert f"DEMO_API={base}\n" in kept

@@ -137,6 +137,12 @@ def test_every_documented_answer_names_its_keys() -> None:
             if not status.startswith("2"):
                 continue
             if "application/json" not in answer["content"]:
+                if "application/x-ndjson" in answer["content"]:  # the streamed exports
+                    assert set(answer["content"]) == {
+                        "application/x-ndjson",
+                        "text/csv; charset=utf-8; header=present",
+                    }
+                    continue
                 # GET /metrics: Prometheus' text format, not JSON.
                 assert list(answer["content"]) == ["text/plain; version=0.0.4; charset=utf-8"]
                 continue
@@ -308,6 +314,11 @@ async def _exercise(
     r = await http.get(f"/v2/events/event_data/{lane.customer_id}")
     assert r.status_code == 200 and r.json()["data"], r.text
     assert (await http.get("/v2/events/event_data", params={"id": request_id})).status_code == 200
+    for params in ({}, {"includeSideEffects": "true", "eventName": name, "sortOrder": "ASC"}):
+        r = await http.get("/v2/events/search", params=params)
+        assert r.status_code == 200 and r.json()["clickEventDataList"], r.text
+    r = await http.get("/v2/events/search", params={"limit": "0"})
+    assert r.status_code == 400 and r.json()["errors"][0]["code"] == 1850, r.text
     for entity_type, entity_id in (
         *(("CUSTOMER", cid) for cid in org.customers),
         *(("CARD", card_id) for card_id in org.cards.values()),
@@ -323,6 +334,14 @@ async def _exercise(
         )
         assert r.status_code == 200, r.text
 
+    # notification webhooks (/v3/webHooks) and their delivery log
+    await _exercise_notifications(http, first)
+
+    for url in ("/api_gateway/v2/audits/export", "/v2/events/logs/export"):
+        for fmt in ("ndjson", "csv"):
+            assert (await http.get(url, params={"format": fmt})).status_code == 200
+    assert (await http.get("/api_gateway/v2/audits/chainHead")).status_code == 200
+
     # the writes that end things, last
     r = await http.put("/v2/events/webhook", json={"webHookId": lane.webhook_id})
     assert r.status_code == 200, r.text
@@ -335,6 +354,39 @@ async def _exercise(
     r = await http.put("/v2/events/disable", params={"event_name": name})
     assert r.status_code == 200, r.text
     assert (await http.get("/v2/events")).status_code == 200  # a disabled definition
+
+
+async def _exercise_notifications(http: httpx.AsyncClient, customer_id: int) -> None:
+    hook = {
+        "name": "crm",
+        "webHookUrl": "https://receiver.example.com/hook",
+        "methodType": "POST",
+        "webHookType": "HTTP",
+        "webHookHeaders": {"Authorization": "Basic abc"},
+        "eventNames": ["customerUpdated"],
+        "maxAllowedConnections": 2,
+    }
+    r = await http.post("/v3/webHooks", json=hook)
+    assert r.status_code == 200, r.text
+    hook_id = r.json()["data"]["webHookId"]
+    assert (await http.get("/v3/webHooks")).status_code == 200
+    assert (await http.get(f"/v3/webHooks/{hook_id}")).status_code == 200
+    r = await http.put(f"/v3/webHooks/{hook_id}", json={**hook, "slaInSeconds": 10})
+    assert r.status_code == 200, r.text
+    r = await http.put(f"/v2/customers/{customer_id}", json={"profiles": [{"lastName": "Hook"}]})
+    assert r.status_code == 200, r.text
+    request_id = r.headers["x-cap-requestid"]
+    r = await http.get(f"/v3/webHooks/eventLog/requestId/{request_id}")
+    assert r.status_code == 200 and len(r.json()["data"]) == 1, r.text
+    entry = r.json()["data"][0]
+    assert (await http.get(f"/v3/webHooks/eventLog/refId/{entry['refId']}")).status_code == 200
+    r = await http.get(f"/v3/webhooks/eventLog/{entry['eventLogId']}")
+    assert r.status_code == 200, r.text
+    r = await http.get("/v3/webHooks/eventLog", params={"webHookId": hook_id})
+    assert r.status_code == 200, r.text
+    r = await http.post(f"/v3/webHooks/eventLog/{entry['eventLogId']}/redeliver")
+    assert r.status_code == 200, r.text
+    assert (await http.delete(f"/v3/webHooks/{hook_id}")).status_code == 200
 
 
 async def test_real_answers_match_the_document(

@@ -13,6 +13,7 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from eventrail import __version__, openapi
+from eventrail.audit.endpoints import router as audits_router
 from eventrail.audit.endpoints import routes as audit_routes
 from eventrail.auth.admission import Admission
 from eventrail.auth.endpoints import router as auth_router
@@ -41,6 +42,8 @@ from eventrail.kit.middleware import (
 from eventrail.kit.ratelimit import RateLimiter
 from eventrail.kit.signals import on_stop_signal
 from eventrail.lane import LaneContext
+from eventrail.notifications.delivery import Notifier, policy_from
+from eventrail.notifications.endpoints import router as notifications_router
 from eventrail.orgs.endpoints import router as orgs_router
 from eventrail.processing.endpoints import router as logs_router
 from eventrail.processing.endpoints import routes as processing_routes
@@ -66,12 +69,14 @@ class Background:
         )
         self.committer = GroupCommitter(db, on_commit=self.processor.wake)
         self.pruner = BackgroundPruner(db, settings)
+        self.notifier = Notifier(db, policy_from(settings))
 
     def start(self) -> None:
         self.committer.start()
         if self.processor.thread_count > 0:
             self.processor.start()
             self.pruner.start()
+            self.notifier.start()
 
     def stop(self) -> None:
         """After the HTTP server has answered what was in flight: write what is still
@@ -81,6 +86,7 @@ class Background:
         self.pruner.stop()
         self.committer.stop()
         self.processor.stop()
+        self.notifier.stop()
 
 
 class EventrailApp(FastLane):
@@ -210,6 +216,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         cards_router,
         events_router,
         logs_router,
+        notifications_router,
+        audits_router,
     ):
         api.include_router(router)
     console.install(api)

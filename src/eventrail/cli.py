@@ -11,9 +11,11 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
 
     from eventrail.config import Settings
     from eventrail.db import Database
+    from eventrail.kit.plainsql import Statements
 
 
 def _emit(args: argparse.Namespace, payload: dict[str, Any], human: str) -> None:
@@ -189,35 +192,55 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_org_create(args: argparse.Namespace, settings: Settings) -> int:
-    from eventrail.orgs.service import create_org
+@contextmanager
+def _lean(settings: Settings, org_id: int | None = None) -> Iterator[Statements]:
+    """One transaction on a plain driver connection, without SQLAlchemy's ORM and the
+    models (kit/plainsql.py): `org create`, `till create` and `client create` start in
+    a fraction of the time (docs/decisions.md). With ``org_id``, the org must exist."""
+    from eventrail.kit.plainsql import NoDatabase, safe_url, transaction
+    from eventrail.orgs.provision import org_parent
 
-    db = _database(settings)
+    drivers: tuple[type[Exception], ...] = (sqlite3.Error,)
+    if not settings.is_sqlite:
+        import psycopg
+
+        drivers = (sqlite3.Error, psycopg.Error)
     try:
-        with db.transaction() as session:
-            org = create_org(
-                session,
-                name=args.name,
-                org_id=args.id,
-                parent_org_id=args.parent,
-                timezone=args.timezone,
-            )
-            org_id = org.id
-    finally:
-        db.dispose()
+        with transaction(settings) as statements:
+            if org_id is not None and not org_parent(statements, org_id)[0]:
+                raise EventrailError(f"no org {org_id}")
+            yield statements
+    except NoDatabase as exc:
+        raise CommandError(str(exc)) from None
+    except drivers as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CommandError(
+            f"cannot use the database {safe_url(settings.database_url)}: {reason}"
+        ) from None
+
+
+def cmd_org_create(args: argparse.Namespace, settings: Settings) -> int:
+    from eventrail.orgs.provision import create_org
+
+    with _lean(settings) as statements:
+        org_id = create_org(
+            statements,
+            name=args.name,
+            org_id=args.id,
+            parent_org_id=args.parent,
+            timezone=args.timezone,
+        )
     _emit(args, {"orgId": org_id}, f"created org {org_id}")
     return 0
 
 
 def cmd_till_create(args: argparse.Namespace, settings: Settings) -> int:
-    from eventrail.auth.service import create_till
+    from eventrail.auth.provision import create_till
 
     password = _password(args)
-    till = _in_org(
-        settings,
-        args.org,
-        lambda session: create_till(
-            session,
+    with _lean(settings, args.org) as statements:
+        till_id = create_till(
+            statements,
             org_id=args.org,
             code=args.code,
             password=password,
@@ -225,11 +248,13 @@ def cmd_till_create(args: argparse.Namespace, settings: Settings) -> int:
             store_code=args.store_code,
             store_name=args.store_name,
             admin=args.admin,
-        ),
-    )
-    till_id, code = till.id, till.code
+        )
     role = " (admin)" if args.admin else ""
-    _emit(args, {"tillId": till_id, "code": code}, f"created till {code}{role} (id {till_id})")
+    _emit(
+        args,
+        {"tillId": till_id, "code": args.code},
+        f"created till {args.code}{role} (id {till_id})",
+    )
     return 0
 
 
@@ -287,21 +312,17 @@ def cmd_till_admin(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_client_create(args: argparse.Namespace, settings: Settings) -> int:
-    from eventrail.auth.service import create_client
+    from eventrail.auth.provision import create_client
 
-    client, secret = _in_org(
-        settings,
-        args.org,
-        lambda session: create_client(
-            session,
+    with _lean(settings, args.org) as statements:
+        _, key, secret = create_client(
+            statements,
             org_id=args.org,
             till_code=args.till,
             ttl_seconds=args.ttl or settings.default_token_ttl_seconds,
             psi_view=args.psi_view,
             admin=args.admin,
-        ),
-    )
-    key = client.key
+        )
     _emit(
         args,
         {"key": key, "secret": secret},
@@ -423,10 +444,12 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
     db = _database(settings)
     try:
+        earlier = [] if args.new else demo.existing_orgs(db)
         if args.if_empty and demo.has_data(db):
+            if earlier:  # make run again: say how to sign in to the console
+                return _demo_exists(args, settings, earlier, demo.saved(settings))
             _emit(args, {"demo": False}, "the database has data already: no demo added")
             return 0
-        earlier = [] if args.new else demo.existing_orgs(db)
     finally:
         db.dispose()
     saved = demo.saved(settings)
@@ -713,6 +736,195 @@ def _prune_all(args: argparse.Namespace, settings: Settings, db: Database) -> in
     return 0
 
 
+def _org_timezone(db: Database, org_id: int) -> tuple[str, bool]:
+    """(timezone, masks PSI) of an org; an error naming it when there is none."""
+    from eventrail.orgs.exceptions import OrgNotFound
+    from eventrail.orgs.service import get_org
+
+    with db.transaction(write=False) as session:
+        try:
+            org = get_org(session, org_id)
+        except OrgNotFound as exc:
+            raise EventrailError(f"no org {org_id}") from exc
+        return org.timezone, bool(org.psi_masking_enabled)
+
+
+def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
+    """Walk each org's audit hash chain; exit 1 when an entry was edited, deleted or
+    inserted outside eventrail."""
+    from eventrail.audit import chain
+    from eventrail.audit.repository import chained_orgs_query
+    from eventrail.kit.dates import parse_date_param, zone
+    from eventrail.kit.fastdb import ReadPool
+
+    db = _database(settings)
+    reader = ReadPool(settings, threads=1)  # the primary: what the chain is verified on
+    try:
+        if args.org is not None:
+            timezone, _ = _org_timezone(db, args.org)
+            org_ids = [args.org]
+        else:
+            timezone = "UTC"
+            org_ids = [int(row[0]) for row in reader.rows(*chained_orgs_query())]
+        from_ms = None
+        if args.from_date is not None:
+            from_ms = parse_date_param(args.from_date, name="--from", tz=zone(timezone))
+        total = sum(chain.count_links(reader, org_id, from_ms) for org_id in org_ids)
+        bar = None if args.json else _ProgressBar(total)
+        try:
+            reports = chain.verify(
+                reader, org_ids, from_ms=from_ms, progress=bar.advance if bar else None
+            )
+        finally:
+            if bar is not None:
+                bar.close()
+    finally:
+        reader.close()
+        db.dispose()
+    checked = sum(r.checked for r in reports)
+    valid = sum(r.valid for r in reports)
+    bad = [r for r in reports if not r.ok]
+    lines = [problem.line(r.org_id) for r in bad for problem in r.problems]
+    first = next(((r, r.problems[0]) for r in bad), None)
+    if first is not None:
+        report, problem = first
+        lines.append(
+            f"FIRST BAD: org {report.org_id}, "
+            + (f"entry {problem.entry_id}" if problem.entry_id is not None else "chain head")
+            + (f" (seq {problem.seq})" if problem.seq is not None else "")
+            + f": {problem.kind}"
+        )
+    unchained = sum(r.unchained for r in reports)
+    lines.append(
+        f"{valid}/{checked} chained entries valid in {len(reports)} org(s)"
+        + (f"; {unchained} entries written before the chain (not verifiable)" if unchained else "")
+        + ("; INVALID" if bad else "; chain intact")
+    )
+    _emit(
+        args,
+        {"ok": not bad, "checked": checked, "valid": valid, "orgs": [r.as_dict() for r in reports]},
+        "\n".join(lines),
+    )
+    return 1 if bad else 0
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    """Write an org's log entries, audit entries or events to a file (NDJSON or CSV),
+    masked as the API masks them for a caller without PSI_VIEW unless --unmasked;
+    --resume continues after the last whole row of the file."""
+    from eventrail.audit import service as audit_service
+    from eventrail.audit.repository import AuditReads
+    from eventrail.kit import exports
+    from eventrail.kit.dates import parse_date_range, zone
+    from eventrail.kit.fastdb import ReadPool
+    from eventrail.processing import service as processing_service
+    from eventrail.processing.repository import EventReads
+
+    out = Path(args.out)
+    fmt = args.format or ("csv" if out.suffix.lower() == ".csv" else "ndjson")
+    db = _database(settings)
+    # The replica when there is one (EVENTRAIL_READ_DATABASE_URL), as the API's exports.
+    reader = ReadPool(
+        settings,
+        url=settings.read_database_url,
+        threads=1,
+        sqlite_cache_kib=exports.EXPORT_CACHE_KIB,
+    )
+    try:
+        timezone, masks = _org_timezone(db, args.org)
+        mask = masks and not args.unmasked
+        start_ms, end_ms = parse_date_range(
+            args.from_date, args.to_date, start_name="--from", end_name="--to", tz=zone(timezone)
+        )
+        after: tuple[int, int] | None = None
+        size = 0
+        if args.resume and out.exists():
+            found = exports.resume_point(out, fmt)
+            if found.complete:
+                _emit(args, {"rows": 0, "complete": True, "out": str(out)}, f"{out} is complete")
+                return 0
+            after, size = found.after, found.size
+        batch = exports.BATCH_ROWS
+        if args.kind == "logs":
+            f = processing_service.log_filters(
+                timezone,
+                event_name=args.event_name,
+                from_date=args.from_date,
+                to_date=args.to_date,
+                status=args.status,
+            )
+            batches = processing_service.export_logs(
+                EventReads(reader), args.org, f, mask=mask, after=after, batch=batch
+            )
+            columns = processing_service.LOG_EXPORT_COLUMNS
+        elif args.kind == "events":
+            batches = processing_service.export_events(
+                EventReads(reader),
+                args.org,
+                timezone,
+                event_name=args.event_name,
+                start_ms=start_ms,
+                end_ms=end_ms,
+                mask=mask,
+                after=after,
+                batch=batch,
+            )
+            columns = processing_service.EVENT_EXPORT_COLUMNS
+        else:
+            entity = None
+            if args.entity_type is not None or args.entity_id is not None:
+                if args.entity_type is None or args.entity_id is None:
+                    raise CommandError("give --entity-type and --entity-id, or neither")
+                entity = (args.entity_type, args.entity_id)
+            x = audit_service.AuditExport(
+                args.org,
+                entity,
+                start_ms=start_ms,
+                end_ms=end_ms,
+                reference_type=args.reference_type,
+            )
+            batches = audit_service.export_audits(
+                AuditReads(reader), x, mask=mask, after=after, batch=batch
+            )
+            columns = audit_service.AUDIT_EXPORT_COLUMNS
+        encoder = exports.Encoder(fmt, columns)
+        bar = None if args.json else _ExportProgress()
+        rows = exports.write_file(out, encoder, batches, size, progress=bar)
+        if bar is not None:
+            bar.close()
+    finally:
+        reader.close()
+        db.dispose()
+    verb = "appended" if size else "wrote"
+    _emit(
+        args,
+        {"rows": rows, "complete": True, "out": str(out), "format": fmt},
+        f"{verb} {rows} row(s) to {out}",
+    )
+    return 0
+
+
+class _ExportProgress:
+    """``exported 52000 rows`` on standard error, redrawn in place on a terminal, else a
+    line every 100 000 rows (an export does not count its rows first)."""
+
+    def __init__(self) -> None:
+        self.done = 0
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, rows: int) -> None:
+        before, self.done = self.done, self.done + rows
+        if self.tty:
+            print(f"\rexported {self.done} rows", end="", file=sys.stderr)
+        elif before // 100_000 != self.done // 100_000:
+            print(f"exported {self.done} rows", file=sys.stderr)
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.tty:
+            print(file=sys.stderr)
+
+
 class _ArgumentParser(argparse.ArgumentParser):
     """argparse, answering bad arguments in one line (JSON with ``--json``)."""
 
@@ -837,6 +1049,50 @@ def _parser() -> argparse.ArgumentParser:
         dest="dry_run",
         action="store_true",
         help="say what would be replayed, replaying nothing",
+    )
+
+    audit = sub.add_parser("audit", help="the audit trail").add_subparsers(
+        dest="action", required=True
+    )
+    verify = add(
+        audit,
+        "verify",
+        cmd_audit_verify,
+        "check the audit hash chain: exit 1 naming the first entry edited, deleted or inserted",
+    )
+    verify.add_argument("--org", type=int, help="one org (default: every org)")
+    verify.add_argument(
+        "--from", dest="from_date", help="start at the first entry written from this date"
+    )
+
+    export = add(
+        sub,
+        "export",
+        cmd_export,
+        "write an org's log entries, audit entries or events to a file (NDJSON or CSV)",
+    )
+    export.add_argument("kind", choices=("logs", "audits", "events"))
+    export.add_argument("--org", type=int, required=True)
+    export.add_argument("--out", required=True, help="the file (.csv: CSV unless --format)")
+    export.add_argument("--format", choices=("ndjson", "csv"))
+    export.add_argument(
+        "--resume", action="store_true", help="continue after the last whole row of --out"
+    )
+    export.add_argument("--from", dest="from_date", help="from this date (the org's timezone)")
+    export.add_argument("--to", dest="to_date", help="to this date, inclusive")
+    export.add_argument("--event-name", dest="event_name", help="logs, events: this event only")
+    export.add_argument("--status", help="logs: this status only")
+    export.add_argument(
+        "--entity-type", dest="entity_type", type=str.upper, choices=("CUSTOMER", "CARD")
+    )
+    export.add_argument("--entity-id", dest="entity_id", type=int)
+    export.add_argument(
+        "--reference-type", dest="reference_type", help="audits: this referenceType"
+    )
+    export.add_argument(
+        "--unmasked",
+        action="store_true",
+        help="PSI values in clear even when the org masks them",
     )
 
     org = sub.add_parser("org", help="orgs").add_subparsers(dest="action", required=True)

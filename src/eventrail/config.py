@@ -147,6 +147,34 @@ class Settings(BaseSettings):
         le=10_000,
         description="Rows one pruning transaction deletes at most.",
     )
+    notify_allow_private: bool = Field(
+        default=False,
+        description="Let notification webhooks reach private, loopback and link-local "
+        "addresses (on-premises receivers, tests). Off: refused at registration and "
+        "before each delivery (docs/notifications.md).",
+    )
+    notify_timeout_seconds: float = Field(
+        default=15, gt=0, le=120, description="Timeout of each notification request phase."
+    )
+    notify_retry_base_seconds: float = Field(
+        default=5, gt=0, le=3600, description="First retry delay of a failed notification."
+    )
+    notify_retry_max_seconds: float = Field(
+        default=3600, gt=0, le=86_400, description="Longest delay between two retries."
+    )
+    notify_give_up_seconds: float = Field(
+        default=259_200,
+        gt=0,
+        le=30 * 86_400,
+        description="A notification still failing this long after it was written is marked "
+        "failed (redeliverable).",
+    )
+    notify_senders: int = Field(
+        default=4,
+        ge=1,
+        le=256,
+        description="Notification requests in flight at once per process (where processors run).",
+    )
 
     @field_validator("database_url")
     @classmethod

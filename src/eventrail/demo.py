@@ -339,7 +339,14 @@ def _events(ids: list[int], rng: random.Random) -> list[dict[str, Any]]:
                     }
                 )
             elif kind < 0.87:
-                events.append({"event_name": "Purchase", "customer": mobile, "amount": "lots"})
+                events.append(
+                    {
+                        "event_name": "Purchase",
+                        "customer": mobile,
+                        "amount": "lots",  # not a number: fails until the definition allows it
+                        "orderId": f"L-{index}-{k}",
+                    }
+                )
             elif kind < 0.92:
                 events.append({"event_name": "Checkout", "customer": mobile})
             elif kind < 0.96:

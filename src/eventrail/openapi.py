@@ -27,8 +27,9 @@ from eventrail.processing.endpoints import (
     CUSTOMER_PARAMS,
     LOGS_PARAMS,
     ONE_EVENT_PARAMS,
+    SEARCH_PARAMS,
 )
-from eventrail.processing.schemas import EventDataList, LogList
+from eventrail.processing.schemas import EventDataList, LogList, SearchAnswer
 
 _ERROR = {"$ref": "#/components/schemas/ErrorEnvelope"}
 _SECURITY: list[dict[str, list[str]]] = [{"basic": []}, {"oauthToken": []}]
@@ -113,6 +114,16 @@ _LANE = (
         ONE_EVENT_PARAMS,
         EventDataList,
         "The event, or none",
+        _READ_ERRORS,
+    ),
+    _LaneOperation(
+        "get",
+        "/v2/events/search",
+        _LOGS_TAG,
+        "The org's events by event, customer, group, time and duplicate flag",
+        SEARCH_PARAMS,
+        SearchAnswer,
+        "Events, by date (a refused parameter: 400 with code 1850 naming it)",
         _READ_ERRORS,
     ),
     _LaneOperation(

@@ -12,6 +12,7 @@ import re
 import subprocess
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page, expect, sync_playwright
 
@@ -37,6 +38,25 @@ def _demo(env: dict[str, str], base: str) -> dict[str, str]:
         assert done.returncode == 0, done.stderr
     lines = (Path(env["EVENTRAIL_DATA_DIR"]) / ".eventrail-demo.env").read_text().splitlines()
     return dict(line.split("=", 1) for line in lines if "=" in line)
+
+
+def fix_purchase(base: str, till: str, password: str) -> None:
+    """The demo's Purchase definition with ``amount`` a string: the fix support asks for."""
+    mobile = {"identifierType": {"value": "mobile", "valueType": "ENUM"}}
+    body = {
+        "eventName": "Purchase",
+        "label": "Purchase",
+        "actions": ["EIConsumer"],
+        "fields": [
+            {"name": "customer", "type": "customer", "attributes": mobile},
+            {"name": "amount", "type": "string", "attributes": {"isRequired": True}},
+            {"name": "orderId", "type": "string", "attributes": {"isUniqueKeyField": True}},
+            {"name": "channel", "type": "enum", "attributes": {"possibleValues": "app,web,pos"}},
+            {"name": "email", "type": "string", "attributes": {"isPsiData": True}},
+        ],
+    }
+    r = httpx.put(f"{base}/v2/events", json=body, auth=(till, password), timeout=30)
+    assert r.status_code == 200 and r.json()["errors"] == [], r.text
 
 
 def _shot(page: Page, name: str) -> None:
@@ -78,6 +98,17 @@ def test_a_support_journey_in_chromium(env: dict[str, str], tmp_path: Path) -> N
             page.fill("input[name=name]", till)
             page.fill("input[name=secret]", password)
             page.click("form.card button[type=submit]")
+            expect(page).to_have_url(f"{server.base}/console")
+            # The overview: both charts have bars, the failures and webhooks their rows.
+            for chart in ("#chart-day", "#chart-week"):
+                expect(page.locator(f"{chart} rect.bar.s-EVENT_SUCCESS")).not_to_have_count(0)
+                expect(page.locator(f"{chart} rect.bar").first).to_be_visible()
+            expect(page.locator("#failures tbody")).to_contain_text("EVENT_FIELD_VALIDATION_FAILED")
+            expect(page.locator("#webhooks td.last").first).not_to_have_text("never")
+            expect(page.locator("#backlog")).to_contain_text("waiting")
+            _shot(page, "console-overview.png")
+
+            page.click("nav >> text=Event log")
             expect(page).to_have_url(f"{server.base}/console/events")
             expect(page.locator("table.log tbody tr")).to_have_count(50)
             _shot(page, "console-events.png")
@@ -88,11 +119,32 @@ def test_a_support_journey_in_chromium(env: dict[str, str], tmp_path: Path) -> N
             statuses = page.locator("table.log tbody td:nth-child(2)").all_inner_texts()
             assert statuses and set(statuses) == {"EVENT_FIELD_VALIDATION_FAILED"}
 
+            page.fill("input[name=event]", "Purchase")
+            page.click("form.filters button[type=submit]")
+            expect(page).to_have_url(re.compile(r"event=Purchase"))
             page.locator("table.log tbody a").first.click()
             expect(page.locator(".verdict")).to_contain_text("What to do")
             expect(page.locator(".verdict")).to_contain_text("Fix the sender")
-            expect(page.locator("pre.json").first).to_contain_text("event_name")
+            expect(page.locator(".verdict")).to_contain_text("Invalid value for field amount")
+            expect(page.locator("pre.json").first).to_contain_text('"amount": "lots"')
+            expect(page.locator("#replays")).to_contain_text("Never replayed.")
             _shot(page, "console-event.png")
+            failed_url = page.url
+
+            # Support asks for the definition to be fixed (here, through the API).
+            fix_purchase(server.base, till, password)
+            page.click("form.replay button[type=submit]")
+            result = page.locator("#replay-result")
+            expect(result).to_contain_text("Replayed as")
+            expect(result).to_contain_text("EVENT_SUCCESS")
+            expect(page.locator("#replays tbody")).to_contain_text("succeeded")
+            _shot(page, "console-replay.png")
+            result.locator("a").click()
+            expect(page.locator(".verdict")).to_contain_text("Event processed successfully")
+            replay_id = page.url.rsplit("/", 1)[1]
+            expect(page.locator("table.facts")).to_contain_text(failed_url.rsplit("/", 1)[1])
+            page.locator("table.facts a[href^='/console/customers/']").click()
+            expect(page.locator(f".timeline a[href='/console/events/{replay_id}']")).to_be_visible()
 
             page.click("nav >> text=Customers")
             page.select_option("select[name=by]", "id")
@@ -110,6 +162,18 @@ def test_a_support_journey_in_chromium(env: dict[str, str], tmp_path: Path) -> N
             expect(page.locator("input.copy").first).to_have_value(
                 re.compile(rf"^{re.escape(server.base)}/webhooks/[0-9a-f]{{32}}$")
             )
+            page.fill("textarea[name=payload]", "{not json")
+            page.click("form.try button[type=submit]")
+            expect(page.locator("form.try .error")).to_contain_text("not valid JSON")
+            page.fill(
+                "textarea[name=payload]",
+                '{"event_name": "Purchase", "customer": "919800000001", "channel": "fax",'
+                ' "amount": 3}',
+            )
+            page.click("form.try button[type=submit]")
+            expect(page.locator("#try-result")).to_contain_text("EVENT_FIELD_VALIDATION_FAILED")
+            expect(page.locator("#try-result .step")).to_have_text("field validation")
+            page.locator("#try").scroll_into_view_if_needed()
             _shot(page, "console-definitions.png")
 
             page.click("text=Sign out")
@@ -118,8 +182,9 @@ def test_a_support_journey_in_chromium(env: dict[str, str], tmp_path: Path) -> N
             expect(page).to_have_url(re.compile(r"/console/sign-in\?next=%2Fconsole%2Fdefinitions"))
         finally:
             context.close()
-    # Nothing the page's Content-Security-Policy had to block, nothing missing: the one
-    # complaint is the refused sign-in's 401.
+    # Nothing the page's Content-Security-Policy had to block, nothing missing: the only
+    # complaints are the refused sign-in's 401 and the bad JSON payload's 400.
     assert problems == [
-        "Failed to load resource: the server responded with a status of 401 (Unauthorized)"
+        "Failed to load resource: the server responded with a status of 401 (Unauthorized)",
+        "Failed to load resource: the server responded with a status of 400 (Bad Request)",
     ]

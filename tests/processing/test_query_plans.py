@@ -13,11 +13,18 @@ from eventrail.db import Database
 from eventrail.models import EventLog, EventLogCount, EventRecord
 from eventrail.models.event_log_count import SLOT_MS
 from eventrail.processing.repository import (
+    LogFilter,
+    log_status_counts_query,
     logs_query,
+    oldest_log_query,
     outcome_counts_query,
+    overview_slots_query,
     record_query,
     records_query,
+    rollup_status_counts_query,
     slot_counts_query,
+    top_failures_query,
+    webhook_last_slot_query,
 )
 from tests.fixtures.factories import make_org
 
@@ -188,3 +195,46 @@ def test_summary_reads_a_days_range_of_the_rollup_by_its_key(
     else:
         assert "Seq Scan on event_log_counts" not in plan, plan
     assert "event_logs" not in plan, plan
+
+
+# -- the console: counts per status, overview -----------------------------------------
+def test_console_counts_read_only_the_edges_of_the_log(db: Database, crowded: int) -> None:
+    """The log's part of the console's counts per status: the oldest kept entry and a
+    range's partial quarter-hours, by (org, start time); never a scan of the org's log."""
+    plan = _explain(db, oldest_log_query(crowded))
+    assert "ix_event_logs_org_start" in plan, plan
+    _no_scan_or_sort(plan, "event_logs", db.is_sqlite)
+    for extra in ({}, {"event_name": "Shop"}, {"webhook_id": "0" * 32}):
+        edge = LogFilter([crowded], start_ms=T0 + 1000, end_ms=T0 + SLOT_MS - 1, **extra)
+        plan = _explain(db, log_status_counts_query(edge))
+        assert "ix_event_logs_org_" in plan, plan
+        if db.is_sqlite:
+            assert "SCAN event_logs\n" not in plan + "\n", plan
+        else:
+            assert "Seq Scan on event_logs" not in plan, plan
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        lambda org, lo: rollup_status_counts_query(org, lo, None, event_name=None, webhook_id=None),
+        lambda org, lo: rollup_status_counts_query(
+            org, lo, lo + 86_400_000, event_name="Shop", webhook_id=None
+        ),
+        lambda org, lo: overview_slots_query([org], lo),
+        lambda org, lo: top_failures_query([org], lo, "EVENT_SUCCESS", 10),
+        lambda org, lo: webhook_last_slot_query(org, "0" * 32),
+    ],
+)
+def test_console_overview_and_counts_read_the_rollup_by_its_key(
+    db: Database, rolled_up: int, query: Any
+) -> None:
+    lo = T0 // SLOT_MS * SLOT_MS + 23 * 86_400_000
+    plan = _explain(db, query(rolled_up, lo))
+    index = "sqlite_autoindex_event_log_counts_1" if db.is_sqlite else "pk_event_log_counts"
+    assert index in plan, plan
+    if db.is_sqlite:
+        assert "SCAN event_log_counts\n" not in plan + "\n", plan
+    else:
+        assert "Seq Scan on event_log_counts" not in plan, plan
+    assert "event_logs " not in plan, plan

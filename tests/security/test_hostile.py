@@ -87,11 +87,31 @@ async def _populate(t: Tenant, name: str, drain: Any) -> tuple[dict[str, str], d
     )["seriesId"]
     card = unique("CARD")
     ok(await t.http.post("/v2/card", json={"cardNumber": card, "seriesId": series}))
+    # a notification webhook and one delivery of it (/v3/webHooks)
+    hook = {
+        "name": name,
+        "webHookUrl": "https://receiver.example.com/hook",
+        "methodType": "POST",
+        "webHookType": "HTTP",
+        "eventNames": ["customerUpdated"],
+        "maxAllowedConnections": 2,
+    }
+    notify_hook = ok(await t.http.post("/v3/webHooks", json=hook))["data"]["webHookId"]
+    r = await t.http.put(
+        f"/v2/customers/{org.customer_id}", json={"profiles": [{"lastName": "Notified"}]}
+    )
+    ok(r)
+    notify_request = r.headers["x-cap-requestid"]
+    [delivery] = ok(await t.http.get(f"/v3/webHooks/eventLog/requestId/{notify_request}"))["data"]
     path = {
         "id": str(org.customer_id),
         "userId": str(org.customer_id),
         "webhook_id": org.webhook_id,
         "externalId": group,
+        "webHookId": notify_hook,
+        "eventLogId": delivery["eventLogId"],
+        "requestId": notify_request,
+        "refId": delivery["refId"],
     }
     query = {
         "entityId": str(org.customer_id),

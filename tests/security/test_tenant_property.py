@@ -143,6 +143,10 @@ class World:
     client_key: str
     payload_marker: str  # a value only A's events carry
     db: Database
+    notify_hook: str = ""  # A's notification webhook (/v3/webHooks)
+    notify_request: str = ""  # the request whose change A was notified of
+    notify_ref: str = ""  # its refId
+    delivery: str = ""  # the delivery's eventLogId
     sent: list[str] = field(default_factory=list)  # every request of the actors so far
     before: dict[str, list[tuple[Any, ...]]] | None = None  # A's rows, once taken
 
@@ -175,6 +179,9 @@ class World:
             *self.request_ids,
             self.client_key,
             self.payload_marker,
+            self.notify_hook,
+            self.notify_request,
+            self.delivery,
         ]
 
     def numbers(self) -> dict[str, set[int]]:
@@ -279,6 +286,16 @@ async def world(
     logs = (await ok(await a.http.get("/v2/events/logs", params={"limit": 100})))["data"]
     assert {e["id"] for e in logs} >= set(request_ids)  # control: A's events are there
     key, _ = make_client(db, a.tenant.org_id, a.tenant.till_code)
+    # A's notification webhook, and a notification of a new customer of A
+    hook = await ok(await a.http.post("/v3/webHooks", json=_notify_hook(["customerAdded"])))
+    r = await a.http.post(
+        "/v2/customers",
+        json={"profiles": [{"identifiers": [{"type": "mobile", "value": new_mobile()}]}]},
+    )
+    await ok(r)
+    notify_request = r.headers["x-cap-requestid"]
+    r = await a.http.get(f"/v3/webHooks/eventLog/requestId/{notify_request}")
+    [delivery] = (await ok(r))["data"]
     return World(
         a=a,
         actors=actors,
@@ -290,7 +307,23 @@ async def world(
         client_key=key,
         payload_marker=marker,
         db=db,
+        notify_hook=hook["data"]["webHookId"],
+        notify_request=notify_request,
+        notify_ref=delivery["refId"],
+        delivery=delivery["eventLogId"],
     )
+
+
+def _notify_hook(names: list[str], **extra: Any) -> dict[str, Any]:
+    return {
+        "name": "hook",
+        "webHookUrl": "https://receiver.example.com/hook",
+        "methodType": "POST",
+        "webHookType": "HTTP",
+        "eventNames": names,
+        "maxAllowedConnections": 2,
+        **extra,
+    }
 
 
 # -- A's state: every row of every table that belongs to A ---------------------------------
@@ -483,6 +516,31 @@ def webhook_target(d: Draw, w: World, actor: Actor) -> str:
     # A's auth-enabled webhook (the actor's credentials are not A's: refused), or the
     # actor's own (processed in the actor's org, never A's)
     return str(pick(d, [w.webhook, actor.webhook], "webhook"))
+
+
+def search_of_a(d: Draw, w: World, x: Actor) -> Req:
+    """A search naming A's events, customers, group or attribute values."""
+    kind = pick(d, range(9), "search by")
+    params: dict[str, Any] = [
+        dict,
+        lambda: {"eventName": case(d, w.event)},
+        lambda: {"eventId": w.event_id},
+        lambda: {"eventId": pick(d, w.request_ids)},
+        lambda: {"userIdentifierType": "userId", "userIdentifierValue": customer_of_a(d, w)},
+        lambda: {"userIdentifierType": "mobile", "userIdentifierValue": pick(d, w.a.mobiles)},
+        lambda: {
+            "userGroupIdentifierType": "groupExternalId",
+            "userGroupIdentifierValue": w.a.group,
+        },
+        lambda: {
+            "userGroupIdentifierType": "userId",
+            "userGroupIdentifierValue": customer_of_a(d, w),
+        },
+        lambda: {"m": w.payload_marker, "allowExactMatch": "true"},
+    ][kind]()
+    # the parent reading its child with scope=child is SPEC §7's one exception
+    scope = {} if x.is_parent_of_a else pick(d, [{}, {"scope": "child"}])
+    return Req("GET", "/v2/events/search", {**params, "limit": 1000, **scope})
 
 
 SETTINGS = "/v2/orgs/settings"
@@ -755,6 +813,7 @@ BUILDERS: dict[str, Builder] = {
         pick(d, [{}, {"limit": 10000, "from_date": "0"}, {"event_name": w.event}])
         | ({} if x.is_parent_of_a else pick(d, [{}, {"scope": "child"}])),
     ),
+    "GET /v2/events/search": search_of_a,
     "GET /v2/events/event_data": lambda d, w, x: Req(
         "GET", "/v2/events/event_data", {"id": pick(d, w.request_ids)}
     ),
@@ -778,6 +837,39 @@ BUILDERS: dict[str, Builder] = {
                 ],
             ),
         },
+    ),
+    "POST /v3/webHooks": lambda d, w, x: Req(
+        "POST",
+        "/v3/webHooks",
+        body=_notify_hook(
+            pick(d, [["customerAdded"], ["customerUpdated", "groupMemberAdded"]]),
+            listenToChildEvents=d.boolean(),
+        ),
+    ),
+    "GET /v3/webHooks": lambda d, w, x: Req("GET", "/v3/webHooks"),
+    "GET /v3/webHooks/{webHookId}": lambda d, w, x: Req("GET", f"/v3/webHooks/{w.notify_hook}"),
+    "PUT /v3/webHooks/{webHookId}": lambda d, w, x: Req(
+        "PUT", f"/v3/webHooks/{w.notify_hook}", body=_notify_hook(["customerUpdated"])
+    ),
+    "DELETE /v3/webHooks/{webHookId}": lambda d, w, x: Req(
+        "DELETE", f"/v3/webHooks/{w.notify_hook}"
+    ),
+    "GET /v3/webHooks/eventLog": lambda d, w, x: Req(
+        "GET",
+        "/v3/webHooks/eventLog",
+        pick(d, [{}, {"webHookId": w.notify_hook}, {"status": "pending"}]),
+    ),
+    "GET /v3/webHooks/eventLog/requestId/{requestId}": lambda d, w, x: Req(
+        "GET", f"/v3/webHooks/eventLog/requestId/{w.notify_request}"
+    ),
+    "GET /v3/webHooks/eventLog/refId/{refId}": lambda d, w, x: Req(
+        "GET", f"/v3/webHooks/eventLog/refId/{w.notify_ref}"
+    ),
+    "GET /v3/webhooks/eventLog/{eventLogId}": lambda d, w, x: Req(
+        "GET", f"/v3/webhooks/eventLog/{w.delivery}"
+    ),
+    "POST /v3/webHooks/eventLog/{eventLogId}/redeliver": lambda d, w, x: Req(
+        "POST", f"/v3/webHooks/eventLog/{w.delivery}/redeliver"
     ),
     "POST /webhooks/{webhook_id}": lambda d, w, x: Req(
         "POST", f"/webhooks/{webhook_target(d, w, x)}", body=event_payload(d, w, x)

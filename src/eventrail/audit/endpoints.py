@@ -1,36 +1,73 @@
-"""GET /api_gateway/v2/audits, served by the fast lane. Its parameters are declared
+"""GET /api_gateway/v2/audits, served by the fast lane; its export and the hash
+chain's head, FastAPI routes. Its parameters are declared
 once here (``kit/params.py``): the handler parses with them and ``openapi.py``
 documents them."""
 
 from __future__ import annotations
 
-from eventrail.audit import service
+import copy
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response, StreamingResponse
+
+from eventrail.audit import chain, service
 from eventrail.audit.repository import AuditQuery, AuditReads
+from eventrail.audit.schemas import ChainHeadOut
+from eventrail.deps import CurrentCaller
+from eventrail.errors import BadRequest
+from eventrail.kit import exports
 from eventrail.kit.asgi import FastRequest, FastResponse, Route, json_response
 from eventrail.kit.dates import parse_date_range, zone
-from eventrail.kit.fastdb import READ_FROM
+from eventrail.kit.fastdb import READ_FROM, ReadRoute
 from eventrail.kit.params import LONG_MAX, Bool, Choice, Date, Int, Params, Str
+from eventrail.kit.requests import parse_query
 from eventrail.lane import LaneContext
 
 AUDITS = "GET /api_gateway/v2/audits"
 _MAX_PAGE_NO = 10_000_000
 
 # Checked in this order; the dates are read between the two groups.
-AUDITS_PARAMS = Params(
+AUDITS_ENTITY = Params(
     Choice("entityType", ("CUSTOMER", "CARD"), "Entity type", required=True),
     Int("entityId", 1, LONG_MAX, "Customer or card id", required=True),
-    Int("limit", 1, 100, "Page size", default=10),
-    Int("pageNo", 0, _MAX_PAGE_NO, "0-based page", default=0),
-    Choice("sortBy", ("autoUpdateTime", "createdOn"), "Sort key", default="autoUpdateTime"),
-    Choice("sortOrder", ("ASC", "DESC"), "Sort order", default="DESC"),
+)
+AUDITS_DATES = Params(
     Date("startDate", "On autoUpdateTime"),
     Date("endDate", "On autoUpdateTime"),
+)
+AUDITS_PARAMS = (
+    AUDITS_ENTITY
+    + Params(
+        Int("limit", 1, 100, "Page size", default=10),
+        Int("pageNo", 0, _MAX_PAGE_NO, "0-based page", default=0),
+        Choice("sortBy", ("autoUpdateTime", "createdOn"), "Sort key", default="autoUpdateTime"),
+        Choice("sortOrder", ("ASC", "DESC"), "Sort order", default="DESC"),
+    )
+    + AUDITS_DATES
 )
 AUDITS_FILTERS = Params(
     Choice("referenceType", service.REFERENCE_TYPES, "The events' reference type"),
     Str("source", 40, "Entry source"),
     Str("referenceValue", 100, "An updatedField"),
     Bool("includeUserContext", "Show userContextDetails", default=False),
+)
+
+
+def _optional(params: Params) -> Params:
+    """The same declarations, not required (the export's whole-org extension)."""
+    copies = []
+    for param in params.params:
+        twin = copy.copy(param)
+        twin.required = False
+        twin.description += "; extension: leave out entityType and entityId for the whole org"
+        copies.append(twin)
+    return Params(*copies)
+
+
+# The export: the read's filters without its page and order; the format and a cursor.
+AUDITS_EXPORT_PARAMS = (
+    _optional(AUDITS_ENTITY) + AUDITS_DATES + AUDITS_FILTERS + exports.export_params()
 )
 
 
@@ -72,3 +109,93 @@ def routes(ctx: LaneContext) -> list[Route]:
         return json_response(page)
 
     return [("GET", "/api_gateway/v2/audits", audits)]
+
+
+# -- FastAPI routes: the export (streamed) and the chain's head ----------------------
+router = APIRouter(prefix="/api_gateway/v2/audits", tags=["audit"])
+
+
+def _cursor(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    time_part, _, id_part = text.partition(".")
+    if not (time_part.isdigit() and id_part.isdigit()):
+        raise BadRequest("Invalid value for query parameter 'after': the cursor of an exported row")
+    return int(time_part), int(id_part)
+
+
+@router.get(
+    "/export",
+    summary="Extension: every audit entry the filters match (an entity's, or the org's "
+    "in a date range), streamed as NDJSON or CSV",
+    response_class=Response,
+    responses=exports.openapi_answer("AuditEntryOut"),
+    openapi_extra={"parameters": AUDITS_EXPORT_PARAMS.openapi()},
+)
+async def export_audits(request: Request, caller: CurrentCaller) -> Response:
+    q = AUDITS_EXPORT_PARAMS.parse(parse_query(request.scope.get("query_string", b"")))
+    entity: tuple[str, int] | None = None
+    if q["entityType"] is not None or q["entityId"] is not None:
+        for name in ("entityType", "entityId"):
+            if q[name] is None:
+                raise BadRequest(
+                    f"Missing required query parameter '{name}' "
+                    "(give entityType and entityId, or neither for the whole org)"
+                )
+        entity = (q["entityType"], q["entityId"])
+    start_ms, end_ms = parse_date_range(
+        q["startDate"],
+        q["endDate"],
+        start_name="startDate",
+        end_name="endDate",
+        tz=zone(caller.org_timezone),
+    )
+    after = _cursor(q["after"])
+    x = service.AuditExport(
+        caller.org_id,
+        entity,
+        start_ms=start_ms,
+        end_ms=end_ms,
+        source=q["source"],
+        reference_type=q["referenceType"],
+        reference_value=q["referenceValue"],
+        include_user_context=q["includeUserContext"],
+    )
+    route: ReadRoute = request.app.state.reads
+    pool = route.dedicated(
+        request.headers.get(READ_FROM), sqlite_cache_kib=exports.EXPORT_CACHE_KIB
+    )
+    batches = service.export_audits(
+        AuditReads(pool), x, mask=caller.masks_psi, after=after, batch=exports.BATCH_ROWS
+    )
+    encoder = exports.Encoder(q["format"], service.AUDIT_EXPORT_COLUMNS)
+    return StreamingResponse(
+        exports.stream(batches, encoder, pool.close),
+        media_type=encoder.media_type,
+        headers={"content-disposition": f'attachment; filename="audits.{q["format"]}"'},
+    )
+
+
+@router.get(
+    "/chainHead",
+    summary="Extension: the newest link of the org's audit hash chain, to anchor elsewhere",
+    response_model=ChainHeadOut,
+)
+def chain_head(request: Request, caller: CurrentCaller) -> Any:
+    route: ReadRoute = request.app.state.reads
+    head = AuditReads(route.pool(request.headers.get(READ_FROM))).chain_head(caller.org_id)
+    if head is None:
+        return {
+            "orgId": caller.org_id,
+            "seq": 0,
+            "hash": chain.GENESIS,
+            "updatedAt": None,
+            "prunedSeq": 0,
+        }
+    return {
+        "orgId": caller.org_id,
+        "seq": head.seq,
+        "hash": head.head_hash,
+        "updatedAt": head.updated_at,
+        "prunedSeq": head.pruned_seq,
+    }

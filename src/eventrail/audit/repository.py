@@ -4,6 +4,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from eventrail.kit.fastdb import ReadPool
@@ -80,6 +81,97 @@ def counts_matches(q: AuditQuery) -> bool:
     )
 
 
+def _filters(
+    params: dict[str, Any],
+    lead: str,
+    *,
+    org_id: int,
+    entity: tuple[str, int] | None,
+    start_ms: int | None,
+    end_ms: int | None,
+    source: str | None,
+    reference_type: str | None,
+    reference_value: str | None,
+    by_kind: bool,
+) -> list[str]:
+    """The WHERE terms of the audits read and of its export (``params`` filled in);
+    ``entity`` None: the whole org (the export's extension). With ``by_kind`` the
+    referenceType is matched on ``audit_kinds`` (``k``), else through ``audit_refs``."""
+    params["org_id"] = org_id
+    where = [f"{lead}.org_id = :org_id"]
+    refs = ["org_id = :org_id"]
+    if entity is not None:
+        params.update(entity_type=entity[0], entity_id=entity[1])
+        where += [f"{lead}.entity_type = :entity_type", f"{lead}.entity_id = :entity_id"]
+        refs += ["entity_type = :entity_type", "entity_id = :entity_id"]
+    if reference_type is not None:
+        params["reference_type"] = reference_type
+        refs.append("reference_type = :reference_type")
+        if by_kind:
+            where.append("k.reference_type = :reference_type")
+    if start_ms is not None:
+        where.append(f"{lead}.auto_update_time >= :start_ms")
+        params["start_ms"] = start_ms
+    if end_ms is not None:
+        where.append(f"{lead}.auto_update_time <= :end_ms")
+        params["end_ms"] = end_ms
+    if source is not None:
+        where.append("lower(e.source) = :source")
+        params["source"] = source.lower()
+    if reference_value is not None:
+        refs.append("updated_field = :reference_value")
+        params["reference_value"] = reference_value
+    if reference_value is not None or (reference_type is not None and not by_kind):
+        where.append(f"e.id IN (SELECT entry_id FROM audit_refs WHERE {' AND '.join(refs)})")
+    return where
+
+
+def audit_export_query(
+    *,
+    org_id: int,
+    entity: tuple[str, int] | None,
+    start_ms: int | None,
+    end_ms: int | None,
+    source: str | None,
+    reference_type: str | None,
+    reference_value: str | None,
+    after: tuple[int, int] | None,
+    limit: int,
+) -> tuple[str, dict[str, Any]]:
+    """One keyset batch of the audits export: oldest first by ``(created_on, id)``
+    (an index of an entity's entries, or of the org's), after ``after``."""
+    params: dict[str, Any] = {"limit": limit}
+    where = _filters(
+        params,
+        "e",
+        org_id=org_id,
+        entity=entity,
+        start_ms=start_ms,
+        end_ms=end_ms,
+        source=source,
+        reference_type=reference_type,
+        reference_value=reference_value,
+        by_kind=False,
+    )
+    # created_on >= auto_update_time (an entry is written after its change) and less
+    # than a day after it: bounds on created_on let the org-wide export read a range
+    # of ix_audit_entries_org_created_on instead of the org's whole trail.
+    if start_ms is not None:
+        where.append("e.created_on >= :start_ms")
+    if end_ms is not None:
+        where.append("e.created_on <= :end_ms + 86400000")
+    if after is not None:
+        where.append(
+            "(e.created_on > :after_time OR (e.created_on = :after_time AND e.id > :after_id))"
+        )
+        params.update(after_time=after[0], after_id=after[1])
+    sql = (
+        f"SELECT {_COLUMNS}, e.seq, e.prev_hash, e.row_hash FROM audit_entries e "
+        f"WHERE {' AND '.join(where)} ORDER BY e.created_on, e.id LIMIT :limit"
+    )
+    return sql, params
+
+
 def audit_queries(q: AuditQuery) -> tuple[str, str, dict[str, Any]]:
     """(count SQL, page SQL, params) of one audits API request.
 
@@ -88,40 +180,22 @@ def audit_queries(q: AuditQuery) -> tuple[str, str, dict[str, Any]]:
     ``audit_kinds`` (one row per entry and referenceType, with the entry's sort
     times). Other filters count what they match.
     """
-    params: dict[str, Any] = {
-        "org_id": q.org_id,
-        "entity_type": q.entity_type,
-        "entity_id": q.entity_id,
-        "limit": q.limit,
-        "offset": q.offset,
-    }
+    params: dict[str, Any] = {"limit": q.limit, "offset": q.offset}
     by_kind = q.reference_type is not None
     # the table whose index gives the order: audit_kinds (k) under a referenceType
     lead = "k" if by_kind else "e"
-    where = [
-        f"{lead}.org_id = :org_id",
-        f"{lead}.entity_type = :entity_type",
-        f"{lead}.entity_id = :entity_id",
-    ]
-    if by_kind:
-        where.append("k.reference_type = :reference_type")
-        params["reference_type"] = q.reference_type
-    if q.start_ms is not None:
-        where.append(f"{lead}.auto_update_time >= :start_ms")
-        params["start_ms"] = q.start_ms
-    if q.end_ms is not None:
-        where.append(f"{lead}.auto_update_time <= :end_ms")
-        params["end_ms"] = q.end_ms
-    if q.source is not None:
-        where.append("lower(e.source) = :source")
-        params["source"] = q.source.lower()
-    if q.reference_value is not None:
-        refs = ["org_id = :org_id", "entity_type = :entity_type", "entity_id = :entity_id"]
-        if by_kind:
-            refs.append("reference_type = :reference_type")
-        refs.append("updated_field = :reference_value")
-        params["reference_value"] = q.reference_value
-        where.append(f"e.id IN (SELECT entry_id FROM audit_refs WHERE {' AND '.join(refs)})")
+    where = _filters(
+        params,
+        lead,
+        org_id=q.org_id,
+        entity=(q.entity_type, q.entity_id),
+        start_ms=q.start_ms,
+        end_ms=q.end_ms,
+        source=q.source,
+        reference_type=q.reference_type,
+        reference_value=q.reference_value,
+        by_kind=by_kind,
+    )
     condition = " AND ".join(where)
     source = (
         "audit_kinds k JOIN audit_entries e ON e.id = k.entry_id" if by_kind else "audit_entries e"
@@ -167,3 +241,172 @@ class AuditReads:
         if counts_matches(q):
             return await self.pool.off_loop(self.page, q)
         return self.page(q)
+
+    def export_batch(
+        self,
+        *,
+        org_id: int,
+        entity: tuple[str, int] | None,
+        start_ms: int | None,
+        end_ms: int | None,
+        source: str | None,
+        reference_type: str | None,
+        reference_value: str | None,
+        after: tuple[int, int] | None,
+        limit: int,
+    ) -> list[tuple[AuditRow, int | None, str | None, str | None]]:
+        """One keyset batch of the export: (entry, seq, prev_hash, row_hash)."""
+        sql, params = audit_export_query(
+            org_id=org_id,
+            entity=entity,
+            start_ms=start_ms,
+            end_ms=end_ms,
+            source=source,
+            reference_type=reference_type,
+            reference_value=reference_value,
+            after=after,
+            limit=limit,
+        )
+        return [
+            (AuditRow(*row[:-3]), row[-3], row[-2], row[-1]) for row in self.pool.rows(sql, params)
+        ]
+
+    def chain_head(self, org_id: int) -> ChainHead | None:
+        """The org's chain head (``audit_chain_heads``), None before its first entry."""
+        found = self.pool.one(*chain_head_query(org_id))
+        return None if found is None else ChainHead(*found)
+
+
+# -- the hash chain's SQL (audit/chain.py) ----------------------------------------------
+
+
+class ChainRepository:
+    """The chain head of an org, locked by the writer for the rest of its transaction."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.postgres = session.get_bind().dialect.name == "postgresql"
+
+    def lock_head(self, org_id: int, now: int, genesis: str) -> tuple[int, str]:
+        """(seq, hash) of the org's newest link, the row locked until the transaction
+        ends (created on the org's first entry). SQLite: the transaction holds the
+        database's write lock already (``BEGIN IMMEDIATE``)."""
+        lock = " FOR UPDATE" if self.postgres else ""
+        select = sa.text(f"SELECT seq, head_hash FROM audit_chain_heads WHERE org_id = :org{lock}")
+        found = self.session.execute(select, {"org": org_id}).first()
+        if found is None:
+            self.session.execute(
+                sa.text(
+                    "INSERT INTO audit_chain_heads "
+                    "(org_id, seq, head_hash, updated_at, pruned_seq, pruned_hash) "
+                    "VALUES (:org, 0, :genesis, :now, 0, :genesis) ON CONFLICT DO NOTHING"
+                ),
+                {"org": org_id, "genesis": genesis, "now": now},
+            )
+            found = self.session.execute(select, {"org": org_id}).one()
+        return int(found[0]), str(found[1])
+
+    def set_head(self, org_id: int, seq: int, head_hash: str, now: int) -> None:
+        self.session.execute(
+            sa.text(
+                "UPDATE audit_chain_heads SET seq = :seq, head_hash = :hash, updated_at = :now "
+                "WHERE org_id = :org"
+            ),
+            {"org": org_id, "seq": seq, "hash": head_hash, "now": now},
+        )
+
+
+class ChainHead(NamedTuple):
+    org_id: int
+    seq: int
+    head_hash: str
+    updated_at: int
+    pruned_seq: int
+    pruned_hash: str
+
+
+class ChainRow(NamedTuple):
+    """An entry as the chain hashes it (JSON columns as text)."""
+
+    id: int
+    org_id: int
+    entity_type: str
+    entity_id: int
+    request_id: str
+    updated_by: int
+    till: str | None
+    store: str | None
+    user_context: str | None
+    victim_details: str | None
+    survivor_details: str | None
+    source: str | None
+    updated_by_mode: str
+    auto_update_time: int
+    created_on: int
+    events: str
+    seq: int | None
+    prev_hash: str | None
+    row_hash: str | None
+
+
+_CHAIN_COLUMNS = ", ".join(ChainRow._fields)
+
+
+def chain_head_query(org_id: int) -> tuple[str, dict[str, Any]]:
+    return (
+        f"SELECT {', '.join(ChainHead._fields)} FROM audit_chain_heads WHERE org_id = :org_id",
+        {"org_id": org_id},
+    )
+
+
+def chained_orgs_query() -> tuple[str, dict[str, Any]]:
+    """Every org that has a chain, or entries (hashed or not)."""
+    return (
+        "SELECT org_id FROM audit_chain_heads UNION SELECT DISTINCT org_id FROM audit_entries "
+        "ORDER BY 1",
+        {},
+    )
+
+
+def chain_batch_query(
+    org_id: int, after_seq: int, limit: int, from_ms: int | None = None
+) -> tuple[str, dict[str, Any]]:
+    """The next ``limit`` links of an org after ``after_seq``, in chain order
+    (index ``uq_audit_entries_org_seq``)."""
+    params: dict[str, Any] = {"org_id": org_id, "after": after_seq, "limit": limit}
+    since = ""
+    if from_ms is not None:
+        since = " AND created_on >= :from_ms"
+        params["from_ms"] = from_ms
+    sql = (
+        f"SELECT {_CHAIN_COLUMNS} FROM audit_entries WHERE org_id = :org_id "
+        f"AND seq > :after{since} ORDER BY seq LIMIT :limit"
+    )
+    return sql, params
+
+
+def chain_count_query(org_id: int, from_ms: int | None = None) -> tuple[str, dict[str, Any]]:
+    params: dict[str, Any] = {"org_id": org_id}
+    since = ""
+    if from_ms is not None:
+        since = " AND created_on >= :from_ms"
+        params["from_ms"] = from_ms
+    return (
+        f"SELECT count(*), min(seq) FROM audit_entries WHERE org_id = :org_id "
+        f"AND seq IS NOT NULL{since}",
+        params,
+    )
+
+
+def unchained_query(org_id: int) -> tuple[str, dict[str, Any]]:
+    """Entries without a link, and how many of them came after the org's first linked
+    entry (by id): those were inserted outside eventrail; the first of them."""
+    return (
+        "SELECT count(*), "
+        "sum(CASE WHEN id > coalesce(f.first_id, id + 1) THEN 1 ELSE 0 END), "
+        "min(CASE WHEN id > coalesce(f.first_id, id + 1) THEN id END) "
+        "FROM audit_entries, (SELECT min(id) AS first_id FROM audit_entries "
+        "WHERE org_id = :org_id AND seq IS NOT NULL) f "
+        "WHERE org_id = :org_id AND seq IS NULL",
+        {"org_id": org_id},
+    )

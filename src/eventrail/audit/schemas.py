@@ -47,3 +47,13 @@ class Pagination(Schema):
 class AuditPage(Schema):
     data: list[AuditEntryOut]
     pagination: Pagination
+
+
+class ChainHeadOut(Schema):
+    org_id: int = Field(alias="orgId")
+    seq: int = Field(description="The newest entry's place in the org's chain (0: none yet)")
+    hash: str = Field(description="Its SHA-256, hex: anchor it elsewhere to prove later")
+    updated_at: int | None = Field(alias="updatedAt", description="Epoch ms it was written")
+    pruned_seq: int = Field(
+        alias="prunedSeq", description="The newest link that retention (auditDays) deleted"
+    )

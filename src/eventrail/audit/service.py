@@ -4,13 +4,15 @@ Writers call :func:`record` with the events of one entity as they make the
 change. Events of the same (entity, request) are gathered into one entry,
 which is written when the session commits (``before_commit``), inside the same
 transaction: a rolled-back write leaves no entry, and a committed one always
-has its entry. Entries are append-only: nothing in eventrail updates or
+has its entry. Each entry is linked into its org's hash chain as it is written
+(``audit/chain.py``). Entries are append-only: nothing in eventrail updates or
 deletes them, and the migrations make the database refuse to.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +20,9 @@ import orjson
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
+from eventrail.audit import chain
 from eventrail.audit.repository import AuditQuery, AuditReads, AuditRepository, AuditRow
+from eventrail.audit.schemas import AuditEntryOut
 from eventrail.kit.dates import now_ms
 from eventrail.models import AuditEntry, AuditRef
 
@@ -212,6 +216,9 @@ def _write_pending(session: Session) -> None:
             events=[e.stored() for e in events],
         )
         entries.append((entry, events))
+    # Linked last, right before the insert: the chain head stays locked for the
+    # shortest time (until this transaction commits).
+    chain.link(session, [entry for entry, _ in entries])
     repo = AuditRepository(session)
     repo.add_entries([entry for entry, _ in entries])
     refs: list[AuditRef] = []
@@ -363,3 +370,69 @@ def _page_view(
             "number": query.offset // query.limit,
         },
     }
+
+
+# -- the export (GET /api_gateway/v2/audits/export, eventrail export audits) -----------
+AUDIT_EXPORT_COLUMNS = (
+    *AuditEntryOut.model_json_schema(by_alias=True)["properties"],
+    "seq",
+    "prevHash",
+    "hash",
+    "cursor",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditExport:
+    """What an export holds: an entity's entries (as the audits read filters them),
+    or with ``entity`` None every entry of the org in the date range."""
+
+    org_id: int
+    entity: tuple[str, int] | None
+    start_ms: int | None = None
+    end_ms: int | None = None
+    source: str | None = None
+    reference_type: str | None = None
+    reference_value: str | None = None
+    include_user_context: bool = False
+
+
+def export_audits(
+    reads: AuditReads,
+    x: AuditExport,
+    *,
+    mask: bool,
+    after: tuple[int, int] | None,
+    batch: int,
+) -> Iterator[list[dict[str, Any]]]:
+    """The entries, oldest first, a keyset batch at a time; each with its link of the
+    hash chain (``seq``, ``prevHash``, ``hash``: null on entries written before it)."""
+    while True:
+        rows = reads.export_batch(
+            org_id=x.org_id,
+            entity=x.entity,
+            start_ms=x.start_ms,
+            end_ms=x.end_ms,
+            source=x.source,
+            reference_type=x.reference_type,
+            reference_value=x.reference_value,
+            after=after,
+            limit=batch,
+        )
+        if not rows:
+            return
+        out = []
+        for entry, seq, prev_hash, row_hash in rows:
+            view = render_entry(
+                entry,
+                include_user_context=x.include_user_context,
+                mask=mask,
+                reference_type=x.reference_type,
+                reference_value=x.reference_value,
+            )
+            view["seq"], view["prevHash"], view["hash"] = seq, prev_hash, row_hash
+            view["cursor"] = f"{entry.created_on}.{entry.id}"
+            out.append(view)
+        yield out
+        last = rows[-1][0]
+        after = (last.created_on, last.id)

@@ -32,11 +32,14 @@ import jwt
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from eventrail.auth import provision
+from eventrail.auth.provision import MAX_TILL_CODE
 from eventrail.auth.repository import AuthRepository
 from eventrail.auth.schemas import Caller, Credentials, StoreInfo
 from eventrail.errors import BadRequest, NotFound, RateLimited, Unauthorized
 from eventrail.kit import metrics
 from eventrail.kit.dates import now_ms
+from eventrail.kit.plainsql import SessionStatements
 from eventrail.kit.ratelimit import HOUR, MINUTE, RateLimiter, subject
 from eventrail.kit.security import (
     constant_time_equals,
@@ -56,7 +59,6 @@ _VERIFIED_MAX = 10_000
 PSI_VIEW = "PSI_VIEW"
 # Verified instead of a real hash when the till code or client key is unknown.
 _DUMMY_HASH = hash_secret(new_secret(16))
-MAX_TILL_CODE = 100
 _MAX_SECRET = 512
 
 
@@ -419,16 +421,6 @@ class Authenticator:
 # on the stored hash, and disabled tills and revoked clients are never read).
 
 
-def _password_hash(password: str) -> str:
-    if not password:
-        raise BadRequest("Till password must not be empty")
-    if len(password) > 1000:
-        raise BadRequest("Till password must be at most 1000 characters")
-    # The hash is of md5(password): what Basic auth sends. The plain password is
-    # checked by hashing it to md5 first.
-    return hash_secret(md5_hex(password))
-
-
 def _till(session: Session, org_id: int, code: str) -> Till:
     till = AuthRepository(session).till_by_code(org_id, code)
     if till is None:
@@ -454,36 +446,26 @@ def create_till(
     store_name: str | None = None,
     admin: bool = False,
 ) -> Till:
-    if not code or len(code) > MAX_TILL_CODE or ":" in code:
-        raise BadRequest(f"Till code must be 1 to {MAX_TILL_CODE} characters and contain no ':'")
-    password_hash = _password_hash(password)
-    repo = AuthRepository(session)
-    if repo.till_by_code(org_id, code) is not None:
-        raise BadRequest(f"Till code '{code}' already exists in org {org_id}")
-    store_id = None
-    if store_code:
-        store = repo.store_by_code(org_id, store_code)
-        if store is None:
-            store = Store(org_id=org_id, code=store_code, name=store_name or store_code)
-            repo.add(store)
-        store_id = store.id
-    till = Till(
+    """A new till (auth/provision.py, which ``eventrail till create`` runs without the ORM)."""
+    till_id = provision.create_till(
+        SessionStatements(session),
         org_id=org_id,
         code=code,
-        name=name or code,
-        store_id=store_id,
-        password_hash=password_hash,
-        created_at=now_ms(),
+        password=password,
+        name=name,
+        store_code=store_code,
+        store_name=store_name,
         admin=admin,
     )
-    repo.add(till)
+    till = session.get(Till, till_id)
+    assert till is not None
     return till
 
 
 def set_till_password(session: Session, *, org_id: int, code: str, password: str) -> Till:
     """A new password: the old one is refused from then on (see the bound above)."""
     till = _till(session, org_id, code)
-    till.password_hash = _password_hash(password)
+    till.password_hash = provision.password_hash(password)
     session.flush()
     return till
 
@@ -538,27 +520,18 @@ def create_client(
     psi_view: bool,
     admin: bool = False,
 ) -> tuple[OAuthClient, str]:
-    """A new OAuth client; returns it with its secret, which is shown only this once."""
-    repo = AuthRepository(session)
-    till = repo.till_by_code(org_id, till_code)
-    if till is None:
-        raise BadRequest(f"No till '{till_code}' in org {org_id}")
-    if till.disabled_at is not None:
-        raise BadRequest(f"Till '{till_code}' is disabled")
-    if not 60 <= ttl_seconds <= 86400:
-        raise BadRequest("Token TTL must be between 60 and 86400 seconds")
-    secret = new_secret(32)
-    client = OAuthClient(
+    """A new OAuth client; returns it with its secret, which is shown only this once
+    (auth/provision.py, which ``eventrail client create`` runs without the ORM)."""
+    client_id, _, secret = provision.create_client(
+        SessionStatements(session),
         org_id=org_id,
-        key=new_secret(18),
-        secret_hash=hash_secret(secret),
-        till_id=till.id,
+        till_code=till_code,
         ttl_seconds=ttl_seconds,
         psi_view=psi_view,
-        created_at=now_ms(),
         admin=admin,
     )
-    repo.add(client)
+    client = session.get(OAuthClient, client_id)
+    assert client is not None
     return client, secret
 
 

@@ -30,6 +30,8 @@ from eventrail.customers.repository import CustomerRepository
 from eventrail.errors import BadRequest
 from eventrail.kit.dates import format_iso, now_ms, zone
 from eventrail.models import Card, CardSeries, Customer, CustomerIdentifier, StatusLabel
+from eventrail.notifications import names as notices
+from eventrail.notifications.emit import changes, emit
 from eventrail.orgs import vocabulary as v
 from eventrail.orgs.repository import OrgRepository
 from eventrail.orgs.service import field_values_by_kind, find_label, write_fields
@@ -126,6 +128,26 @@ def _field_events(
     )
 
 
+def _notify(
+    session: Session, ctx: ChangeContext, name: str, card: Card, events: list[AuditEvent | None]
+) -> None:
+    """The card's notification (cardAdded, cardUpdated), in the change's transaction."""
+    emit(
+        session,
+        ctx.org_id,
+        name,
+        card.id,
+        {
+            "cardId": card.id,
+            "cardNumber": card.card_number,
+            "customerId": card.customer_id,
+            "status": card.status,
+            "changes": changes(events),
+        },
+        request_id=ctx.request_id,
+    )
+
+
 def _create(
     session: Session,
     ctx: ChangeContext,
@@ -152,7 +174,9 @@ def _create(
     )
     if not CardRepository(session).insert(card):
         raise CardExists()
-    record(session, ctx, v.CARD, card.id, [_status_created(label, customer_id)])
+    created: list[AuditEvent | None] = [_status_created(label, customer_id)]
+    record(session, ctx, v.CARD, card.id, created)
+    _notify(session, ctx, notices.CARD_ADDED, card, created)
     return card
 
 
@@ -293,7 +317,9 @@ def _set_status(
     card.updated_at = now_ms()
     CardRepository(session).flush()
     if target.id != previous.id:
-        record(session, ctx, v.CARD, card.id, [_status_changed(previous, target, associate)])
+        changed: list[AuditEvent | None] = [_status_changed(previous, target, associate)]
+        record(session, ctx, v.CARD, card.id, changed)
+        _notify(session, ctx, notices.CARD_UPDATED, card, changed)
 
 
 def unlink_from_customer(
@@ -347,6 +373,8 @@ def update_card(
     card.updated_at = now_ms()
     repo.flush()
     record(session, ctx, v.CARD, card.id, events)
+    if any(e is not None for e in events):
+        _notify(session, ctx, notices.CARD_UPDATED, card, events)
     return card, warnings
 
 

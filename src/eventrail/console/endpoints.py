@@ -10,10 +10,12 @@ from __future__ import annotations
 import html
 import re
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qs, quote, urlencode
 
+import anyio
 import jinja2
 import orjson
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -43,13 +45,23 @@ from eventrail.events.endpoints import public_base_url
 from eventrail.kit.dates import zone
 from eventrail.kit.fastdb import ReadPool
 from eventrail.processing import statuses as st
+from eventrail.processing.overview import replays_of
 from eventrail.processing.repository import EventReads
-from eventrail.processing.service import UNAUTHORIZED_FILTER, log_entry, log_page
+from eventrail.processing.schemas import ReplayIn
+from eventrail.processing.service import (
+    UNAUTHORIZED_FILTER,
+    ReplayTicket,
+    log_entry,
+    log_page,
+    replay_and_wait,
+)
 
 _HERE = Path(__file__).parent
 STATIC_FILES = {"console.css": "text/css; charset=utf-8"}
 PAGE_SIZE = 50
 MAX_FORM_BYTES = 8192
+# The "try a payload" form carries one event's body.
+MAX_TRY_BYTES = 65536
 _HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
@@ -70,6 +82,11 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 class SignInRequired(Unauthorized):
     """No valid session: the console's handler sends the browser to the sign-in page
     (and forgets the cookie) instead of the API's 401 envelope."""
+
+
+class TooManyRequests(RateLimited):
+    """The session's caller is past its rate limit: the console's handler shows a page
+    (with the API's rate-limit headers) instead of the API's 429 envelope."""
 
 
 # -- rendering ------------------------------------------------------------------------
@@ -152,12 +169,15 @@ def _key(request: Request) -> str:
     return str(request.app.state.authenticator.signing_key)
 
 
-def _console(request: Request) -> tuple[Caller, ConsoleSession]:
+async def _console(request: Request) -> tuple[Caller, ConsoleSession]:
+    """The session's caller, charged as its API requests are (``Admission.charge``: the
+    org's limit per credential and endpoint), so the console is no way around it."""
     session = read_session(_key(request), request.cookies.get(SESSION_COOKIE))
     if session is None:
         raise SignInRequired()
     try:
-        caller = service.resume(
+        caller = await anyio.to_thread.run_sync(
+            service.resume,
             request.app.state.db,
             request.app.state.authenticator,
             session.org_id,
@@ -168,6 +188,14 @@ def _console(request: Request) -> tuple[Caller, ConsoleSession]:
     except Unauthorized as exc:
         raise SignInRequired() from exc
     request.state.caller = caller
+    route = request.scope.get("route")
+    endpoint = f"{request.method} {getattr(route, 'path', request.url.path)}"
+    try:
+        request.state.rate_limit = await request.app.state.admission.charge(
+            caller.rate_limit, str(caller.org_id), caller.credential, endpoint
+        )
+    except RateLimited as exc:
+        raise TooManyRequests(headers=exc.headers) from exc
     return caller, session
 
 
@@ -183,10 +211,10 @@ def _same_origin(request: Request) -> bool:
     return origin.split("://", 1)[-1] == host
 
 
-async def _form(request: Request) -> dict[str, str]:
+async def _form(request: Request, max_bytes: int = MAX_FORM_BYTES) -> dict[str, str]:
     """An urlencoded form's fields (the first value of each)."""
     body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
+    if len(body) > max_bytes:
         raise BadRequest("The form is too large")
     try:
         fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=20)
@@ -207,7 +235,7 @@ def _redirect(url: str) -> RedirectResponse:
 def _safe_next(raw: str | None) -> str:
     if raw and raw.startswith("/console") and "//" not in raw and "\\" not in raw:
         return raw
-    return "/console/events"
+    return "/console"
 
 
 def _sign_in_page(
@@ -310,8 +338,9 @@ async def sign_out(request: Request, console: ConsoleCaller) -> Response:
 # -- pages ----------------------------------------------------------------------------
 @router.get("")
 @router.get("/")
-def home() -> Response:
-    return _redirect("/console/events")
+def overview_page(request: Request, console: ConsoleCaller) -> Response:
+    data = service.overview_page(_db(request), EventReads(_pool(request)), console[0])
+    return render(request, "overview.html", data, console=console)
 
 
 def _query(request: Request, *names: str) -> dict[str, str | None]:
@@ -377,13 +406,26 @@ def events_page(request: Request, console: ConsoleCaller) -> Response:
     return render(request, "events.html", context, status_code=status_code, console=console)
 
 
-@router.get("/events/{log_id}")
-def event_page(request: Request, log_id: str, console: ConsoleCaller) -> Response:
+def _entry(request: Request, caller: Caller, log_id: str) -> dict[str, Any] | None:
+    return log_entry(EventReads(_pool(request)), caller, log_id) if len(log_id) <= 64 else None
+
+
+def _event_page(
+    request: Request,
+    console: tuple[Caller, ConsoleSession],
+    entry: dict[str, Any],
+    *,
+    replay: dict[str, Any] | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
     caller = console[0]
-    entry = log_entry(EventReads(_pool(request)), caller, log_id) if len(log_id) <= 64 else None
-    if entry is None:
-        return _not_found(request, console)
     definition = service.definition_of(_db(request), caller, entry["orgId"], entry.get("eventName"))
+    # Just after a replay was asked for, its claim is read where it was written.
+    pool = _pool(request) if replay is None else request.app.state.reads.primary
+    replays = replays_of(EventReads(pool), caller, entry["id"])
+    # No button once a replay succeeded or waits: a press would only be skipped.
+    live = any(r["state"] in ("pending", "succeeded") for r in replays)
     return render(
         request,
         "event.html",
@@ -392,8 +434,78 @@ def event_page(request: Request, log_id: str, console: ConsoleCaller) -> Respons
             "guide": st.guide_rows(entry.get("status"), entry["message"]),
             "definition": definition,
             "fields": service.fields_of(definition) if definition is not None else [],
+            "replays": replays,
+            "replayable": entry.get("status") in st.REPLAYABLE
+            and "replayOf" not in entry
+            and not live,
+            "replay": replay,
+            "replay_reason": service.SKIP_REASONS.get(replay.get("reason", ""), "")
+            if replay is not None
+            else "",
+            "error": error,
         },
+        status_code=status_code,
         console=console,
+    )
+
+
+@router.get("/events/{log_id}")
+def event_page(request: Request, log_id: str, console: ConsoleCaller) -> Response:
+    entry = _entry(request, console[0], log_id)
+    if entry is None:
+        return _not_found(request, console)
+    return _event_page(request, console, entry)
+
+
+def _refused(request: Request, console: tuple[Caller, ConsoleSession]) -> Response:
+    return render(
+        request,
+        "message.html",
+        {"title": "Refused", "message": "The form expired or came from elsewhere"},
+        status_code=403,
+        console=console,
+    )
+
+
+@router.post("/events/{log_id}/replay")
+async def replay_event(request: Request, log_id: str, console: ConsoleCaller) -> Response:
+    """The Replay button: POST /v2/events/logs/replay of this one entry, waiting for
+    its verdict (the same service, the same claim: a second press is skipped)."""
+    caller, session = console
+    try:
+        form = await _form(request)
+    except BadRequest:
+        form = {}
+    entry = await anyio.to_thread.run_sync(_entry, request, caller, log_id)
+    if entry is None:
+        return _not_found(request, console)
+    if not _same_origin(request) or not csrf_ok(session.csrf, form.get("csrf")):
+        return _refused(request, console)
+    if not caller.admin:
+        return await anyio.to_thread.run_sync(
+            partial(
+                _event_page,
+                request,
+                console,
+                entry,
+                error="Replaying needs a till or client with the admin permission",
+                status_code=403,
+            )
+        )
+    state = request.app.state
+    ticket = ReplayTicket(
+        caller.org_id, caller.org_timezone, caller.credential, request.state.request_id
+    )
+    answer = await replay_and_wait(
+        state.db,
+        state.ingestor,
+        state.background.processor,
+        ticket,
+        ReplayIn.model_validate({"ids": [entry["id"]]}),
+        wait=True,
+    )
+    return await anyio.to_thread.run_sync(
+        partial(_event_page, request, console, entry, replay=answer["results"][0])
     )
 
 
@@ -473,7 +585,46 @@ def card_page(request: Request, card_id: str, console: ConsoleCaller) -> Respons
 @router.get("/definitions")
 def definitions_page(request: Request, console: ConsoleCaller) -> Response:
     data = service.definitions_page(_db(request), console[0], public_base_url(request))
-    return render(request, "definitions.html", data, console=console)
+    return render(request, "definitions.html", {**data, "trial": None}, console=console)
+
+
+@router.post("/definitions/try")
+async def try_payload(request: Request, console: ConsoleCaller) -> Response:
+    """The dry run of POST /webhooks/{id}?dryRun=true on a pasted payload: the verdict
+    and the step that failed; nothing stored, nothing logged."""
+    caller, session = console
+    trial: dict[str, Any] = {"webhook": None, "payload": "", "result": None, "error": None}
+    status_code = 200
+    try:
+        form = await _form(request, MAX_TRY_BYTES)
+    except BadRequest as exc:
+        form = {}
+        trial["error"], status_code = exc.message, 400
+    if status_code == 200 and (
+        not _same_origin(request) or not csrf_ok(session.csrf, form.get("csrf"))
+    ):
+        return _refused(request, console)
+    trial["webhook"] = form.get("webhook")
+    trial["payload"] = form.get("payload", "")
+    if status_code == 200:
+        try:
+            trial["result"] = await service.try_payload(
+                request.app.state.ingestor, caller, trial["webhook"], trial["payload"]
+            )
+        except NotFound:
+            trial["error"], status_code = "No such webhook in this org: choose one above", 404
+        except EventrailError as exc:
+            status_code, trial["error"] = _failure(exc)
+    data = await anyio.to_thread.run_sync(
+        service.definitions_page, _db(request), caller, public_base_url(request)
+    )
+    return render(
+        request,
+        "definitions.html",
+        {**data, "trial": trial},
+        status_code=status_code,
+        console=console,
+    )
 
 
 @router.get("/static/{name}")
@@ -499,5 +650,17 @@ def install(api: FastAPI) -> None:
             response.delete_cookie(SESSION_COOKIE, path=COOKIE_PATH)
         return response
 
+    async def too_many(request: Request, exc: Exception) -> Response:
+        response = render(
+            request,
+            "message.html",
+            {"title": "Too many requests", "message": "Rate limit exceeded: wait a minute"},
+            status_code=429,
+        )
+        if isinstance(exc, TooManyRequests):
+            response.headers.update(exc.headers)
+        return response
+
     api.add_exception_handler(SignInRequired, to_sign_in)
+    api.add_exception_handler(TooManyRequests, too_many)
     api.include_router(router)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import orjson
@@ -26,8 +26,12 @@ from eventrail.events.fields import FieldSpec, parse_field
 from eventrail.kit.dates import parse_date_range, zone
 from eventrail.models import EventDefinition, Webhook
 from eventrail.orgs import vocabulary as v
+from eventrail.processing.overview import overview, webhook_last_entries
 from eventrail.processing.repository import EventReads
 from eventrail.processing.service import customer_events
+
+if TYPE_CHECKING:
+    from eventrail.ingest.service import Ingestor
 
 TIMELINE_LIMIT = 100
 FIND_BY = ("id", "mobile", "email", "externalId", "cardnumber")
@@ -268,3 +272,123 @@ def definition_of(
     with db.transaction(write=False) as session:
         found = events.list_definitions(session, org_id, name)
     return found[0] if found else None
+
+
+# -- the overview ----------------------------------------------------------------------
+CHART_WIDTH = 720
+CHART_HEIGHT = 160
+# The chart's stacking order, bottom up: success, then the failures.
+STACK_ORDER = (
+    "EVENT_SUCCESS",
+    "EVENT_FIELD_VALIDATION_FAILED",
+    "NO_CUSTOMER_DETAILS_PASSED",
+    "INVALID_EVENT_NAME",
+    "INVALID_META_TRANSFORMER_MAPPINGS",
+    "INVALID_GROUP_IDENTIFIER_PASSED",
+    "EMF_PROCESSOR_FAILED",
+    "INVALID_PAYLOAD",
+    "EVENT_PROCESSING_FAILED",
+    "UNAUTHORIZED",
+)
+
+
+def _chart(buckets: list[Any], label: Any) -> dict[str, Any]:
+    """Stacked bars (one per bucket, one rectangle per status) in SVG units."""
+    peak = max((b.total for b in buckets), default=0) or 1
+    slot = CHART_WIDTH / max(len(buckets), 1)
+    bars = []
+    for index, bucket in enumerate(buckets):
+        y = float(CHART_HEIGHT)
+        parts = []
+        order = [s for s in STACK_ORDER if s in bucket.counts] + sorted(
+            s for s in bucket.counts if s not in STACK_ORDER
+        )
+        for status in order:
+            height = bucket.counts[status] / peak * CHART_HEIGHT
+            y -= height
+            parts.append(
+                {"status": status, "count": bucket.counts[status], "y": y, "height": height}
+            )
+        bars.append(
+            {
+                "x": index * slot + slot * 0.1,
+                "width": slot * 0.8,
+                "label": label(bucket.start_ms),
+                "total": bucket.total,
+                "parts": parts,
+            }
+        )
+    statuses = sorted(
+        {p["status"] for bar in bars for p in bar["parts"]},
+        key=lambda s: STACK_ORDER.index(s) if s in STACK_ORDER else len(STACK_ORDER),
+    )
+    return {
+        "width": CHART_WIDTH,
+        "height": CHART_HEIGHT,
+        "peak": peak if any(b.total for b in buckets) else 0,
+        "total": sum(b.total for b in buckets),
+        "bars": bars,
+        "statuses": statuses,
+    }
+
+
+def overview_page(db: Database, reader: EventReads, caller: Caller) -> dict[str, Any]:
+    """The landing page: outcomes of the last 24 hours and 7 days, the most frequent
+    failures, each webhook's last entry, the ingestion backlog."""
+    data = overview(reader, caller)
+    tz = zone(caller.org_timezone)
+    with db.transaction(write=False) as session:
+        hooks = events.list_webhooks(session, caller.org_id)
+    last = webhook_last_entries(reader, caller.org_id, [w.id for w, _ in hooks])
+    from_day = datetime.fromtimestamp(data["from_ms"] / 1000, tz=tz).strftime("%Y-%m-%d")
+    return {
+        "day": _chart(
+            data["hours"],
+            lambda ms: datetime.fromtimestamp(ms / 1000, tz=tz).strftime("%H:00"),
+        ),
+        "week": _chart(
+            data["days"],
+            lambda ms: datetime.fromtimestamp(ms / 1000, tz=tz).strftime("%a %d"),
+        ),
+        "failures": data["failures"],
+        "from_day": from_day,
+        "backlog": data["backlog"],
+        "webhooks": [
+            {
+                "id": webhook.id,
+                "transformer": webhook.transformer_type,
+                "till": code,
+                "enabled": webhook.enabled,
+                "last_ms": last.get(webhook.id),
+            }
+            for webhook, code in hooks
+        ],
+    }
+
+
+# -- replay and dry run ----------------------------------------------------------------
+# What the replay service's reasons for skipping an entry mean, in plain words.
+SKIP_REASONS = {
+    "not_found": "The entry is not one of this org's own (a child org's entry is replayed "
+    "with the child org's credentials).",
+    "is_a_replay": "This entry is itself a replay: replay the original entry.",
+    "not_a_failure": "The entry succeeded: there is nothing to replay.",
+    "not_replayable": "Entries with this status (or a body that is not a JSON object) "
+    "cannot be replayed.",
+    "routed_from_parent": "The event was routed from a parent org: replay it in that org.",
+    "webhook_unavailable": "The webhook it was posted to is disabled or deleted.",
+    "already_succeeded": "A replay of this entry already succeeded.",
+    "in_progress": "A replay of this entry is already waiting to be processed.",
+}
+
+
+async def try_payload(
+    ingestor: Ingestor, caller: Caller, webhook_id: str | None, payload: str
+) -> dict[str, Any]:
+    """The dry run of a payload posted to one of the caller's org's webhooks."""
+    chosen = _required(webhook_id, "webhook")
+    if not payload.strip():
+        raise BadRequest("Paste a JSON payload to try")
+    answer = await ingestor.try_payload(chosen, caller.org_id, payload.encode())
+    result: dict[str, Any] = answer["result"]
+    return result

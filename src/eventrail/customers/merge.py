@@ -33,6 +33,8 @@ from eventrail.customers.service import is_psi_identifier
 from eventrail.errors import BadRequest, EventrailError, error_item
 from eventrail.kit.dates import format_iso, now_ms, zone
 from eventrail.models import Customer, MergeRequest
+from eventrail.notifications import names as notices
+from eventrail.notifications.emit import changes, emit
 from eventrail.orgs import vocabulary as v
 
 PENDING, APPROVED, REJECTED = "PENDING", "APPROVED", "REJECTED"
@@ -216,6 +218,19 @@ def _merge(session: Session, ctx: ChangeContext, victim: Customer, survivor: Cus
             victim=victim_details,
             survivor=survivor_details,
         )
+    emit(
+        session,
+        ctx.org_id,
+        notices.CUSTOMER_MERGE,
+        survivor.id,
+        {
+            "victimId": victim.id,
+            "survivorId": survivor.id,
+            "survivorChanges": changes(survivor_events),
+            "victimChanges": changes(victim_events),
+        },
+        request_id=ctx.request_id,
+    )
 
 
 def get_request(session: Session, org_id: int, request_id: int) -> MergeRequest:

@@ -56,6 +56,8 @@ from eventrail.models import (
     StatusLabel,
     Subscription,
 )
+from eventrail.notifications import names as notices
+from eventrail.notifications.emit import changes, emit
 from eventrail.orgs import vocabulary as v
 from eventrail.orgs.repository import OrgRepository
 from eventrail.orgs.service import field_values_by_kind, find_label, write_fields
@@ -297,12 +299,24 @@ def _finish(
     customer: Customer,
     events: list[AuditEvent | None],
     source: str | None,
+    notice: str | None = None,
 ) -> None:
-    """Stamp the customer if anything changed, and hand the changes to the audit trail."""
-    if any(e is not None for e in events):
+    """Stamp the customer if anything changed, and hand the changes to the audit trail
+    and (as ``notice``) to the notification outbox, in the same transaction."""
+    changed = any(e is not None for e in events)
+    if changed:
         customer.updated_at = now_ms()
     session.flush()
     record(session, ctx, v.CUSTOMER, customer.id, events, source=source)
+    if notice is not None and changed:
+        emit(
+            session,
+            ctx.org_id,
+            notice,
+            customer.id,
+            {"customerId": customer.id, "source": source, "changes": changes(events)},
+            request_id=ctx.request_id,
+        )
 
 
 # -- POST /v2/customers ------------------------------------------------------------
@@ -389,7 +403,8 @@ def add_customer(
     for profile, *_ in profiles:
         custom.update(profile.fields)
     events.extend(_fields(session, customer, custom, body.extended_fields))
-    _finish(session, ctx, customer, events, first_source)
+    notice = notices.CUSTOMER_UPDATED if others else notices.CUSTOMER_ADDED
+    _finish(session, ctx, customer, events, first_source, notice)
     return customer.id, warnings
 
 
@@ -427,7 +442,7 @@ def update_customer(
     events.extend(
         _fields(session, customer, profile.fields if profile else {}, body.extended_fields)
     )
-    _finish(session, ctx, customer, events, source)
+    _finish(session, ctx, customer, events, source, notices.CUSTOMER_UPDATED)
     return warnings
 
 
@@ -519,7 +534,7 @@ def change_identifiers(
                     psi=psi,
                 )
             )
-    _finish(session, ctx, customer, events, source)
+    _finish(session, ctx, customer, events, source, notices.CUSTOMER_IDENTIFIER_CHANGED)
     return warnings
 
 
@@ -540,7 +555,16 @@ def update_status(
     customer.status_label_id = target.id
     customer.updated_at = now_ms()
     session.flush()
-    record(session, ctx, v.CUSTOMER, customer.id, [_status_event(previous, target)], source=source)
+    status_event = _status_event(previous, target)
+    record(session, ctx, v.CUSTOMER, customer.id, [status_event], source=source)
+    emit(
+        session,
+        ctx.org_id,
+        notices.CUSTOMER_STATUS_CHANGED,
+        customer.id,
+        {"customerId": customer.id, "source": source, "changes": changes([status_event])},
+        request_id=ctx.request_id,
+    )
 
 
 # -- POST /v2/customers/{id}/subscriptions -----------------------------------------

@@ -13,23 +13,25 @@ import asyncio
 import contextlib
 import re
 import time
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NoReturn
 
 import anyio
 import orjson
 
-from eventrail.auth.admission import Admission, read_credentials
-from eventrail.auth.schemas import Caller
+from eventrail.auth.admission import Admission
+from eventrail.auth.schemas import Caller, Credentials
 from eventrail.db import Database
 from eventrail.errors import BadRequest, EventrailError, NotFound, ServiceUnavailable, Unauthorized
 from eventrail.events.cache import WebhookCache, WebhookInfo
 from eventrail.ingest.committer import GroupCommitter
+from eventrail.ingest.exceptions import LoggedRefusal
 from eventrail.kit import ids, metrics
-from eventrail.kit.asgi import FastRequest as Request
 from eventrail.kit.dates import now_ms
 from eventrail.kit.flight import SingleFlight
 from eventrail.kit.json import payload_problem
 from eventrail.kit.params import Bool, Params, PathKey
+from eventrail.kit.ratelimit import Decision
 from eventrail.kit.requests import require_json
 from eventrail.processing.pipeline import VERDICT_INVALID, VERDICT_OK, VERDICT_UNAUTHORIZED
 from eventrail.processing.repository import ProcessingRepository, Queued
@@ -76,31 +78,85 @@ WEBHOOK_PARAMS = Params(
 )
 
 
-def _flags(request: Request) -> tuple[bool, bool]:
-    """(?wait, ?dryRun) of a webhook post."""
-    parsed = WEBHOOK_PARAMS.parse(request.query, request.path_params)
-    return bool(parsed["wait"]), bool(parsed["dryRun"])
+def _declared_size(content_length: str | None) -> str:
+    if content_length is not None and content_length.isdigit() and len(content_length) <= 12:
+        return f"{int(content_length)} bytes"
+    return f"over {REFUSED_BODY_BYTES} bytes"
 
 
-def _unauthorized_body(raw: bytes) -> str:
-    """What a post refused for its credentials logs: its body when small; past
-    REFUSED_BODY_BYTES only what tells the post apart (its event name), never the
-    megabyte a stranger sent with it."""
-    if len(raw) <= REFUSED_BODY_BYTES:
-        return _text(raw)
-    name = None
-    with contextlib.suppress(orjson.JSONDecodeError):
-        payload = orjson.loads(raw)
-        name = payload.get("event_name") if isinstance(payload, dict) else None
+# The event name of a body whose first key it is, read from the prefix of a body
+# too large to be read whole.
+_LEADING_EVENT_NAME = re.compile(rb'^\s*\{\s*"event_name"\s*:\s*"([^"\\]{1,200})"')
+
+
+def _unauthorized_body(prefix: bytes, complete: bool, content_length: str | None) -> str:
+    """What a post refused for its credentials logs: its body when it is at most
+    REFUSED_BODY_BYTES; past that only what tells the post apart (its event name,
+    when it leads the body), never the megabyte a stranger sent with it, of which
+    no more than REFUSED_BODY_BYTES was read."""
+    if complete:
+        return _text(prefix)
     kept: dict[str, Any] = {
-        "eventrailNote": f"the body of this refused post ({len(raw)} bytes) was not kept"
+        "eventrailNote": f"the body of this refused post ({_declared_size(content_length)}) "
+        "was not kept"
     }
-    if isinstance(name, str):
-        kept["event_name"] = name[:200]
+    name = _LEADING_EVENT_NAME.match(prefix)
+    if name is not None:
+        kept["event_name"] = name.group(1).decode("utf-8", errors="replace")
     return orjson.dumps(kept).decode()
 
 
+def _body_problem(raw: bytes) -> str | None:
+    """Why one event's body is refused before processing (None: it is not)."""
+    try:
+        payload = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return "the request body is not valid JSON"
+    if not isinstance(payload, dict):
+        return "the request body is not a JSON object"
+    return payload_problem(payload)
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """What admission needs of a post, taken from its headers before its body is read."""
+
+    credentials: Credentials
+    content_type: str | None
+    content_length: str | None
+    has_body: bool
+
+
+@dataclass(slots=True)
+class Admitted:
+    """A post whose webhook exists and whose sender passed admission: the decision of
+    the budget it was charged to (its headers go on the answer), or ``refused``: its
+    credentials were refused, within its source's refusal budget, so it is to be
+    logged and answered 401 (``Ingestor.refuse``)."""
+
+    webhook: WebhookInfo
+    sender: Sender
+    rate_limit: Decision | None = None
+    refused: bool = False
+    wait: bool = False  # answer after processing, with the verdict
+    dry_run: bool = False  # run the pipeline, store nothing
+
+
+@dataclass(frozen=True, slots=True)
+class Acknowledged:
+    """An accepted post: its log entries' ids and the answer."""
+
+    request_ids: list[str]
+    answer: dict[str, Any]
+
+
 class Ingestor:
+    """Accepting posts in two steps, so that nothing is read of a body before its
+    sender is admitted: ``webhook`` then ``admit`` (headers only), then ``accept`` or
+    ``accept_batch`` with the body, or ``refuse`` with at most REFUSED_BODY_BYTES of
+    it. Refusals that are logged raise ``LoggedRefusal`` (its ``request_id`` is the
+    log entry's). HTTP stays in ``endpoints.py``."""
+
     def __init__(
         self,
         db: Database,
@@ -118,8 +174,9 @@ class Ingestor:
         self.webhooks = WebhookCache(db)
         self._lookups = SingleFlight()
 
-    # -- steps shared by single and batch posts ----------------------------------------
-    async def _webhook(self, webhook_id: str) -> WebhookInfo:
+    # -- admission, before the body ------------------------------------------------
+    async def webhook(self, webhook_id: str) -> WebhookInfo:
+        """The enabled webhook of this id (404 otherwise)."""
         if not _WEBHOOK_ID.match(webhook_id):
             raise NotFound("Incorrect resource: no such webhook")
         found, info = self.webhooks.cached(webhook_id)
@@ -129,25 +186,24 @@ class Ingestor:
             raise NotFound("Incorrect resource: no such webhook")
         return info
 
-    async def _admit(
-        self, request: Request, webhook: WebhookInfo, endpoint: str, *, dry_run: bool = False
-    ) -> None:
+    async def admit(
+        self, webhook: WebhookInfo, sender: Sender, endpoint: str, *, dry_run: bool = False
+    ) -> Admitted:
         """Credentials (when the webhook wants them), then the rate limit: of (org,
         credential, endpoint) for a caller, of (org, source address, endpoint) for an
         anonymous sender, so that strangers who know an open webhook's URI spend
         their own budget and not the real sender's.
 
         A post refused for its credentials is charged to its source's refusal budget
-        (REFUSALS_PER_MINUTE per webhook) before anything is stored, and logs at most
-        REFUSED_BODY_BYTES of its body."""
-        require_json(request.headers.get("content-type"), request.body)
-        scope = request.scope
-        credentials = read_credentials(scope["headers"], scope.get("client"))
+        (REFUSALS_PER_MINUTE per webhook: 429 past it, logged nothing) and comes back
+        ``refused``; a refused dry run is answered 401 at once (it logs nothing)."""
+        require_json(sender.content_type, sender.has_body)
+        credentials = sender.credentials
         if not webhook.auth_enabled:
-            request.rate_limit = await self.admission.charge(
+            decision = await self.admission.charge(
                 webhook.rate_limit, str(webhook.org_id), f"source:{credentials.source}", endpoint
             )
-            return
+            return Admitted(webhook, sender, decision)
         try:
             caller: Caller | None = await self.admission.caller(credentials)
         except Unauthorized:
@@ -160,15 +216,20 @@ class Ingestor:
                 credentials.source,
                 budget="refused_posts",
             )
-            if dry_run:  # logs nothing
+            if dry_run:
                 raise Unauthorized()
-            body = _unauthorized_body(request.body)
-            await self._refuse(
-                request, [self._row(webhook, body, VERDICT_UNAUTHORIZED)], Unauthorized()
-            )
-            return
-        request.rate_limit = await self.admission.charge(
+            return Admitted(webhook, sender, refused=True)
+        decision = await self.admission.charge(
             webhook.rate_limit, str(webhook.org_id), caller.credential, endpoint
+        )
+        return Admitted(webhook, sender, decision)
+
+    async def refuse(self, admitted: Admitted, prefix: bytes, complete: bool) -> None:
+        """Log a post refused for its credentials with at most REFUSED_BODY_BYTES of
+        its body (``prefix``; ``complete`` when that is all of it), then refuse it."""
+        body = _unauthorized_body(prefix, complete, admitted.sender.content_length)
+        await self._refuse(
+            [self._row(admitted.webhook, body, VERDICT_UNAUTHORIZED)], Unauthorized()
         )
 
     def _row(
@@ -184,15 +245,12 @@ class Ingestor:
             "detail": detail,
         }
 
-    async def _refuse(
-        self, request: Request, rows: list[dict[str, Any]], error: EventrailError
-    ) -> None:
+    async def _refuse(self, rows: list[dict[str, Any]], error: EventrailError) -> NoReturn:
         """Log a refused post (best effort: it was not acknowledged), then refuse it.
         Its X-Cap-Requestid is the id of that log entry."""
-        request.request_id = rows[0]["request_id"]
         with contextlib.suppress(ServiceUnavailable):
             await self.committer.submit(rows)
-        raise error
+        raise LoggedRefusal(error, rows[0]["request_id"])
 
     async def verdicts(
         self, request_ids: list[str], futures: list[asyncio.Future[Verdict]]
@@ -242,34 +300,22 @@ class Ingestor:
         return {"status": verdict[0], "message": verdict[1]}
 
     # -- POST /webhooks/{id} ------------------------------------------------------------
-    async def post(self, request: Request) -> dict[str, Any]:
-        webhook = await self._webhook(request.path_params["webhook_id"])
-        wait, dry = _flags(request)
-        await self._admit(request, webhook, ENDPOINT, dry_run=dry)
-        raw = request.body
+    async def accept(self, admitted: Admitted, raw: bytes) -> Acknowledged:
+        """Queue one event (committed before this returns), or for a dry run run the
+        pipeline on it and store nothing; with ``wait``, answer its verdict too."""
+        webhook, wait, dry = admitted.webhook, admitted.wait, admitted.dry_run
         body = _text(raw)
-        problem: str | None
-        try:
-            payload = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            problem = "the request body is not valid JSON"
-        else:
-            problem = (
-                "the request body is not a JSON object"
-                if not isinstance(payload, dict)
-                else payload_problem(payload)
-            )
+        problem = _body_problem(raw)
         if problem is not None:
             detail = f"Invalid payload: {problem}"
             if dry:  # logs nothing
                 raise BadRequest(detail)
             await self._refuse(
-                request, [self._row(webhook, body, VERDICT_INVALID, detail)], BadRequest(detail)
+                [self._row(webhook, body, VERDICT_INVALID, detail)], BadRequest(detail)
             )
         row = self._row(webhook, body, VERDICT_OK)
         if dry:
-            return await self._dry_run(row)
-        request.request_id = row["request_id"]
+            return Acknowledged([], await self._dry_run(row))
         future = self.waiters.register(row["request_id"]) if wait else None
         try:
             await self.committer.submit([row])
@@ -281,7 +327,18 @@ class Ingestor:
         if future is not None:
             [verdict] = await self.verdicts([row["request_id"]], [future])
             answer["result"] = self.result(verdict)
-        return answer
+        return Acknowledged([row["request_id"]], answer)
+
+    async def try_payload(self, webhook_id: str, org_id: int, raw: bytes) -> dict[str, Any]:
+        """The console's "try a payload": the dry run ``?dryRun=true`` gives, for a
+        webhook of ``org_id`` (another org's is not found); 400 for a body it refuses."""
+        webhook = await self.webhook(webhook_id)
+        if webhook.org_id != org_id:
+            raise NotFound("Incorrect resource: no such webhook")
+        problem = _body_problem(raw)
+        if problem is not None:
+            raise BadRequest(f"Invalid payload: {problem}")
+        return await self._dry_run(self._row(webhook, _text(raw), VERDICT_OK))
 
     async def _dry_run(self, row: dict[str, Any]) -> dict[str, Any]:
         """?dryRun=true: the verdict and the step that failed; nothing stored or logged."""
@@ -299,16 +356,9 @@ class Ingestor:
         return {"dryRun": True, "result": verdict}
 
     # -- POST /webhooks/{id}/batch --------------------------------------------------
-    async def post_batch(self, request: Request) -> dict[str, Any]:
-        webhook = await self._webhook(request.path_params["webhook_id"])
-        wait, dry = _flags(request)
-        if dry:
-            raise BadRequest(
-                "Invalid value for query parameter 'dryRun': a dry run takes one event; "
-                "post it to /webhooks/{webhookId}"
-            )
-        await self._admit(request, webhook, BATCH_ENDPOINT)
-        raw = request.body
+    async def accept_batch(self, admitted: Admitted, raw: bytes) -> Acknowledged:
+        """Queue the events of ``{"events": [...]}`` (committed before this returns)."""
+        webhook, wait = admitted.webhook, admitted.wait
         body = _text(raw)
         try:
             document = orjson.loads(raw)
@@ -321,7 +371,7 @@ class Ingestor:
                 f"{MAX_BATCH} events"
             )
             await self._refuse(
-                request, [self._row(webhook, body, VERDICT_INVALID, detail)], BadRequest(detail)
+                [self._row(webhook, body, VERDICT_INVALID, detail)], BadRequest(detail)
             )
         assert isinstance(events, list)
         rows = []
@@ -350,4 +400,4 @@ class Ingestor:
         answer: dict[str, Any] = {"status": BATCH_ACK, "requestIds": ids}
         if wait:
             answer["results"] = [self.result(v) for v in await self.verdicts(ids, futures)]
-        return answer
+        return Acknowledged(ids, answer)

@@ -38,7 +38,7 @@ from eventrail.errors import (
 from eventrail.kit import ids
 from eventrail.kit.dbhealth import DatabaseHealth, is_unavailable
 from eventrail.kit.json import dumps
-from eventrail.kit.requests import parse_query, read_body
+from eventrail.kit.requests import check_declared_length, parse_query, read_body, read_prefix
 from eventrail.kit.server import header_problem
 
 log = logging.getLogger("eventrail")
@@ -59,9 +59,38 @@ class FastRequest:
     body: bytes
     request_id: str
     rate_limit: Any = None  # a kit.ratelimit.Decision, whose headers go on the answer
+    # A route registered with ``body_after_admission``: the body is still to be read
+    # (``read_body``), once the handler has admitted the request.
+    receive: Receive | None = None
+    # Part of the body was left unsent or unread when the answer was given: the
+    # answer says "Connection: close", so that the client does not send its next
+    # request on a connection whose rest of a body the server is dropping.
+    body_left: bool = False
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name)
+
+    async def read_body(self) -> bytes:
+        """The whole body (up to kit.requests.MAX_BODY_BYTES, 413 past it); read
+        now if the lane left it unread."""
+        if self.receive is not None:
+            receive, self.receive = self.receive, None
+            sent = await read_body(receive, self.headers.get("content-length"))
+            if sent is None:
+                raise BadRequest("Request body was cut off: the client went away")
+            self.body = sent
+        return self.body
+
+    async def read_prefix(self, limit: int) -> tuple[bytes, bool]:
+        """At most ``limit`` bytes of a body left unread, and whether that is all of
+        it. What is not read is never buffered: the server drops it after the
+        answer (kit/server.py)."""
+        if self.receive is None:
+            return self.body[:limit], len(self.body) <= limit
+        receive, self.receive = self.receive, None
+        prefix, complete = await read_prefix(receive, self.headers.get("content-length"), limit)
+        self.body_left = not complete
+        return prefix, complete
 
 
 @dataclass(slots=True)
@@ -77,6 +106,16 @@ def json_response(content: Any, status: int = 200) -> FastResponse:
 
 FastHandler = Callable[[FastRequest], Awaitable[FastResponse]]
 Route = tuple[str, str, FastHandler]  # (method, path template, handler)
+_AFTER_ADMISSION = "_eventrail_body_after_admission"
+
+
+def body_after_admission(handler: FastHandler) -> FastHandler:
+    """Mark a handler that admits its request before reading the body: the lane
+    hands it the request with the body unread (``FastRequest.read_body``), so that
+    a post refused for its credentials or a budget is answered without the server
+    reading or buffering what the sender sends (the webhooks: issue 11, finding 4)."""
+    setattr(handler, _AFTER_ADMISSION, True)
+    return handler
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +189,13 @@ class FastLane:
         request_id = ids.uuid4().hex
         request: FastRequest | None = None
         try:
-            request = await self._request(scope, receive, path_params, request_id)
+            request = await self._request(
+                scope,
+                receive,
+                path_params,
+                request_id,
+                read=not getattr(handler, _AFTER_ADMISSION, False),
+            )
             response = await handler(request)
         except EventrailError as exc:
             response = _error(exc)
@@ -169,28 +214,38 @@ class FastLane:
         ]
         if request is not None and request.rate_limit is not None:
             headers.extend(request.rate_limit.headers())
+        if request is not None and (request.body_left or request.receive is not None):
+            headers.append((b"connection", b"close"))
         headers.extend(response.headers)
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         await send({"type": "http.response.body", "body": response.body})
 
     @staticmethod
     async def _request(
-        scope: Scope, receive: Receive, path_params: dict[str, str], request_id: str
+        scope: Scope,
+        receive: Receive,
+        path_params: dict[str, str],
+        request_id: str,
+        *,
+        read: bool = True,
     ) -> FastRequest:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         path: str = scope["path"]
         if "\x00" in path:
             raise BadRequest("Request path contains a NUL character (%00)")
         query = parse_query(scope.get("query_string", b""))
-        body = b""
-        if scope["method"] in ("POST", "PUT", "PATCH"):
-            sent = await read_body(receive, headers.get("content-length"))
-            if sent is None:
-                raise BadRequest("Request body was cut off: the client went away")
-            body = sent
-        return FastRequest(
-            scope, scope["method"], path, headers, query, path_params, body, request_id
+        request = FastRequest(
+            scope, scope["method"], path, headers, query, path_params, b"", request_id
         )
+        length = headers.get("content-length")
+        if scope["method"] in ("POST", "PUT", "PATCH") and (
+            length != "0" if length is not None else "transfer-encoding" in headers
+        ):
+            check_declared_length(length)  # 413 before anything else
+            request.receive = receive
+            if read:
+                await request.read_body()
+        return request
 
 
 def _error(exc: EventrailError) -> FastResponse:

@@ -112,11 +112,11 @@ class _Postgres:
 class _Sqlite:
     """One sqlite3 connection, read-only."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, cache_kib: int = 131072) -> None:
         self.conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         for pragma in (
             "PRAGMA busy_timeout=30000",
-            "PRAGMA cache_size=-131072",
+            f"PRAGMA cache_size=-{int(cache_kib)}",
             "PRAGMA query_only=ON",
         ):
             self.conn.execute(pragma)
@@ -183,8 +183,12 @@ class ReadPool:
         *,
         url: str | None = None,
         threads: int = 4,
+        sqlite_cache_kib: int = 131072,
     ) -> None:
+        """``sqlite_cache_kib``: SQLite's page cache; an export's pool, which reads
+        each page once, keeps it small so that its memory does not grow with the export."""
         self.settings = settings
+        self.sqlite_cache_kib = sqlite_cache_kib
         self.health = health or DatabaseHealth()
         self.url = url
         self.threads = threads
@@ -201,7 +205,7 @@ class ReadPool:
                 self.url.replace("postgresql+psycopg://", "postgresql://")
             )
         elif self.settings.is_sqlite:
-            conn = _Sqlite(self.settings.sqlite_path or ":memory:")
+            conn = _Sqlite(self.settings.sqlite_path or ":memory:", self.sqlite_cache_kib)
         else:
             conn = _Postgres(
                 self.settings.sqlalchemy_url.replace("postgresql+psycopg://", "postgresql://")
@@ -344,6 +348,18 @@ class ReadRoute:
 
     def pool(self, read_from: str | None) -> ReadPool:
         return self.using(lambda pool: pool)(read_from)
+
+    def dedicated(self, read_from: str | None, *, sqlite_cache_kib: int) -> ReadPool:
+        """A pool of one connection of its own, to the database ``read_from`` picks: a
+        long read (an export) that the caller closes when it ends."""
+        chosen = self.pool(read_from)
+        return ReadPool(
+            chosen.settings,
+            chosen.health,
+            url=chosen.url,
+            threads=1,
+            sqlite_cache_kib=sqlite_cache_kib,
+        )
 
     def close(self) -> None:
         self.primary.close()

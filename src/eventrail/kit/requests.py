@@ -72,9 +72,10 @@ def refuse_query_value(name: str, exc: QueryValueError) -> BadRequest:
     return BadRequest(f"Invalid value for query parameter '{name}': {exc.reason}")
 
 
-def require_json(content_type: str | None, body: bytes) -> None:
+def require_json(content_type: str | None, body: bytes | bool) -> None:
     """415 unless a body is declared JSON (``application/json`` or ``+json``); ``None``
-    (no Content-Type at all) is taken as JSON, as webhooks do for foreign senders."""
+    (no Content-Type at all) is taken as JSON, as webhooks do for foreign senders.
+    ``body``: the body, or whether there is one (before it is read)."""
     if not body or content_type is None:
         return
     media = content_type.split(";", 1)[0].strip().lower()
@@ -131,6 +132,17 @@ def _refuse_undecodable(raw: bytes) -> None:
     raise BadRequest("Request query is not valid UTF-8")
 
 
+def check_declared_length(content_length: str | bytes | None) -> None:
+    """413 for a Content-Length over MAX_BODY_BYTES (or not a number), before any
+    of the body is read."""
+    if content_length is not None and (
+        not content_length.isdigit()
+        or len(content_length) > 12  # int() of a huge number costs; nothing that long fits
+        or int(content_length) > MAX_BODY_BYTES
+    ):
+        raise PayloadTooLarge()
+
+
 async def read_body(receive: Receive, content_length: str | bytes | None) -> bytes | None:
     """The whole body, read up to MAX_BODY_BYTES (413 past it, declared or sent);
     None when the client went away before sending all of it.
@@ -138,12 +150,7 @@ async def read_body(receive: Receive, content_length: str | bytes | None) -> byt
     Reading it here, rather than trusting Content-Length, means a chunked
     upload cannot slip past the limit either.
     """
-    if content_length is not None and (
-        not content_length.isdigit()
-        or len(content_length) > 12  # int() of a huge number costs; nothing that long fits
-        or int(content_length) > MAX_BODY_BYTES
-    ):
-        raise PayloadTooLarge()
+    check_declared_length(content_length)
     chunks: list[bytes] = []
     size = 0
     more = True
@@ -158,3 +165,32 @@ async def read_body(receive: Receive, content_length: str | bytes | None) -> byt
         chunks.append(chunk)
         more = message.get("more_body", False)
     return b"".join(chunks)
+
+
+async def read_prefix(
+    receive: Receive, content_length: str | bytes | None, limit: int
+) -> tuple[bytes, bool]:
+    """At most ``limit`` bytes of the body, and whether that is the whole body.
+
+    Reading stops as soon as more than ``limit`` bytes came (or, declared longer,
+    at the first ``limit``): the server reads ahead no more than its flow-control
+    buffer (64 KiB) and drops the rest after the answer. A client gone away counts
+    as the end of what it sent.
+    """
+    declared_longer = content_length is not None and (
+        not content_length.isdigit() or len(content_length) > 12 or int(content_length) > limit
+    )
+    chunks: list[bytes] = []
+    size = 0
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        chunks.append(chunk)
+        if size > limit or (declared_longer and size >= limit):
+            return b"".join(chunks)[:limit], False
+        more = message.get("more_body", False)
+    return b"".join(chunks), not declared_longer

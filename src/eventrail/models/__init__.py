@@ -1,5 +1,6 @@
 """Every table, one module each, re-exported here."""
 
+from eventrail.models.audit_chain_head import AuditChainHead
 from eventrail.models.audit_count import AuditCount
 from eventrail.models.audit_entry import AuditEntry
 from eventrail.models.audit_kind import AuditKind
@@ -21,6 +22,8 @@ from eventrail.models.field_value import FieldValue
 from eventrail.models.group_member import GroupMember
 from eventrail.models.ingest_request import IngestRequest
 from eventrail.models.merge_request import MergeRequest
+from eventrail.models.notification_delivery import NotificationDelivery
+from eventrail.models.notification_webhook import NotificationWebhook
 from eventrail.models.oauth_client import OAuthClient
 from eventrail.models.org import Org
 from eventrail.models.settings_change import SettingsChange
@@ -33,6 +36,7 @@ from eventrail.models.user_group import UserGroup
 from eventrail.models.webhook import Webhook
 
 __all__ = [
+    "AuditChainHead",
     "AuditCount",
     "AuditEntry",
     "AuditKind",
@@ -54,6 +58,8 @@ __all__ = [
     "GroupMember",
     "IngestRequest",
     "MergeRequest",
+    "NotificationDelivery",
+    "NotificationWebhook",
     "OAuthClient",
     "Org",
     "SettingsChange",

@@ -38,6 +38,9 @@ class AuditEntry(Base):
         ),
         # retention (auditDays): an org's oldest entries, a batch at a time
         sa.Index("ix_audit_entries_org_created_on", "org_id", "created_on", "id"),
+        # the hash chain (audit/chain.py): one entry per link; verify walks it in order
+        sa.Index("uq_audit_entries_org_seq", "org_id", "seq", unique=True),
+        sa.Index("uq_audit_entries_org_prev_hash", "org_id", "prev_hash", unique=True),
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
@@ -56,3 +59,7 @@ class AuditEntry(Base):
     auto_update_time: Mapped[int] = mapped_column(sa.BigInteger)
     created_on: Mapped[int] = mapped_column(sa.BigInteger)
     events: Mapped[list[dict[str, Any]]] = mapped_column(JsonType)
+    # The hash chain: NULL on entries written before it existed (migration 20261204).
+    seq: Mapped[int | None] = mapped_column(sa.BigInteger, default=None)
+    prev_hash: Mapped[str | None] = mapped_column(sa.String(64), default=None)
+    row_hash: Mapped[str | None] = mapped_column(sa.String(64), default=None)

@@ -17,6 +17,8 @@ class EventRecord(Base):
         sa.Index("ix_event_records_customer_time", "org_id", "customer_id", "created_at", "seq"),
         # retention: an org's oldest events, a batch at a time
         sa.Index("ix_event_records_org_created", "org_id", "created_at"),
+        # GET /v2/events/search by event name (or definition id)
+        sa.Index("ix_event_records_name_time", "org_id", "event_name", "created_at", "seq"),
     )
 
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)

@@ -15,6 +15,7 @@ from eventrail.auth.schemas import Caller
 from eventrail.auth.service import forget_org_after_commit
 from eventrail.errors import BadRequest
 from eventrail.kit.dates import now_ms, zone
+from eventrail.kit.plainsql import SessionStatements
 from eventrail.kit.values import (
     ValueRefused,
     boolean_text,
@@ -31,6 +32,9 @@ from eventrail.models import (
     StatusLabel,
     UserGroup,
 )
+from eventrail.notifications import names as notices
+from eventrail.notifications.emit import emit
+from eventrail.orgs import provision
 from eventrail.orgs import vocabulary as v
 from eventrail.orgs.exceptions import AuditedFieldLimit, GroupNotFound, OrgNotFound, SeriesExists
 from eventrail.orgs.repository import FieldValueRepository, OrgRepository
@@ -53,43 +57,16 @@ def create_org(
     parent_org_id: int | None = None,
     timezone: str = "UTC",
 ) -> Org:
-    """A new org with one default label per customer status and per card status."""
-    repo = OrgRepository(session)
-    if not name.strip():
-        raise BadRequest("Org name must not be empty")
-    try:
-        zone(timezone)
-    except ValueError as exc:
-        raise BadRequest(f"Invalid timezone '{timezone}': use an IANA name") from exc
-    if org_id is not None and (org_id <= 0 or org_id > 2**31 - 1):
-        raise BadRequest("Org id must be a positive 32-bit integer")
-    if org_id is not None and repo.org(org_id) is not None:
-        raise BadRequest(f"Org {org_id} already exists")
-    if parent_org_id is not None:
-        parent = repo.org(parent_org_id)
-        if parent is None:
-            raise BadRequest(f"Parent org {parent_org_id} does not exist")
-        if parent.parent_org_id is not None:
-            raise BadRequest("A child org cannot be a parent: connected orgs are one level deep")
-    now = now_ms()
-    org = Org(name=name.strip(), timezone=timezone, parent_org_id=parent_org_id, created_at=now)
-    if org_id is not None:
-        org.id = org_id
-    repo.add(org)
-    for entity_type, statuses in ((v.CUSTOMER, v.CUSTOMER_STATUSES), (v.CARD, v.CARD_STATUSES)):
-        for status in statuses:
-            session.add(
-                StatusLabel(
-                    org_id=org.id,
-                    entity_type=entity_type,
-                    status=status,
-                    label=status,
-                    is_default=True,
-                    created_at=now,
-                )
-            )
-    session.flush()
-    return org
+    """A new org with one default label per customer status and per card status
+    (orgs/provision.py, which ``eventrail org create`` runs without the ORM)."""
+    new_id = provision.create_org(
+        SessionStatements(session),
+        name=name,
+        org_id=org_id,
+        parent_org_id=parent_org_id,
+        timezone=timezone,
+    )
+    return get_org(session, new_id)
 
 
 def get_org(session: Session, org_id: int) -> Org:
@@ -278,7 +255,32 @@ def add_group(session: Session, org_id: int, body: GroupCreate) -> UserGroup:
     )
     repo.add(group)
     repo.add_members(org_id, group.id, body.members)
+    members = sorted(set(body.members))
+    emit(
+        session,
+        org_id,
+        notices.GROUP_CREATED,
+        group.id,
+        {
+            "groupId": group.id,
+            "externalId": group.external_id,
+            "name": group.name,
+            "members": members,
+        },
+    )
+    for customer_id in members:
+        _group_notice(session, group, notices.GROUP_MEMBER_ADDED, customer_id)
     return group
+
+
+def _group_notice(session: Session, group: UserGroup, name: str, customer_id: int) -> None:
+    emit(
+        session,
+        group.org_id,
+        name,
+        group.id,
+        {"groupId": group.id, "externalId": group.external_id, "customerId": customer_id},
+    )
 
 
 def update_group_members(
@@ -289,8 +291,14 @@ def update_group_members(
     if group is None:
         raise GroupNotFound(f"Group '{external_id}' not found")
     _check_members(repo, org_id, body.add, "add")
+    before = set(repo.group_member_ids(org_id, [group.id])[group.id])
     repo.remove_members(org_id, group.id, body.remove)
     repo.add_members(org_id, group.id, body.add)
+    after = set(repo.group_member_ids(org_id, [group.id])[group.id])
+    for customer_id in sorted(before - after):
+        _group_notice(session, group, notices.GROUP_MEMBER_REMOVED, customer_id)
+    for customer_id in sorted(after - before):
+        _group_notice(session, group, notices.GROUP_MEMBER_ADDED, customer_id)
     return group
 
 

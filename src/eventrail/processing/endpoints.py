@@ -1,4 +1,4 @@
-"""GET /v2/events/logs and GET /v2/events/event_data: read APIs served
+"""GET /v2/events/logs, GET /v2/events/event_data and GET /v2/events/search: read APIs served
 by the fast lane, whose parameters are declared once here (``kit/params.py``):
 the handlers parse with them and ``openapi.py`` documents them; and the replay and
 summary APIs of the log, FastAPI routes."""
@@ -8,26 +8,32 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response, StreamingResponse
 
 from eventrail.deps import ADMIN_ONLY, AdminCaller, CurrentCaller, RequestId
 from eventrail.errors import BadRequest
+from eventrail.kit import exports
 from eventrail.kit.asgi import FastRequest, FastResponse, Route, json_response
-from eventrail.kit.fastdb import READ_FROM
-from eventrail.kit.params import LONG_MAX, Choice, Date, Int, Params, PathId, Str
+from eventrail.kit.fastdb import READ_FROM, ReadRoute
+from eventrail.kit.params import LONG_MAX, Bool, Choice, Date, Int, Params, PathId, Str
+from eventrail.kit.requests import parse_query
 from eventrail.kit.schemas import QueryBool
 from eventrail.lane import LaneContext
-from eventrail.processing import service
+from eventrail.processing import search, service
 from eventrail.processing import statuses as st
+from eventrail.processing.exceptions import InvalidSearchParameter
 from eventrail.processing.repository import EventReads
 from eventrail.processing.schemas import ReplayAnswer, ReplayIn, SummaryAnswer
+from eventrail.processing.search_repository import SearchReads
 
 DEFAULT_EVENTS = 1000
 MAX_EVENTS = 10_000
 LOGS = "GET /v2/events/logs"
 EVENT_DATA = "GET /v2/events/event_data/{userId}"
 ONE_EVENT = "GET /v2/events/event_data"
+SEARCH = "GET /v2/events/search"
 
-LOGS_PARAMS = Params(
+LOGS_FILTERS = Params(
     Str("event_name", 200, "Exact event name"),
     Date("from_date", "Inclusive, on startTime"),
     Date("to_date", "Inclusive, on startTime"),
@@ -37,9 +43,13 @@ LOGS_PARAMS = Params(
         40,
         "Extension: one of " + ", ".join((*st.ALL, service.UNAUTHORIZED_FILTER)) + " (any case)",
     ),
+)
+LOGS_PARAMS = LOGS_FILTERS + Params(
     Int("limit", 1, 1000, "Entries", default=10),
     Int("offset", 0, 10_000_000, "Extension", default=0),
 )
+# The export: the read's filters, no page; the format and a cursor.
+LOGS_EXPORT_PARAMS = LOGS_FILTERS + exports.export_params()
 # The path's customer id, and the same id again in the query if a client sends it.
 CUSTOMER_PARAMS = Params(
     PathId("userId", "a customer id", "Customer id"),
@@ -63,6 +73,52 @@ ONE_EVENT_PARAMS = Params(
     Str("id", 64, "requestId", min_length=1, message="1 to 64 characters", required=True),
 )
 
+_ACCOUNT = "Account of the source, for sources with several accounts"
+SEARCH_PARAMS = Params(
+    Str(
+        "eventId",
+        64,
+        "A definition's eventId (its events), or a stored event's eventId (= requestId)",
+        min_length=1,
+        message="1 to 64 characters",
+    ),
+    Str("eventName", 100, "Exact event name", min_length=1, message="1 to 100 characters"),
+    Choice("userIdentifierType", search.USER_TYPES, "How userIdentifierValue names the customer"),
+    Str("userIdentifierValue", 255, "The customer's mobile, email or id"),
+    Str("userIdentifierSource", 40, "Source of the identifier (default INSTORE)"),
+    Str("userIdentifierAccountId", 100, _ACCOUNT),
+    Choice(
+        "userGroupIdentifierType",
+        search.GROUP_TYPES,
+        "How userGroupIdentifierValue names the user group: by its id or external id, or "
+        "by a member (the groups of that customer); the events of the group's members",
+    ),
+    Str("userGroupIdentifierValue", 255, "The group's id or external id, or a member's"),
+    Str("userGroupIdentifierSource", 40, "Source of a member's identifier (default INSTORE)"),
+    Str("userGroupIdentifierAccountId", 100, _ACCOUNT),
+    Date("fromDate", "Inclusive, on the processing time (the items' date)"),
+    Date("tillDate", "Inclusive, on the processing time (the items' date)"),
+    Int("limit", 1, 1000, "Events", default=10),
+    Int("offset", 0, 100_000, "Events skipped", default=0),
+    Choice("sortOrder", ("ASC", "DESC"), "By date (any case)", default="DESC"),
+    Bool("includeSideEffects", "Add sideEffects and clickEventSideEffects", default=False),
+    Bool("isDuplicate", "Only duplicates (true) or only originals (false)"),
+    Bool(
+        "allowExactMatch",
+        "Attribute filters (any other key, name=value, up to "
+        f"{search.MAX_ATTRIBUTE_FILTERS}): true, the attribute's value exactly; false, "
+        "each word of the value within it, ignoring case",
+        default=False,
+    ),
+    Choice(
+        "scope",
+        ("child",),
+        "Extension: child searches the events of a parent org's child orgs",
+        max_length=20,
+        message="the only scope is 'child'",
+    ),
+)
+
 
 def _envelope(data: list[dict[str, object]]) -> FastResponse:
     return json_response({"data": data, "warnings": [], "errors": []})
@@ -70,6 +126,7 @@ def _envelope(data: list[dict[str, object]]) -> FastResponse:
 
 def routes(ctx: LaneContext) -> list[Route]:
     reads = ctx.reads.using(EventReads)
+    search_reads = ctx.reads.using(SearchReads)
 
     async def event_logs(request: FastRequest) -> FastResponse:
         caller = await ctx.caller(request, LOGS)
@@ -95,7 +152,21 @@ def routes(ctx: LaneContext) -> list[Route]:
         event_id = ONE_EVENT_PARAMS.parse(request.query)["id"]
         return _envelope(service.one_event(reads(request.header(READ_FROM)), caller, event_id))
 
+    async def search_events(request: FastRequest) -> FastResponse:
+        caller = await ctx.caller(request, SEARCH)
+        try:
+            values = SEARCH_PARAMS.parse(request.query)
+            answer = search.search_events(
+                search_reads(request.header(READ_FROM)), caller, request.query, values
+            )
+        except BadRequest as exc:
+            if exc.code != BadRequest.code:
+                raise
+            raise InvalidSearchParameter(exc.message) from None
+        return json_response(answer)
+
     return [
+        ("GET", "/v2/events/search", search_events),
         ("GET", "/v2/events/logs", event_logs),
         ("GET", "/v2/events/event_data/{userId}", customer_events),
         ("GET", "/v2/events/event_data", one_event),
@@ -170,4 +241,43 @@ def logs_summary(
         bucket=bucket,
         event_name=event_name,
         webhook_id=webhook_id,
+    )
+
+
+@router.get(
+    "/export",
+    summary="Extension: every log entry the filters match, streamed as NDJSON or CSV",
+    response_class=Response,
+    responses=exports.openapi_answer("LogEntryOut"),
+    openapi_extra={"parameters": LOGS_EXPORT_PARAMS.openapi()},
+)
+async def export_logs(request: Request, caller: CurrentCaller) -> Response:
+    q = LOGS_EXPORT_PARAMS.parse(parse_query(request.scope.get("query_string", b"")))
+    f = service.log_filters(
+        caller.org_timezone,
+        event_name=q["event_name"],
+        from_date=q["from_date"],
+        to_date=q["to_date"],
+        status=q["status"],
+    )
+    after = service.export_cursor(q["after"])
+    route: ReadRoute = request.app.state.reads
+    # A connection of its own, closed when the stream ends: a long export does not
+    # queue the process's other reads behind it.
+    pool = route.dedicated(
+        request.headers.get(READ_FROM), sqlite_cache_kib=exports.EXPORT_CACHE_KIB
+    )
+    batches = service.export_logs(
+        EventReads(pool),
+        caller.org_id,
+        f,
+        mask=caller.masks_psi,
+        after=after,
+        batch=exports.BATCH_ROWS,
+    )
+    encoder = exports.Encoder(q["format"], service.LOG_EXPORT_COLUMNS)
+    return StreamingResponse(
+        exports.stream(batches, encoder, pool.close),
+        media_type=encoder.media_type,
+        headers={"content-disposition": f'attachment; filename="event-logs.{q["format"]}"'},
     )

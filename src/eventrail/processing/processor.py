@@ -37,6 +37,7 @@ import logging
 import threading
 import time
 import traceback
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -44,6 +45,8 @@ from eventrail.db import Database
 from eventrail.kit import metrics
 from eventrail.kit.dates import now_ms
 from eventrail.kit.dbhealth import is_unavailable
+from eventrail.notifications.emit import emit
+from eventrail.notifications.names import EVENT_PROCESSED
 from eventrail.processing import statuses as st
 from eventrail.processing.pipeline import BatchPipeline, BatchResult, set_aside_log
 from eventrail.processing.repository import ProcessingRepository, Queued
@@ -77,6 +80,31 @@ def _measure(size: int, result: BatchResult, seconds: float) -> None:
     metrics.BATCH_SIZE.observe(size)
     metrics.BATCH_SECONDS.observe(seconds)
     metrics.processed(status for status, _ in result.outcomes.values())
+
+
+def _notify(repo: ProcessingRepository, logs: list[dict[str, Any]]) -> None:
+    """behaviouralEventProcessed for each log entry, in the batch's transaction (PSI
+    values of the body masked: a notification never carries them)."""
+    for row in logs:
+        emit(
+            repo.session,
+            row["org_id"],
+            EVENT_PROCESSED,
+            row["id"],
+            {
+                "id": row["id"],
+                "orgId": row["org_id"],
+                "parentOrgId": row["parent_org_id"],
+                "webhookId": row["webhook_id"],
+                "startTime": row["start_time"],
+                "responseTime": row["response_time"],
+                "status": row["status"],
+                "eventName": row["event_name"],
+                "message": row["message"],
+                "inputRequest": row["input_request_masked"] or row["input_request"],
+            },
+            request_id=row["id"],
+        )
 
 
 POLL_MIN_SECONDS = 0.01
@@ -193,6 +221,7 @@ class Processor:
         repo.mark_verified(result.verified)
         repo.delete_claimed(ids)
         repo.insert_logs(result.logs)
+        _notify(repo, result.logs)
 
     def run_once(self, limit: int | None = None) -> int:
         """Claim, process and commit one batch; the number of requests it held."""
@@ -274,6 +303,7 @@ class Processor:
         log_row = set_aside_log(request, now_ms(), reason)
         repo.delete_claimed([request.id])
         repo.insert_logs([log_row])
+        _notify(repo, [log_row])
         return BatchResult(
             [log_row],
             [],

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -472,18 +472,17 @@ _LOG_COLUMNS = ", ".join(LogRow._fields)
 _RECORD_COLUMNS = ", ".join(RecordRow._fields)
 
 
-def logs_query(
+def _logs_where(
     org_id: int,
     *,
     event_name: str | None,
     status: str | None,
     start_ms: int | None,
     end_ms: int | None,
-    limit: int,
-    offset: int,
-) -> tuple[str, dict[str, Any]]:
+) -> tuple[list[str], dict[str, Any]]:
+    """The filters of the log's read and of its export."""
     where = ["org_id = :org_id"]
-    params: dict[str, Any] = {"org_id": org_id, "limit": limit, "offset": offset}
+    params: dict[str, Any] = {"org_id": org_id}
     if event_name is not None:
         where.append("event_name = :event_name")
         params["event_name"] = event_name
@@ -498,9 +497,88 @@ def logs_query(
     if end_ms is not None:
         where.append("start_time <= :end_ms")
         params["end_ms"] = end_ms
+    return where, params
+
+
+def logs_query(
+    org_id: int,
+    *,
+    event_name: str | None,
+    status: str | None,
+    start_ms: int | None,
+    end_ms: int | None,
+    limit: int,
+    offset: int,
+) -> tuple[str, dict[str, Any]]:
+    where, params = _logs_where(
+        org_id, event_name=event_name, status=status, start_ms=start_ms, end_ms=end_ms
+    )
+    params.update(limit=limit, offset=offset)
     sql = (
         f"SELECT {_LOG_COLUMNS} FROM event_logs WHERE {' AND '.join(where)} "
         "ORDER BY start_time DESC, seq DESC LIMIT :limit OFFSET :offset"
+    )
+    return sql, params
+
+
+def logs_export_query(
+    org_id: int,
+    *,
+    event_name: str | None,
+    status: str | None,
+    start_ms: int | None,
+    end_ms: int | None,
+    after: tuple[int, int] | None,
+    limit: int,
+) -> tuple[str, dict[str, Any]]:
+    """One keyset batch of the log's export: oldest first, after ``(start_time, seq)``;
+    the rows are ``LogRow`` then ``seq``."""
+    where, params = _logs_where(
+        org_id, event_name=event_name, status=status, start_ms=start_ms, end_ms=end_ms
+    )
+    if after is not None:
+        where.append(
+            "(start_time > :after_time OR (start_time = :after_time AND seq > :after_seq))"
+        )
+        params.update(after_time=after[0], after_seq=after[1])
+    params["limit"] = limit
+    sql = (
+        f"SELECT {_LOG_COLUMNS}, seq FROM event_logs WHERE {' AND '.join(where)} "
+        "ORDER BY start_time, seq LIMIT :limit"
+    )
+    return sql, params
+
+
+def records_export_query(
+    org_id: int,
+    *,
+    event_name: str | None,
+    start_ms: int | None,
+    end_ms: int | None,
+    after: tuple[int, int] | None,
+    limit: int,
+) -> tuple[str, dict[str, Any]]:
+    """One keyset batch of the org's stored events (``eventrail export events``):
+    oldest first, after ``(created_at, seq)``; the rows are ``RecordRow`` then ``seq``."""
+    where = ["org_id = :org_id"]
+    params: dict[str, Any] = {"org_id": org_id, "limit": limit}
+    if event_name is not None:
+        where.append("event_name = :event_name")
+        params["event_name"] = event_name
+    if start_ms is not None:
+        where.append("created_at >= :start_ms")
+        params["start_ms"] = start_ms
+    if end_ms is not None:
+        where.append("created_at <= :end_ms")
+        params["end_ms"] = end_ms
+    if after is not None:
+        where.append(
+            "(created_at > :after_time OR (created_at = :after_time AND seq > :after_seq))"
+        )
+        params.update(after_time=after[0], after_seq=after[1])
+    sql = (
+        f"SELECT {_RECORD_COLUMNS}, seq FROM event_records WHERE {' AND '.join(where)} "
+        "ORDER BY created_at, seq LIMIT :limit"
     )
     return sql, params
 
@@ -675,6 +753,113 @@ def outcome_counts_query(
     return sql, {**params, "limit": MAX_OUTCOMES}
 
 
+# -- the console: exact status counts without scanning the log, the overview ------------
+# Whole quarter-hours are summed from the rollup (event_log_counts, its primary key's
+# range); the partial quarter-hours at a range's edges are counted in event_logs
+# (ix_event_logs_org_start, at most two quarter-hours of one org's entries).
+
+
+def _in(column: str, prefix: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
+    names = [f"{prefix}_{i}" for i in range(len(values))]
+    params = dict(zip(names, values, strict=True))
+    return f"{column} IN ({', '.join(':' + n for n in names)})", params
+
+
+def rollup_status_counts_query(
+    org_id: int,
+    lo: int,
+    hi: int | None,
+    *,
+    event_name: str | None,
+    webhook_id: str | None,
+) -> tuple[str, dict[str, Any]]:
+    """(status, count) of the rollup's quarter-hours from ``lo`` to ``hi`` (None: all
+    later ones); status '' for entries without one."""
+    where = ["org_id = :org_id", "slot >= :lo"]
+    params: dict[str, Any] = {"org_id": org_id, "lo": lo}
+    if hi is not None:
+        where.append("slot <= :hi")
+        params["hi"] = hi
+    if event_name is not None:
+        where.append("event_name = :event_name")
+        params["event_name"] = event_name
+    if webhook_id is not None:
+        where.append("webhook_id = :webhook_id")
+        params["webhook_id"] = webhook_id
+    sql = f"SELECT status, sum(count) FROM event_log_counts WHERE {' AND '.join(where)} "
+    return sql + "GROUP BY status", params
+
+
+def oldest_log_query(org_id: int) -> tuple[str, dict[str, Any]]:
+    """When the org's oldest kept entry started (retention deletes the older ones;
+    the rollup keeps counting them, so the rollup is read from here on)."""
+    return "SELECT min(start_time) FROM event_logs WHERE org_id = :org_id", {"org_id": org_id}
+
+
+def overview_slots_query(org_ids: Sequence[int], lo: int) -> tuple[str, dict[str, Any]]:
+    """(slot, status, count) per quarter-hour and status from ``lo`` on."""
+    orgs, params = _in("org_id", "org", org_ids)
+    sql = (
+        f"SELECT slot, status, sum(count) FROM event_log_counts WHERE {orgs} AND slot >= :lo "
+        "GROUP BY slot, status"
+    )
+    return sql, {**params, "lo": lo}
+
+
+def top_failures_query(
+    org_ids: Sequence[int], lo: int, success: str, limit: int
+) -> tuple[str, dict[str, Any]]:
+    """(event name, status, message, count, last slot) of the failed entries from ``lo``
+    on, the most frequent first."""
+    orgs, params = _in("org_id", "org", org_ids)
+    sql = (
+        "SELECT event_name, status, max(message), sum(count), max(slot) FROM event_log_counts "
+        f"WHERE {orgs} AND slot >= :lo AND status <> :success "
+        "GROUP BY event_name, status, message_hash "
+        "ORDER BY sum(count) DESC, max(slot) DESC, event_name, status LIMIT :limit"
+    )
+    return sql, {**params, "lo": lo, "success": success, "limit": limit}
+
+
+def webhook_last_slot_query(org_id: int, webhook_id: str) -> tuple[str, dict[str, Any]]:
+    sql = "SELECT max(slot) FROM event_log_counts WHERE org_id = :org_id AND webhook_id = :w"
+    return sql, {"org_id": org_id, "w": webhook_id}
+
+
+def webhook_last_entry_query(
+    org_id: int, webhook_id: str, slot: int, slot_ms: int
+) -> tuple[str, dict[str, Any]]:
+    """The webhook's last entry's start within the quarter-hour the rollup names."""
+    sql = (
+        "SELECT max(start_time) FROM event_logs WHERE org_id = :org_id "
+        "AND start_time >= :lo AND start_time < :hi AND webhook_id = :w"
+    )
+    return sql, {"org_id": org_id, "lo": slot, "hi": slot + slot_ms, "w": webhook_id}
+
+
+def backlog_query(org_ids: Sequence[int], cap: int) -> tuple[str, dict[str, Any]]:
+    """(how many, oldest arrival) of the orgs' requests waiting in the queue, counting
+    at most ``cap`` of them."""
+    orgs, params = _in("org_id", "org", org_ids)
+    sql = (
+        "SELECT count(*), min(received_at) FROM "
+        f"(SELECT received_at FROM ingest_requests WHERE {orgs} ORDER BY id LIMIT :cap) q"
+    )
+    return sql, {**params, "cap": cap}
+
+
+def replays_of_query(org_ids: Sequence[int], original_id: str) -> tuple[str, dict[str, Any]]:
+    """(replay id, state, requested by, requested at, its entry's status, message) of an
+    entry's replays, newest first (ix_event_replays_org_original)."""
+    orgs, params = _in("r.org_id", "org", org_ids)
+    sql = (
+        "SELECT r.id, r.state, r.requested_by, r.requested_at, l.status, l.message "
+        "FROM event_replays r LEFT JOIN event_logs l ON l.id = r.id "
+        f"WHERE {orgs} AND r.original_id = :original ORDER BY r.requested_at DESC, r.id LIMIT 50"
+    )
+    return sql, {**params, "original": original_id}
+
+
 class EventReads:
     """The reads of the log and of stored events, for the read APIs and the console:
     the SQL above, run on a :class:`~eventrail.kit.fastdb.ReadPool` (the primary's,
@@ -742,8 +927,94 @@ class EventReads:
         return [(LogRow(*row[:-1]), int(row[-1])) for row in rows]
 
     def status_counts(self, f: LogFilter) -> dict[str | None, int]:
-        """Entries per status (None: no status) under the filter's other conditions."""
-        return {status: int(n) for status, n in self.pool.rows(*log_status_counts_query(f))}
+        """Entries per status (None: no status) under the filter's conditions but its
+        status, exact and without scanning the log: whole quarter-hours from the rollup,
+        the partial ones at the range's edges (the oldest kept entry's when there is no
+        start) from the log. A filter by id or customer counts its few entries directly."""
+        totals: dict[str | None, int] = {}
+
+        def add(rows: list[tuple[Any, ...]]) -> None:
+            for status_, n in rows:
+                key = status_ or None
+                totals[key] = totals.get(key, 0) + int(n)
+
+        pool = self.pool
+        if f.request_id is not None or f.ids is not None:
+            add(pool.rows(*log_status_counts_query(f)))
+            return totals
+        for org_id in f.org_ids:
+            start = f.start_ms
+            if start is None:
+                found = pool.one(*oldest_log_query(org_id))
+                if found is None or found[0] is None:
+                    continue
+                start = int(found[0])
+            end = f.end_ms
+            one = replace(f, org_ids=[org_id])
+            first_full = -(-start // SLOT_MS) * SLOT_MS  # the first slot starting at or after
+            end_full = None if end is None else (end + 1) // SLOT_MS * SLOT_MS  # exclusive
+            if end is not None and end_full is not None and end_full <= first_full:
+                add(pool.rows(*log_status_counts_query(replace(one, start_ms=start))))
+                continue
+            hi = None if end_full is None else end_full - SLOT_MS
+            add(
+                pool.rows(
+                    *rollup_status_counts_query(
+                        org_id, first_full, hi, event_name=f.event_name, webhook_id=f.webhook_id
+                    )
+                )
+            )
+            if start < first_full:
+                edge = replace(one, start_ms=start, end_ms=first_full - 1)
+                add(pool.rows(*log_status_counts_query(edge)))
+            if end is not None and end_full is not None and end_full <= end:
+                edge = replace(one, start_ms=end_full, end_ms=end)
+                add(pool.rows(*log_status_counts_query(edge)))
+        return totals
+
+    def logs_export_batch(
+        self,
+        org_id: int,
+        *,
+        event_name: str | None,
+        status: str | None,
+        start_ms: int | None,
+        end_ms: int | None,
+        after: tuple[int, int] | None,
+        limit: int,
+    ) -> list[tuple[LogRow, int]]:
+        """One keyset batch of the log's export: each entry with its ``seq``."""
+        sql, params = logs_export_query(
+            org_id,
+            event_name=event_name,
+            status=status,
+            start_ms=start_ms,
+            end_ms=end_ms,
+            after=after,
+            limit=limit,
+        )
+        return [(LogRow(*row[:-1]), int(row[-1])) for row in self.pool.rows(sql, params)]
+
+    def records_export_batch(
+        self,
+        org_id: int,
+        *,
+        event_name: str | None,
+        start_ms: int | None,
+        end_ms: int | None,
+        after: tuple[int, int] | None,
+        limit: int,
+    ) -> list[tuple[RecordRow, int]]:
+        """One keyset batch of the events' export: each event with its ``seq``."""
+        sql, params = records_export_query(
+            org_id,
+            event_name=event_name,
+            start_ms=start_ms,
+            end_ms=end_ms,
+            after=after,
+            limit=limit,
+        )
+        return [(RecordRow(*row[:-1]), int(row[-1])) for row in self.pool.rows(sql, params)]
 
     def log_entry(self, org_ids: Sequence[int], log_id: str) -> LogRow | None:
         rows = self.pool.rows(*log_entry_query(org_ids, log_id))
@@ -775,4 +1046,52 @@ class EventReads:
         return [
             (str(name), str(status), str(message), int(n))
             for name, status, message, n, _ in self.pool.rows(sql, params)
+        ]
+
+    # -- the console's overview and an entry's replays (processing/overview.py) --------
+    def overview_slots(self, org_ids: Sequence[int], lo: int) -> list[tuple[int, str | None, int]]:
+        """(slot, status, count) per quarter-hour and status from ``lo`` on."""
+        return [
+            (int(slot), status or None, int(n))
+            for slot, status, n in self.pool.rows(*overview_slots_query(org_ids, lo))
+        ]
+
+    def top_failures(
+        self, org_ids: Sequence[int], lo: int, success: str, limit: int
+    ) -> list[tuple[str | None, str | None, str, int, int]]:
+        """(event name, status, message, count, last slot), the most frequent first."""
+        return [
+            (name or None, status or None, message, int(n), int(last))
+            for name, status, message, n, last in self.pool.rows(
+                *top_failures_query(org_ids, lo, success, limit)
+            )
+        ]
+
+    def backlog(self, org_ids: Sequence[int], cap: int) -> tuple[int, int | None]:
+        """(how many, oldest arrival) of the orgs' queued requests, counting at most ``cap``."""
+        found = self.pool.one(*backlog_query(org_ids, cap))
+        if found is None:
+            return 0, None
+        return int(found[0]), (int(found[1]) if found[1] is not None else None)
+
+    def webhook_last_entry(self, org_id: int, webhook_id: str) -> int | None:
+        """When the webhook last had an entry (None: never): the rollup's newest
+        quarter-hour of the webhook, then the log within it (the quarter-hour's start
+        when retention deleted the entry since)."""
+        found = self.pool.one(*webhook_last_slot_query(org_id, webhook_id))
+        if found is None or found[0] is None:
+            return None
+        slot = int(found[0])
+        exact = self.pool.one(*webhook_last_entry_query(org_id, webhook_id, slot, SLOT_MS))
+        return int(exact[0]) if exact is not None and exact[0] is not None else slot
+
+    def replays_of(
+        self, org_ids: Sequence[int], original_id: str
+    ) -> list[tuple[str, str, str, int, str | None, str | None]]:
+        """(replay id, state, requested by, requested at, status, message), newest first."""
+        return [
+            (str(rid), str(state), str(who), int(at), status, message)
+            for rid, state, who, at, status, message in self.pool.rows(
+                *replays_of_query(org_ids, original_id)
+            )
         ]

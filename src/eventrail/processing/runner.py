@@ -19,6 +19,7 @@ import threading
 
 from eventrail.config import Settings
 from eventrail.db import Database
+from eventrail.notifications.delivery import Notifier, policy_from
 from eventrail.processing.processor import STOP_SECONDS, Processor
 from eventrail.processing.waiters import ResultWaiters
 from eventrail.retention.service import BackgroundPruner
@@ -36,12 +37,15 @@ def run_processors(
         db, ResultWaiters(), batch_size=settings.processor_batch_size, threads=threads
     )
     pruner = BackgroundPruner(db, settings)
+    notifier = Notifier(db, policy_from(settings))
     processor.start()
     pruner.start()
+    notifier.start()
     log.info("eventrail processors started (%d thread(s))", threads)
     stop.wait()
     log.info("stopping: finishing the batches in progress (at most %.0f s)", STOP_SECONDS)
     pruner.stop()
     finished = processor.stop(STOP_SECONDS)
+    notifier.stop()
     log.info("eventrail processors stopped")
     return finished

@@ -181,3 +181,26 @@ class EventDataList(Schema):
     data: list[EventRecordOut] = Field(description="Newest first")
     warnings: list[object]
     errors: list[object]
+
+
+class SearchItemOut(EventRecordOut):
+    """GET /v2/events/search: a customer events record, plus requestId and, when asked
+    for, the side effects (eventrail runs no loyalty consumer: always empty)."""
+
+    request_id: str = Field(alias="requestId", description="The post's requestId (= eventId)")
+    side_effects: list[Any] | Omitted = omitted(
+        "With includeSideEffects=true: the event's side effects (none in eventrail)",
+        "sideEffects",
+    )
+    click_event_side_effects: list[Any] | Omitted = omitted(
+        "With includeSideEffects=true: the same, by Capillary's other name",
+        "clickEventSideEffects",
+    )
+
+
+class SearchAnswer(Schema):
+    click_event_data_list: list[SearchItemOut] = Field(
+        alias="clickEventDataList", description="By date, newest first unless sortOrder=ASC"
+    )
+    warnings: list[object]
+    errors: list[object]

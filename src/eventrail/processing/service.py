@@ -3,6 +3,7 @@ events, in the shapes of Capillary's. Run by the fast lane, on its plain read co
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
@@ -29,7 +30,7 @@ from eventrail.processing.repository import (
     ProcessingRepository,
     Queued,
 )
-from eventrail.processing.schemas import MAX_REPLAY_IDS, ReplayIn
+from eventrail.processing.schemas import MAX_REPLAY_IDS, LogEntryOut, ReplayIn
 
 if TYPE_CHECKING:
     from eventrail.ingest.service import Ingestor
@@ -78,6 +79,30 @@ def _status_filter(status: str | None, name: str = "query parameter 'status'") -
     return wanted
 
 
+@dataclass(frozen=True, slots=True)
+class LogFilters:
+    """The log read's filters, as its parameters give them (dates in the org's timezone)."""
+
+    event_name: str | None
+    status: str | None
+    start_ms: int | None
+    end_ms: int | None
+
+
+def log_filters(
+    timezone: str,
+    *,
+    event_name: str | None,
+    from_date: str | None,
+    to_date: str | None,
+    status: str | None,
+) -> LogFilters:
+    start_ms, end_ms = parse_date_range(
+        from_date, to_date, start_name="from_date", end_name="to_date", tz=zone(timezone)
+    )
+    return LogFilters(event_name, _status_filter(status), start_ms, end_ms)
+
+
 def list_logs(
     reads: EventReads,
     caller: Caller,
@@ -89,20 +114,120 @@ def list_logs(
     limit: int,
     offset: int,
 ) -> list[dict[str, Any]]:
-    start_ms, end_ms = parse_date_range(
-        from_date, to_date, start_name="from_date", end_name="to_date", tz=zone(caller.org_timezone)
+    f = log_filters(
+        caller.org_timezone,
+        event_name=event_name,
+        from_date=from_date,
+        to_date=to_date,
+        status=status,
     )
     entries = reads.logs(
         caller.org_id,
-        event_name=event_name,
-        status=_status_filter(status),
-        start_ms=start_ms,
-        end_ms=end_ms,
+        event_name=f.event_name,
+        status=f.status,
+        start_ms=f.start_ms,
+        end_ms=f.end_ms,
         limit=limit,
         offset=offset,
     )
     mask = caller.masks_psi
     return [log_view(entry, mask=mask) for entry in entries]
+
+
+# -- exports (GET /v2/events/logs/export, eventrail export logs|events) ----------------
+LOG_EXPORT_COLUMNS = (*LogEntryOut.model_json_schema(by_alias=True)["properties"], "cursor")
+EVENT_EXPORT_COLUMNS = (
+    "orgId",
+    "userId",
+    "date",
+    "eventName",
+    "eventId",
+    "source",
+    "tillCode",
+    "displayName",
+    "additonalAttributes",
+    "psiAttributes",
+    "uniqueId",
+    "cursor",
+)
+
+
+def export_cursor(text: str | None, name: str = "after") -> tuple[int, int] | None:
+    """An export's ``after``: the ``cursor`` of the last row received."""
+    if text is None:
+        return None
+    time_part, _, seq_part = text.partition(".")
+    if len(text) > 40 or not (time_part.isdigit() and seq_part.isdigit()):
+        raise BadRequest(
+            f"Invalid value for query parameter '{name}': the cursor of an exported row"
+        )
+    return int(time_part), int(seq_part)
+
+
+def export_logs(
+    reads: EventReads,
+    org_id: int,
+    f: LogFilters,
+    *,
+    mask: bool,
+    after: tuple[int, int] | None,
+    batch: int,
+) -> Iterator[list[dict[str, Any]]]:
+    """The log's entries matching ``f``, oldest first, a keyset batch at a time."""
+    while True:
+        rows = reads.logs_export_batch(
+            org_id,
+            event_name=f.event_name,
+            status=f.status,
+            start_ms=f.start_ms,
+            end_ms=f.end_ms,
+            after=after,
+            limit=batch,
+        )
+        if not rows:
+            return
+        out = []
+        for entry, seq in rows:
+            view = log_view(entry, mask=mask)
+            view["cursor"] = f"{entry.start_time}.{seq}"
+            out.append(view)
+        yield out
+        last, last_seq = rows[-1]
+        after = (last.start_time, last_seq)
+
+
+def export_events(
+    reads: EventReads,
+    org_id: int,
+    timezone: str,
+    *,
+    event_name: str | None,
+    start_ms: int | None,
+    end_ms: int | None,
+    mask: bool,
+    after: tuple[int, int] | None,
+    batch: int,
+) -> Iterator[list[dict[str, Any]]]:
+    """The org's stored events, oldest first, a keyset batch at a time."""
+    while True:
+        rows = reads.records_export_batch(
+            org_id,
+            event_name=event_name,
+            start_ms=start_ms,
+            end_ms=end_ms,
+            after=after,
+            limit=batch,
+        )
+        if not rows:
+            return
+        out = []
+        for record, seq in rows:
+            view = record_view(record, timezone, mask=mask)
+            view["cursor"] = f"{record.created_at}.{seq}"
+            out.append(view)
+        yield out
+        last, last_seq = rows[-1]
+        after = (last.created_at, last_seq)
 
 
 def customer_events(
@@ -224,9 +349,10 @@ def log_page(
         view["webhookId"] = entry.webhook_id  # the console's org owns the webhook it names
         view["cursor"] = f"{entry.start_time}.{seq}"
         entries.append(view)
-    counts = {(status_ or UNAUTHORIZED_FILTER): n for status_, n in reads.status_counts(f).items()}
     return LogPage(
-        entries, entries[-1]["cursor"] if len(rows) > limit and entries else None, counts
+        entries,
+        entries[-1]["cursor"] if len(rows) > limit and entries else None,
+        {(status_ or UNAUTHORIZED_FILTER): n for status_, n in reads.status_counts(f).items()},
     )
 
 

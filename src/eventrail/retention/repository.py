@@ -69,8 +69,33 @@ class PruneRepository:
             self._forget_unique_keys(org_id, gone)
             return len(gone)
         ids = [int(i) for i in self.session.execute(statement, params).scalars()]
+        self._move_chain_start(org_id, ids)
         self._delete_entries(ids)
         return len(ids)
+
+    def _move_chain_start(self, org_id: int, ids: list[int]) -> None:
+        """The newest hash-chain link among the entries about to go becomes the
+        chain's start (``audit_chain_heads.pruned_*``): ``eventrail audit verify``
+        starts after it, so pruning is not reported as a deletion."""
+        if not ids:
+            return
+        where = "id = ANY(:ids)" if self.postgres else "id IN (SELECT value FROM json_each(:ids))"
+        found = self.session.execute(
+            sa.text(
+                f"SELECT seq, row_hash FROM audit_entries WHERE org_id = :org_id AND {where} "
+                "AND seq IS NOT NULL ORDER BY seq DESC LIMIT 1"
+            ),
+            {"org_id": org_id, "ids": ids if self.postgres else orjson.dumps(ids).decode()},
+        ).first()
+        if found is None:
+            return
+        self.session.execute(
+            sa.text(
+                "UPDATE audit_chain_heads SET pruned_seq = :seq, pruned_hash = :hash "
+                "WHERE org_id = :org_id AND pruned_seq < :seq"
+            ),
+            {"org_id": org_id, "seq": found[0], "hash": found[1]},
+        )
 
     def _forget_unique_keys(self, org_id: int, events: Sequence[tuple[str, str]]) -> None:
         """The unique keys that pointed at deleted events: a later event with that

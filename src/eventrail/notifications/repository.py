@@ -1,0 +1,337 @@
+"""The SQL of notification webhooks and of their deliveries (outbox and log)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from eventrail.models import NotificationDelivery, NotificationWebhook, Org
+from eventrail.notifications.names import DELIVERED, FAILED, INFLIGHT, PENDING
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriber:
+    """An active webhook that wants a notification name of an org."""
+
+    org_id: int
+    webhook_id: str
+    sla_seconds: int
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A delivery taken by a worker, with what it needs to send it."""
+
+    org_id: int
+    id: str
+    token: str
+    payload: str
+    url: str
+    method: str
+    headers: str
+    secret: str
+
+
+@dataclass(frozen=True, slots=True)
+class LogFilter:
+    org_id: int
+    status: str | None = None
+    webhook_id: str | None = None
+    event_name: str | None = None
+    start: int | None = None
+    end: int | None = None
+    limit: int = 100
+    offset: int = 0
+
+
+class NotificationRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    @property
+    def _postgres(self) -> bool:
+        return self.session.get_bind().dialect.name == "postgresql"
+
+    # -- webhooks -----------------------------------------------------------------
+    def add_webhook(self, webhook: NotificationWebhook) -> None:
+        self.session.add(webhook)
+        self.session.flush()
+
+    def webhook(self, org_id: int, webhook_id: str) -> NotificationWebhook | None:
+        found = self.session.get(NotificationWebhook, (org_id, webhook_id))
+        return None if found is None or found.deleted else found
+
+    def webhooks(self, org_id: int) -> Sequence[NotificationWebhook]:
+        stmt = (
+            sa.select(NotificationWebhook)
+            .where(NotificationWebhook.org_id == org_id, sa.not_(NotificationWebhook.deleted))
+            .order_by(NotificationWebhook.created_at, NotificationWebhook.id)
+        )
+        return self.session.scalars(stmt).all()
+
+    def consumer_groups(self, org_id: int, webhook_ids: set[str]) -> dict[str, str]:
+        """webHookId -> consumerGroupId (deleted webhooks included: their log stays)."""
+        if not webhook_ids:
+            return {}
+        hook = NotificationWebhook
+        stmt = sa.select(hook.id, hook.consumer_group_id).where(
+            hook.org_id == org_id, hook.id.in_(sorted(webhook_ids))
+        )
+        return {str(i): str(g) for i, g in self.session.execute(stmt)}
+
+    def subscribers(self, org_id: int) -> list[tuple[str, Subscriber]]:
+        """(event names as JSON text, webhook) of every active webhook that listens to
+        ``org_id``: its own, and its parent's that listen to child events."""
+        parent = self.session.scalar(sa.select(Org.parent_org_id).where(Org.id == org_id))
+        hook = NotificationWebhook
+        mine = hook.org_id == org_id
+        if parent is not None:
+            mine = sa.or_(mine, (hook.org_id == parent) & hook.listen_to_child_events)
+        stmt = sa.select(hook.event_names, hook.org_id, hook.id, hook.sla_seconds).where(
+            mine, hook.active, sa.not_(hook.deleted)
+        )
+        return [
+            (names, Subscriber(int(org), str(wid), int(sla)))
+            for names, org, wid, sla in self.session.execute(stmt)
+        ]
+
+    def fail_pending_of(self, org_id: int, webhook_id: str, now: int, reason: str) -> None:
+        """A deleted webhook's undelivered notifications end as failed."""
+        d = NotificationDelivery
+        self.session.execute(
+            sa.update(d)
+            .where(
+                d.org_id == org_id,
+                d.webhook_id == webhook_id,
+                d.state.in_([PENDING, INFLIGHT]),
+            )
+            .values(
+                state=FAILED,
+                ended_at=now,
+                lease_until=None,
+                attempt_token=None,
+                last_error=reason,
+            )
+        )
+
+    # -- the outbox -----------------------------------------------------------------
+    def add_deliveries(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            self.session.execute(sa.insert(NotificationDelivery), rows)
+
+    def release_expired(self, now: int) -> int:
+        """Put back the deliveries whose worker's lease ran out (a crashed process)."""
+        d = NotificationDelivery
+        result = self.session.execute(
+            sa.update(d)
+            .where(d.state == INFLIGHT, d.lease_until < now)
+            .values(state=PENDING, lease_until=None, attempt_token=None, next_attempt_at=now)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    def claim(self, now: int, limit: int, lease_ms: int, tokens: list[str]) -> list[Claimed]:
+        """Take up to ``limit`` due deliveries, each the oldest undelivered one of its
+        (webhook, refId) with none of that key in flight, within each webhook's
+        ``maxAllowedConnections``. PostgreSQL: ``FOR UPDATE SKIP LOCKED`` on the
+        deliveries and a lock on each webhook row while its in-flight count is read;
+        SQLite: the writing transaction already excludes every other claimer."""
+        sql = """
+            SELECT d.org_id, d.id, d.webhook_id
+            FROM notification_deliveries d
+            JOIN notification_webhooks w ON w.org_id = d.org_id AND w.id = d.webhook_id
+            WHERE d.state = 'pending' AND d.next_attempt_at <= :now
+              AND w.active AND NOT w.deleted
+              AND NOT EXISTS (
+                SELECT 1 FROM notification_deliveries e
+                WHERE e.org_id = d.org_id AND e.webhook_id = d.webhook_id
+                  AND e.ref_id = d.ref_id
+                  AND (e.state = 'inflight' OR (e.state = 'pending' AND e.seq < d.seq))
+              )
+            ORDER BY d.seq
+            LIMIT :limit
+        """
+        if self._postgres:
+            sql += " FOR UPDATE OF d SKIP LOCKED"
+        candidates = self.session.execute(sa.text(sql), {"now": now, "limit": limit * 4}).all()
+        by_webhook: dict[tuple[int, str], list[str]] = {}
+        for org_id, delivery_id, webhook_id in candidates:
+            by_webhook.setdefault((int(org_id), str(webhook_id)), []).append(str(delivery_id))
+        claimed: list[Claimed] = []
+        lock = " FOR UPDATE" if self._postgres else ""
+        for (org_id, webhook_id), ids in sorted(by_webhook.items()):
+            if len(claimed) >= limit:
+                break
+            row = self.session.execute(
+                sa.text(
+                    "SELECT url, method, headers, secret, max_connections "
+                    "FROM notification_webhooks WHERE org_id = :org AND id = :id" + lock
+                ),
+                {"org": org_id, "id": webhook_id},
+            ).one()
+            busy = int(
+                self.session.execute(
+                    sa.text(
+                        "SELECT count(*) FROM notification_deliveries WHERE org_id = :org "
+                        "AND webhook_id = :id AND state = 'inflight'"
+                    ),
+                    {"org": org_id, "id": webhook_id},
+                ).scalar_one()
+            )
+            room = min(int(row.max_connections) - busy, limit - len(claimed))
+            for delivery_id in ids[: max(room, 0)]:
+                token = tokens[len(claimed)]
+                payload = self.session.execute(
+                    sa.text(
+                        "UPDATE notification_deliveries SET state = 'inflight', "
+                        "attempt_token = :token, lease_until = :lease, attempts = attempts + 1, "
+                        "started_at = COALESCE(started_at, :now) "
+                        "WHERE org_id = :org AND id = :id RETURNING payload"
+                    ),
+                    {
+                        "token": token,
+                        "lease": now + lease_ms,
+                        "now": now,
+                        "org": org_id,
+                        "id": delivery_id,
+                    },
+                ).scalar_one()
+                claimed.append(
+                    Claimed(
+                        org_id,
+                        delivery_id,
+                        token,
+                        str(payload),
+                        str(row.url),
+                        str(row.method),
+                        str(row.headers),
+                        str(row.secret),
+                    )
+                )
+        return claimed
+
+    def delivered(
+        self, org_id: int, delivery_id: str, token: str, now: int, status: int, took_ms: int
+    ) -> bool:
+        d = NotificationDelivery
+        result = self.session.execute(
+            sa.update(d)
+            .where(d.org_id == org_id, d.id == delivery_id, d.attempt_token == token)
+            .values(
+                state=DELIVERED,
+                ended_at=now,
+                http_status=status,
+                time_taken_ms=took_ms,
+                lease_until=None,
+                attempt_token=None,
+                last_error=None,
+            )
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    def attempts(self, org_id: int, delivery_id: str) -> int:
+        d = NotificationDelivery
+        found = self.session.scalar(
+            sa.select(d.attempts).where(d.org_id == org_id, d.id == delivery_id)
+        )
+        return int(found or 1)
+
+    def attempt_failed(
+        self,
+        org_id: int,
+        delivery_id: str,
+        token: str,
+        now: int,
+        *,
+        status: int | None,
+        took_ms: int,
+        error: str,
+        give_up_ms: int,
+        retry_at: int,
+    ) -> str | None:
+        """Back to pending for ``retry_at``, or failed once ``give_up_ms`` has passed since
+        the clock started; the new state (None when the lease was lost meanwhile)."""
+        d = NotificationDelivery
+        row = self.session.execute(
+            sa.select(d.retry_from).where(
+                d.org_id == org_id, d.id == delivery_id, d.attempt_token == token
+            )
+        ).first()
+        if row is None:
+            return None
+        give_up = now - int(row[0]) >= give_up_ms
+        values: dict[str, Any] = {
+            "http_status": status,
+            "time_taken_ms": took_ms,
+            "last_error": error[:200],
+            "lease_until": None,
+            "attempt_token": None,
+        }
+        if give_up:
+            values.update(state=FAILED, ended_at=now)
+        else:
+            values.update(state=PENDING, next_attempt_at=retry_at)
+        self.session.execute(
+            sa.update(d)
+            .where(d.org_id == org_id, d.id == delivery_id, d.attempt_token == token)
+            .values(**values)
+        )
+        return FAILED if give_up else PENDING
+
+    def redeliver(self, org_id: int, delivery_id: str, now: int) -> None:
+        d = NotificationDelivery
+        self.session.execute(
+            sa.update(d)
+            .where(d.org_id == org_id, d.id == delivery_id, d.state.in_([DELIVERED, FAILED]))
+            .values(
+                state=PENDING,
+                next_attempt_at=now,
+                retry_from=now,
+                attempts=0,
+                ended_at=None,
+                last_error=None,
+            )
+        )
+
+    # -- the delivery log -----------------------------------------------------------
+    def delivery(self, org_id: int, delivery_id: str) -> NotificationDelivery | None:
+        return self.session.get(NotificationDelivery, (org_id, delivery_id))
+
+    def by_request(self, org_id: int, request_id: str) -> Sequence[NotificationDelivery]:
+        d = NotificationDelivery
+        stmt = (
+            sa.select(d)
+            .where(d.org_id == org_id, d.request_id == request_id)
+            .order_by(d.seq, d.id)
+            .limit(1000)
+        )
+        return self.session.scalars(stmt).all()
+
+    def by_ref(self, org_id: int, ref_id: str, limit: int) -> Sequence[NotificationDelivery]:
+        d = NotificationDelivery
+        stmt = (
+            sa.select(d)
+            .where(d.org_id == org_id, d.ref_id == ref_id)
+            .order_by(d.seq.desc(), d.id)
+            .limit(limit)
+        )
+        return self.session.scalars(stmt).all()
+
+    def search(self, query: LogFilter) -> Sequence[NotificationDelivery]:
+        d = NotificationDelivery
+        stmt = sa.select(d).where(d.org_id == query.org_id)
+        if query.status is not None:
+            stmt = stmt.where(d.state == query.status)
+        if query.webhook_id is not None:
+            stmt = stmt.where(d.webhook_id == query.webhook_id)
+        if query.event_name is not None:
+            stmt = stmt.where(d.event_name == query.event_name)
+        if query.start is not None:
+            stmt = stmt.where(d.created_at >= query.start)
+        if query.end is not None:
+            stmt = stmt.where(d.created_at <= query.end)
+        stmt = stmt.order_by(d.created_at.desc(), d.seq.desc()).limit(query.limit)
+        return self.session.scalars(stmt.offset(query.offset)).all()

@@ -41,13 +41,14 @@ import traceback
 from sqlalchemy.orm import Session
 
 from eventrail.db import Database
+from eventrail.ingest.queue import Queued
+from eventrail.ingest.waiters import ResultWaiters
 from eventrail.kit import metrics
 from eventrail.kit.dates import now_ms
 from eventrail.kit.dbhealth import is_unavailable
 from eventrail.processing import statuses as st
 from eventrail.processing.pipeline import BatchPipeline, BatchResult, set_aside_log
-from eventrail.processing.repository import ProcessingRepository, Queued
-from eventrail.processing.waiters import ResultWaiters
+from eventrail.processing.repository import ProcessingRepository
 
 log = logging.getLogger("eventrail.processing")
 

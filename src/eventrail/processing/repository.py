@@ -12,6 +12,8 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from eventrail.ingest.queue import Queued
+from eventrail.ingest.waiters import Verdict
 from eventrail.kit.sql import insert_ignore_returning, upsert_add
 from eventrail.models import (
     Customer,
@@ -33,21 +35,6 @@ from eventrail.models import (
 from eventrail.models.event_log_count import SLOT_MS
 from eventrail.models.event_replay import LIVE_STATES
 from eventrail.processing.statuses import EVENT_SUCCESS
-
-
-class Queued(NamedTuple):
-    """A request waiting in ingest_requests."""
-
-    id: int
-    request_id: str
-    org_id: int
-    webhook_id: str
-    received_at: int
-    body: str
-    verdict: int
-    detail: str | None
-    replay_of: str | None = None
-
 
 _QUEUED_COLUMNS = ", ".join(Queued._fields)
 LOG_INSERT_COLUMNS = (
@@ -337,8 +324,15 @@ class ProcessingRepository:
         return {(int(org_id), str(unique_id)) for org_id, unique_id in inserted}
 
     # -- reads ------------------------------------------------------------------
-    def log_by_id(self, request_id: str) -> EventLog | None:
-        return self.session.get(EventLog, request_id)
+    def logged_verdicts(self, org_id: int, request_ids: Sequence[str]) -> dict[str, Verdict]:
+        """(status, message) of the log entries among ``request_ids`` posted to a
+        webhook of ``org_id``: in that org, or routed to one of its children (the
+        orgs are named, so that each read stays within known orgs)."""
+        children = self.session.scalars(sa.select(Org.id).where(Org.parent_org_id == org_id))
+        stmt = sa.select(EventLog.id, EventLog.status, EventLog.message).where(
+            EventLog.org_id.in_([org_id, *children]), EventLog.id.in_(list(request_ids))
+        )
+        return {rid: (status, message) for rid, status, message in self.session.execute(stmt)}
 
     # -- replays ----------------------------------------------------------------
     def replay_candidates(self, org_id: int, ids: Sequence[str]) -> dict[str, Candidate]:

@@ -129,7 +129,7 @@ class Item:
 class BatchResult:
     logs: list[dict[str, Any]]
     records: list[dict[str, Any]]
-    verified: set[int]
+    verified: set[tuple[int, int]]  # (org_id, definition id)
     outcomes: dict[str, tuple[str | None, str]]
     # The step that failed, per request id, for the failures (dry runs show it).
     steps: dict[str, str] = field(default_factory=dict)
@@ -849,7 +849,7 @@ class BatchPipeline:
             if item.record is not None:
                 records.append(item.record)
                 assert item.spec is not None
-                verified.add(item.spec.definition_id)
+                verified.add((item.record["org_id"], item.spec.definition_id))
         return BatchResult(logs, records, verified, outcomes, steps)
 
 

@@ -69,6 +69,14 @@ RECORD_INSERT_COLUMNS = (
 )
 
 
+def _by_org(keys: Iterable[tuple[int, Any]]) -> dict[int, list[Any]]:
+    """Ids grouped by their org, so that each statement stays within one org."""
+    grouped: dict[int, set[Any]] = {}
+    for org_id, key in keys:
+        grouped.setdefault(org_id, set()).add(key)
+    return {org_id: sorted(ids) for org_id, ids in sorted(grouped.items())}
+
+
 class Candidate(NamedTuple):
     """What replaying a log entry needs to know about it."""
 
@@ -173,12 +181,16 @@ class ProcessingRepository:
         row = self.session.execute(stmt).first()
         return (row[0], row[1]) if row is not None else None
 
-    def mark_verified(self, definition_ids: Iterable[int]) -> None:
-        wanted = list(set(definition_ids))
-        if wanted:
+    def mark_verified(self, definitions: Iterable[tuple[int, int]]) -> None:
+        """Mark the definitions (org_id, id) verified: one statement per org."""
+        for org_id, ids in _by_org(definitions).items():
             self.session.execute(
                 sa.update(EventDefinition)
-                .where(EventDefinition.id.in_(wanted), EventDefinition.verified.is_(False))
+                .where(
+                    EventDefinition.org_id == org_id,
+                    EventDefinition.id.in_(ids),
+                    EventDefinition.verified.is_(False),
+                )
                 .values(verified=True)
             )
 
@@ -247,13 +259,19 @@ class ProcessingRepository:
     def _finish_replays(self, rows: list[dict[str, Any]]) -> None:
         done = [r for r in rows if r.get("replay_of") is not None]
         for state in ("succeeded", "failed"):
-            ids = [
-                r["id"] for r in done if (r["status"] == EVENT_SUCCESS) == (state == "succeeded")
-            ]
-            if ids:
+            ended = _by_org(
+                (r["org_id"], r["id"])
+                for r in done
+                if (r["status"] == EVENT_SUCCESS) == (state == "succeeded")
+            )
+            for org_id, ids in ended.items():
                 self.session.execute(
                     sa.update(EventReplay)
-                    .where(EventReplay.id.in_(ids), EventReplay.state == "pending")
+                    .where(
+                        EventReplay.org_id == org_id,
+                        EventReplay.id.in_(ids),
+                        EventReplay.state == "pending",
+                    )
                     .values(state=state)
                 )
 

@@ -165,6 +165,30 @@ def _replay_index(columns: list[str]) -> None:
     )
 
 
+def _sqlite_sequence(table: str) -> int | None:
+    """An AUTOINCREMENT table's last id: a rebuild would restart it from the rows
+    copied (none, when the queue is empty), and the queue's ids must only grow."""
+    if table not in _TABLE_KWARGS:
+        return None
+    sql = sa.text("SELECT seq FROM sqlite_sequence WHERE name = :name")
+    value = op.get_bind().execute(sql, {"name": table}).scalar()
+    return int(value) if value is not None else None
+
+
+def _restore_sqlite_sequence(table: str, sequence: int | None) -> None:
+    if sequence is None:
+        return
+    bind = op.get_bind()
+    params = {"name": table, "seq": sequence}
+    updated = bind.execute(
+        sa.text("UPDATE sqlite_sequence SET seq = max(seq, :seq) WHERE name = :name"), params
+    )
+    if not updated.rowcount:
+        bind.execute(
+            sa.text("INSERT INTO sqlite_sequence (name, seq) VALUES (:name, :seq)"), params
+        )
+
+
 def _swap_uniques(*, forward: bool) -> None:
     sqlite = op.get_bind().dialect.name == "sqlite"
     for table, before, name, after in _UNIQUE:
@@ -172,11 +196,13 @@ def _swap_uniques(*, forward: bool) -> None:
         create_name = name if forward else _old_unique_name(before, table)
         columns = after if forward else before
         if sqlite:
+            sequence = _sqlite_sequence(table)
             with op.batch_alter_table(
                 table, recreate="always", table_kwargs=_TABLE_KWARGS.get(table, {})
             ) as batch:
                 batch.drop_constraint(drop, type_="unique")
                 batch.create_unique_constraint(create_name, columns)
+            _restore_sqlite_sequence(table, sequence)
         else:
             op.drop_constraint(drop, table, type_="unique")
             op.create_unique_constraint(create_name, table, columns)

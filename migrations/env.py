@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
 from sqlalchemy import Connection
 
@@ -13,8 +15,16 @@ config = context.config
 target_metadata = Base.metadata
 
 
+def _include(obj: Any, _name: str | None, _type: str, reflected: bool, _other: Any) -> bool:
+    """Objects of the models that exist on one dialect only (``info["only_on"]``, e.g.
+    ``models.base.sqlite_org_key``) are compared on that dialect only."""
+    only_on = None if reflected else getattr(obj, "info", {}).get("only_on")
+    return only_on is None or only_on == context.get_bind().dialect.name
+
+
 def _run(connection: Connection) -> None:
     context.configure(
+        include_object=_include,
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",

@@ -290,3 +290,178 @@ def test_replay_migration_counts_the_log_already_there(fresh_settings: Settings)
         ]
     finally:
         engine.dispose()
+
+
+def test_keys_by_org_migration_on_a_populated_database(fresh_settings: Settings) -> None:
+    """20261204_0014 swaps keys under existing rows, both ways, losing nothing."""
+    config = alembic_config(fresh_settings)
+    command.upgrade(config, "20261203_0010")
+    engine = create_db_engine(fresh_settings)
+    counted = (
+        "orgs",
+        "status_labels",
+        "customers",
+        "card_series",
+        "cards",
+        "comm_channels",
+        "subscriptions",
+        "ingest_requests",
+        "event_replays",
+    )
+
+    def insert(conn: sa.Connection, table: str, **values: object) -> int:
+        columns = ", ".join(f'"{c}"' for c in values)
+        marks = ", ".join(f":{c}" for c in values)
+        conn.execute(sa.text(f"INSERT INTO {table} ({columns}) VALUES ({marks})"), values)
+        return int(conn.execute(sa.text(f"SELECT max(id) FROM {table}")).scalar_one())
+
+    def counts() -> dict[str, int]:
+        with engine.connect() as conn:
+            return {
+                t: int(conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one())
+                for t in counted
+            }
+
+    try:
+        with engine.begin() as conn:
+            for n in range(2):
+                org = insert(
+                    conn,
+                    "orgs",
+                    name=f"o{n}",
+                    timezone="UTC",
+                    psi_masking_enabled=False,
+                    rate_limit_per_minute=1000,
+                    created_at=1,
+                )
+                label = insert(
+                    conn,
+                    "status_labels",
+                    org_id=org,
+                    entity_type="CARD",
+                    status="ACTIVE",
+                    label="Active",
+                    is_default=True,
+                    created_at=1,
+                )
+                customer = insert(
+                    conn,
+                    "customers",
+                    org_id=org,
+                    status="ACTIVE",
+                    loyalty_type="loyalty",
+                    source="INSTORE",
+                    account_id="",
+                    created_at=1,
+                    updated_at=1,
+                )
+                series = insert(conn, "card_series", org_id=org, name="s", code="S", created_at=1)
+                insert(
+                    conn,
+                    "cards",
+                    org_id=org,
+                    series_id=series,
+                    card_number="C1",
+                    customer_id=customer,
+                    status="ACTIVE",
+                    status_label_id=label,
+                    created_at=1,
+                    updated_at=1,
+                )
+                insert(
+                    conn,
+                    "comm_channels",
+                    org_id=org,
+                    customer_id=customer,
+                    type="email",
+                    value="a@example.com",
+                    primary=True,
+                    verified=False,
+                    subscribed=True,
+                    source="INSTORE",
+                )
+                insert(
+                    conn,
+                    "subscriptions",
+                    org_id=org,
+                    customer_id=customer,
+                    channel="EMAIL",
+                    priority="TRANS",
+                    source="INSTORE",
+                    account_id="",
+                    ou_id=-1,
+                    status="OPTIN",
+                    updated_at=1,
+                )
+                queued = insert(
+                    conn,
+                    "ingest_requests",
+                    request_id=f"r{n}",
+                    org_id=org,
+                    webhook_id="w",
+                    received_at=1,
+                    body="{}",
+                    verdict=0,
+                )
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO event_replays (id, org_id, original_id, state, "
+                        "requested_by, requested_at, call_id) "
+                        "VALUES (:id, :org, :original, 'pending', 'till:1', 1, 'c')"
+                    ),
+                    {"id": f"replay-{n}", "org": org, "original": f"log-{n}"},
+                )
+            conn.execute(sa.text("DELETE FROM ingest_requests"))
+        before = counts()
+        command.upgrade(config, "head")
+        assert counts() == before
+        inspector = sa.inspect(engine)
+        uniques = {
+            u["name"]: u["column_names"] for u in inspector.get_unique_constraints("comm_channels")
+        }
+        assert uniques["uq_comm_channels_org_customer_type"] == ["org_id", "customer_id", "type"]
+        if engine.dialect.name == "postgresql":
+            assert inspector.get_pk_constraint("customers")["constrained_columns"] == [
+                "org_id",
+                "id",
+            ]
+            keys = {k["name"]: k for k in inspector.get_foreign_keys("cards")}
+            assert keys["fk_cards_customer"]["constrained_columns"] == ["org_id", "customer_id"]
+            assert keys["fk_cards_customer"]["referred_columns"] == ["org_id", "id"]
+        with engine.begin() as conn:
+            # the same replay of the same entry in another org is another org's business
+            conn.execute(
+                sa.text(
+                    "INSERT INTO event_replays (id, org_id, original_id, state, requested_by, "
+                    "requested_at, call_id) VALUES ('replay-x', 999, 'log-0', 'pending', "
+                    "'till:1', 1, 'c')"
+                )
+            )
+            # ids keep growing after the queue emptied (SQLite: AUTOINCREMENT kept)
+            again = insert(
+                conn,
+                "ingest_requests",
+                request_id="r-again",
+                org_id=1,
+                webhook_id="w",
+                received_at=2,
+                body="{}",
+                verdict=0,
+            )
+            assert again > queued
+            conn.execute(sa.text("DELETE FROM ingest_requests WHERE request_id = 'r-again'"))
+            conn.execute(sa.text("DELETE FROM event_replays WHERE id = 'replay-x'"))
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    'INSERT INTO comm_channels (org_id, customer_id, type, value, "primary", '
+                    "verified, subscribed, source) SELECT org_id, customer_id, type, value, "
+                    '"primary", verified, subscribed, source FROM comm_channels LIMIT 1'
+                )
+            )
+        command.downgrade(config, "20261203_0010")
+        assert counts() == before
+        command.upgrade(config, "head")
+        assert counts() == before
+    finally:
+        engine.dispose()

@@ -30,6 +30,7 @@ from eventrail.health.service import Readiness
 from eventrail.ingest.committer import GroupCommitter
 from eventrail.ingest.endpoints import routes as ingest_routes
 from eventrail.ingest.service import Ingestor
+from eventrail.ingest.waiters import ResultWaiters
 from eventrail.kit import metrics
 from eventrail.kit.accesslog import AccessLogMiddleware
 from eventrail.kit.asgi import FastLane, compile_template
@@ -48,7 +49,7 @@ from eventrail.orgs.endpoints import router as orgs_router
 from eventrail.processing.endpoints import router as logs_router
 from eventrail.processing.endpoints import routes as processing_routes
 from eventrail.processing.processor import Processor
-from eventrail.processing.waiters import ResultWaiters
+from eventrail.processing.service import IngestProcessing
 from eventrail.retention.service import BackgroundPruner
 
 log = logging.getLogger("eventrail")
@@ -201,6 +202,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         admission,
         background.committer,
         background.waiters,
+        IngestProcessing(db),
         processors_here=background.processor.thread_count > 0,
     )
     api.state.ingestor = ingestor

@@ -147,11 +147,16 @@ def test_a_support_journey_in_chromium(env: dict[str, str], tmp_path: Path) -> N
             expect(page.locator(f".timeline a[href='/console/events/{replay_id}']")).to_be_visible()
 
             page.click("nav >> text=Customers")
-            page.select_option("select[name=by]", "id")
-            page.fill("input[name=q]", demo["DEMO_CUSTOMER"])
+            # The member's new mobile number finds them; its change shows before -> after
+            # with the till that made it.
+            page.select_option("select[name=by]", "mobile")
+            page.fill("input[name=q]", "919900000001")
             page.click("form.filters button[type=submit]")
             expect(page).to_have_url(f"{server.base}/console/customers/{demo['DEMO_CUSTOMER']}")
             expect(page.locator(".timeline li.audit").first).to_contain_text("→")
+            change = page.locator(".timeline li.audit", has_text="919800000000 → 919900000001")
+            expect(change).to_have_count(1)
+            expect(change.locator(".actor")).to_contain_text(f"by till {till}")
             expect(page.locator(".timeline li.event").first).to_be_visible()
             _shot(page, "console-customer.png")
             page.select_option("select[name=kind]", "event")

@@ -44,7 +44,7 @@ def private_app(settings: Settings, db: Database) -> Iterator[EventrailApp]:
     """The app of an operator who set EVENTRAIL_NOTIFY_ALLOW_PRIVATE (loopback receivers)."""
     application = create_app(settings.model_copy(update={"notify_allow_private": True}), db)
     yield application
-    application.state.reader.close()
+    application.state.reads.close()
 
 
 class Org:

@@ -65,10 +65,13 @@ def test_an_entrys_refs_and_kinds_are_found_by_its_id(db: Database, crowded: int
         ("audit_refs", "ix_audit_refs_entry_id"),
         ("audit_kinds", "pk_audit_kinds"),
     ):
-        sql = f"DELETE FROM {table} WHERE entry_id IN ({ids})"
+        sql = f"DELETE FROM {table} WHERE org_id = :org_id AND entry_id IN ({ids})"
         if not db.is_sqlite:
-            sql = f"DELETE FROM {table} WHERE entry_id = ANY(ARRAY[1, 2]::bigint[])"
-        plan = _plan(db, sql, {})
+            sql = (
+                f"DELETE FROM {table} WHERE org_id = :org_id AND "
+                "entry_id = ANY(ARRAY[1, 2]::bigint[])"
+            )
+        plan = _plan(db, sql, {"org_id": crowded})
         if db.is_sqlite:
             assert index in plan or "PRIMARY KEY" in plan or "INDEX" in plan, plan
             assert f"SCAN {table}\n" not in plan + "\n", plan

@@ -871,6 +871,33 @@ BUILDERS: dict[str, Builder] = {
     "POST /v3/webHooks/eventLog/{eventLogId}/redeliver": lambda d, w, x: Req(
         "POST", f"/v3/webHooks/eventLog/{w.delivery}/redeliver"
     ),
+    # CSV: a whole answer the leak check reads as text (NDJSON is several JSON texts)
+    "GET /v2/events/logs/export": lambda d, w, x: Req(
+        "GET",
+        "/v2/events/logs/export",
+        {"format": "csv"}
+        | pick(d, [{}, {"event_name": w.event}, {"status": "EVENT_FIELD_VALIDATION_FAILED"}]),
+    ),
+    "GET /api_gateway/v2/audits/export": lambda d, w, x: Req(
+        "GET",
+        "/api_gateway/v2/audits/export",
+        {"format": "csv"}
+        | pick(
+            d,
+            [
+                {},
+                {"entityType": "CUSTOMER", "entityId": customer_of_a(d, w)},
+                {
+                    "entityType": "CARD",
+                    "entityId": card_of_a(d, w)[1],
+                    "includeUserContext": "true",
+                },
+            ],
+        ),
+    ),
+    "GET /api_gateway/v2/audits/chainHead": lambda d, w, x: Req(
+        "GET", "/api_gateway/v2/audits/chainHead"
+    ),
     "POST /webhooks/{webhook_id}": lambda d, w, x: Req(
         "POST", f"/webhooks/{webhook_target(d, w, x)}", body=event_payload(d, w, x)
     ),

@@ -40,3 +40,30 @@ class CardLocked(BadRequest):
 
     def __init__(self, status: str) -> None:
         super().__init__(f"Card is {status}, not allowed to do any further actions")
+
+
+# The card's holder. The customer API raises them too and re-exports them
+# (customers depends on cards, never the reverse: docs/architecture.md).
+
+
+class CustomerExists(BadRequest):
+    """An identifier would belong to two customers of one source: refused."""
+
+    code = 8006
+
+    def __init__(self, existing_id: int, *, action: str = "Add") -> None:
+        super().__init__(
+            f"{action} failed, Customer already exists with id {existing_id} for same source"
+        )
+
+
+class CustomerNotFound(NotFound):
+    code = 8015
+    message = "Customer not found for the given identifiers"
+
+
+class MergedCustomer(BadRequest):
+    code = 8069
+
+    def __init__(self, survivor_id: int) -> None:
+        super().__init__(f"Merged customer found: merged into customer {survivor_id}")

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from eventrail.kit.sql import insert_unique
-from eventrail.models import Card
+from eventrail.models import Card, Customer, CustomerIdentifier
 
 
 class CardRepository:
@@ -35,3 +35,32 @@ class CardRepository:
             .order_by(Card.id)
         )
         return self.session.scalars(stmt).all()
+
+    # -- the card's holder ---------------------------------------------------------
+    # A card is issued to a customer and becomes its ``cardnumber`` identifier:
+    # these read the holder and write that one identifier, so that cards need
+    # nothing of the customers package (which depends on cards).
+    def holder_for_update(self, org_id: int, customer_id: int) -> Customer | None:
+        """The customer, row-locked until the transaction ends (PostgreSQL)."""
+        stmt = (
+            sa.select(Customer)
+            .where(Customer.org_id == org_id, Customer.id == customer_id)
+            .with_for_update()
+        )
+        return self.session.scalars(stmt).first()
+
+    def insert_identifier(self, identifier: CustomerIdentifier) -> bool:
+        """False when the card number already identifies someone in that source."""
+        return insert_unique(self.session, identifier)
+
+    def identifier_owner(
+        self, org_id: int, source: str, account_id: str, type_: str, value: str
+    ) -> int | None:
+        stmt = sa.select(CustomerIdentifier.customer_id).where(
+            CustomerIdentifier.org_id == org_id,
+            CustomerIdentifier.source == source,
+            CustomerIdentifier.account_id == account_id,
+            CustomerIdentifier.type == type_,
+            CustomerIdentifier.value == value,
+        )
+        return self.session.scalars(stmt).first()

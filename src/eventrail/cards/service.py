@@ -18,15 +18,15 @@ from eventrail.cards.exceptions import (
     CardLocked,
     CardNotFound,
     CardNotLinkable,
+    CustomerExists,
+    CustomerNotFound,
     InvalidCardLabel,
     InvalidSeries,
+    MergedCustomer,
     SeriesNotFound,
 )
 from eventrail.cards.repository import CardRepository
 from eventrail.cards.schemas import CardCreate, CardUpdate
-from eventrail.customers.exceptions import CustomerExists
-from eventrail.customers.lookup import active_customer
-from eventrail.customers.repository import CustomerRepository
 from eventrail.errors import BadRequest
 from eventrail.kit.dates import format_iso, now_ms, zone
 from eventrail.models import Card, CardSeries, Customer, CustomerIdentifier, StatusLabel
@@ -193,12 +193,21 @@ def _link_identifier(
         value=number,
         created_at=now_ms(),
     )
-    if not CustomerRepository(session).insert_identifier(identifier):
-        owner = CustomerRepository(session).identifier(
-            customer.org_id, source, account_id, CARDNUMBER, number
-        )
-        raise CustomerExists(owner.customer_id if owner else customer.id, action="Update")
+    repo = CardRepository(session)
+    if not repo.insert_identifier(identifier):
+        owner = repo.identifier_owner(customer.org_id, source, account_id, CARDNUMBER, number)
+        raise CustomerExists(owner if owner is not None else customer.id, action="Update")
     return value_change("Identifier", CARDNUMBER, None, number, psi=True)
+
+
+def _holder(session: Session, org_id: int, customer_id: int) -> Customer:
+    """The customer a card is issued to: of the org, not merged away."""
+    customer = CardRepository(session).holder_for_update(org_id, customer_id)
+    if customer is None:
+        raise CustomerNotFound()
+    if customer.merged_into_id is not None:
+        raise MergedCustomer(customer.merged_into_id)
+    return customer
 
 
 def add_card(session: Session, ctx: ChangeContext, body: CardCreate) -> Card:
@@ -211,9 +220,7 @@ def add_card(session: Session, ctx: ChangeContext, body: CardCreate) -> Card:
     number = check_card_number(body.card_number)
     series = resolve_series(session, ctx.org_id, body.series_id, body.series_code)
     customer = (
-        active_customer(session, ctx.org_id, body.customer_id)
-        if body.customer_id is not None
-        else None
+        _holder(session, ctx.org_id, body.customer_id) if body.customer_id is not None else None
     )
     label = resolve_label(
         session,

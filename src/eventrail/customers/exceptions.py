@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from eventrail.cards.exceptions import CustomerExists as CustomerExists
+from eventrail.cards.exceptions import CustomerNotFound as CustomerNotFound
+from eventrail.cards.exceptions import MergedCustomer as MergedCustomer
 from eventrail.errors import BadRequest, NotFound
 
 
@@ -13,17 +16,6 @@ class InvalidSource(BadRequest):
 class NoValidIdentifiers(BadRequest):
     code = 8005
     message = "Add failed, No valid identifiers passed"
-
-
-class CustomerExists(BadRequest):
-    """An identifier would belong to two customers of one source: refused."""
-
-    code = 8006
-
-    def __init__(self, existing_id: int, *, action: str = "Add") -> None:
-        super().__init__(
-            f"{action} failed, Customer already exists with id {existing_id} for same source"
-        )
 
 
 class SameSourceOtherProfile(BadRequest):
@@ -51,11 +43,6 @@ class InvalidIdentifier(BadRequest):
         super().__init__(f"Error in customer registration: Invalid Primary Id - {detail}")
 
 
-class CustomerNotFound(NotFound):
-    code = 8015
-    message = "Customer not found for the given identifiers"
-
-
 class LoyaltyDowngrade(BadRequest):
     code = 8018
     message = "Update customer, Conversion from loyalty to non-loyalty not allowed"
@@ -64,13 +51,6 @@ class LoyaltyDowngrade(BadRequest):
 class ConflictingCustomers(BadRequest):
     code = 8052
     message = "Add customer, Conflicting Customers found"
-
-
-class MergedCustomer(BadRequest):
-    code = 8069
-
-    def __init__(self, survivor_id: int) -> None:
-        super().__init__(f"Merged customer found: merged into customer {survivor_id}")
 
 
 class NoChangeIdentifiers(BadRequest):

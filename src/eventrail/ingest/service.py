@@ -26,6 +26,8 @@ from eventrail.errors import BadRequest, EventrailError, NotFound, ServiceUnavai
 from eventrail.events.cache import WebhookCache, WebhookInfo
 from eventrail.ingest.committer import GroupCommitter
 from eventrail.ingest.exceptions import LoggedRefusal
+from eventrail.ingest.queue import VERDICT_INVALID, VERDICT_OK, VERDICT_UNAUTHORIZED, Queued
+from eventrail.ingest.waiters import Processing, ResultWaiters, Verdict
 from eventrail.kit import ids, metrics
 from eventrail.kit.dates import now_ms
 from eventrail.kit.flight import SingleFlight
@@ -33,10 +35,6 @@ from eventrail.kit.json import payload_problem
 from eventrail.kit.params import Bool, Params, PathKey
 from eventrail.kit.ratelimit import Decision
 from eventrail.kit.requests import require_json
-from eventrail.processing.pipeline import VERDICT_INVALID, VERDICT_OK, VERDICT_UNAUTHORIZED
-from eventrail.processing.repository import ProcessingRepository, Queued
-from eventrail.processing.service import dry_run
-from eventrail.processing.waiters import ResultWaiters, Verdict
 
 ACK = {"code": 1100, "message": "Event is pushed to transformation state"}
 BATCH_ACK = {"code": 1100, "message": "Events are pushed to transformation state"}
@@ -163,6 +161,7 @@ class Ingestor:
         admission: Admission,
         committer: GroupCommitter,
         waiters: ResultWaiters,
+        processing: Processing,
         *,
         processors_here: bool = True,
     ) -> None:
@@ -170,6 +169,7 @@ class Ingestor:
         self.admission = admission
         self.committer = committer
         self.waiters = waiters
+        self.processing = processing
         self.first_log_check = LOG_CHECK_SECONDS if processors_here else FIRST_LOG_CHECK_SECONDS
         self.webhooks = WebhookCache(db)
         self._lookups = SingleFlight()
@@ -253,7 +253,7 @@ class Ingestor:
         raise LoggedRefusal(error, rows[0]["request_id"])
 
     async def verdicts(
-        self, request_ids: list[str], futures: list[asyncio.Future[Verdict]]
+        self, org_id: int, request_ids: list[str], futures: list[asyncio.Future[Verdict]]
     ) -> list[Verdict | None]:
         """The processors' verdicts, waiting up to WAIT_SECONDS (less when the server
         stops meanwhile); None where not yet known."""
@@ -271,7 +271,7 @@ class Ingestor:
                     del pending[index]
             if pending:  # processed by another server process? look in the log
                 found = await anyio.to_thread.run_sync(
-                    self._logged, [request_ids[i] for i in pending]
+                    self.processing.logged, org_id, [request_ids[i] for i in pending]
                 )
                 for index in list(pending):
                     if request_ids[index] in found:
@@ -282,16 +282,6 @@ class Ingestor:
         for rid in request_ids:
             self.waiters.discard(rid)
         return results
-
-    def _logged(self, request_ids: list[str]) -> dict[str, Verdict]:
-        with self.db.transaction(write=False) as session:
-            repo = ProcessingRepository(session)
-            out: dict[str, Verdict] = {}
-            for rid in request_ids:
-                entry = repo.log_by_id(rid)
-                if entry is not None:
-                    out[rid] = (entry.status, entry.message)
-            return out
 
     @staticmethod
     def result(verdict: Verdict | None) -> dict[str, Any]:
@@ -325,7 +315,7 @@ class Ingestor:
         metrics.EVENTS_ACKNOWLEDGED.inc()
         answer: dict[str, Any] = {"status": ACK, "requestId": row["request_id"]}
         if future is not None:
-            [verdict] = await self.verdicts([row["request_id"]], [future])
+            [verdict] = await self.verdicts(webhook.org_id, [row["request_id"]], [future])
             answer["result"] = self.result(verdict)
         return Acknowledged([row["request_id"]], answer)
 
@@ -352,7 +342,7 @@ class Ingestor:
             verdict=VERDICT_OK,
             detail=None,
         )
-        verdict = await anyio.to_thread.run_sync(dry_run, self.db, queued)
+        verdict = await anyio.to_thread.run_sync(self.processing.dry_run, queued)
         return {"dryRun": True, "result": verdict}
 
     # -- POST /webhooks/{id}/batch --------------------------------------------------
@@ -399,5 +389,7 @@ class Ingestor:
         metrics.EVENTS_ACKNOWLEDGED.inc(len(rows))
         answer: dict[str, Any] = {"status": BATCH_ACK, "requestIds": ids}
         if wait:
-            answer["results"] = [self.result(v) for v in await self.verdicts(ids, futures)]
+            answer["results"] = [
+                self.result(v) for v in await self.verdicts(webhook.org_id, ids, futures)
+            ]
         return Acknowledged(ids, answer)

@@ -20,6 +20,7 @@ class AuditEntry(Base):
 
     __tablename__ = "audit_entries"
     __table_args__ = (
+        sa.PrimaryKeyConstraint("org_id", "id"),
         sa.Index(
             "ix_audit_entries_entity_auto_update_time",
             "org_id",
@@ -43,7 +44,7 @@ class AuditEntry(Base):
         sa.Index("uq_audit_entries_org_prev_hash", "org_id", "prev_hash", unique=True),
     )
 
-    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigIntId, autoincrement=True)
     org_id: Mapped[int] = mapped_column(sa.Integer)
     entity_type: Mapped[str] = mapped_column(sa.String(20))
     entity_id: Mapped[int] = mapped_column(sa.BigInteger)

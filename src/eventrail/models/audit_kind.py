@@ -17,6 +17,7 @@ class AuditKind(Base):
 
     __tablename__ = "audit_kinds"
     __table_args__ = (
+        sa.PrimaryKeyConstraint("org_id", "entry_id", "reference_type"),
         sa.Index(
             "ix_audit_kinds_entity_auto_update_time",
             "org_id",
@@ -37,8 +38,8 @@ class AuditKind(Base):
         ),
     )
 
-    entry_id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
-    reference_type: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    entry_id: Mapped[int] = mapped_column(sa.BigInteger)
+    reference_type: Mapped[str] = mapped_column(sa.String(40))
     org_id: Mapped[int] = mapped_column(sa.Integer)
     entity_type: Mapped[str] = mapped_column(sa.String(20))
     entity_id: Mapped[int] = mapped_column(sa.BigInteger)

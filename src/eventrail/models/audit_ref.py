@@ -12,6 +12,7 @@ class AuditRef(Base):
 
     __tablename__ = "audit_refs"
     __table_args__ = (
+        sa.PrimaryKeyConstraint("org_id", "id"),
         sa.Index(
             "ix_audit_refs_entity_reference",
             "org_id",
@@ -25,7 +26,7 @@ class AuditRef(Base):
         sa.Index("ix_audit_refs_entry_id", "entry_id"),
     )
 
-    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigIntId, autoincrement=True)
     entry_id: Mapped[int] = mapped_column(sa.BigInteger)
     org_id: Mapped[int] = mapped_column(sa.Integer)
     entity_type: Mapped[str] = mapped_column(sa.String(20))

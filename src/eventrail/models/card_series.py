@@ -9,9 +9,12 @@ from eventrail.models.base import Base
 
 class CardSeries(Base):
     __tablename__ = "card_series"
-    __table_args__ = (sa.UniqueConstraint("org_id", "code"),)
+    __table_args__ = (
+        sa.PrimaryKeyConstraint("org_id", "id"),
+        sa.UniqueConstraint("org_id", "code"),
+    )
 
-    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigIntId, autoincrement=True)
     org_id: Mapped[int] = mapped_column(sa.ForeignKey("orgs.id"))
     name: Mapped[str] = mapped_column(sa.String(200))
     code: Mapped[str] = mapped_column(sa.String(100))

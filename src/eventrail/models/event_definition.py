@@ -17,10 +17,14 @@ class EventDefinition(Base):
     """
 
     __tablename__ = "event_definitions"
-    __table_args__ = (sa.UniqueConstraint("org_id", "event_name"),)
+    __table_args__ = (
+        sa.PrimaryKeyConstraint("org_id", "id"),
+        sa.UniqueConstraint("org_id", "event_name"),
+        sa.UniqueConstraint("org_id", "event_id"),
+    )
 
-    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
-    event_id: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    id: Mapped[int] = mapped_column(BigIntId, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(sa.String(32))
     org_id: Mapped[int] = mapped_column(sa.ForeignKey("orgs.id"))
     event_name: Mapped[str] = mapped_column(sa.String(100))
     label: Mapped[str | None] = mapped_column(sa.String(200), default=None)

@@ -11,12 +11,13 @@ class EventLog(Base):
 
     __tablename__ = "event_logs"
     __table_args__ = (
+        sa.PrimaryKeyConstraint("org_id", "id"),
         sa.Index("ix_event_logs_org_start", "org_id", "start_time", "seq"),
         sa.Index("ix_event_logs_org_name_start", "org_id", "event_name", "start_time", "seq"),
         sa.Index("ix_event_logs_org_status_start", "org_id", "status", "start_time", "seq"),
     )
 
-    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    id: Mapped[str] = mapped_column(sa.String(36))
     org_id: Mapped[int] = mapped_column(sa.Integer)
     parent_org_id: Mapped[int] = mapped_column(sa.Integer, default=-1)
     webhook_id: Mapped[str] = mapped_column(sa.String(32))

@@ -14,6 +14,7 @@ class EventRecord(Base):
 
     __tablename__ = "event_records"
     __table_args__ = (
+        sa.PrimaryKeyConstraint("org_id", "id"),
         sa.Index("ix_event_records_customer_time", "org_id", "customer_id", "created_at", "seq"),
         # retention: an org's oldest events, a batch at a time
         sa.Index("ix_event_records_org_created", "org_id", "created_at"),
@@ -21,7 +22,7 @@ class EventRecord(Base):
         sa.Index("ix_event_records_name_time", "org_id", "event_name", "created_at", "seq"),
     )
 
-    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    id: Mapped[str] = mapped_column(sa.String(36))
     org_id: Mapped[int] = mapped_column(sa.Integer)
     customer_id: Mapped[int] = mapped_column(sa.BigInteger)
     event_name: Mapped[str] = mapped_column(sa.String(100))

@@ -19,8 +19,10 @@ class EventReplay(Base):
 
     __tablename__ = "event_replays"
     __table_args__ = (
+        sa.PrimaryKeyConstraint("org_id", "id"),
         sa.Index(
             "uq_event_replays_live_original",
+            "org_id",
             "original_id",
             unique=True,
             sqlite_where=sa.text(_LIVE),
@@ -30,7 +32,7 @@ class EventReplay(Base):
         sa.Index("ix_event_replays_org_requested", "org_id", "requested_at"),
     )
 
-    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    id: Mapped[str] = mapped_column(sa.String(36))
     org_id: Mapped[int] = mapped_column(sa.Integer)
     original_id: Mapped[str] = mapped_column(sa.String(36))
     state: Mapped[str] = mapped_column(sa.String(10))

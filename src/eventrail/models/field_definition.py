@@ -11,9 +11,12 @@ class FieldDefinition(Base):
     """A custom or extended field of customers or cards, defined by the org."""
 
     __tablename__ = "field_definitions"
-    __table_args__ = (sa.UniqueConstraint("org_id", "entity_type", "kind", "name"),)
+    __table_args__ = (
+        sa.PrimaryKeyConstraint("org_id", "id"),
+        sa.UniqueConstraint("org_id", "entity_type", "kind", "name"),
+    )
 
-    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigIntId, autoincrement=True)
     org_id: Mapped[int] = mapped_column(sa.ForeignKey("orgs.id"))
     entity_type: Mapped[str] = mapped_column(sa.String(20))  # CUSTOMER | CARD
     kind: Mapped[str] = mapped_column(sa.String(20))  # custom | extended

@@ -18,10 +18,14 @@ class IngestRequest(Base):
     __tablename__ = "ingest_requests"
     # Ids only grow (SQLite would otherwise reuse them once the queue empties):
     # they order what arrived in the same millisecond.
-    __table_args__ = ({"sqlite_autoincrement": True},)
+    __table_args__ = (
+        sa.PrimaryKeyConstraint("org_id", "id"),
+        sa.UniqueConstraint("org_id", "request_id"),
+        {"sqlite_autoincrement": True},
+    )
 
-    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
-    request_id: Mapped[str] = mapped_column(sa.String(36), unique=True)
+    id: Mapped[int] = mapped_column(BigIntId, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(sa.String(36))
     org_id: Mapped[int] = mapped_column(sa.Integer)
     webhook_id: Mapped[str] = mapped_column(sa.String(32))
     received_at: Mapped[int] = mapped_column(sa.BigInteger)

@@ -4,19 +4,26 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from eventrail.kit.sql import BigIntId
-from eventrail.models.base import Base
+from eventrail.models.base import Base, org_foreign_key
 
 
 class MergeRequest(Base):
     """A CHANGE_IDENTIFIER/MERGE request: victim merged into survivor once approved."""
 
     __tablename__ = "merge_requests"
-    __table_args__ = (sa.Index("ix_merge_requests_org_id_id", "org_id", "id"),)
+    __table_args__ = (
+        sa.PrimaryKeyConstraint("org_id", "id"),
+        sa.Index("ix_merge_requests_org_id_id", "org_id", "id"),
+        *org_foreign_key("merge_requests", "victim_id", "customers", "fk_merge_requests_victim"),
+        *org_foreign_key(
+            "merge_requests", "survivor_id", "customers", "fk_merge_requests_survivor"
+        ),
+    )
 
-    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigIntId, autoincrement=True)
     org_id: Mapped[int] = mapped_column(sa.ForeignKey("orgs.id"))
-    victim_id: Mapped[int] = mapped_column(sa.ForeignKey("customers.id"))
-    survivor_id: Mapped[int] = mapped_column(sa.ForeignKey("customers.id"))
+    victim_id: Mapped[int] = mapped_column(BigIntId)
+    survivor_id: Mapped[int] = mapped_column(BigIntId)
     status: Mapped[str] = mapped_column(sa.String(20))
     comments: Mapped[str | None] = mapped_column(sa.Text, default=None)
     created_by_till_id: Mapped[int] = mapped_column(sa.BigInteger)

@@ -16,9 +16,12 @@ class SettingsChange(Base):
     and deletes."""
 
     __tablename__ = "org_settings_changes"
-    __table_args__ = (sa.Index("ix_org_settings_changes_org_id_id", "org_id", "id"),)
+    __table_args__ = (
+        sa.PrimaryKeyConstraint("org_id", "id"),
+        sa.Index("ix_org_settings_changes_org_id_id", "org_id", "id"),
+    )
 
-    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigIntId, autoincrement=True)
     org_id: Mapped[int] = mapped_column(sa.ForeignKey("orgs.id"))
     request_id: Mapped[str] = mapped_column(sa.String(64))
     till_id: Mapped[int] = mapped_column(sa.BigInteger)

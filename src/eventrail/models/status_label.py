@@ -11,9 +11,12 @@ class StatusLabel(Base):
     """An org's label for a customer or card status (label ids appear in audit entries)."""
 
     __tablename__ = "status_labels"
-    __table_args__ = (sa.UniqueConstraint("org_id", "entity_type", "label"),)
+    __table_args__ = (
+        sa.PrimaryKeyConstraint("org_id", "id"),
+        sa.UniqueConstraint("org_id", "entity_type", "label"),
+    )
 
-    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigIntId, autoincrement=True)
     org_id: Mapped[int] = mapped_column(sa.ForeignKey("orgs.id"))
     entity_type: Mapped[str] = mapped_column(sa.String(20))  # CUSTOMER | CARD
     status: Mapped[str] = mapped_column(sa.String(32))

@@ -4,7 +4,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from eventrail.kit.sql import BigIntId
-from eventrail.models.base import Base
+from eventrail.models.base import Base, org_foreign_key
 
 
 class Subscription(Base):
@@ -12,12 +12,23 @@ class Subscription(Base):
 
     __tablename__ = "subscriptions"
     __table_args__ = (
-        sa.UniqueConstraint("customer_id", "channel", "priority", "source", "account_id", "ou_id"),
+        sa.PrimaryKeyConstraint("org_id", "id"),
+        sa.UniqueConstraint(
+            "org_id",
+            "customer_id",
+            "channel",
+            "priority",
+            "source",
+            "account_id",
+            "ou_id",
+            name="uq_subscriptions_org_customer_channel",
+        ),
+        *org_foreign_key("subscriptions", "customer_id", "customers", "fk_subscriptions_customer"),
     )
 
-    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigIntId, autoincrement=True)
     org_id: Mapped[int] = mapped_column(sa.ForeignKey("orgs.id"))
-    customer_id: Mapped[int] = mapped_column(sa.ForeignKey("customers.id"))
+    customer_id: Mapped[int] = mapped_column(BigIntId)
     channel: Mapped[str] = mapped_column(sa.String(20))
     priority: Mapped[str] = mapped_column(sa.String(10))
     source: Mapped[str] = mapped_column(sa.String(40))

@@ -19,9 +19,12 @@ class TransformerMapping(Base):
     """
 
     __tablename__ = "transformer_mappings"
-    __table_args__ = (sa.UniqueConstraint("org_id", "transformer_type"),)
+    __table_args__ = (
+        sa.PrimaryKeyConstraint("org_id", "id"),
+        sa.UniqueConstraint("org_id", "transformer_type"),
+    )
 
-    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigIntId, autoincrement=True)
     org_id: Mapped[int] = mapped_column(sa.ForeignKey("orgs.id"))
     transformer_type: Mapped[str] = mapped_column(sa.String(100))
     name_path: Mapped[str] = mapped_column(sa.String(200), default="event_name")

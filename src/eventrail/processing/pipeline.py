@@ -29,14 +29,14 @@ from eventrail.customers.schemas import CustomerCreate, IdentifierIn, ProfileIn
 from eventrail.errors import EventrailError
 from eventrail.events import fields as f
 from eventrail.events.service import DEFAULT_TRANSFORMER
+from eventrail.ingest.queue import VERDICT_INVALID, VERDICT_UNAUTHORIZED, Queued
 from eventrail.kit.dates import format_iso, parse_event_datetime, zone
 from eventrail.models import EventDefinition, Org, Till, TransformerMapping, Webhook
 from eventrail.processing import statuses as st
-from eventrail.processing.repository import ProcessingRepository, Queued
+from eventrail.processing.repository import ProcessingRepository
 
 log = logging.getLogger("eventrail.processing")
 
-VERDICT_OK, VERDICT_UNAUTHORIZED, VERDICT_INVALID = 0, 1, 2
 _RESERVED_KEYS = frozenset({"event_name", "orgResolver"})
 # Bounds of the values that reach a query, from the columns they are compared with:
 # customer_identifiers.value (and the customer API's identifiers), tills.code,
@@ -129,7 +129,7 @@ class Item:
 class BatchResult:
     logs: list[dict[str, Any]]
     records: list[dict[str, Any]]
-    verified: set[int]
+    verified: set[tuple[int, int]]  # (org_id, definition id)
     outcomes: dict[str, tuple[str | None, str]]
     # The step that failed, per request id, for the failures (dry runs show it).
     steps: dict[str, str] = field(default_factory=dict)
@@ -849,7 +849,7 @@ class BatchPipeline:
             if item.record is not None:
                 records.append(item.record)
                 assert item.spec is not None
-                verified.add(item.spec.definition_id)
+                verified.add((item.record["org_id"], item.spec.definition_id))
         return BatchResult(logs, records, verified, outcomes, steps)
 
 

@@ -42,6 +42,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from eventrail.db import Database
+from eventrail.ingest.queue import Queued
+from eventrail.ingest.waiters import ResultWaiters
 from eventrail.kit import metrics
 from eventrail.kit.dates import now_ms
 from eventrail.kit.dbhealth import is_unavailable
@@ -49,8 +51,7 @@ from eventrail.notifications.emit import emit
 from eventrail.notifications.names import EVENT_PROCESSED
 from eventrail.processing import statuses as st
 from eventrail.processing.pipeline import BatchPipeline, BatchResult, set_aside_log
-from eventrail.processing.repository import ProcessingRepository, Queued
-from eventrail.processing.waiters import ResultWaiters
+from eventrail.processing.repository import ProcessingRepository
 
 log = logging.getLogger("eventrail.processing")
 

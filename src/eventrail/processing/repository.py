@@ -11,6 +11,8 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from eventrail.ingest.queue import Queued
+from eventrail.ingest.waiters import Verdict
 from eventrail.kit.fastdb import ReadPool
 from eventrail.kit.sql import bulk_insert, in_list, insert_ignore_returning, skip_locked, upsert_add
 from eventrail.models import (
@@ -34,21 +36,6 @@ from eventrail.models.event_log_count import SLOT_MS
 from eventrail.models.event_replay import LIVE_STATES
 from eventrail.orgs.repository import children_query
 from eventrail.processing.statuses import EVENT_SUCCESS
-
-
-class Queued(NamedTuple):
-    """A request waiting in ingest_requests."""
-
-    id: int
-    request_id: str
-    org_id: int
-    webhook_id: str
-    received_at: int
-    body: str
-    verdict: int
-    detail: str | None
-    replay_of: str | None = None
-
 
 _QUEUED_COLUMNS = ", ".join(Queued._fields)
 LOG_INSERT_COLUMNS = (
@@ -81,6 +68,14 @@ RECORD_INSERT_COLUMNS = (
     "unique_id",
     "is_duplicate",
 )
+
+
+def _by_org(keys: Iterable[tuple[int, Any]]) -> dict[int, list[Any]]:
+    """Ids grouped by their org, so that each statement stays within one org."""
+    grouped: dict[int, set[Any]] = {}
+    for org_id, key in keys:
+        grouped.setdefault(org_id, set()).add(key)
+    return {org_id: sorted(ids) for org_id, ids in sorted(grouped.items())}
 
 
 class Candidate(NamedTuple):
@@ -178,12 +173,16 @@ class ProcessingRepository:
         row = self.session.execute(stmt).first()
         return (row[0], row[1]) if row is not None else None
 
-    def mark_verified(self, definition_ids: Iterable[int]) -> None:
-        wanted = list(set(definition_ids))
-        if wanted:
+    def mark_verified(self, definitions: Iterable[tuple[int, int]]) -> None:
+        """Mark the definitions (org_id, id) verified: one statement per org."""
+        for org_id, ids in _by_org(definitions).items():
             self.session.execute(
                 sa.update(EventDefinition)
-                .where(EventDefinition.id.in_(wanted), EventDefinition.verified.is_(False))
+                .where(
+                    EventDefinition.org_id == org_id,
+                    EventDefinition.id.in_(ids),
+                    EventDefinition.verified.is_(False),
+                )
                 .values(verified=True)
             )
 
@@ -252,13 +251,19 @@ class ProcessingRepository:
     def _finish_replays(self, rows: list[dict[str, Any]]) -> None:
         done = [r for r in rows if r.get("replay_of") is not None]
         for state in ("succeeded", "failed"):
-            ids = [
-                r["id"] for r in done if (r["status"] == EVENT_SUCCESS) == (state == "succeeded")
-            ]
-            if ids:
+            ended = _by_org(
+                (r["org_id"], r["id"])
+                for r in done
+                if (r["status"] == EVENT_SUCCESS) == (state == "succeeded")
+            )
+            for org_id, ids in ended.items():
                 self.session.execute(
                     sa.update(EventReplay)
-                    .where(EventReplay.id.in_(ids), EventReplay.state == "pending")
+                    .where(
+                        EventReplay.org_id == org_id,
+                        EventReplay.id.in_(ids),
+                        EventReplay.state == "pending",
+                    )
                     .values(state=state)
                 )
 
@@ -318,8 +323,15 @@ class ProcessingRepository:
         return {(int(org_id), str(unique_id)) for org_id, unique_id in inserted}
 
     # -- reads ------------------------------------------------------------------
-    def log_by_id(self, request_id: str) -> EventLog | None:
-        return self.session.get(EventLog, request_id)
+    def logged_verdicts(self, org_id: int, request_ids: Sequence[str]) -> dict[str, Verdict]:
+        """(status, message) of the log entries among ``request_ids`` posted to a
+        webhook of ``org_id``: in that org, or routed to one of its children (the
+        orgs are named, so that each read stays within known orgs)."""
+        children = self.session.scalars(sa.select(Org.id).where(Org.parent_org_id == org_id))
+        stmt = sa.select(EventLog.id, EventLog.status, EventLog.message).where(
+            EventLog.org_id.in_([org_id, *children]), EventLog.id.in_(list(request_ids))
+        )
+        return {rid: (status, message) for rid, status, message in self.session.execute(stmt)}
 
     # -- replays ----------------------------------------------------------------
     def replay_candidates(self, org_id: int, ids: Sequence[str]) -> dict[str, Candidate]:

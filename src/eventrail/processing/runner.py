@@ -19,9 +19,9 @@ import threading
 
 from eventrail.config import Settings
 from eventrail.db import Database
+from eventrail.ingest.waiters import ResultWaiters
 from eventrail.notifications.delivery import Notifier, policy_from
 from eventrail.processing.processor import STOP_SECONDS, Processor
-from eventrail.processing.waiters import ResultWaiters
 from eventrail.retention.service import BackgroundPruner
 
 log = logging.getLogger("eventrail.processing")

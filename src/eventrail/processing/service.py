@@ -15,20 +15,21 @@ from sqlalchemy.orm import Session
 from eventrail.auth.schemas import Caller
 from eventrail.db import Database
 from eventrail.errors import BadRequest
+from eventrail.ingest.queue import VERDICT_OK, Queued
+from eventrail.ingest.waiters import Verdict
 from eventrail.kit import ids as ids_kit
 from eventrail.kit.dates import format_iso, now_ms, parse_date_range, to_ms, zone
 from eventrail.kit.dbhealth import is_unavailable
 from eventrail.kit.json import payload_problem
 from eventrail.models.event_log_count import SLOT_MS
 from eventrail.processing import statuses as st
-from eventrail.processing.pipeline import VERDICT_OK, BatchPipeline, record_view
+from eventrail.processing.pipeline import BatchPipeline, record_view
 from eventrail.processing.repository import (
     Candidate,
     EventReads,
     LogFilter,
     LogRow,
     ProcessingRepository,
-    Queued,
 )
 from eventrail.processing.schemas import MAX_REPLAY_IDS, LogEntryOut, ReplayIn
 
@@ -547,7 +548,7 @@ async def replay_and_wait(
         request_ids = [r["replayId"] for r in replayed]
         futures = [ingestor.waiters.register(rid) for rid in request_ids]
         for outcome, verdict in zip(
-            replayed, await ingestor.verdicts(request_ids, futures), strict=True
+            replayed, await ingestor.verdicts(ticket.org_id, request_ids, futures), strict=True
         ):
             outcome["result"] = ingestor.result(verdict)
     return {
@@ -560,6 +561,20 @@ async def replay_and_wait(
 
 
 # -- dry runs --------------------------------------------------------------------------
+class IngestProcessing:
+    """What ingestion asks of the processors (``ingest.waiters.Processing``)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def dry_run(self, request: Queued) -> dict[str, Any]:
+        return dry_run(self.db, request)
+
+    def logged(self, org_id: int, request_ids: list[str]) -> dict[str, Verdict]:
+        with self.db.transaction(write=False) as session:
+            return ProcessingRepository(session).logged_verdicts(org_id, request_ids)
+
+
 def dry_run(db: Database, request: Queued) -> dict[str, Any]:
     """The pipeline's verdict on a request, in a transaction rolled back whatever
     happens: no log entry, no event, no customer registered, no unique key taken.

@@ -39,11 +39,13 @@ def batch_sql(kind: str, postgres: bool) -> str:
     if postgres:
         # By physical address: no second walk of the primary key's index.
         return (
-            f"DELETE FROM {table} WHERE ctid = ANY(ARRAY(SELECT ctid {_EXPIRED[kind]} "
+            f"DELETE FROM {table} WHERE org_id = :org_id AND "
+            f"ctid = ANY(ARRAY(SELECT ctid {_EXPIRED[kind]} "
             f"LIMIT :limit)){returning}"
         )
     return (
-        f"DELETE FROM {table} WHERE rowid IN (SELECT rowid {_EXPIRED[kind]} LIMIT :limit)"
+        f"DELETE FROM {table} WHERE org_id = :org_id AND "
+        f"rowid IN (SELECT rowid {_EXPIRED[kind]} LIMIT :limit)"
         f"{returning}"
     )
 
@@ -70,7 +72,7 @@ class PruneRepository:
             return len(gone)
         ids = [int(i) for i in self.session.execute(statement, params).scalars()]
         self._move_chain_start(org_id, ids)
-        self._delete_entries(ids)
+        self._delete_entries(org_id, ids)
         return len(ids)
 
     def _move_chain_start(self, org_id: int, ids: list[int]) -> None:
@@ -122,7 +124,7 @@ class PruneRepository:
             params = {"org_id": org_id, "events": orjson.dumps(list(events)).decode()}
         self.session.execute(sa.text(sql), params)
 
-    def _delete_entries(self, ids: list[int]) -> None:
+    def _delete_entries(self, org_id: int, ids: list[int]) -> None:
         """Audit entries with their refs and audit_kinds rows (the triggers lower
         audit_counts, and refuse any row the org's auditDays has not expired)."""
         if not ids:
@@ -133,11 +135,15 @@ class PruneRepository:
             ("audit_entries", "id"),
         ):
             if self.postgres:
-                sql = f"DELETE FROM {table} WHERE {column} = ANY(:ids)"
-                self.session.execute(sa.text(sql), {"ids": ids})
+                sql = f"DELETE FROM {table} WHERE org_id = :org_id AND {column} = ANY(:ids)"
+                self.session.execute(sa.text(sql), {"org_id": org_id, "ids": ids})
             else:
-                sql = f"DELETE FROM {table} WHERE {column} IN (SELECT value FROM json_each(:ids))"
-                self.session.execute(sa.text(sql), {"ids": orjson.dumps(ids).decode()})
+                sql = (
+                    f"DELETE FROM {table} WHERE org_id = :org_id AND "
+                    f"{column} IN (SELECT value FROM json_each(:ids))"
+                )
+                params = {"org_id": org_id, "ids": orjson.dumps(ids).decode()}
+                self.session.execute(sa.text(sql), params)
 
     def orgs(self) -> list[tuple[int, int | None, int | None, int | None]]:
         sql = "SELECT id, event_logs_days, event_data_days, audit_days FROM orgs ORDER BY id"

@@ -1,4 +1,7 @@
-"""Handlers waiting for the verdict of their request (``?wait=true``)."""
+"""Handlers waiting for the verdict of their request (``?wait=true``), and what
+ingestion asks of the processors (``Processing``): processing implements it and
+the application hands it to the ``Ingestor``, so that ingest never imports
+processing (processing depends on ingest)."""
 
 from __future__ import annotations
 
@@ -6,8 +9,25 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from eventrail.ingest.queue import Queued
 
 Verdict = tuple[str | None, str]
+
+
+class Processing(Protocol):
+    """The processors, as ingestion sees them."""
+
+    def dry_run(self, request: Queued) -> dict[str, Any]:
+        """``?dryRun=true``: the pipeline's verdict, nothing stored."""
+        ...
+
+    def logged(self, org_id: int, request_ids: list[str]) -> dict[str, Verdict]:
+        """The verdicts already in the log of the posts to an org's webhook (the
+        org's own entries and its children's, for routed events)."""
+        ...
 
 
 class ResultWaiters:

@@ -1,6 +1,6 @@
 """event records: the index of GET /v2/events/search by event name (or definition id)
 
-Revision ID: 20261204_search
+Revision ID: 20261204_0011
 Revises: 20261203_0010
 Create Date: 2026-12-04 16:30:00
 
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "20261204_search"
+revision: str = "20261204_0011"
 down_revision: str | None = "20261203_0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -1,7 +1,7 @@
 """notifications: outbound webhooks (/v3/webHooks) and their outbox / delivery log
 
-Revision ID: 20261204_notify
-Revises: 20261203_0010
+Revision ID: 20261204_0012
+Revises: 20261204_0011
 Create Date: 2026-12-04 16:30:00
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "20261204_notify"
-down_revision: str | None = "20261204_search"
+revision: str = "20261204_0012"
+down_revision: str | None = "20261204_0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """audit trail: the per-org hash chain (seq, prev_hash, row_hash; audit_chain_heads)
 
-Revision ID: 20261204_auditchain
-Revises: 20261203_0010
+Revision ID: 20261204_0013
+Revises: 20261204_0012
 Create Date: 2026-12-04 16:30:00
 
 Entries written before this migration are not hashed: the trail is append-only
@@ -18,8 +18,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "20261204_auditchain"
-down_revision: str | None = "20261204_notify"
+revision: str = "20261204_0013"
+down_revision: str | None = "20261204_0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -260,6 +260,16 @@ async def _exercise(
     assert r.status_code == 200, r.text
     assert (await http.get("/v2/events/adapter_mapping")).status_code == 200
     assert (await http.get("/v2/events")).status_code == 200  # with the mapping shown
+    # the catalogues, and a standard event enabled with its adapter mapping
+    for path in ("/v2/events/meta_fields", "/v2/events/standard_events_meta"):
+        assert (await http.get(path)).status_code == 200, path
+    r = await http.post(
+        "/v2/events/standard_events/enable",
+        params={"event_name": "ProductViewed", "use_standard_adapter_mappings": "true"},
+    )
+    assert r.status_code == 200, r.text
+    assert (await http.get("/v2/events/standard_events_meta")).status_code == 200
+    assert (await http.get("/v2/events/adapters_meta")).status_code == 200
 
     # the fast lane: posts (with and without waiting), then the reads
     r = await http.post(lane.url, json=lane.payload())

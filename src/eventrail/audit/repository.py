@@ -19,6 +19,11 @@ class AuditQuery:
     end_ms: int | None = None
     reference_type: str | None = None
     reference_value: str | None = None
+    # extensions: several referenceTypes (entries with any), and who made the entries
+    reference_types: tuple[str, ...] = ()
+    request_id: str | None = None
+    updated_by: int | None = None
+    updated_by_mode: str | None = None
     sort_by: str = "autoUpdateTime"
     descending: bool = True
     limit: int = 10
@@ -105,6 +110,23 @@ def audit_queries(q: AuditQuery) -> tuple[str, str, dict[str, Any]]:
     if q.source is not None:
         where.append("lower(e.source) = :source")
         params["source"] = q.source.lower()
+    if q.reference_types:
+        names = [f"rt_{i}" for i in range(len(q.reference_types))]
+        params.update(zip(names, q.reference_types, strict=True))
+        where.append(
+            "e.id IN (SELECT entry_id FROM audit_kinds WHERE org_id = :org_id "
+            "AND entity_type = :entity_type AND entity_id = :entity_id "
+            f"AND reference_type IN ({', '.join(':' + n for n in names)}))"
+        )
+    if q.request_id is not None:
+        where.append("e.request_id = :request_id")
+        params["request_id"] = q.request_id
+    if q.updated_by is not None:
+        where.append("e.updated_by = :updated_by")
+        params["updated_by"] = q.updated_by
+    if q.updated_by_mode is not None:
+        where.append("lower(e.updated_by_mode) = :updated_by_mode")
+        params["updated_by_mode"] = q.updated_by_mode.strip().lower()
     if q.reference_value is not None:
         refs = ["org_id = :org_id", "entity_type = :entity_type", "entity_id = :entity_id"]
         if by_kind:
@@ -116,7 +138,15 @@ def audit_queries(q: AuditQuery) -> tuple[str, str, dict[str, Any]]:
     source = (
         "audit_kinds k JOIN audit_entries e ON e.id = k.entry_id" if by_kind else "audit_entries e"
     )
-    counted = q.source is None and q.start_ms is None and q.end_ms is None
+    counted = (
+        q.source is None
+        and q.start_ms is None
+        and q.end_ms is None
+        and not q.reference_types
+        and q.request_id is None
+        and q.updated_by is None
+        and q.updated_by_mode is None
+    )
     if counted and q.reference_value is None:
         params["counted_type"] = q.reference_type or ""
         count = (

@@ -303,6 +303,13 @@ async def _exercise(
     failed = r.json()["requestId"]
     r = await http.post(lane.url, params={"dryRun": "true"}, json=lane.payload())
     assert r.status_code == 200, r.text
+    # a scan event, through the feed (queued to the org's defaultTransformer webhook)
+    r = await http.post(
+        "/v2/feed",
+        params={"source": "INSTORE"},
+        json={"eventName": name, "customer": {"mobile": lane.mobile}, "scanId": "s1"},
+    )
+    assert r.status_code == 200, r.text
     drain()
     # a replay of the failed entry: its new entry carries replayOf
     r = await http.post("/v2/events/logs/replay", json={"ids": [failed]})

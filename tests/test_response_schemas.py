@@ -324,6 +324,12 @@ async def _exercise(
     assert len((await http.get("/v2/events/logs", params={"limit": 50})).json()["data"]) >= 5
     r = await http.get(f"/v2/events/event_data/{lane.customer_id}")
     assert r.status_code == 200 and r.json()["data"], r.text
+    # cursor paging: the answers with nextCursor (a next page, then none)
+    for path in ("/v2/events/logs", f"/v2/events/event_data/{lane.customer_id}"):
+        r = await http.get(path, params={"cursor": "", "limit": 1})
+        assert r.status_code == 200 and r.json()["nextCursor"], r.text
+        r = await http.get(path, params={"cursor": r.json()["nextCursor"], "limit": 1000})
+        assert r.status_code == 200 and r.json()["nextCursor"] is None, r.text
     assert (await http.get("/v2/events/event_data", params={"id": request_id})).status_code == 200
     for entity_type, entity_id in (
         *(("CUSTOMER", cid) for cid in org.customers),

@@ -77,14 +77,14 @@ def _customer_value(customer: FeedCustomer | None, identifier_type: str, event: 
             "Missing required field 'customer' in request body (customer ID not passed)"
         )
     if customer.id is not None:
-        text = str(customer.id).strip()
+        text = customer.id.strip()
         if not (text.isascii() and text.isdigit() and 0 < len(text) <= 18):
             raise FeedCustomerInvalid(
                 f"Invalid value for field 'customer.id': {text!r} is not a customer id "
                 "(invalid customer ID)"
             )
     offered = {
-        "userId": None if customer.id is None else str(customer.id).strip(),
+        "userId": customer.id,
         "mobile": customer.mobile,
         "email": customer.email,
         "externalId": customer.external_id,

@@ -43,7 +43,7 @@ class DryRunAnswer(Schema):
 
 # -- POST /v2/feed (scan events) ---------------------------------------------------------
 class FeedCustomer(Schema):
-    id: str | int | None = Field(default=None, description="The customer's id (userId)")
+    id: str | None = Field(default=None, max_length=40, description="The customer's id (userId)")
     mobile: str | None = Field(default=None, max_length=100)
     email: str | None = Field(default=None, max_length=200)
     external_id: str | None = Field(default=None, alias="externalId", max_length=200)

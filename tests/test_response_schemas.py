@@ -266,6 +266,16 @@ async def _exercise(
     assert r.status_code == 200, r.text
     assert (await http.get("/v2/events/adapter_mapping")).status_code == 200
     assert (await http.get("/v2/events")).status_code == 200  # with the mapping shown
+    # the catalogues, and a standard event enabled with its adapter mapping
+    for path in ("/v2/events/meta_fields", "/v2/events/standard_events_meta"):
+        assert (await http.get(path)).status_code == 200, path
+    r = await http.post(
+        "/v2/events/standard_events/enable",
+        params={"event_name": "ProductViewed", "use_standard_adapter_mappings": "true"},
+    )
+    assert r.status_code == 200, r.text
+    assert (await http.get("/v2/events/standard_events_meta")).status_code == 200
+    assert (await http.get("/v2/events/adapters_meta")).status_code == 200
 
     # the fast lane: posts (with and without waiting), then the reads
     r = await http.post(lane.url, json=lane.payload())
@@ -299,6 +309,13 @@ async def _exercise(
     failed = r.json()["requestId"]
     r = await http.post(lane.url, params={"dryRun": "true"}, json=lane.payload())
     assert r.status_code == 200, r.text
+    # a scan event, through the feed (queued to the org's defaultTransformer webhook)
+    r = await http.post(
+        "/v2/feed",
+        params={"source": "INSTORE"},
+        json={"eventName": name, "customer": {"mobile": lane.mobile}, "scanId": "s1"},
+    )
+    assert r.status_code == 200, r.text
     drain()
     # a replay of the failed entry: its new entry carries replayOf
     r = await http.post("/v2/events/logs/replay", json={"ids": [failed]})
@@ -313,6 +330,12 @@ async def _exercise(
     assert len((await http.get("/v2/events/logs", params={"limit": 50})).json()["data"]) >= 5
     r = await http.get(f"/v2/events/event_data/{lane.customer_id}")
     assert r.status_code == 200 and r.json()["data"], r.text
+    # cursor paging: the answers with nextCursor (a next page, then none)
+    for path in ("/v2/events/logs", f"/v2/events/event_data/{lane.customer_id}"):
+        r = await http.get(path, params={"cursor": "", "limit": 1})
+        assert r.status_code == 200 and r.json()["nextCursor"], r.text
+        r = await http.get(path, params={"cursor": r.json()["nextCursor"], "limit": 1000})
+        assert r.status_code == 200 and r.json()["nextCursor"] is None, r.text
     assert (await http.get("/v2/events/event_data", params={"id": request_id})).status_code == 200
     for params in ({}, {"includeSideEffects": "true", "eventName": name, "sortOrder": "ASC"}):
         r = await http.get("/v2/events/search", params=params)

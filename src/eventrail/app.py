@@ -28,6 +28,7 @@ from eventrail.events.endpoints import router as events_router
 from eventrail.health.endpoints import router as health_router
 from eventrail.health.service import Readiness
 from eventrail.ingest.committer import GroupCommitter
+from eventrail.ingest.endpoints import feed_router
 from eventrail.ingest.endpoints import routes as ingest_routes
 from eventrail.ingest.service import Ingestor
 from eventrail.ingest.waiters import ResultWaiters
@@ -220,6 +221,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         logs_router,
         notifications_router,
         audits_router,
+        feed_router,
     ):
         api.include_router(router)
     console.install(api)

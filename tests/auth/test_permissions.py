@@ -37,6 +37,7 @@ ADMIN_ROUTES = {
     "PUT /v2/events/webhook",
     "PUT /v2/events/webhook/disable",
     "POST /v2/events/adapter_mapping",
+    "POST /v2/events/standard_events/enable",
     "POST /v2/events/logs/replay",
 }
 CONFIGURATION_READS = [
@@ -49,6 +50,9 @@ CONFIGURATION_READS = [
     "/v2/events",
     "/v2/events/webhooks",
     "/v2/events/adapter_mapping",
+    "/v2/events/meta_fields",
+    "/v2/events/adapters_meta",
+    "/v2/events/standard_events_meta",
 ]
 
 Headers = dict[str, str]
@@ -163,6 +167,7 @@ def admin_requests(o: Org) -> list[tuple[str, str, dict[str, Any] | None, dict[s
             None,
             {"transformerType": "defaultTransformer", "eventsMapped": [o.event]},
         ),
+        ("POST", "/v2/events/standard_events/enable", {"event_name": "ProductViewed"}, None),
         ("POST", "/v2/events/logs/replay", None, {"status": "INVALID_EVENT_NAME"}),
         ("PUT", "/v2/events/webhook/disable", None, {"webHookId": o.webhook}),
         ("PUT", "/v2/events/disable", {"event_name": o.event}, None),

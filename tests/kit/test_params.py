@@ -64,6 +64,7 @@ def test_defaults_when_nothing_is_sent() -> None:
         "status": None,
         "limit": 10,
         "offset": 0,
+        "cursor": None,
     }
     assert AUDITS_FILTERS.parse({})["includeUserContext"] is False
     assert WEBHOOK_PARAMS.parse({}, {"webhook_id": "a" * 32}) == {

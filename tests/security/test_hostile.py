@@ -11,6 +11,7 @@ answer to the attacker may contain).
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -695,7 +696,8 @@ def _date_parameters() -> list[tuple[Operation, str]]:
         for op in OPERATIONS
         if op.method == "GET"
         for p in op.params_in("query")
-        if "date" in p["name"].lower() and param_type(p) == "string"
+        # a date word: from_date, startDate (not the "date" inside updatedByMode)
+        if re.search(r"(^|_)date|Date", p["name"]) and param_type(p) == "string"
     ]
 
 

@@ -238,6 +238,20 @@ WRITES: dict[str, tuple[str, dict[str, str], Any]] = {
         )
         for method, suffix in (("POST", ""), ("PUT", "/{webHookId}"))
     },
+    "POST /v2/feed": (
+        "/v2/feed",
+        {"source": "INSTORE"},
+        {
+            "eventName": "GetPromotion",
+            "openId": "o",
+            "eventTime": "2018-09-28T15:26:45+05:30",
+            "scanId": "s",
+            "details": "d",
+            "customer": {"id": "1", "mobile": "9", "email": "e@x.y", "externalId": "x"},
+            "sku": "k",
+            "promotionCode": "p",
+        },
+    ),
     "POST /v2/events/adapter_mapping": (
         "/v2/events/adapter_mapping",
         {},

@@ -768,6 +768,22 @@ BUILDERS: dict[str, Builder] = {
         "PUT", "/v2/events/webhook/disable", body={"webHookId": w.webhook}
     ),
     "GET /v2/events/adapter_mapping": lambda d, w, x: Req("GET", "/v2/events/adapter_mapping"),
+    "GET /v2/events/meta_fields": lambda d, w, x: Req("GET", "/v2/events/meta_fields"),
+    "GET /v2/events/adapters_meta": lambda d, w, x: Req("GET", "/v2/events/adapters_meta"),
+    "GET /v2/events/standard_events_meta": lambda d, w, x: Req(
+        "GET", "/v2/events/standard_events_meta"
+    ),
+    "POST /v2/events/standard_events/enable": lambda d, w, x: Req(
+        "POST",
+        "/v2/events/standard_events/enable",
+        {"event_name": pick(d, ["ProductViewed", "CustomerLoggedIn"])},
+    ),
+    "POST /v2/feed": lambda d, w, x: Req(
+        "POST",
+        "/v2/feed",
+        {"source": "INSTORE"},
+        body={"eventName": w.event, "customer": {"id": "1", "mobile": "919999999999"}},
+    ),
     "POST /v2/events/adapter_mapping": lambda d, w, x: Req(
         "POST",
         "/v2/events/adapter_mapping",
@@ -780,6 +796,7 @@ BUILDERS: dict[str, Builder] = {
             d,
             [
                 {"limit": 1000},
+                {"cursor": "", "limit": 1000},
                 {"event_name": w.event},
                 {"status": "UNAUTHORIZED", "limit": 1000},
                 {"status": "EVENT_SUCCESS", "from_date": "0", "to_date": "2999-12-31"},

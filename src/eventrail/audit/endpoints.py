@@ -20,7 +20,7 @@ from eventrail.kit import exports
 from eventrail.kit.asgi import FastRequest, FastResponse, Route, json_response
 from eventrail.kit.dates import parse_date_range, zone
 from eventrail.kit.fastdb import READ_FROM, ReadRoute
-from eventrail.kit.params import LONG_MAX, Bool, Choice, Date, Int, Params, Str
+from eventrail.kit.params import LONG_MAX, Bool, Choice, ChoiceList, Date, Int, Params, Str
 from eventrail.kit.requests import parse_query
 from eventrail.lane import LaneContext
 
@@ -47,10 +47,18 @@ AUDITS_PARAMS = (
     + AUDITS_DATES
 )
 AUDITS_FILTERS = Params(
-    Choice("referenceType", service.REFERENCE_TYPES, "The events' reference type"),
+    ChoiceList(
+        "referenceType",
+        service.REFERENCE_TYPES,
+        "The events' reference type; extension: several, comma-separated (entries with any)",
+        max_length=400,
+    ),
     Str("source", 40, "Entry source"),
     Str("referenceValue", 100, "An updatedField"),
     Bool("includeUserContext", "Show userContextDetails", default=False),
+    Str("requestId", 64, "Extension: the entries of one request (its X-Cap-Requestid)"),
+    Int("updatedBy", 1, LONG_MAX, "Extension: the entries made by this till (its id)"),
+    Str("updatedByMode", 40, "Extension: the entries made in this mode (e.g. API), any case"),
 )
 
 
@@ -86,6 +94,7 @@ def routes(ctx: LaneContext) -> list[Route]:
         )
         f = AUDITS_FILTERS.parse(request.query)
         limit: int = q["limit"]
+        kinds: tuple[str, ...] = f["referenceType"] or ()
         query = AuditQuery(
             org_id=caller.org_id,
             entity_type=q["entityType"],
@@ -93,8 +102,12 @@ def routes(ctx: LaneContext) -> list[Route]:
             source=f["source"],
             start_ms=start_ms,
             end_ms=end_ms,
-            reference_type=f["referenceType"],
+            reference_type=kinds[0] if len(kinds) == 1 else None,
+            reference_types=kinds if len(kinds) > 1 else (),
             reference_value=f["referenceValue"],
+            request_id=f["requestId"],
+            updated_by=f["updatedBy"],
+            updated_by_mode=f["updatedByMode"],
             sort_by=q["sortBy"],
             descending=q["sortOrder"] == "DESC",
             limit=limit,

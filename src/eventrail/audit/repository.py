@@ -21,6 +21,11 @@ class AuditQuery:
     end_ms: int | None = None
     reference_type: str | None = None
     reference_value: str | None = None
+    # extensions: several referenceTypes (entries with any), and who made the entries
+    reference_types: tuple[str, ...] = ()
+    request_id: str | None = None
+    updated_by: int | None = None
+    updated_by_mode: str | None = None
     sort_by: str = "autoUpdateTime"
     descending: bool = True
     limit: int = 10
@@ -77,7 +82,14 @@ def counts_matches(q: AuditQuery) -> bool:
     ``referenceValue``), whose cost grows with the entity's history; otherwise it
     is one row of ``audit_counts``."""
     return not (
-        q.source is None and q.start_ms is None and q.end_ms is None and q.reference_value is None
+        q.source is None
+        and q.start_ms is None
+        and q.end_ms is None
+        and q.reference_value is None
+        and not q.reference_types
+        and q.request_id is None
+        and q.updated_by is None
+        and q.updated_by_mode is None
     )
 
 
@@ -93,6 +105,10 @@ def _filters(
     reference_type: str | None,
     reference_value: str | None,
     by_kind: bool,
+    reference_types: tuple[str, ...] = (),
+    request_id: str | None = None,
+    updated_by: int | None = None,
+    updated_by_mode: str | None = None,
 ) -> list[str]:
     """The WHERE terms of the audits read and of its export (``params`` filled in);
     ``entity`` None: the whole org (the export's extension). With ``by_kind`` the
@@ -123,6 +139,23 @@ def _filters(
         params["reference_value"] = reference_value
     if reference_value is not None or (reference_type is not None and not by_kind):
         where.append(f"e.id IN (SELECT entry_id FROM audit_refs WHERE {' AND '.join(refs)})")
+    if reference_types:  # the extension: entries with any of several referenceTypes
+        names = [f"rt_{i}" for i in range(len(reference_types))]
+        params.update(zip(names, reference_types, strict=True))
+        kinds = ["org_id = :org_id"]
+        if entity is not None:
+            kinds += ["entity_type = :entity_type", "entity_id = :entity_id"]
+        kinds.append(f"reference_type IN ({', '.join(':' + n for n in names)})")
+        where.append(f"e.id IN (SELECT entry_id FROM audit_kinds WHERE {' AND '.join(kinds)})")
+    if request_id is not None:
+        where.append("e.request_id = :request_id")
+        params["request_id"] = request_id
+    if updated_by is not None:
+        where.append("e.updated_by = :updated_by")
+        params["updated_by"] = updated_by
+    if updated_by_mode is not None:
+        where.append("lower(e.updated_by_mode) = :updated_by_mode")
+        params["updated_by_mode"] = updated_by_mode.strip().lower()
     return where
 
 
@@ -195,10 +228,16 @@ def audit_queries(q: AuditQuery) -> tuple[str, str, dict[str, Any]]:
         reference_type=q.reference_type,
         reference_value=q.reference_value,
         by_kind=by_kind,
+        reference_types=q.reference_types,
+        request_id=q.request_id,
+        updated_by=q.updated_by,
+        updated_by_mode=q.updated_by_mode,
     )
     condition = " AND ".join(where)
     source = (
-        "audit_kinds k JOIN audit_entries e ON e.id = k.entry_id" if by_kind else "audit_entries e"
+        "audit_kinds k JOIN audit_entries e ON e.org_id = k.org_id AND e.id = k.entry_id"
+        if by_kind
+        else "audit_entries e"
     )
     if not counts_matches(q):
         params["counted_type"] = q.reference_type or ""

@@ -284,13 +284,16 @@ def render_entry(
     mask: bool,
     reference_type: str | None = None,
     reference_value: str | None = None,
+    reference_types: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """An entry as the audits API shows it (key order of Capillary's)."""
+    """An entry as the audits API shows it (key order of Capillary's); with a
+    referenceType (or several), only the events of it (them)."""
     stored: list[dict[str, Any]] = orjson.loads(entry.events)
     events = [
         _render_event(ev, mask)
         for ev in stored
         if (reference_type is None or ev["referenceType"] == reference_type)
+        and (not reference_types or ev["referenceType"] in reference_types)
         and (reference_value is None or ev["updatedField"] == reference_value)
     ]
     victim = _json(entry.victim_details)
@@ -358,6 +361,7 @@ def _page_view(
             mask=mask,
             reference_type=query.reference_type,
             reference_value=query.reference_value,
+            reference_types=query.reference_types,
         )
         for row in rows
     ]

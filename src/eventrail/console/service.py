@@ -222,7 +222,7 @@ def customer_page(
             from_date=from_date,
             to_date=to_date,
             limit=TIMELINE_LIMIT,
-        ):
+        ).data:
             attributes = record["additonalAttributes"]
             if isinstance(attributes, orjson.Fragment):
                 attributes = orjson.loads(orjson.dumps(attributes))

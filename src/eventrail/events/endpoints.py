@@ -11,16 +11,20 @@ from eventrail.deps import ADMIN_ONLY, AdminCaller, CurrentCaller, Session
 from eventrail.events import service
 from eventrail.events.schemas import (
     AdapterMappingIn,
+    AdaptersList,
     DefinitionList,
     Done,
     EventCreated,
     EventDefinitionIn,
     MappingList,
+    MetaFieldsList,
+    StandardEventsList,
     WebhookCreated,
     WebhookIn,
     WebhookList,
     WebhookRef,
 )
+from eventrail.kit.schemas import QueryBool
 from eventrail.orgs.service import get_org
 
 # Reads are open to every till and client of the org; every write needs the admin
@@ -156,3 +160,60 @@ def list_adapter_mappings(caller: CurrentCaller, session: Session) -> Any:
     return _envelope(
         [service.mapping_view(m) for m in service.list_mappings(session, caller.org_id)]
     )
+
+
+# -- the catalogues and the standard events library --------------------------------------
+@router.get(
+    "/meta_fields",
+    summary="The field types, with the attributes each takes (the validator's own rules)",
+    **_answers(MetaFieldsList),
+)
+def meta_fields(caller: CurrentCaller) -> Any:
+    return _envelope(service.meta_fields())
+
+
+@router.get(
+    "/adapters_meta",
+    summary="The transformers (built in and the org's own), with the org's mappings",
+    **_answers(AdaptersList),
+)
+def adapters_meta(caller: CurrentCaller, session: Session) -> Any:
+    return _envelope(service.adapters_meta(session, caller.org_id))
+
+
+@router.get(
+    "/standard_events_meta",
+    summary="The standard events library, and which of them the org has enabled",
+    **_answers(StandardEventsList),
+)
+def standard_events_meta(caller: CurrentCaller, session: Session) -> Any:
+    return _envelope(service.standard_events_meta(session, caller.org_id))
+
+
+@router.post(
+    "/standard_events/enable",
+    summary="Enable a standard event: define it in the org as the library has it",
+    **_answers(Done, admin_only=True),
+)
+def enable_standard_event(
+    caller: AdminCaller,
+    session: Session,
+    event_name: str = Query(
+        alias="event_name",
+        min_length=1,
+        max_length=200,
+        description="The standard event's eventName (or label), e.g. ProductRemovedFromCart",
+    ),
+    use_standard_adapter_mappings: QueryBool = Query(
+        default=False,
+        alias="use_standard_adapter_mappings",
+        description="true: also map its WebEngage payloads (WebEngageTransformer) to it",
+    ),
+) -> Any:
+    service.enable_standard_event(
+        session,
+        caller.org_id,
+        event_name,
+        use_standard_adapter_mappings=use_standard_adapter_mappings,
+    )
+    return dict(_OK)

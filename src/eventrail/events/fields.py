@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 import re2
 
+from eventrail.customers.lookup import IDENTIFIER_TYPES, SOURCES
 from eventrail.events.exceptions import InvalidFieldAttribute, InvalidFieldType
 from eventrail.kit.dates import parse_event_datetime
 from eventrail.kit.values import (
@@ -26,44 +27,196 @@ from eventrail.kit.values import (
     string_text,
 )
 
-# request spelling (case-insensitive) -> stored spelling
-FIELD_TYPES = {
-    name.lower(): stored
-    for name, stored in (
-        ("customer", "CUSTOMER"),
-        ("tillCode", "TILLCODE"),
-        ("groupId", "GROUPID"),
-        ("string", "STRING"),
-        ("double", "DOUBLE"),
-        ("integer", "INTEGER"),
-        ("boolean", "BOOLEAN"),
-        ("enum", "ENUM"),
-        ("date", "DATE"),
-        ("couponCode", "COUPONCODE"),
-        ("productSku", "PRODUCTSKU"),
-        ("productBrand", "PRODUCTBRAND"),
-        ("productCategory", "PRODUCTCATEGORY"),
-    )
-}
-# attribute -> valueType, as Capillary stores them
-ATTRIBUTES = {
-    "isRequired": "BOOLEAN",
-    "isUniqueKeyField": "BOOLEAN",
-    "isPsiData": "BOOLEAN",
-    "addCustomerIfNotExists": "BOOLEAN",
-    "regex": "STRING",
-    "possibleValues": "STRING",
-    "identifierType": "ENUM",
-    "source": "ENUM",
-    "accountId": "ENUM",
-    "groupIdentifierType": "ENUM",
-}
-_BOOLEANS = {"true": True, "false": False}
-PSI_TYPES = frozenset({"STRING", "ENUM", "DOUBLE"})
-GROUP_IDENTIFIER_TYPES = {"groupexternalid": "GroupExternalId", "groupid": "GroupId"}
+
+@dataclass(frozen=True, slots=True)
+class AttributeRule:
+    """One attribute a field may carry: how Capillary types its value, the value a
+    field without it gets, and the values it may take (empty: any text)."""
+
+    name: str
+    value_type: str  # BOOLEAN, STRING or ENUM, as Capillary stores it
+    default: str | None
+    possible_values: tuple[str, ...]
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class FieldTypeRule:
+    """One field type: its request spelling, stored spelling, label and the
+    attributes a field of the type may carry (any other is refused with 1802)."""
+
+    request: str
+    stored: str
+    label: str
+    attributes: tuple[str, ...]
+    description: str
+
+
+_BOOLEAN_VALUES = ("true", "false")
+GROUP_IDENTIFIER_VALUES = ("GroupExternalId", "GroupId")
+IDENTIFIER_VALUES = (*IDENTIFIER_TYPES.values(), "userId")
 MAX_STRING = 64 * 1024
 # The column sizes a definition's attributes are stored or compared against.
 MAX_ACCOUNT_ID = 100
+
+# THE rules of a field's attributes: normalize_field checks a definition with these
+# tables, and GET /v2/events/meta_fields (catalogue()) shows them, so the two cannot
+# disagree.
+ATTRIBUTE_RULES: dict[str, AttributeRule] = {
+    rule.name: rule
+    for rule in (
+        AttributeRule(
+            "isRequired",
+            "BOOLEAN",
+            "false",
+            _BOOLEAN_VALUES,
+            "A post without a value for the field fails (default true on the customer field)",
+        ),
+        AttributeRule(
+            "isUniqueKeyField",
+            "BOOLEAN",
+            "false",
+            _BOOLEAN_VALUES,
+            "Part of the event's unique key; forces isRequired and cannot be reverted",
+        ),
+        AttributeRule(
+            "isPsiData",
+            "BOOLEAN",
+            "false",
+            _BOOLEAN_VALUES,
+            "Personal data: listed in psiAttributes, masked for callers without PSI access",
+        ),
+        AttributeRule(
+            "addCustomerIfNotExists",
+            "BOOLEAN",
+            "false",
+            _BOOLEAN_VALUES,
+            "Register the customer when no customer has the identifier",
+        ),
+        AttributeRule(
+            "regex",
+            "STRING",
+            None,
+            (),
+            "A pattern (RE2 syntax) the whole value must match",
+        ),
+        AttributeRule(
+            "possibleValues",
+            "STRING",
+            None,
+            (),
+            "The values allowed, comma-separated (required on an enum field)",
+        ),
+        AttributeRule(
+            "identifierType",
+            "ENUM",
+            "mobile",
+            IDENTIFIER_VALUES,
+            "The customer identifier the value is",
+        ),
+        AttributeRule("source", "ENUM", "INSTORE", SOURCES, "The source of the identifier"),
+        AttributeRule(
+            "accountId",
+            "ENUM",
+            None,
+            (),
+            f"The account of a multi-account source (at most {MAX_ACCOUNT_ID} characters)",
+        ),
+        AttributeRule(
+            "groupIdentifierType",
+            "ENUM",
+            "GroupExternalId",
+            GROUP_IDENTIFIER_VALUES,
+            "What the value names: a group's external id or its id",
+        ),
+    )
+}
+# attribute -> valueType, as Capillary stores them
+ATTRIBUTES = {name: rule.value_type for name, rule in ATTRIBUTE_RULES.items()}
+
+_COMMON = ("isRequired", "isUniqueKeyField")
+_CUSTOMER_ATTRIBUTES = ("identifierType", "source", "accountId")
+FIELD_TYPE_RULES: tuple[FieldTypeRule, ...] = (
+    FieldTypeRule(
+        "customer",
+        "CUSTOMER",
+        "Customer Identifier",
+        (*_COMMON, *_CUSTOMER_ATTRIBUTES, "addCustomerIfNotExists"),
+        "The customer the event is about; exactly one per event",
+    ),
+    FieldTypeRule(
+        "tillCode", "TILLCODE", "Till Code", _COMMON, "A till code; overrides the webhook's till"
+    ),
+    FieldTypeRule(
+        "groupId",
+        "GROUPID",
+        "Group ID",
+        (*_COMMON, "groupIdentifierType", *_CUSTOMER_ATTRIBUTES),
+        "A user group the customer must belong to",
+    ),
+    FieldTypeRule("string", "STRING", "String", (*_COMMON, "isPsiData", "regex"), "Text"),
+    FieldTypeRule(
+        "double", "DOUBLE", "Double", (*_COMMON, "isPsiData"), "A decimal number, stored as text"
+    ),
+    FieldTypeRule("integer", "INTEGER", "Integer", _COMMON, "A whole number"),
+    FieldTypeRule("boolean", "BOOLEAN", "Boolean", _COMMON, "true or false"),
+    FieldTypeRule(
+        "enum",
+        "ENUM",
+        "Enum",
+        (*_COMMON, "isPsiData", "possibleValues"),
+        "One of the field's possibleValues",
+    ),
+    FieldTypeRule("date", "DATE", "Date", _COMMON, "A date, e.g. yyyy-MM-dd HH:mm:ss"),
+    FieldTypeRule("couponCode", "COUPONCODE", "Coupon Code", (*_COMMON, "regex"), "A coupon code"),
+    FieldTypeRule("productSku", "PRODUCTSKU", "Product SKU", (*_COMMON, "regex"), "A product SKU"),
+    FieldTypeRule(
+        "productBrand", "PRODUCTBRAND", "Product Brand", (*_COMMON, "regex"), "A product brand"
+    ),
+    FieldTypeRule(
+        "productCategory",
+        "PRODUCTCATEGORY",
+        "Product Category",
+        (*_COMMON, "regex"),
+        "A product category",
+    ),
+)
+TYPE_RULES = {rule.stored: rule for rule in FIELD_TYPE_RULES}
+# request spelling (case-insensitive) -> stored spelling
+FIELD_TYPES = {rule.request.lower(): rule.stored for rule in FIELD_TYPE_RULES}
+PSI_TYPES = frozenset(r.stored for r in FIELD_TYPE_RULES if "isPsiData" in r.attributes)
+GROUP_IDENTIFIER_TYPES = {value.lower(): value for value in GROUP_IDENTIFIER_VALUES}
+
+
+def catalogue() -> list[dict[str, Any]]:
+    """Every field type with the attributes it takes, from the rules above."""
+    out = []
+    for rule in FIELD_TYPE_RULES:
+        attributes = []
+        for name in rule.attributes:
+            attr = ATTRIBUTE_RULES[name]
+            default = attr.default
+            if name == "isRequired" and rule.stored == "CUSTOMER":
+                default = "true"
+            attributes.append(
+                {
+                    "name": name,
+                    "valueType": attr.value_type,
+                    "defaultValue": default,
+                    "possibleValues": list(attr.possible_values),
+                    "description": attr.description,
+                }
+            )
+        out.append(
+            {
+                "type": rule.request,
+                "storedType": rule.stored,
+                "label": rule.label,
+                "description": rule.description,
+                "attributes": attributes,
+            }
+        )
+    return out
 
 
 class Pattern(Protocol):
@@ -133,10 +286,24 @@ def _attribute_value(name: str, raw: Any) -> str | None:
     raise InvalidFieldAttribute(f"field attribute value fails for validation type {name}")
 
 
-def normalize_field(
-    raw: dict[str, Any], *, sources: tuple[str, ...], identifier_types: dict[str, str]
-) -> dict[str, Any]:
-    """A request's field, checked, in Capillary's stored shape."""
+def _checked_value(attr: AttributeRule, value: str, field_name: str) -> str:
+    """The attribute's value as stored, or 1802 when its rule refuses it."""
+    if not attr.possible_values:
+        return value
+    known = {v.lower(): v for v in attr.possible_values}
+    found = known.get(value.lower())
+    if found is None:
+        raise InvalidFieldAttribute(
+            f"field attribute value {value} fails for validation type {attr.name} "
+            f"(field {field_name}): must be one of {', '.join(attr.possible_values)}"
+        )
+    # booleans are stored lower-case; the other words keep the spelling they were given
+    return found if attr.value_type == "BOOLEAN" else value
+
+
+def normalize_field(raw: dict[str, Any]) -> dict[str, Any]:
+    """A request's field, checked against FIELD_TYPE_RULES and ATTRIBUTE_RULES, in
+    Capillary's stored shape."""
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > 50:
         raise InvalidFieldAttribute("field name must be 1 to 50 characters")
@@ -147,24 +314,24 @@ def normalize_field(
     stored_type = FIELD_TYPES.get(type_in.lower()) if isinstance(type_in, str) else None
     if stored_type is None:
         raise InvalidFieldType(f"{type_in} invalid event field type")
+    type_rule = TYPE_RULES[stored_type]
     attributes_in = raw.get("attributes") or {}
     if not isinstance(attributes_in, dict):
         raise InvalidFieldAttribute(f"attributes of field {name} must be an object")
     attributes: dict[str, dict[str, str]] = {}
     for attr, value_in in attributes_in.items():
-        if attr not in ATTRIBUTES:
-            raise InvalidFieldAttribute(f"field attribute {attr} is not supported (field {name})")
+        if attr not in type_rule.attributes:
+            raise InvalidFieldAttribute(
+                f"field attribute {attr} is not supported on a {type_rule.request} field "
+                f"(field {name}); it takes {', '.join(type_rule.attributes)}"
+            )
+        rule = ATTRIBUTE_RULES[attr]
         value = _attribute_value(attr, value_in)
         if value is None:
-            attributes[attr] = {"valueType": ATTRIBUTES[attr]}
+            attributes[attr] = {"valueType": rule.value_type}
             continue
-        if ATTRIBUTES[attr] == "BOOLEAN":
-            if value.lower() not in _BOOLEANS:
-                raise InvalidFieldAttribute(
-                    f"field attribute value {value} fails for validation type {attr}"
-                )
-            value = value.lower()
-        attributes[attr] = {"value": value, "valueType": ATTRIBUTES[attr]}
+        value = _checked_value(rule, value, name)
+        attributes[attr] = {"value": value, "valueType": rule.value_type}
     normalized = {"name": name, "type": stored_type, "attributes": attributes}
     spec = parse_field(normalized)  # raises on inconsistent attributes
     if spec.regex_error is not None:
@@ -176,29 +343,6 @@ def normalize_field(
         raise InvalidFieldAttribute(
             f"field attribute value fails for validation type accountId (field {name}): "
             f"longer than {MAX_ACCOUNT_ID} characters",
-        )
-    if spec.psi and (stored_type not in PSI_TYPES):
-        raise InvalidFieldAttribute(
-            f"field attribute value fails for validation type isPsiData (field {name})"
-        )
-    if stored_type == "CUSTOMER":
-        if (
-            spec.identifier_type not in identifier_types.values()
-            and spec.identifier_type != "userId"
-        ):
-            raise InvalidFieldAttribute(
-                f"field attribute value {spec.identifier_type} fails for validation type "
-                "identifierType",
-            )
-        if spec.source not in sources:
-            raise InvalidFieldAttribute(
-                f"field attribute value {spec.source} fails for validation type source"
-            )
-    group_type = (attributes.get("groupIdentifierType") or {}).get("value")
-    if group_type is not None and group_type.lower() not in GROUP_IDENTIFIER_TYPES:
-        raise InvalidFieldAttribute(
-            f"field attribute value {group_type} fails for validation type groupIdentifierType "
-            "(GroupExternalId or GroupId)",
         )
     if stored_type == "ENUM" and not spec.possible_values:
         raise InvalidFieldAttribute(f"enum field {name} needs possibleValues (comma-separated)")
@@ -244,23 +388,11 @@ def parse_field(stored: dict[str, Any]) -> FieldSpec:
     )
 
 
+_IDENTIFIER_SPELLING = {value.lower(): value for value in IDENTIFIER_VALUES}
+
+
 def _identifier_type(value: str) -> str:
-    known = {
-        "mobile": "mobile",
-        "email": "email",
-        "externalid": "externalId",
-        "userid": "userId",
-        "cardnumber": "cardnumber",
-        "cardexternalid": "cardExternalId",
-        "wechat": "wechat",
-        "martjackid": "martjackId",
-        "cuid": "cuid",
-        "fbid": "fbId",
-        "unionid": "unionId",
-        "fcmtoken": "fcmToken",
-        "line": "line",
-    }
-    return known.get(value.lower(), value)
+    return _IDENTIFIER_SPELLING.get(value.lower(), value)
 
 
 _TYPED = {"DOUBLE": double_text, "INTEGER": integer_text, "BOOLEAN": boolean_text}

@@ -163,3 +163,74 @@ class MappingList(Schema):
     data: list[MappingOut]
     warnings: list[object]
     errors: list[object]
+
+
+# -- the catalogues (GET /v2/events/meta_fields, adapters_meta, standard_events_meta) -----
+class FieldAttributeMeta(Schema):
+    name: str = Field(description="The attribute, as a field's attributes name it")
+    value_type: str = Field(alias="valueType", description="BOOLEAN, STRING or ENUM")
+    default_value: str | None = Field(
+        alias="defaultValue", description="What a field without the attribute gets; null: none"
+    )
+    possible_values: list[str] = Field(
+        alias="possibleValues", description="The values it may take (any case); empty: any text"
+    )
+    description: str
+
+
+class FieldTypeMeta(Schema):
+    type: str = Field(description="The type's spelling in a definition request")
+    stored_type: str = Field(alias="storedType", description="Its spelling in GET /v2/events")
+    label: str
+    description: str
+    attributes: list[FieldAttributeMeta] = Field(
+        description="The attributes a field of the type takes; any other is refused (1802)"
+    )
+
+
+class MetaFieldsList(Schema):
+    data: list[FieldTypeMeta]
+    warnings: list[object]
+    errors: list[object]
+
+
+class StandardAdapterMapping(Schema):
+    transformer_type: str = Field(alias="transformerType")
+    event_mapper: EventMapperOut = Field(alias="eventMapper")
+    event_field_mappings: list[dict[str, str]] = Field(
+        alias="eventFieldMappings", description="eventFieldName <- fieldName (a dotted path)"
+    )
+
+
+class StandardEventMeta(Schema):
+    event_name: str = Field(alias="eventName")
+    label: str
+    category: str = Field(description="Cart, Product, Coupon, Customer or App")
+    event_type: str = Field(alias="eventType")
+    description: str
+    actions: list[str]
+    fields: list[dict[str, Any]] = Field(description="As GET /v2/events shows them once enabled")
+    standard_adapter_mapping: StandardAdapterMapping = Field(
+        alias="standardAdapterMapping",
+        description="Set up by enabling with use_standard_adapter_mappings=true",
+    )
+    enabled: bool = Field(description="Whether the org has enabled it")
+
+
+class StandardEventsList(Schema):
+    data: list[StandardEventMeta]
+    warnings: list[object]
+    errors: list[object]
+
+
+class AdapterMeta(Schema):
+    transformer_type: str = Field(alias="transformerType")
+    description: str
+    custom: bool = Field(description="The org's own transformer (not built in)")
+    mapping: MappingOut | None = Field(description="The org's mapping; null when it has none")
+
+
+class AdaptersList(Schema):
+    data: list[AdapterMeta]
+    warnings: list[object]
+    errors: list[object]

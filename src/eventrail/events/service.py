@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from eventrail.customers.lookup import IDENTIFIER_TYPES, SOURCES
 from eventrail.errors import BadRequest
 from eventrail.events import fields as f
+from eventrail.events import standard
 from eventrail.events.cache import forget_after_commit
 from eventrail.events.exceptions import (
     AuthMechanismMissing,
@@ -51,7 +51,9 @@ def _check_name(name: str) -> str:
     return name
 
 
-def _check_definition(body: EventDefinitionIn, name: str) -> tuple[list[str], list[dict[str, Any]]]:
+def _check_definition(
+    body: EventDefinitionIn, name: str, standard_type: str | None = None
+) -> tuple[list[str], list[dict[str, Any]]]:
     actions: list[str] = []
     for action in body.actions:
         canonical = next((a for a in ACTIONS if a.lower() == action.strip().lower()), None)
@@ -61,15 +63,14 @@ def _check_definition(body: EventDefinitionIn, name: str) -> tuple[list[str], li
             actions.append(canonical)
     if not actions:
         raise InvalidActions(name)
-    if body.event_type is not None and body.event_type.upper() not in EVENT_TYPES:
+    allowed = EVENT_TYPES if standard_type is None else (standard_type,)
+    if body.event_type is not None and body.event_type.upper() not in allowed:
         raise BadRequest(
-            f"Invalid value for field 'eventType': must be one of {', '.join(EVENT_TYPES)}"
+            f"Invalid value for field 'eventType': must be one of {', '.join(allowed)}"
         )
     stored: list[dict[str, Any]] = []
     for item in body.fields:
-        stored.append(
-            f.normalize_field(item.model_dump(), sources=SOURCES, identifier_types=IDENTIFIER_TYPES)
-        )
+        stored.append(f.normalize_field(item.model_dump()))
     names = [field["name"] for field in stored]
     if len(set(names)) != len(names):
         raise InvalidFieldAttribute("field names must be unique within an event")
@@ -118,7 +119,8 @@ def update_definition(session: Session, org_id: int, body: EventDefinitionIn) ->
         raise EventNotFound(name)
     if not definition.enabled:
         raise BadRequest(f"Event {name} is disabled and cannot be changed")
-    actions, fields = _check_definition(body, name)
+    standard_type = definition.event_type if definition.standard else None
+    actions, fields = _check_definition(body, name, standard_type)
     new_unique = {field["name"] for field in fields if f.parse_field(field).unique}
     for old in definition.fields:
         if f.parse_field(old).unique and old["name"] not in new_unique:
@@ -130,7 +132,8 @@ def update_definition(session: Session, org_id: int, body: EventDefinitionIn) ->
     definition.fields = fields
     definition.description = body.description
     definition.label = body.label
-    definition.event_type = body.event_type.upper() if body.event_type else None
+    if not definition.standard:  # a standard event keeps its own type
+        definition.event_type = body.event_type.upper() if body.event_type else None
     definition.updated_at = now_ms()
     repo.flush()
     return definition
@@ -147,6 +150,111 @@ def list_definitions(
     session: Session, org_id: int, name: str | None = None
 ) -> list[EventDefinition]:
     return list(EventRepository(session).definitions(org_id, name.strip() if name else None))
+
+
+# -- the catalogues and the standard events library ---------------------------------
+def meta_fields() -> list[dict[str, Any]]:
+    """The field types and their attributes: ``fields.catalogue``, the validator's rules."""
+    return f.catalogue()
+
+
+def standard_events_meta(session: Session, org_id: int) -> list[dict[str, Any]]:
+    """The standard events library, each with whether the org has it (``enabled``)."""
+    defined = {d.event_name: d for d in EventRepository(session).definitions(org_id)}
+    out = []
+    for event in standard.STANDARD_EVENTS:
+        mine = defined.get(event.event_name)
+        out.append(
+            {
+                "eventName": event.event_name,
+                "label": event.label,
+                "category": event.category,
+                "eventType": event.event_type,
+                "description": event.description,
+                "actions": list(event.actions),
+                "fields": [f.normalize_field(dict(item)) for item in event.fields],
+                "standardAdapterMapping": {
+                    "transformerType": WEBENGAGE_TRANSFORMER,
+                    "eventMapper": {
+                        "fieldName": standard.WEBENGAGE_NAME_PATH,
+                        "valueMap": {event.webengage_name: event.event_name},
+                    },
+                    "eventFieldMappings": standard.webengage_field_mappings(event),
+                },
+                "enabled": bool(mine is not None and mine.standard and mine.enabled),
+            }
+        )
+    return out
+
+
+def enable_standard_event(
+    session: Session, org_id: int, event_name: str, *, use_standard_adapter_mappings: bool
+) -> EventDefinition:
+    """Define a standard event in the org, as the library has it; with
+    ``use_standard_adapter_mappings``, also map its WebEngage payloads to it."""
+    event = standard.find(event_name)
+    if event is None:
+        raise InvalidEventName(
+            f"Invalid value for query parameter 'event_name': no standard event '{event_name}' "
+            "(GET /v2/events/standard_events_meta lists them)"
+        )
+    body = EventDefinitionIn.model_validate(
+        {
+            "eventName": event.event_name,
+            "label": event.label,
+            "description": event.description,
+            "eventType": event.event_type,
+            "actions": list(event.actions),
+            "fields": [dict(item) for item in event.fields],
+        }
+    )
+    repo = EventRepository(session)
+    actions, fields = _check_definition(body, event.event_name, event.event_type)
+    if repo.definition(org_id, event.event_name) is not None:
+        raise EventExists(event.event_name)
+    if repo.enabled_definition_count(org_id) >= MAX_ACTIVE_EVENTS:
+        raise BadRequest(f"An org can have at most {MAX_ACTIVE_EVENTS} active events")
+    now = now_ms()
+    definition = EventDefinition(
+        event_id=new_hex_id(),
+        org_id=org_id,
+        event_name=event.event_name,
+        label=event.label,
+        description=event.description,
+        event_type=event.event_type,
+        actions=actions,
+        fields=fields,
+        enabled=True,
+        verified=False,
+        standard=True,
+        created_at=now,
+        updated_at=now,
+    )
+    if not repo.insert(definition):
+        raise EventExists(event.event_name)
+    if use_standard_adapter_mappings:
+        current = repo.mapping(org_id, WEBENGAGE_TRANSFORMER)
+        path = current.name_path if current is not None else standard.WEBENGAGE_NAME_PATH
+        set_mapping(
+            session,
+            org_id,
+            AdapterMappingIn.model_validate(
+                {
+                    "transformerType": WEBENGAGE_TRANSFORMER,
+                    "eventsMapped": [event.event_name],
+                    "webEngageTransformerData": {
+                        "eventMapper": {
+                            "fieldName": path,
+                            "valueMap": {event.webengage_name: event.event_name},
+                        },
+                        "eventFieldMapper": {
+                            event.event_name: standard.webengage_field_mappings(event)
+                        },
+                    },
+                }
+            ),
+        )
+    return definition
 
 
 def disable_definition(session: Session, org_id: int, name: str) -> None:
@@ -187,7 +295,7 @@ def definition_view(
                 "orgType": "CHILD_ORG" if org.parent_org_id is not None else "STANDARD_ORG"
             },
             "date": definition.created_at,
-            "standardEvent": False,
+            "standardEvent": definition.standard,
         }
     )
     transformer_mappings: dict[str, Any] = {
@@ -440,6 +548,52 @@ def set_mapping(session: Session, org_id: int, body: AdapterMappingIn) -> Transf
     mapping.updated_at = now_ms()
     repo.flush()
     return mapping
+
+
+_ADAPTERS = (
+    (
+        "DefaultTransformer",
+        DEFAULT_TRANSFORMER,
+        "Used if no mapping is required: the payload is flat, event_name and one key per field",
+    ),
+    (
+        "WebEngageTransformer",
+        WEBENGAGE_TRANSFORMER,
+        "Used for WebEngage or webhook mapping: eventMapper names the event, eventFieldMapper "
+        "reads each field from a dotted path of the payload",
+    ),
+)
+
+
+def adapters_meta(session: Session, org_id: int) -> list[dict[str, Any]]:
+    """The transformers: the two built in, then the org's own (named by its webhooks or
+    its mappings), each with the org's mapping (null when it has none)."""
+    repo = EventRepository(session)
+    mappings = {m.transformer_type.lower(): m for m in repo.mappings(org_id)}
+    out = []
+    for name, key, description in _ADAPTERS:
+        out.append(_adapter(name, description, False, mappings.get(key.lower())))
+    custom = dict.fromkeys(
+        [webhook.transformer_type for webhook, _ in repo.webhooks(org_id)]
+        + [m.transformer_type for m in mappings.values()]
+    )
+    for name in custom:
+        if name.lower() in _KNOWN_TRANSFORMERS:
+            continue
+        description = "The org's own transformer: a mapping like WebEngageTransformer's"
+        out.append(_adapter(name, description, True, mappings.get(name.lower())))
+    return out
+
+
+def _adapter(
+    name: str, description: str, custom: bool, mapping: TransformerMapping | None
+) -> dict[str, Any]:
+    return {
+        "transformerType": name,
+        "description": description,
+        "custom": custom,
+        "mapping": mapping_view(mapping) if mapping is not None else None,
+    }
 
 
 def list_mappings(session: Session, org_id: int) -> list[TransformerMapping]:

@@ -39,3 +39,38 @@ class DryRunVerdict(Schema):
 class DryRunAnswer(Schema):
     dry_run: bool = Field(alias="dryRun", description="Always true: nothing was stored")
     result: DryRunVerdict
+
+
+# -- POST /v2/feed (scan events) ---------------------------------------------------------
+class FeedCustomer(Schema):
+    id: str | None = Field(default=None, max_length=40, description="The customer's id (userId)")
+    mobile: str | None = Field(default=None, max_length=100)
+    email: str | None = Field(default=None, max_length=200)
+    external_id: str | None = Field(default=None, alias="externalId", max_length=200)
+
+
+class FeedIn(Schema):
+    """A scan event, in the shape of Capillary's sample (other keys are ignored)."""
+
+    event_name: str | None = Field(
+        default=None, alias="eventName", max_length=100, description="An event definition's name"
+    )
+    event_time: str | None = Field(
+        default=None, alias="eventTime", max_length=64, description="The event's eventDateTime"
+    )
+    customer: FeedCustomer | None = None
+    open_id: str | None = Field(default=None, alias="openId", max_length=200)
+    scan_id: str | None = Field(default=None, alias="scanId", max_length=200)
+    details: str | None = Field(default=None, max_length=2000)
+    sku: str | None = Field(default=None, max_length=200)
+    promotion_code: str | None = Field(default=None, alias="promotionCode", max_length=200)
+
+
+class FeedStatus(Schema):
+    code: int = Field(description="7300: stored, to be processed like a webhook's event")
+    message: str
+
+
+class FeedAck(Schema):
+    status: FeedStatus
+    request_id: str = Field(alias="requestId", description="The log entry's id")

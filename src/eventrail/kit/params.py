@@ -297,6 +297,26 @@ class Choice(Param):
         return {"type": "string", "enum": sorted(set(self.choices.values()))}
 
 
+class ChoiceList(Choice):
+    """Comma-separated words of a ``Choice``'s (each matched as ``Choice`` matches
+    one); the value is the tuple of the words given on, without repeats."""
+
+    __slots__ = ()
+
+    def check_late(self, value: Any) -> Any:
+        words = [word for word in value.split(",") if word.strip()]
+        if not words:
+            raise self.invalid(self.message)
+        return tuple(dict.fromkeys(Choice.check_late(self, word) for word in words))
+
+    def fast_path(self, table: str) -> tuple[str, Any] | None:
+        return None
+
+    def schema(self) -> dict[str, Any]:
+        words = ", ".join(sorted(set(self.choices.values())))
+        return {"type": "string", "maxLength": self.max_length, "description": f"Of {words}"}
+
+
 class Params:
     """A route's parameters, checked in the order given."""
 

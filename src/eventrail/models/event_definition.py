@@ -34,5 +34,7 @@ class EventDefinition(Base):
     fields: Mapped[list[dict[str, Any]]] = mapped_column(JsonType)
     enabled: Mapped[bool] = mapped_column(sa.Boolean, default=True)
     verified: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    # Enabled from the standard events library (events/standard.py), not defined by the org.
+    standard: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
     created_at: Mapped[int] = mapped_column(sa.BigInteger)
     updated_at: Mapped[int] = mapped_column(sa.BigInteger)

@@ -47,6 +47,13 @@ LOGS_FILTERS = Params(
 LOGS_PARAMS = LOGS_FILTERS + Params(
     Int("limit", 1, 1000, "Entries", default=10),
     Int("offset", 0, 10_000_000, "Extension", default=0),
+    Str(
+        "cursor",
+        40,
+        "Extension: page on (startTime, id) instead of an offset, so entries arriving "
+        "between pages neither shift nor repeat rows. Empty for the first page, then the "
+        "previous answer's nextCursor; the answer then carries nextCursor (null: no more)",
+    ),
 )
 # The export: the read's filters, no page; the format and a cursor.
 LOGS_EXPORT_PARAMS = LOGS_FILTERS + exports.export_params()
@@ -68,6 +75,12 @@ CUSTOMER_EVENTS_PARAMS = Params(
     Date("from_date", "Extension, on processing time"),
     Date("to_date", "Extension, on processing time"),
     Int("limit", 1, MAX_EVENTS, "Extension", default=DEFAULT_EVENTS),
+    Str(
+        "cursor",
+        40,
+        "Extension: page on (processing time, id). Empty for the first page, then the "
+        "previous answer's nextCursor; the answer then carries nextCursor (null: no more)",
+    ),
 )
 ONE_EVENT_PARAMS = Params(
     Str("id", 64, "requestId", min_length=1, message="1 to 64 characters", required=True),
@@ -124,14 +137,23 @@ def _envelope(data: list[dict[str, object]]) -> FastResponse:
     return json_response({"data": data, "warnings": [], "errors": []})
 
 
+def _page(page: service.Page, cursor: str | None) -> FastResponse:
+    """The envelope; ``nextCursor`` added only for a client that pages by cursor."""
+    if cursor is None:
+        return _envelope(page.data)
+    body = {"data": page.data, "warnings": [], "errors": [], "nextCursor": page.next_cursor}
+    return json_response(body)
+
+
 def routes(ctx: LaneContext) -> list[Route]:
     reads = ctx.reads.using(EventReads)
     search_reads = ctx.reads.using(SearchReads)
 
     async def event_logs(request: FastRequest) -> FastResponse:
         caller = await ctx.caller(request, LOGS)
-        f = LOGS_PARAMS.parse(request.query)
-        return _envelope(service.list_logs(reads(request.header(READ_FROM)), caller, **f))
+        params = LOGS_PARAMS.parse(request.query)
+        page = service.list_logs(reads(request.header(READ_FROM)), caller, **params)
+        return _page(page, params["cursor"])
 
     async def customer_events(request: FastRequest) -> FastResponse:
         caller = await ctx.caller(request, EVENT_DATA)
@@ -139,13 +161,9 @@ def routes(ctx: LaneContext) -> list[Route]:
         user_id = ids["userId"]
         if ids["again"] is not None and ids["again"] != user_id:
             raise BadRequest("Invalid value for query parameter 'userId': differs from the path")
-        data = service.customer_events(
-            reads(request.header(READ_FROM)),
-            caller,
-            user_id,
-            **CUSTOMER_EVENTS_PARAMS.parse(request.query),
-        )
-        return _envelope(data)
+        params = CUSTOMER_EVENTS_PARAMS.parse(request.query)
+        page = service.customer_events(reads(request.header(READ_FROM)), caller, user_id, **params)
+        return _page(page, params["cursor"])
 
     async def one_event(request: FastRequest) -> FastResponse:
         caller = await ctx.caller(request, ONE_EVENT)

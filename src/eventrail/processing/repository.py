@@ -521,16 +521,11 @@ def logs_query(
     end_ms: int | None,
     limit: int,
     offset: int,
+    before: tuple[int, int] | None = None,
 ) -> tuple[str, dict[str, Any]]:
-    where, params = _logs_where(
-        org_id, event_name=event_name, status=status, start_ms=start_ms, end_ms=end_ms
-    )
-    params.update(limit=limit, offset=offset)
-    sql = (
-        f"SELECT {_LOG_COLUMNS} FROM event_logs WHERE {' AND '.join(where)} "
-        "ORDER BY start_time DESC, seq DESC LIMIT :limit OFFSET :offset"
-    )
-    return sql, params
+    """GET /v2/events/logs: the org's page of ``log_page_query`` (rows end with seq)."""
+    f = LogFilter([org_id], status=status, event_name=event_name, start_ms=start_ms, end_ms=end_ms)
+    return log_page_query(f, before=before, limit=limit, offset=offset)
 
 
 def logs_export_query(
@@ -603,7 +598,10 @@ def records_query(
     start_ms: int | None,
     end_ms: int | None,
     limit: int,
+    before: tuple[int, int] | None = None,
 ) -> tuple[str, dict[str, Any]]:
+    """A customer's events newest first; after the cursor ``before`` = (created_at, seq)
+    of the last row shown. Rows end with seq."""
     params: dict[str, Any] = {"customer_id": customer_id, "limit": limit}
     if len(org_ids) == 1:
         where = ["org_id = :org_0"]
@@ -620,8 +618,11 @@ def records_query(
     if end_ms is not None:
         where.append("created_at <= :end_ms")
         params["end_ms"] = end_ms
+    if before is not None:
+        where.append("(created_at < :c_time OR (created_at = :c_time AND seq < :c_seq))")
+        params["c_time"], params["c_seq"] = before
     sql = (
-        f"SELECT {_RECORD_COLUMNS} FROM event_records WHERE {' AND '.join(where)} "
+        f"SELECT {_RECORD_COLUMNS}, seq FROM event_records WHERE {' AND '.join(where)} "
         "ORDER BY created_at DESC, seq DESC LIMIT :limit"
     )
     return sql, params
@@ -632,9 +633,9 @@ def record_query(org_id: int, event_id: str) -> tuple[str, dict[str, Any]]:
     return sql, {"org_id": org_id, "id": event_id}
 
 
-# -- the console's log reads: the same index order as logs_query, several orgs (a
-# parent's console sees its children), and a cursor on (start_time, seq) instead of
-# an offset, so that entries arriving while someone pages neither shift nor repeat rows.
+# -- the log reads (the API's and the console's): several orgs (a parent's console
+# sees its children), and a cursor on (start_time, seq) besides an offset, so that
+# entries arriving while someone pages neither shift nor repeat rows.
 
 
 @dataclass(frozen=True, slots=True)
@@ -683,7 +684,7 @@ def _log_where(f: LogFilter, *, with_status: bool) -> tuple[list[str], dict[str,
 
 
 def log_page_query(
-    f: LogFilter, *, before: tuple[int, int] | None, limit: int
+    f: LogFilter, *, before: tuple[int, int] | None, limit: int, offset: int = 0
 ) -> tuple[str, dict[str, Any]]:
     """Entries newest first, after the cursor ``before`` = (start_time, seq) of the
     last row shown; one row more than ``limit`` tells whether there is a next page."""
@@ -692,9 +693,10 @@ def log_page_query(
         where.append("(start_time < :c_time OR (start_time = :c_time AND seq < :c_seq))")
         params["c_time"], params["c_seq"] = before
     params["limit"] = limit + 1
+    params["offset"] = offset
     sql = (
         f"SELECT {_LOG_COLUMNS}, seq FROM event_logs WHERE {' AND '.join(where)} "
-        "ORDER BY start_time DESC, seq DESC LIMIT :limit"
+        "ORDER BY start_time DESC, seq DESC LIMIT :limit OFFSET :offset"
     )
     return sql, params
 
@@ -748,7 +750,7 @@ def customer_record_ids_query(
     sql, params = records_query(
         org_ids, customer_id, event_name=None, start_ms=None, end_ms=None, limit=limit
     )
-    return sql.replace(f"SELECT {_RECORD_COLUMNS}", "SELECT id", 1), params
+    return sql.replace(f"SELECT {_RECORD_COLUMNS}, seq", "SELECT id", 1), params
 
 
 def outcome_counts_query(
@@ -890,7 +892,9 @@ class EventReads:
         end_ms: int | None,
         limit: int,
         offset: int,
-    ) -> list[LogRow]:
+        before: tuple[int, int] | None = None,
+    ) -> list[tuple[LogRow, int]]:
+        """Up to ``limit + 1`` entries, each with its ``seq`` (the cursor's second half)."""
         sql, params = logs_query(
             org_id,
             event_name=event_name,
@@ -899,8 +903,9 @@ class EventReads:
             end_ms=end_ms,
             limit=limit,
             offset=offset,
+            before=before,
         )
-        return [LogRow(*row) for row in self.pool.rows(sql, params)]
+        return [(LogRow(*row[:-1]), int(row[-1])) for row in self.pool.rows(sql, params)]
 
     def records(
         self,
@@ -911,7 +916,9 @@ class EventReads:
         start_ms: int | None,
         end_ms: int | None,
         limit: int,
-    ) -> list[RecordRow]:
+        before: tuple[int, int] | None = None,
+    ) -> list[tuple[RecordRow, int]]:
+        """A customer's events newest first, each with its ``seq``."""
         sql, params = records_query(
             org_ids,
             customer_id,
@@ -919,8 +926,9 @@ class EventReads:
             start_ms=start_ms,
             end_ms=end_ms,
             limit=limit,
+            before=before,
         )
-        return [RecordRow(*row) for row in self.pool.rows(sql, params)]
+        return [(RecordRow(*row[:-1]), int(row[-1])) for row in self.pool.rows(sql, params)]
 
     def record(self, org_id: int, event_id: str) -> RecordRow | None:
         found = self.pool.one(*record_query(org_id, event_id))

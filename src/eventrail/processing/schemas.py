@@ -152,10 +152,17 @@ class LogEntryOut(Schema):
     )
 
 
+_NEXT_CURSOR = (
+    "Extension, only when the request sent a cursor: the cursor of the next page "
+    "(null: this is the last)"
+)
+
+
 class LogList(Schema):
     data: list[LogEntryOut] = Field(description="Newest first")
     warnings: list[object]
     errors: list[object]
+    next_cursor: str | None = omitted(_NEXT_CURSOR, "nextCursor")
 
 
 class EventRecordOut(Schema):
@@ -181,6 +188,7 @@ class EventDataList(Schema):
     data: list[EventRecordOut] = Field(description="Newest first")
     warnings: list[object]
     errors: list[object]
+    next_cursor: str | None = omitted(_NEXT_CURSOR, "nextCursor")
 
 
 class SearchItemOut(EventRecordOut):

@@ -3,7 +3,7 @@ events, in the shapes of Capillary's. Run by the fast lane, on its plain read co
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
@@ -104,6 +104,23 @@ def log_filters(
     return LogFilters(event_name, _status_filter(status), start_ms, end_ms)
 
 
+@dataclass(frozen=True, slots=True)
+class Page:
+    """Rows of a read API, and the cursor of the page after them (None: no more, or the
+    client sent no cursor and pages by offset)."""
+
+    data: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+def _page_end(rows: list[Any], limit: int, time_of: Callable[[Any], int]) -> str | None:
+    """The cursor after the last row shown, when a row more than the page was read."""
+    if len(rows) <= limit or limit == 0:
+        return None
+    last = rows[limit - 1]
+    return _cursor_text(time_of(last), last[-1])
+
+
 def list_logs(
     reads: EventReads,
     caller: Caller,
@@ -114,7 +131,10 @@ def list_logs(
     status: str | None,
     limit: int,
     offset: int,
-) -> list[dict[str, Any]]:
+    cursor: str | None = None,
+) -> Page:
+    """A page of the log; with ``cursor`` ("" for the first page), the entries after
+    it, and the next page's cursor."""
     f = log_filters(
         caller.org_timezone,
         event_name=event_name,
@@ -122,7 +142,10 @@ def list_logs(
         to_date=to_date,
         status=status,
     )
-    entries = reads.logs(
+    before = _cursor(cursor or None, CURSOR_PARAMETER, CURSOR_HINT)
+    if cursor is not None and offset:
+        raise BadRequest("Invalid value for query parameter 'offset': not with a cursor")
+    rows = reads.logs(
         caller.org_id,
         event_name=f.event_name,
         status=f.status,
@@ -130,9 +153,13 @@ def list_logs(
         end_ms=f.end_ms,
         limit=limit,
         offset=offset,
+        before=before,
     )
     mask = caller.masks_psi
-    return [log_view(entry, mask=mask) for entry in entries]
+    data = [log_view(entry, mask=mask) for entry, _ in rows[:limit]]
+    if cursor is None:
+        return Page(data, None)
+    return Page(data, _page_end(rows, limit, lambda row: row[0].start_time))
 
 
 # -- exports (GET /v2/events/logs/export, eventrail export logs|events) ----------------
@@ -241,9 +268,12 @@ def customer_events(
     from_date: str | None,
     to_date: str | None,
     limit: int,
-) -> list[dict[str, Any]]:
+    cursor: str | None = None,
+) -> Page:
     """The customer's events, newest first; with scope "child", those in the caller's
-    child orgs (each record keeps its own org and timezone)."""
+    child orgs (each record keeps its own org and timezone). With ``cursor`` ("" for
+    the first page), the events after it, and the next page's cursor."""
+    before = _cursor(cursor or None, CURSOR_PARAMETER, CURSOR_HINT)
     timezones = {caller.org_id: caller.org_timezone}
     if scope is None:
         org_ids = [caller.org_id]
@@ -257,7 +287,7 @@ def customer_events(
         timezones.update(dict(children))
         org_ids = [org_id for org_id, _ in children]
         if not org_ids:
-            return []
+            return Page([], None)
     start_ms, end_ms = parse_date_range(
         from_date, to_date, start_name="from_date", end_name="to_date", tz=zone(caller.org_timezone)
     )
@@ -267,10 +297,16 @@ def customer_events(
         event_name=event_name,
         start_ms=start_ms,
         end_ms=end_ms,
-        limit=limit,
+        limit=limit if cursor is None else limit + 1,
+        before=before,
     )
     mask = caller.masks_psi
-    return [record_view(record, timezones[record.org_id], mask=mask) for record in records]
+    data = [
+        record_view(record, timezones[record.org_id], mask=mask) for record, _ in records[:limit]
+    ]
+    if cursor is None:
+        return Page(data, None)
+    return Page(data, _page_end(records, limit, lambda row: row[0].created_at))
 
 
 def one_event(reads: EventReads, caller: Caller, event_id: str) -> list[dict[str, Any]]:
@@ -300,12 +336,26 @@ class LogPage:
     counts: dict[str, int]  # entries per status under the other filters
 
 
-def _cursor(text: str | None) -> tuple[int, int] | None:
+CURSOR_PARAMETER = "query parameter 'cursor'"
+CURSOR_HINT = "use the nextCursor of the previous page (empty for the first page)"
+
+
+def _cursor_text(time_ms: int, seq: int) -> str:
+    return f"{time_ms}.{seq}"
+
+
+def _cursor(
+    text: str | None, name: str = "'cursor'", hint: str = "use the link of the page"
+) -> tuple[int, int] | None:
+    """The (time, seq) a page starts after, from the cursor a previous page gave (the
+    console's links and the read APIs' nextCursor are the same text)."""
     if text is None:
         return None
     time_part, _, seq_part = text.partition(".")
-    if not (time_part.isdigit() and seq_part.isdigit()) or len(text) > 40:
-        raise BadRequest("Invalid value for 'cursor': use the link of the page")
+    if not all(
+        part.isascii() and part.isdigit() and len(part) <= 18 for part in (time_part, seq_part)
+    ):
+        raise BadRequest(f"Invalid value for {name}: {hint}")
     return int(time_part), int(seq_part)
 
 
@@ -348,7 +398,7 @@ def log_page(
     for entry, seq in rows[:limit]:
         view = log_view(entry, mask=mask)
         view["webhookId"] = entry.webhook_id  # the console's org owns the webhook it names
-        view["cursor"] = f"{entry.start_time}.{seq}"
+        view["cursor"] = _cursor_text(entry.start_time, seq)
         entries.append(view)
     return LogPage(
         entries,

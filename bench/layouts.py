@@ -237,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         workdir = Path(tmp)
         env = env_for(url, workdir)
         subprocess.run([str(BIN / "eventrail"), "migrate"], env=env, check=True)
-        org = provision(url, workdir, "Layouts", "l.till")
+        org = provision(url, workdir, "Layouts", "l.till", admin=True)
         write_bodies(workdir / "bodies.txt", orders=10**9, seed=1)
         for round_ in range(args.rounds):
             # Alternate which layout goes first, so that neither always runs warmer.

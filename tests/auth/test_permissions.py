@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError
 
 from eventrail.db import Database
 from tests.fixtures.factories import Tenant, basic, make_client, make_till, md5, unique
+from tests.fixtures.ingest import new_mobile
 
 SETTINGS = "/v2/orgs/settings"
 HISTORY = f"{SETTINGS}/history"
@@ -39,6 +40,10 @@ ADMIN_ROUTES = {
     "POST /v2/events/adapter_mapping",
     "POST /v2/events/standard_events/enable",
     "POST /v2/events/logs/replay",
+    "POST /v3/webHooks",
+    "PUT /v3/webHooks/{webHookId}",
+    "DELETE /v3/webHooks/{webHookId}",
+    "POST /v3/webHooks/eventLog/{eventLogId}/redeliver",
 }
 CONFIGURATION_READS = [
     SETTINGS,
@@ -87,6 +92,19 @@ class Org:
     event: str
     webhook: str
     group: str
+    notify_hook: str  # a notification webhook (/v3/webHooks)
+    delivery: str  # the eventLogId of one of its deliveries
+
+
+def _notify_hook() -> dict[str, Any]:
+    return {
+        "name": "hook",
+        "webHookUrl": "https://receiver.example.com/hook",
+        "methodType": "POST",
+        "webHookType": "HTTP",
+        "eventNames": ["customerAdded"],
+        "maxAllowedConnections": 2,
+    }
 
 
 def _definition(name: str) -> dict[str, Any]:
@@ -119,6 +137,17 @@ async def org(tenant: Tenant, http: httpx.AsyncClient, db: Database) -> Org:
         f"{SETTINGS}/groups", json={"externalId": group, "name": "G", "members": []}
     )
     assert r.status_code == 200, r.text
+    r = await tenant.http.post("/v3/webHooks", json=_notify_hook())
+    assert r.status_code == 200, r.text
+    notify_hook = r.json()["data"]["webHookId"]
+    r = await tenant.http.post(
+        "/v2/customers",
+        json={"profiles": [{"identifiers": [{"type": "mobile", "value": new_mobile()}]}]},
+    )
+    assert r.status_code == 200, r.text
+    r = await tenant.http.get(f"/v3/webHooks/eventLog/requestId/{r.headers['x-cap-requestid']}")
+    assert r.status_code == 200, r.text
+    [delivery] = r.json()["data"]
     return Org(
         tenant,
         basic(code, md5(password)),
@@ -129,6 +158,8 @@ async def org(tenant: Tenant, http: httpx.AsyncClient, db: Database) -> Org:
         event,
         webhook,
         group,
+        notify_hook,
+        delivery["eventLogId"],
     )
 
 
@@ -169,6 +200,10 @@ def admin_requests(o: Org) -> list[tuple[str, str, dict[str, Any] | None, dict[s
         ),
         ("POST", "/v2/events/standard_events/enable", {"event_name": "ProductViewed"}, None),
         ("POST", "/v2/events/logs/replay", None, {"status": "INVALID_EVENT_NAME"}),
+        ("POST", "/v3/webHooks", None, _notify_hook()),
+        ("PUT", f"/v3/webHooks/{o.notify_hook}", None, _notify_hook()),
+        ("POST", f"/v3/webHooks/eventLog/{o.delivery}/redeliver", None, None),
+        ("DELETE", f"/v3/webHooks/{o.notify_hook}", None, None),
         ("PUT", "/v2/events/webhook/disable", None, {"webHookId": o.webhook}),
         ("PUT", "/v2/events/disable", {"event_name": o.event}, None),
     ]
@@ -188,7 +223,12 @@ async def test_ordinary_tills_and_clients_get_403_on_every_admin_route(
 ) -> None:
     o = org
     requests = admin_requests(o)
-    routes = {f"{m} {p.replace(o.group, '{externalId}')}" for m, p, _, _ in requests}
+    routes = {
+        f"{m} {p.replace(o.group, '{externalId}')}".replace(o.notify_hook, "{webHookId}").replace(
+            o.delivery, "{eventLogId}"
+        )
+        for m, p, _, _ in requests
+    }
     assert routes == ADMIN_ROUTES
     before = await configuration(http, o.till)
     for headers in (o.till, o.client):

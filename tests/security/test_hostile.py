@@ -211,7 +211,7 @@ async def raw_request(
     chunk: int | None = None,
 ) -> RawResponse:
     """One request as a server hands it to the app: raw path, query and header bytes;
-    the body in chunks of ``chunk`` bytes (no Content-Length) when given."""
+    the body in chunks of ``chunk`` bytes (Transfer-Encoding: chunked, no Content-Length) when given."""
     pieces = [body[i : i + chunk] for i in range(0, len(body), chunk)] if chunk else [body]
     messages = [
         {"type": "http.request", "body": piece, "more_body": i < len(pieces) - 1}
@@ -228,6 +228,8 @@ async def raw_request(
     all_headers = [(b"host", b"testserver"), *headers]
     if not chunk and body:
         all_headers.append((b"content-length", str(len(body)).encode()))
+    elif chunk:  # as a server hands on a chunked upload: HTTP/1.1 has no body otherwise
+        all_headers.append((b"transfer-encoding", b"chunked"))
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},

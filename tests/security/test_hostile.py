@@ -211,7 +211,8 @@ async def raw_request(
     chunk: int | None = None,
 ) -> RawResponse:
     """One request as a server hands it to the app: raw path, query and header bytes;
-    the body in chunks of ``chunk`` bytes (Transfer-Encoding: chunked, no Content-Length) when given."""
+    the body in chunks of ``chunk`` bytes when given (Transfer-Encoding: chunked, no
+    Content-Length)."""
     pieces = [body[i : i + chunk] for i in range(0, len(body), chunk)] if chunk else [body]
     messages = [
         {"type": "http.request", "body": piece, "more_body": i < len(pieces) - 1}

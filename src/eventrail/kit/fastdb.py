@@ -150,7 +150,9 @@ def reconnect_once(
         drop(exc)
         if not isinstance(exc, psycopg.OperationalError) or not may_retry():
             raise
-        log.info("%s reconnecting: %s", what, describe(exc))
+        # debug: while the database is down every request reconnects; the outage
+        # itself is logged once, by kit/dbhealth.DatabaseHealth
+        log.debug("%s reconnecting: %s", what, describe(exc))
     try:
         return run()
     except BaseException as exc:
@@ -266,7 +268,7 @@ class ReadPool:
             found = reconnect_once(run, drop, what="read connection")
         else:
             drop(lost)
-            log.info("read connection reconnecting: %s", describe(lost))
+            log.debug("read connection reconnecting: %s", describe(lost))
             found = reconnect_once(run, drop, may_retry=lambda: False)
         self.health.succeeded()
         return found

@@ -131,15 +131,21 @@ def test_one_renderer_and_one_hierarchy() -> None:
                 if bases & {"Exception", "ValueError", "RuntimeError"}:
                     outside.append(f"{path.relative_to(root)}:{node.name}")
     assert writers == [], writers
-    # Exceptions that never reach a client: the command line's, the protocol's own
-    # signal, and the value readers' ValueErrors (pydantic validators must raise
-    # ValueError), each turned into a BadRequest naming the field by its caller.
+    # Exceptions that never reach a client: the command line's (and its lean
+    # database path's), the protocol's own signal, the value readers' ValueErrors
+    # (pydantic validators must raise ValueError), each turned into a BadRequest
+    # naming the field by its caller; a logged webhook refusal, which carries the
+    # EventrailError its endpoint raises; a notification receiver's blocked
+    # address, recorded as that delivery's error by the delivery worker.
     internal = [
         "cli.py:CommandError",
         "errors.py:EventrailError",
+        "ingest/exceptions.py:LoggedRefusal",
+        "kit/plainsql.py:NoDatabase",
         "kit/requests.py:QueryValueError",
         "kit/server.py:_HeaderLineTooLarge",
         "kit/values.py:ValueRefused",
+        "notifications/urls.py:BlockedAddress",
     ]
     assert sorted(outside) == internal, outside
     doc = inspect.getdoc(errors) or ""

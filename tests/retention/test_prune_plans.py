@@ -48,7 +48,13 @@ def test_prune_statements_use_the_org_time_index(
     sql = count_sql(kind) if count else batch_sql(kind, not db.is_sqlite)
     params = {"org_id": crowded, "cutoff": now_ms() - 300 * DAY_MS, "limit": 500}
     plan = _plan(db, sql, params)
-    assert index in plan, plan
+    if count and kind == AUDIT and not db.is_sqlite:
+        # The dry run's count: PostgreSQL may read the org's entries by the audit
+        # chain's (org_id, seq) index instead when it expects most of them to
+        # match; either reads that one org's entries, never the table's.
+        assert index in plan or "uq_audit_entries_org_seq" in plan, plan
+    else:
+        assert index in plan, plan
     if db.is_sqlite:
         assert f"SCAN {table}\n" not in plan + "\n", plan
     else:

@@ -484,34 +484,6 @@ _LOG_COLUMNS = ", ".join(LogRow._fields)
 _RECORD_COLUMNS = ", ".join(RecordRow._fields)
 
 
-def _logs_where(
-    org_id: int,
-    *,
-    event_name: str | None,
-    status: str | None,
-    start_ms: int | None,
-    end_ms: int | None,
-) -> tuple[list[str], dict[str, Any]]:
-    """The filters of the log's read and of its export."""
-    where = ["org_id = :org_id"]
-    params: dict[str, Any] = {"org_id": org_id}
-    if event_name is not None:
-        where.append("event_name = :event_name")
-        params["event_name"] = event_name
-    if status == "UNAUTHORIZED":
-        where.append("status IS NULL")
-    elif status is not None:
-        where.append("status = :status")
-        params["status"] = status
-    if start_ms is not None:
-        where.append("start_time >= :start_ms")
-        params["start_ms"] = start_ms
-    if end_ms is not None:
-        where.append("start_time <= :end_ms")
-        params["end_ms"] = end_ms
-    return where, params
-
-
 def logs_query(
     org_id: int,
     *,
@@ -540,9 +512,8 @@ def logs_export_query(
 ) -> tuple[str, dict[str, Any]]:
     """One keyset batch of the log's export: oldest first, after ``(start_time, seq)``;
     the rows are ``LogRow`` then ``seq``."""
-    where, params = _logs_where(
-        org_id, event_name=event_name, status=status, start_ms=start_ms, end_ms=end_ms
-    )
+    f = LogFilter([org_id], status=status, event_name=event_name, start_ms=start_ms, end_ms=end_ms)
+    where, params = _log_where(f, with_status=True)
     if after is not None:
         where.append(
             "(start_time > :after_time OR (start_time = :after_time AND seq > :after_seq))"

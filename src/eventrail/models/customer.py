@@ -4,7 +4,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from eventrail.kit.sql import BigIntId
-from eventrail.models.base import Base, org_foreign_key
+from eventrail.models.base import Base, org_foreign_key, sqlite_org_index
 
 
 class Customer(Base):
@@ -13,7 +13,7 @@ class Customer(Base):
     __tablename__ = "customers"
     __table_args__ = (
         sa.PrimaryKeyConstraint("org_id", "id"),
-        sa.Index("ix_customers_org_id_id", "org_id", "id"),
+        sqlite_org_index("customers"),
         *org_foreign_key(
             "customers", "status_label_id", "status_labels", "fk_customers_status_label"
         ),

@@ -4,7 +4,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from eventrail.kit.sql import BigIntId
-from eventrail.models.base import Base, org_foreign_key
+from eventrail.models.base import Base, org_foreign_key, sqlite_org_index
 
 
 class MergeRequest(Base):
@@ -13,7 +13,7 @@ class MergeRequest(Base):
     __tablename__ = "merge_requests"
     __table_args__ = (
         sa.PrimaryKeyConstraint("org_id", "id"),
-        sa.Index("ix_merge_requests_org_id_id", "org_id", "id"),
+        sqlite_org_index("merge_requests"),
         *org_foreign_key("merge_requests", "victim_id", "customers", "fk_merge_requests_victim"),
         *org_foreign_key(
             "merge_requests", "survivor_id", "customers", "fk_merge_requests_survivor"

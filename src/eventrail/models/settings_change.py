@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from eventrail.kit.sql import BigIntId, JsonType
-from eventrail.models.base import Base
+from eventrail.models.base import Base, sqlite_org_index
 
 
 class SettingsChange(Base):
@@ -18,7 +18,7 @@ class SettingsChange(Base):
     __tablename__ = "org_settings_changes"
     __table_args__ = (
         sa.PrimaryKeyConstraint("org_id", "id"),
-        sa.Index("ix_org_settings_changes_org_id_id", "org_id", "id"),
+        sqlite_org_index("org_settings_changes"),
     )
 
     id: Mapped[int] = mapped_column(BigIntId, autoincrement=True)

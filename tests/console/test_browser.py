@@ -220,6 +220,7 @@ def test_a_support_journey_in_chromium(env: dict[str, str], tmp_path: Path) -> N
             expect(sent).to_have_count(1)
             expect(sent).to_contain_text("crm")
             expect(sent).to_contain_text("delivered")
+            _shot(page, "console-deliveries.png")
             sent.locator("a").click()
             expect(page.locator("#payload")).to_contain_text('"eventName": "customerAdded"')
             expect(page.locator("#consumer-response")).to_contain_text('"webhookHttpStatus": 200')

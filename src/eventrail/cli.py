@@ -642,7 +642,12 @@ def cmd_process(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-_KIND_NAMES = {"eventLogs": "log entries", "eventData": "events", "audit": "audit entries"}
+_KIND_NAMES = {
+    "eventLogs": "log entries",
+    "eventData": "events",
+    "audit": "audit entries",
+    "notifications": "notification deliveries",
+}
 
 
 class _ProgressBar:
@@ -1020,8 +1025,8 @@ def _parser() -> argparse.ArgumentParser:
         sub,
         "prune",
         cmd_prune,
-        "delete what each org's retention has expired (log entries, events, audit entries "
-        "of orgs that set auditDays)",
+        "delete what each org's retention has expired (log entries, events, finished "
+        "notification deliveries, audit entries of orgs that set auditDays)",
     )
     prune_.add_argument(
         "--dry-run",

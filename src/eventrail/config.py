@@ -125,7 +125,8 @@ class Settings(BaseSettings):
         ge=1,
         le=36_500,
         description="Days the processing log (and the bodies of refused, invalid and set-aside "
-        "requests in it) is kept, for orgs that set no eventLogsDays.",
+        "requests in it) and finished notification deliveries are kept, for orgs that set "
+        "no eventLogsDays.",
     )
     retention_event_data_days: int = Field(
         default=365,

@@ -16,6 +16,7 @@ import httpx
 import pytest
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page, expect, sync_playwright
 
+from tests.fixtures.notifications import Receiver, receiving, wait_for, webhook_body
 from tests.fixtures.server import EVENTRAIL, free_port, server_process
 
 CHROMIUM = "/usr/bin/chromium"
@@ -59,6 +60,29 @@ def fix_purchase(base: str, till: str, password: str) -> None:
     assert r.status_code == 200 and r.json()["errors"] == [], r.text
 
 
+def notify_once(base: str, till: str, password: str, receiver: Receiver) -> None:
+    """A notification webhook on ``receiver`` and a customer registered through the API:
+    one customerAdded delivery, waited for until the log says it was delivered."""
+    auth = (till, password)
+    body = webhook_body(receiver.url, ["customerAdded"], name="crm")
+    r = httpx.post(f"{base}/v3/webHooks", json=body, auth=auth, timeout=30)
+    assert r.status_code == 200, r.text
+    identifiers = [{"type": "mobile", "value": "919877700001"}]
+    r = httpx.post(
+        f"{base}/v2/customers", json={"profiles": [{"identifiers": identifiers}]}, auth=auth
+    )
+    assert r.status_code == 200, r.text
+
+    def delivered() -> bool:
+        log = httpx.get(
+            f"{base}/v3/webHooks/eventLog", params={"status": "delivered"}, auth=auth, timeout=30
+        )
+        return log.status_code == 200 and len(log.json()["data"]) == 1
+
+    wait_for(delivered, timeout=30, step=0.2)
+    assert receiver.answered
+
+
 def _shot(page: Page, name: str) -> None:
     folder = os.environ.get("EVENTRAIL_TEST_SCREENSHOTS")
     if folder:
@@ -69,10 +93,16 @@ def test_a_support_journey_in_chromium(env: dict[str, str], tmp_path: Path) -> N
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)")
     port = free_port()
+    # The notification receiver is on 127.0.0.1 (docs/notifications.md, "Private addresses").
+    env = {**env, "EVENTRAIL_NOTIFY_ALLOW_PRIVATE": "true"}
     demo = _demo(env, f"http://127.0.0.1:{port}")
     till, password = demo["DEMO_TILL"].split(":", 1)
     problems: list[str] = []
-    with server_process(env, port=port) as server, sync_playwright() as pw:
+    with (
+        receiving() as receiver,
+        server_process(env, port=port) as server,
+        sync_playwright() as pw,
+    ):
         context: BrowserContext = pw.chromium.launch_persistent_context(
             str(tmp_path / "profile"),
             executable_path=CHROMIUM,
@@ -180,6 +210,20 @@ def test_a_support_journey_in_chromium(env: dict[str, str], tmp_path: Path) -> N
             expect(page.locator("#try-result .step")).to_have_text("field validation")
             page.locator("#try").scroll_into_view_if_needed()
             _shot(page, "console-definitions.png")
+
+            # A change sent to a notification webhook shows in the delivery log, and its
+            # page shows the body as sent.
+            notify_once(server.base, till, password, receiver)
+            page.click("nav >> text=Notifications")
+            expect(page).to_have_url(f"{server.base}/console/deliveries")
+            sent = page.locator("#deliveries tbody tr", has_text="customerAdded")
+            expect(sent).to_have_count(1)
+            expect(sent).to_contain_text("crm")
+            expect(sent).to_contain_text("delivered")
+            _shot(page, "console-deliveries.png")
+            sent.locator("a").click()
+            expect(page.locator("#payload")).to_contain_text('"eventName": "customerAdded"')
+            expect(page.locator("#consumer-response")).to_contain_text('"webhookHttpStatus": 200')
 
             page.click("text=Sign out")
             expect(page).to_have_url(f"{server.base}/console/sign-in")

@@ -98,6 +98,41 @@ def seed(
     return out
 
 
+def seed_deliveries(
+    db: Database, org_id: int, rows: list[tuple[int, str, int | None]]
+) -> dict[str, tuple[int, str, int | None]]:
+    """Notification deliveries: (age in days written, state, age in days ended or None),
+    as the outbox holds them; id -> that triple."""
+    now = now_ms()
+    out: dict[str, tuple[int, str, int | None]] = {}
+    with db.transaction() as session:
+        for n, (age, state, ended_age) in enumerate(rows):
+            rid = str(uuid.uuid4())
+            created = now - age * DAY_MS
+            ended = None if ended_age is None else now - ended_age * DAY_MS
+            session.execute(
+                sa.text(
+                    "INSERT INTO notification_deliveries (org_id, id, webhook_id, event_id, "
+                    "event_name, ref_id, request_id, source_org_id, seq, payload, state, "
+                    "attempts, next_attempt_at, created_at, retry_from, started_at, ended_at, "
+                    "sla_seconds, http_status, time_taken_ms) VALUES (:org, :id, 'hook', :id, "
+                    "'customerUpdated', :ref, 'r', :org, :seq, '{}', :state, 1, :t, :t, :t, "
+                    ":t, :ended, 60, 200, 5)"
+                ),
+                {
+                    "org": org_id,
+                    "id": rid,
+                    "ref": f"{org_id}_{n}",
+                    "seq": n,
+                    "state": state,
+                    "t": created,
+                    "ended": ended,
+                },
+            )
+            out[rid] = (age, state, ended_age)
+    return out
+
+
 def remaining(db: Database, org_id: int) -> dict[str, set[object]]:
     """What is left of the org's rows, and its unique keys."""
     q = {
@@ -107,6 +142,7 @@ def remaining(db: Database, org_id: int) -> dict[str, set[object]]:
         "audits": "SELECT id FROM audit_entries WHERE org_id = :o",
         "refs": "SELECT DISTINCT entry_id FROM audit_refs WHERE org_id = :o",
         "kinds": "SELECT DISTINCT entry_id FROM audit_kinds WHERE org_id = :o",
+        "deliveries": "SELECT id FROM notification_deliveries WHERE org_id = :o",
     }
     with db.transaction(write=False) as session:
         return {

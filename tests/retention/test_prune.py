@@ -1,6 +1,7 @@
 """`eventrail prune [--dry-run]`: each org's expired rows go, by that org's retention
-(or the defaults); other orgs' rows, recent rows and the audit trail of orgs without
-auditDays stay; audit counts stay exact. Real commands on both databases."""
+(or the defaults); other orgs' rows, recent rows, unfinished notification deliveries
+and the audit trail of orgs without auditDays stay; audit counts stay exact. Real
+commands on both databases."""
 
 from __future__ import annotations
 
@@ -14,7 +15,13 @@ from eventrail.config import Settings
 from eventrail.db import Database, migrate
 from tests.fixtures.factories import make_org
 from tests.fixtures.server import run_cli, run_human
-from tests.retention.seed import audit_counts_match, remaining, seed, set_retention
+from tests.retention.seed import (
+    audit_counts_match,
+    remaining,
+    seed,
+    seed_deliveries,
+    set_retention,
+)
 
 
 @pytest.fixture
@@ -35,20 +42,50 @@ def test_prune_deletes_what_each_orgs_retention_expired(
     set_retention(db, short, event_logs_days=30, event_data_days=200, audit_days=100)
     a = seed(db, short, log_ages=[60, 40, 1], record_ages=[300, 100], audit_ages=[400, 150, 1])
     b = seed(db, plain, log_ages=[100, 60], record_ages=[400, 300], audit_ages=[4000], entity_id=78)
+    # Deliveries (days since written, state, days since finished) follow eventLogsDays:
+    # finished before the cutoff go; unfinished ones and recent outcomes stay.
+    a_sent = seed_deliveries(
+        db,
+        short,
+        [
+            (60, "delivered", 60),  # goes
+            (60, "failed", 59),  # goes
+            (40, "pending", None),  # waiting for a retry or redelivered: stays
+            (40, "inflight", None),  # being sent: stays
+            (60, "delivered", 10),  # redelivered 10 days ago: stays
+            (10, "failed", 5),
+        ],
+    )
+    b_sent = seed_deliveries(
+        db, plain, [(100, "delivered", 100), (60, "failed", 60), (200, "pending", None)]
+    )
     before = {short: remaining(db, short), plain: remaining(db, plain)}
 
     code, out = run_cli(["prune", "--dry-run"], env)
     assert code == 0, out
-    assert out["dryRun"] is True and out["total"] == 2 + 1 + 2 + 1 + 1
+    assert out["dryRun"] is True and out["total"] == 2 + 1 + 2 + 2 + 1 + 1 + 1
     by_org = {o["orgId"]: o for o in out["orgs"]}
-    assert by_org[short] == {"orgId": short, "eventLogs": 2, "eventData": 1, "audit": 2}
-    assert by_org[plain] == {"orgId": plain, "eventLogs": 1, "eventData": 1, "audit": 0}
+    assert by_org[short] == {
+        "orgId": short,
+        "eventLogs": 2,
+        "eventData": 1,
+        "audit": 2,
+        "notifications": 2,
+    }
+    assert by_org[plain] == {
+        "orgId": plain,
+        "eventLogs": 1,
+        "eventData": 1,
+        "audit": 0,
+        "notifications": 1,
+    }
     assert remaining(db, short) == before[short] and remaining(db, plain) == before[plain]
 
     code, stdout, stderr = run_human(["prune"], env)
     assert code == 0, stderr
-    assert "100%  7/7 rows" in stderr  # the progress bar's last state
-    assert "deleted 7 expired row(s)" in stdout and "Traceback" not in stderr
+    assert "100%  10/10 rows" in stderr  # the progress bar's last state
+    assert "2 notification deliveries" in stdout
+    assert "deleted 10 expired row(s)" in stdout and "Traceback" not in stderr
 
     left = remaining(db, short)
     assert left["logs"] == {i for i, age in a.logs.items() if age < 30}
@@ -60,6 +97,12 @@ def test_prune_deletes_what_each_orgs_retention_expired(
     assert left["logs"] == {i for i, age in b.logs.items() if age < 90}
     assert left["records"] == {i for i, age in b.records.items() if age < 365}
     assert left["audits"] == set(b.audits)  # no auditDays: kept however old
+    assert left["deliveries"] == {i for i, (age, _, _) in b_sent.items() if age != 100}
+    assert remaining(db, short)["deliveries"] == {
+        i
+        for i, (_, state, ended) in a_sent.items()
+        if state in ("pending", "inflight") or (ended is not None and ended < 30)
+    }
     for org in (short, plain):
         audit_counts_match(db, org)
 
@@ -108,3 +151,32 @@ def test_one_pruner_at_a_time(db: Database) -> None:
         assert second is db.is_sqlite
     with pruner_lock(db, wait=False) as again:
         assert again is True  # released
+
+
+def test_finished_deliveries_go_in_batches_and_unfinished_ones_stay(
+    env: dict[str, str], db_of: Database
+) -> None:
+    from eventrail.retention.service import NOTIFICATIONS, prune, targets
+
+    org = make_org(db_of)
+    other = make_org(db_of)
+    set_retention(db_of, org, event_logs_days=7)
+    sent = seed_deliveries(
+        db_of,
+        org,
+        [(30, "delivered", 30)] * 4
+        + [(30, "failed", 29), (30, "pending", None), (30, "inflight", None), (9, "failed", 3)],
+    )
+    theirs = seed_deliveries(db_of, other, [(30, "delivered", 30)])  # the default 90 days
+    settings = Settings(database_url=env["EVENTRAIL_DATABASE_URL"], secret_key="s" * 40)
+    with db_of.transaction(write=False) as session:
+        [target] = [
+            t for t in targets(session, settings) if t.org_id == org and t.kind == NOTIFICATIONS
+        ]
+    batches: list[int] = []
+    assert prune(db_of, target, 2, progress=batches.append) == 5
+    assert batches == [2, 2, 1]  # at most 2 rows per transaction
+    assert remaining(db_of, org)["deliveries"] == {
+        i for i, (_, state, ended) in sent.items() if state in ("pending", "inflight") or ended == 3
+    }
+    assert remaining(db_of, other)["deliveries"] == set(theirs)

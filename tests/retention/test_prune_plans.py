@@ -7,19 +7,28 @@ import pytest
 import sqlalchemy as sa
 
 from eventrail.db import Database
-from eventrail.retention.repository import AUDIT, EVENT_DATA, EVENT_LOGS, batch_sql, count_sql
+from eventrail.retention.repository import (
+    AUDIT,
+    EVENT_DATA,
+    EVENT_LOGS,
+    NOTIFICATIONS,
+    batch_sql,
+    count_sql,
+)
 from tests.fixtures.factories import make_org
-from tests.retention.seed import DAY_MS, now_ms, seed, set_retention
+from tests.retention.seed import DAY_MS, now_ms, seed, seed_deliveries, set_retention
 
 
 @pytest.fixture(scope="module")
 def crowded(db: Database) -> int:
-    """Two orgs with 3,000 log entries, events and audit entries each."""
+    """Two orgs with 3,000 log entries, events, audit entries and notification
+    deliveries each."""
     orgs = [make_org(db), make_org(db)]
     ages = [i % 400 for i in range(3000)]
     for org in orgs:
         set_retention(db, org, audit_days=100)
         seed(db, org, log_ages=ages, record_ages=ages, audit_ages=ages[:1500])
+        seed_deliveries(db, org, [(age, "delivered", age) for age in ages])
     with db.transaction() as session:
         session.execute(sa.text("ANALYZE"))
     return orgs[0]
@@ -36,10 +45,11 @@ _INDEX = {
     EVENT_LOGS: ("event_logs", "ix_event_logs_org_start"),
     EVENT_DATA: ("event_records", "ix_event_records_org_created"),
     AUDIT: ("audit_entries", "ix_audit_entries_org_created_on"),
+    NOTIFICATIONS: ("notification_deliveries", "ix_notification_deliveries_created"),
 }
 
 
-@pytest.mark.parametrize("kind", [EVENT_LOGS, EVENT_DATA, AUDIT])
+@pytest.mark.parametrize("kind", [EVENT_LOGS, EVENT_DATA, AUDIT, NOTIFICATIONS])
 @pytest.mark.parametrize("count", [False, True], ids=["batch", "count"])
 def test_prune_statements_use_the_org_time_index(
     db: Database, crowded: int, kind: str, count: bool

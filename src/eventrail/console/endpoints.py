@@ -44,6 +44,7 @@ from eventrail.errors import BadRequest, EventrailError, NotFound, RateLimited, 
 from eventrail.events.endpoints import public_base_url
 from eventrail.kit.dates import zone
 from eventrail.kit.fastdb import ReadPool
+from eventrail.notifications import names as notify_names
 from eventrail.processing import statuses as st
 from eventrail.processing.overview import replays_of
 from eventrail.processing.repository import EventReads
@@ -624,6 +625,100 @@ async def try_payload(request: Request, console: ConsoleCaller) -> Response:
         {**data, "trial": trial},
         status_code=status_code,
         console=console,
+    )
+
+
+# -- notification deliveries -------------------------------------------------------------
+@router.get("/deliveries")
+def deliveries_page(request: Request, console: ConsoleCaller) -> Response:
+    """The delivery log of ``GET /v3/webHooks/eventLog`` (the same search and checks),
+    and the org's notification webhooks."""
+    caller = console[0]
+    q = _query(request, "status", "webhook", "event", "from", "to", "cursor")
+    context: dict[str, Any] = {
+        "q": q,
+        "states": notify_names.STATES,
+        "event_names": notify_names.EVENT_NAMES,
+        "webhooks": service.notification_webhooks(_db(request), caller),
+        "page": None,
+        "error": None,
+    }
+    status_code = 200
+    try:
+        context["page"] = service.deliveries_page(
+            _db(request),
+            caller,
+            status=q["status"],
+            webhook_id=q["webhook"],
+            event_name=q["event"],
+            from_date=q["from"],
+            to_date=q["to"],
+            cursor=q["cursor"],
+            limit=PAGE_SIZE,
+        )
+    except EventrailError as exc:
+        status_code, context["error"] = _failure(exc)
+    context["names"] = {w["webHookId"]: w["name"] for w in context["webhooks"]}
+    kept = {k: v for k, v in q.items() if v is not None and k != "cursor"}
+    context["link"] = lambda **extra: (
+        "/console/deliveries?"
+        + urlencode({**kept, **{k: v for k, v in extra.items() if v is not None}})
+    )
+    return render(request, "deliveries.html", context, status_code=status_code, console=console)
+
+
+def _delivery_page(
+    request: Request,
+    console: tuple[Caller, ConsoleSession],
+    delivery_id: str,
+    *,
+    redelivered: bool = False,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    try:
+        data = service.delivery_page(_db(request), console[0], delivery_id)
+    except NotFound:
+        return _not_found(request, console)
+    context = {**data, "redelivered": redelivered, "error": error}
+    return render(request, "delivery.html", context, status_code=status_code, console=console)
+
+
+@router.get("/deliveries/{delivery_id}")
+def delivery_page(request: Request, delivery_id: str, console: ConsoleCaller) -> Response:
+    return _delivery_page(request, console, delivery_id)
+
+
+@router.post("/deliveries/{delivery_id}/redeliver")
+async def redeliver_delivery(
+    request: Request, delivery_id: str, console: ConsoleCaller
+) -> Response:
+    """The Redeliver button: ``POST /v3/webHooks/eventLog/{id}/redeliver`` of this one
+    delivery (the same service and rules: admin only; a pending one is left as it is)."""
+    caller, session = console
+    try:
+        form = await _form(request)
+    except BadRequest:
+        form = {}
+    if not _same_origin(request) or not csrf_ok(session.csrf, form.get("csrf")):
+        return _refused(request, console)
+    if not caller.admin:
+        return await anyio.to_thread.run_sync(
+            partial(
+                _delivery_page,
+                request,
+                console,
+                delivery_id,
+                error="Redelivering needs a till or client with the admin permission",
+                status_code=403,
+            )
+        )
+    try:
+        await anyio.to_thread.run_sync(service.redeliver, _db(request), caller, delivery_id)
+    except NotFound:
+        return _not_found(request, console)
+    return await anyio.to_thread.run_sync(
+        partial(_delivery_page, request, console, delivery_id, redelivered=True)
     )
 
 

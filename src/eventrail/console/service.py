@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 import orjson
+from sqlalchemy.orm import Session
 
 from eventrail.audit.repository import AuditQuery, AuditReads
 from eventrail.audit.service import audit_page
@@ -24,7 +25,11 @@ from eventrail.errors import BadRequest
 from eventrail.events import service as events
 from eventrail.events.fields import FieldSpec, parse_field
 from eventrail.kit.dates import parse_date_range, zone
-from eventrail.models import EventDefinition, Webhook
+from eventrail.models import EventDefinition, NotificationDelivery, Webhook
+from eventrail.notifications import names as notify_names
+from eventrail.notifications import service as notifications
+from eventrail.notifications.exceptions import DeliveryNotFound
+from eventrail.notifications.repository import LogFilter as NotifyFilter
 from eventrail.orgs import vocabulary as v
 from eventrail.processing.overview import overview, webhook_last_entries
 from eventrail.processing.repository import EventReads
@@ -392,3 +397,116 @@ async def try_payload(
     answer = await ingestor.try_payload(chosen, caller.org_id, payload.encode())
     result: dict[str, Any] = answer["result"]
     return result
+
+
+# -- notification deliveries -------------------------------------------------------------
+# A page of the delivery log starts after the (created_at, seq, id) of the last row of
+# the page before: "created.seq.id", the text of the console's links.
+_DELIVERY_ID = 36
+
+
+def _delivery_cursor(text: str | None) -> tuple[int, int, str] | None:
+    if text is None:
+        return None
+    created, _, rest = text.partition(".")
+    seq, _, delivery_id = rest.partition(".")
+    numbers_ok = all(
+        part.isascii() and part.isdigit() and len(part) <= 18 for part in (created, seq)
+    )
+    id_ok = 0 < len(delivery_id) <= _DELIVERY_ID and all(
+        c.isascii() and (c.isalnum() or c == "-") for c in delivery_id
+    )
+    if not (numbers_ok and id_ok):
+        raise BadRequest("Invalid value for 'cursor': use the link of the page")
+    return int(created), int(seq), delivery_id
+
+
+def _webhook_names(session: Session, org_id: int) -> dict[str, str]:
+    return {w.id: w.name for w in notifications.list_webhooks(session, org_id)}
+
+
+def notification_webhooks(db: Database, caller: Caller) -> list[dict[str, Any]]:
+    """The org's notification webhooks as ``GET /v3/webHooks`` shows them."""
+    with db.transaction(write=False) as session:
+        return [
+            notifications.webhook_view(w, caller.org_timezone)
+            for w in notifications.list_webhooks(session, caller.org_id)
+        ]
+
+
+def _delivery_row(row: NotificationDelivery, view: dict[str, Any]) -> dict[str, Any]:
+    """A delivery as the console lists it: the API's view, and when it is due again."""
+    return {
+        **view,
+        "createdMs": row.created_at,
+        "nextAttemptMs": row.next_attempt_at if row.state == notify_names.PENDING else None,
+    }
+
+
+def deliveries_page(
+    db: Database,
+    caller: Caller,
+    *,
+    status: str | None,
+    webhook_id: str | None,
+    event_name: str | None,
+    from_date: str | None,
+    to_date: str | None,
+    cursor: str | None,
+    limit: int,
+) -> dict[str, Any]:
+    """A page of the org's delivery log, newest first, read by the API's own search
+    (``GET /v3/webHooks/eventLog``: the same filters and their checks)."""
+    if webhook_id is not None and len(webhook_id) > 24:
+        raise BadRequest("Invalid value for 'webhook': not a webhook of this org")
+    start, end = parse_date_range(
+        from_date, to_date, start_name="from", end_name="to", tz=zone(caller.org_timezone)
+    )
+    query = NotifyFilter(
+        org_id=caller.org_id,
+        status=status,
+        webhook_id=webhook_id,
+        event_name=event_name,
+        start=start,
+        end=end,
+        limit=limit + 1,
+        before=_delivery_cursor(cursor),
+    )
+    with db.transaction(write=False) as session:
+        rows = list(notifications.search_deliveries(session, query))
+        shown = rows[:limit]
+        views = notifications.delivery_views(session, caller.org_id, shown, caller.org_timezone)
+    next_cursor = None
+    if len(rows) > limit:
+        last = shown[-1]
+        next_cursor = f"{last.created_at}.{last.seq}.{last.id}"
+    return {
+        "deliveries": [_delivery_row(r, v) for r, v in zip(shown, views, strict=True)],
+        "next_cursor": next_cursor,
+    }
+
+
+def delivery_page(db: Database, caller: Caller, delivery_id: str) -> dict[str, Any]:
+    """One delivery of the org (``DeliveryNotFound`` for any other's): the API's view,
+    the body as sent (PSI masked as the caller's other reads are), its webhook."""
+    if len(delivery_id) > _DELIVERY_ID:
+        raise DeliveryNotFound()
+    with db.transaction(write=False) as session:
+        row = notifications.get_delivery(session, caller.org_id, delivery_id)
+        [view] = notifications.delivery_views(session, caller.org_id, [row], caller.org_timezone)
+        names = _webhook_names(session, caller.org_id)
+        payload = notifications.payload_view(row, mask=caller.masks_psi)
+        return {
+            "delivery": _delivery_row(row, view),
+            "payload": payload,
+            "webhook_name": names.get(row.webhook_id),
+            "redeliverable": row.state in (notify_names.DELIVERED, notify_names.FAILED),
+        }
+
+
+def redeliver(db: Database, caller: Caller, delivery_id: str) -> None:
+    """``POST /v3/webHooks/eventLog/{id}/redeliver``'s service, in the caller's org."""
+    if len(delivery_id) > _DELIVERY_ID:
+        raise DeliveryNotFound()
+    with db.transaction(write=True) as session:
+        notifications.redeliver(session, caller.org_id, delivery_id)

@@ -46,6 +46,8 @@ class LogFilter:
     end: int | None = None
     limit: int = 100
     offset: int = 0
+    # Keyset paging: only the rows after this (created_at, seq, id) in the log's order.
+    before: tuple[int, int, str] | None = None
 
 
 class NotificationRepository:
@@ -333,5 +335,9 @@ class NotificationRepository:
             stmt = stmt.where(d.created_at >= query.start)
         if query.end is not None:
             stmt = stmt.where(d.created_at <= query.end)
-        stmt = stmt.order_by(d.created_at.desc(), d.seq.desc()).limit(query.limit)
+        if query.before is not None:
+            # The rows of one change share created_at and seq (one per webhook): the id
+            # breaks the tie, so a page boundary between them skips none.
+            stmt = stmt.where(sa.tuple_(d.created_at, d.seq, d.id) < sa.tuple_(*query.before))
+        stmt = stmt.order_by(d.created_at.desc(), d.seq.desc(), d.id.desc()).limit(query.limit)
         return self.session.scalars(stmt.offset(query.offset)).all()

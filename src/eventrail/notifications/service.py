@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 from sqlalchemy.orm import Session
 
+from eventrail.audit.service import MASK, NA
 from eventrail.auth.schemas import Caller
 from eventrail.kit.dates import now_ms, zone
 from eventrail.kit.ids import uuid4
@@ -272,6 +273,32 @@ def search_deliveries(session: Session, query: LogFilter) -> Sequence[Notificati
     if query.event_name is not None and query.event_name not in names.EVENT_NAMES:
         raise InvalidField("eventName", "unknown event name")
     return NotificationRepository(session).search(query)
+
+
+_MASKED_VALUE_KEYS = ("previousValue", "currentValue")
+
+
+def _masked(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_masked(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    out = {key: _masked(item) for key, item in value.items()}
+    fields = value.get("additionalFields")
+    if value.get("psi") is True and isinstance(fields, dict):
+        out["additionalFields"] = {
+            key: (MASK if key in _MASKED_VALUE_KEYS and item not in (None, NA) else item)
+            for key, item in fields.items()
+        }
+    return out
+
+
+def payload_view(row: NotificationDelivery, *, mask: bool) -> Any:
+    """The body as it was sent; with ``mask`` (a reader the org masks PSI for), the
+    values of change items marked ``psi`` read as ***** (the audits API's rule). A
+    ``behaviouralEventProcessed`` body already holds the masked ``inputRequest``."""
+    body = orjson.loads(row.payload)
+    return _masked(body) if mask else body
 
 
 def redeliver(session: Session, org_id: int, delivery_id: str) -> NotificationDelivery:

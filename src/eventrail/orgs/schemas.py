@@ -14,7 +14,7 @@ class Retention(Schema):
     event_logs_days: int = Field(
         alias="eventLogsDays",
         description="Days the processing log is kept (with the bodies of refused, invalid "
-        "and set-aside requests)",
+        "and set-aside requests), and the finished notification deliveries",
     )
     event_data_days: int = Field(
         alias="eventDataDays", description="Days stored events (and their unique keys) are kept"

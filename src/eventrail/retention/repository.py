@@ -16,13 +16,28 @@ from sqlalchemy.orm import Session
 EVENT_LOGS = "eventLogs"
 EVENT_DATA = "eventData"
 AUDIT = "audit"
-KINDS = (EVENT_LOGS, EVENT_DATA, AUDIT)
+NOTIFICATIONS = "notifications"
+KINDS = (EVENT_LOGS, EVENT_DATA, AUDIT, NOTIFICATIONS)
 
 # How each kind's expired rows are found: the same WHERE for counting and deleting.
+# A notification delivery goes once it is finished (delivered, or failed and not
+# redelivered since: a redelivery makes it pending again) and both written and
+# finished before the cutoff; pending and in-flight ones are work to do and stay.
+# The range on created_at reads the (org_id, created_at, seq) index; a delivery ends
+# after it was written, so the ended_at test only filters that range.
 _EXPIRED = {
     EVENT_LOGS: "FROM event_logs WHERE org_id = :org_id AND start_time < :cutoff",
     EVENT_DATA: "FROM event_records WHERE org_id = :org_id AND created_at < :cutoff",
     AUDIT: "FROM audit_entries WHERE org_id = :org_id AND created_on < :cutoff",
+    NOTIFICATIONS: (
+        "FROM notification_deliveries WHERE org_id = :org_id AND created_at < :cutoff "
+        "AND state IN ('delivered', 'failed') AND ended_at < :cutoff"
+    ),
+}
+_TABLES = {
+    EVENT_LOGS: "event_logs",
+    EVENT_DATA: "event_records",
+    NOTIFICATIONS: "notification_deliveries",
 }
 
 
@@ -34,7 +49,7 @@ def batch_sql(kind: str, postgres: bool) -> str:
     """The statement that deletes (or, for the audit trail, selects) one batch."""
     if kind == AUDIT:
         return f"SELECT id {_EXPIRED[AUDIT]} ORDER BY created_on, id LIMIT :limit"
-    table = "event_logs" if kind == EVENT_LOGS else "event_records"
+    table = _TABLES[kind]
     returning = " RETURNING id, unique_id" if kind == EVENT_DATA else ""
     if postgres:
         # By physical address: no second walk of the primary key's index.
@@ -63,7 +78,7 @@ class PruneRepository:
         """Delete up to ``limit`` expired rows of one kind of one org; how many went."""
         params = {"org_id": org_id, "cutoff": cutoff, "limit": limit}
         statement = sa.text(batch_sql(kind, self.postgres))
-        if kind == EVENT_LOGS:
+        if kind in (EVENT_LOGS, NOTIFICATIONS):
             result = self.session.execute(statement, params)
             return int(getattr(result, "rowcount", 0))
         if kind == EVENT_DATA:

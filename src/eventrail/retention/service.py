@@ -1,7 +1,7 @@
 """Retention: which rows each org's retention has expired, and deleting them.
 
-Three kinds of rows, each with its own number of days per org (``PUT
-/v2/orgs/settings`` ``retention``), else the server's default:
+Four kinds of rows, each with a number of days per org (``PUT /v2/orgs/settings``
+``retention``), else the server's default:
 
 - ``eventLogs``: the processing log (``GET /v2/events/logs``), including the entries
   of refused, invalid and set-aside requests, which keep the body as it was posted
@@ -11,7 +11,12 @@ Three kinds of rows, each with its own number of days per org (``PUT
 - ``audit``: only for an org that sets ``auditDays`` (none by default: the audit trail
   is a legal record), entries by ``created_on`` with their refs and ``audit_kinds``
   rows; the database keeps ``audit_counts`` exact and refuses to delete any entry
-  that the org's ``auditDays`` has not expired.
+  that the org's ``auditDays`` has not expired;
+- ``notifications``: finished notification deliveries (delivered, or failed and not
+  redelivered since), by ``created_at`` and ``ended_at``, kept as long as the
+  processing log (``eventLogsDays``): both are logs of what was done with an org's
+  data, and a delivery's body holds the change's values unmasked. Pending and
+  in-flight deliveries are never pruned.
 
 Requests still queued (``ingest_requests``) are never pruned: they are work to do.
 
@@ -37,7 +42,14 @@ from eventrail.kit.dates import now_ms
 from eventrail.kit.dbhealth import is_unavailable
 from eventrail.models import Org
 from eventrail.retention import repository as r
-from eventrail.retention.repository import AUDIT, EVENT_DATA, EVENT_LOGS, KINDS, PruneRepository
+from eventrail.retention.repository import (
+    AUDIT,
+    EVENT_DATA,
+    EVENT_LOGS,
+    KINDS,
+    NOTIFICATIONS,
+    PruneRepository,
+)
 
 log = logging.getLogger("eventrail.retention")
 
@@ -48,7 +60,7 @@ _AUDIT_MARGIN_MS = 60_000
 # Between two batches: other writers (ingestion, on SQLite) get the write lock.
 _PAUSE_SECONDS = 0.01
 
-__all__ = ["AUDIT", "EVENT_DATA", "EVENT_LOGS", "KINDS"]
+__all__ = ["AUDIT", "EVENT_DATA", "EVENT_LOGS", "KINDS", "NOTIFICATIONS"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +101,8 @@ def targets(session: Session, settings: Settings, now: int | None = None) -> lis
     for org_id, logs, data, audit in PruneRepository(session).orgs():
         days = _days(logs, data, audit, settings)
         found.append(Target(org_id, EVENT_LOGS, now - days.event_logs_days * DAY_MS))
+        # The delivery log is kept as long as the processing log (module docstring).
+        found.append(Target(org_id, NOTIFICATIONS, now - days.event_logs_days * DAY_MS))
         found.append(Target(org_id, EVENT_DATA, now - days.event_data_days * DAY_MS))
         if days.audit_days is not None:
             cutoff = now - days.audit_days * DAY_MS - _AUDIT_MARGIN_MS

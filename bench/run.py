@@ -128,16 +128,25 @@ def serve(command: list[str], env: dict[str, str], ready_path: str, log: Path) -
         handle.close()
 
 
-def ensure_wrk() -> str:
-    found = shutil.which("wrk")
+def ensure_tool(command: str, package: str | None = None) -> str:
+    """The path of ``command``, its Debian package (``package``, else the command's
+    name) installed with apt-get first when it is missing. Daemons such as haproxy
+    live in /usr/sbin, which is not on every user's PATH: it is searched too."""
+    search = os.pathsep.join([os.environ.get("PATH", os.defpath), "/usr/sbin", "/sbin"])
+    found = shutil.which(command, path=search)
     if found:
         return found
-    print("installing wrk (Debian package)...", flush=True)
-    subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=True, capture_output=True)
-    found = shutil.which("wrk")
+    package = package or command
+    print(f"installing {package} (Debian package)...", flush=True)
+    subprocess.run(["apt-get", "install", "-y", "-q", package], check=True, capture_output=True)
+    found = shutil.which(command, path=search)
     if not found:
-        raise SystemExit("wrk is needed and could not be installed")
+        raise SystemExit(f"{command} is needed and could not be installed")
     return found
+
+
+def ensure_wrk() -> str:
+    return ensure_tool("wrk")
 
 
 class CpuClock:

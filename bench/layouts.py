@@ -68,6 +68,8 @@ from bench.run import (
     write_bodies,
     wrk,
 )
+from eventrail.errors import PayloadTooLarge, error_body
+from eventrail.kit.requests import MAX_BODY_BYTES
 
 LAYOUTS = ("in-process", "split", "balanced")
 SERVERS = {"in-process": 1, "split": 1, "balanced": 2}
@@ -89,7 +91,8 @@ def haproxy_config(bind: str, servers: list[str], *, log: bool = False) -> str:
     refused connection retried on another server (a server that stops refuses
     new connections before its check fails), the
     client's address in ``X-Forwarded-For`` (overwritten, never appended to),
-    bodies over eventrail's 1 MiB refused at the door, and routing by ``/ready``
+    bodies over eventrail's 1 MiB refused at the door with the server's own answer
+    (the JSON error envelope), and routing by ``/ready``
     that fails open: a backlog makes every server unready at once, and then the
     ``alive`` backend (checked on ``/health``) takes the traffic.
     """
@@ -106,6 +109,7 @@ def haproxy_config(bind: str, servers: list[str], *, log: bool = False) -> str:
         )
 
     logging = "    log global\n    option httplog\n" if log else ""
+    too_large = json.dumps(error_body(PayloadTooLarge()), separators=(",", ":"))
     return (
         "defaults\n"
         "    mode http\n"
@@ -126,7 +130,9 @@ def haproxy_config(bind: str, servers: list[str], *, log: bool = False) -> str:
         "\n"
         "frontend eventrail\n"
         f"    bind {bind}\n"
-        "    http-request deny deny_status 413 if { req.hdr_val(content-length) gt 1048576 }\n"
+        "    # the server's own answer to a body over 1 MiB, before any of it is forwarded\n"
+        f"    http-request return status 413 content-type application/json string '{too_large}'"
+        f" if {{ req.hdr_val(content-length) gt {MAX_BODY_BYTES} }}\n"
         "    http-request set-header X-Forwarded-For %[src]\n"
         "    use_backend ready if { nbsrv(ready) gt 0 }\n"
         "    default_backend alive\n"
@@ -232,10 +238,13 @@ def processor(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes
 
 class Clocks:
     """CPU of several eventrail process groups (the servers, the processor process),
-    of the balancer's, of PostgreSQL and of the load generator, by kind (``KINDS``)."""
+    of the balancer's, of PostgreSQL (the cluster's own processes and the backends of
+    ``database``) and of the load generator, by kind (``KINDS``)."""
 
-    def __init__(self, eventrail: list[int], balancer: int | None = None) -> None:
-        self.clocks = [CpuClock(pgid) for pgid in eventrail]
+    def __init__(
+        self, eventrail: list[int], balancer: int | None = None, database: str | None = None
+    ) -> None:
+        self.clocks = [CpuClock(pgid, database) for pgid in eventrail]
         self.balancer = CpuClock(balancer) if balancer is not None else None
 
     def mark(self) -> tuple[list[Any], Any]:
@@ -297,7 +306,7 @@ def one_run(
         stack.callback(progress.close)
         progress.wait_drained(120)
         acknowledged_before = [acknowledged_total(s.base) for s in servers]
-        clocks = Clocks(pgids, front_pgid)
+        clocks = Clocks(pgids, front_pgid, database=url.rpartition("/")[2])
         mark = clocks.mark()
         start_ms = int(time.time() * 1000)
         started = time.monotonic()

@@ -14,7 +14,7 @@ import httpx
 from bench.attack import _steady, attack_rows, effective_p99, summarize
 from bench.compare import slowdowns
 from bench.layouts import KINDS, Clocks, haproxy_config, medians, metric_value, per_event, table
-from bench.run import CpuClock, cpu_rows, per_request, rows
+from bench.run import CpuClock, backend_database, cpu_rows, per_request, rows
 
 
 def _read(rps: float, p99: float) -> dict[str, float]:
@@ -356,6 +356,15 @@ def test_metric_value_reads_one_unlabelled_metric() -> None:
     )
     assert metric_value(text, "eventrail_events_acknowledged_total") == 1234.0
     assert metric_value(text, "eventrail_events_processed") == 0.0
+
+
+def test_a_backends_database_is_read_from_its_process_title() -> None:
+    title = "postgres: 15/main: postgres eventrail_bench_1a2b 127.0.0.1(41658) idle"
+    assert backend_database(title) == "eventrail_bench_1a2b"
+    assert backend_database("postgres: app shop [local] SELECT") == "shop"
+    assert backend_database("postgres: 15/main: checkpointer ") is None
+    assert backend_database("postgres: 15/main: logical replication launcher") is None
+    assert backend_database("/usr/lib/postgresql/15/bin/postgres -D /var/lib/x") is None
 
 
 def test_the_clocks_tell_the_balancer_from_eventrail() -> None:

@@ -464,6 +464,11 @@ def medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
             "wait_true_p90_ms",
         )
     }
+    shares = [run["acknowledged_by_server"] for run in runs]
+    out["acknowledged_share"] = [
+        float(statistics.median(counts[i] / max(sum(counts), 1) for counts in shares))
+        for i in range(len(shares[0]))
+    ]
     out["cpu_us_per_event"] = {
         kind: median(lambda run, kind=kind: run["cpu_us_per_event"][kind]) for kind in KINDS
     }
@@ -504,6 +509,10 @@ def table(summary: dict[str, dict[str, Any]]) -> list[tuple[str, ...]]:
         line(
             "CPU µs per event: eventrail / balancer / db / wrk",
             lambda m: cpu(m["cpu_us_per_event"]),
+        ),
+        line(
+            "posts acknowledged by each server",
+            lambda m: " / ".join(f"{share:.0%}" for share in m["acknowledged_share"]),
         ),
         line("cores used (without wrk)", lambda m: f"{m['cores']:.2f}"),
         line("events/s per core (without wrk)", lambda m: f"{m['events_per_core_s']:,.0f}"),

@@ -298,9 +298,12 @@ def test_per_event_counts_the_deployment_without_the_load_generator() -> None:
     assert per_event({"eventrail": 0.0, "load generator": 1.0}, 0, 1.0)["per_core_s"] == 0.0
 
 
-def _layout_run(acknowledged: float, p99: float, eventrail_us: float) -> dict[str, Any]:
+def _layout_run(
+    acknowledged: float, p99: float, eventrail_us: float, by_server: tuple[float, ...] = (1.0,)
+) -> dict[str, Any]:
     cpu = {"eventrail": eventrail_us, "balancer": 20.0, "database": 80.0, "load generator": 30.0}
     return {
+        "acknowledged_by_server": list(by_server),
         "acknowledged_per_s": acknowledged,
         "p50_ms": p99 / 4,
         "p99_ms": p99,
@@ -330,7 +333,13 @@ def test_the_layouts_table_shows_the_median_of_each_figure() -> None:
         "in-process": medians(
             [_layout_run(4_000, 80, 140), _layout_run(3_000, 60, 160), _layout_run(5_000, 70, 150)]
         ),
-        "balanced": medians([_layout_run(6_000, 30, 200)]),
+        "balanced": medians(
+            [
+                _layout_run(6_000, 30, 200, (5_200, 4_800)),
+                _layout_run(6_000, 30, 200, (4_000, 6_000)),
+                _layout_run(6_000, 30, 200, (3_000, 1_000)),
+            ]
+        ),
     }
     assert summary["in-process"]["acknowledged_per_s"] == 4_000
     assert summary["in-process"]["p99_ms"] == 70
@@ -344,6 +353,8 @@ def test_the_layouts_table_shows_the_median_of_each_figure() -> None:
         "200 / 20 / 80 / 30",
     )
     assert rows["events/s per core (without wrk)"] == ("2,667", "4,000")
+    # each server's share of the posts: the median of 52%, 40% and 75%, and of the rest
+    assert rows["posts acknowledged by each server"] == ("100%", "52% / 48%")
     assert rows["errors (wrk, posts + reads)"] == ("0 + 1", "0 + 1")
 
 

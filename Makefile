@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install install-dev run test lint typecheck format bench bench-quick bench-attack bench-prune bench-audit
+.PHONY: install install-dev run test lint typecheck format bench bench-quick bench-attack bench-prune bench-audit bench-layouts
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -65,3 +65,8 @@ bench-prune: install-dev
 # "Audit hash chain").
 bench-audit: install-dev
 	$(BIN)/python -m bench.audit_chain
+
+# Three layouts on one PostgreSQL: together, split, two servers behind haproxy
+# (bench/README.md, "Layouts"): 3 rounds of 10 s each.
+bench-layouts: install-dev
+	$(BIN)/python -m bench.layouts --rounds 3 --seconds 10

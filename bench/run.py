@@ -17,6 +17,7 @@ import contextlib
 import json
 import os
 import random
+import re
 import resource
 import shutil
 import signal
@@ -128,27 +129,62 @@ def serve(command: list[str], env: dict[str, str], ready_path: str, log: Path) -
         handle.close()
 
 
-def ensure_wrk() -> str:
-    found = shutil.which("wrk")
+def ensure_tool(command: str, package: str | None = None) -> str:
+    """The path of ``command``, its Debian package (``package``, else the command's
+    name) installed with apt-get first when it is missing. Daemons such as haproxy
+    live in /usr/sbin, which is not on every user's PATH: it is searched too."""
+    search = os.pathsep.join([os.environ.get("PATH", os.defpath), "/usr/sbin", "/sbin"])
+    found = shutil.which(command, path=search)
     if found:
         return found
-    print("installing wrk (Debian package)...", flush=True)
-    subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=True, capture_output=True)
-    found = shutil.which("wrk")
+    package = package or command
+    print(f"installing {package} (Debian package)...", flush=True)
+    subprocess.run(["apt-get", "install", "-y", "-q", package], check=True, capture_output=True)
+    found = shutil.which(command, path=search)
     if not found:
-        raise SystemExit("wrk is needed and could not be installed")
+        raise SystemExit(f"{command} is needed and could not be installed")
     return found
+
+
+def ensure_wrk() -> str:
+    return ensure_tool("wrk")
+
+
+def backend_database(title: str) -> str | None:
+    """The database of a PostgreSQL backend, read from its process title (``postgres:
+    [cluster:] user database host(port) state``); None for the cluster's own
+    processes (the postmaster, the checkpointer, the WAL writer, ...)."""
+    parts = title.split()
+    for i in range(3, len(parts)):
+        if parts[i] == "[local]" or re.fullmatch(r"\S*\(\d+\)", parts[i]):
+            return parts[i - 1]
+    return None
 
 
 class CpuClock:
     """CPU time (user + system, all threads) of the server's process group and of the
     database's processes (``postgres`` ones; SQLite runs inside the server), read
-    from /proc; the load generator's comes from its rusage as a child."""
+    from /proc; the load generator's comes from its rusage as a child.
+
+    Given ``database``, the backends serving other databases of the same cluster
+    (other work on a shared machine) are left out; the cluster's own processes
+    still count."""
 
     _HZ = os.sysconf("SC_CLK_TCK")
 
-    def __init__(self, server_pgid: int) -> None:
+    def __init__(self, server_pgid: int, database: str | None = None) -> None:
         self.server_pgid = server_pgid
+        self.database = database
+
+    def _other_database(self, entry: Path) -> bool:
+        if self.database is None:
+            return False
+        try:
+            title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            return True  # gone
+        found = backend_database(title)
+        return found is not None and found != self.database
 
     def snapshot(self) -> dict[tuple[int, str], float]:
         ticks: dict[tuple[int, str], float] = {}
@@ -163,7 +199,7 @@ class CpuClock:
             fields = stat.rsplit(")", 1)[1].split()
             if int(fields[2]) == self.server_pgid:
                 kind = "server"
-            elif comm.startswith("postgres"):
+            elif comm.startswith("postgres") and not self._other_database(entry):
                 kind = "database"
             else:
                 continue

@@ -1,17 +1,20 @@
-"""The harness's report: figures over ceilings, the 1M-to-10M comparison, and the
-victim's read under attack (bench.attack)."""
+"""The harness's report: figures over ceilings, the 1M-to-10M comparison, the
+victim's read under attack (bench.attack), and the layouts' balancer and figures
+(bench.layouts)."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
 from bench.attack import _steady, attack_rows, effective_p99, summarize
 from bench.compare import slowdowns
-from bench.run import CpuClock, cpu_rows, per_request, rows
+from bench.layouts import KINDS, Clocks, haproxy_config, medians, metric_value, per_event, table
+from bench.run import CpuClock, backend_database, cpu_rows, per_request, rows
 
 
 def _read(rps: float, p99: float) -> dict[str, float]:
@@ -104,15 +107,28 @@ def test_cpu_rows_take_sqlites_own_time_for_its_share() -> None:
 
 
 def test_the_cpu_clock_sees_a_busy_process_group() -> None:
-    busy = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3: pass"
-    child = subprocess.Popen([sys.executable, "-c", busy], start_new_session=True)
-    clock = CpuClock(child.pid)
-    before = clock.snapshot()
-    time.sleep(0.1)  # started, not yet done
-    after = clock.snapshot()
-    child.wait()
+    # busy for 0.3 s of CPU, says so, then idle until killed: read while it is alive
+    # (/proc forgets a reaped process), however slowly a busy machine runs it
+    busy = (
+        "import time\nt = time.process_time()\n"
+        "while time.process_time() - t < 0.3: pass\nprint('done', flush=True)\ntime.sleep(60)"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", busy], stdout=subprocess.PIPE, start_new_session=True
+    )
+    try:
+        clock = CpuClock(child.pid)
+        before = clock.snapshot()
+        assert child.stdout is not None
+        assert child.stdout.readline() == b"done\n"
+        after = clock.snapshot()
+    finally:
+        child.kill()
+        child.wait()
+        if child.stdout is not None:
+            child.stdout.close()
     spent = CpuClock.spent(before, after)
-    assert 0.02 <= spent["server"] <= 0.2
+    assert 0.15 <= spent["server"] <= 0.5
     figures = per_request({"server": 0.5, "database": 0.25}, 1000, 2.0)
     assert figures["us"] == {"server": 500.0, "database": 250.0}
     assert figures["cores"] == {"server": 0.25, "database": 0.125}
@@ -237,3 +253,171 @@ def test_a_steady_attacker_stops_by_itself() -> None:
 
     calls.clear()
     assert _steady(20.0, 0.5, hangs) == {"200": 1} and len(calls) == 1
+
+
+# -- bench.layouts: the balancer and the figures of each layout ---------------------------
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _section(text: str, name: str) -> list[str]:
+    """The lines of one section (``name`` ... the next line that starts another)."""
+    lines = text.splitlines()
+    start = lines.index(name)
+    end = next(
+        (i for i in range(start + 1, len(lines)) if lines[i] and not lines[i].startswith(" ")),
+        len(lines),
+    )
+    return [line.strip() for line in lines[start + 1 : end] if line.strip()]
+
+
+def test_the_balancer_routes_by_readiness_and_fails_open_to_the_live_servers() -> None:
+    config = haproxy_config("127.0.0.1:9000", ["127.0.0.1:8001", "127.0.0.1:8002"])
+    frontend = _section(config, "frontend eventrail")
+    assert "bind 127.0.0.1:9000" in frontend
+    # the client's address, replacing whatever the client sent
+    assert "http-request set-header X-Forwarded-For %[src]" in frontend
+    assert frontend[-2:] == ["use_backend ready if { nbsrv(ready) gt 0 }", "default_backend alive"]
+    for name, check in (("ready", "/ready"), ("alive", "/health")):
+        backend = _section(config, f"backend {name}")
+        assert f"option httpchk GET {check}" in backend
+        assert "balance leastconn" in backend
+        assert backend[-2:] == ["server s1 127.0.0.1:8001", "server s2 127.0.0.1:8002"]
+        assert any(line.startswith("default-server check ") for line in backend)
+    defaults = _section(config, "defaults")
+    # a ?wait=true post may wait 30 s for its verdict: the balancer must wait longer
+    [server_timeout] = [line for line in defaults if line.startswith("timeout server ")]
+    assert int(server_timeout.split()[-1].removesuffix("s")) > 30
+    assert "option http-keep-alive" in defaults
+    assert "log global" not in defaults
+    assert "log global" in _section(haproxy_config(":80", ["a:1"], log=True), "defaults")
+
+
+def test_the_deploy_docs_show_the_configuration_the_bench_runs() -> None:
+    docs = (ROOT / "docs" / "deploy.md").read_text()
+    assert haproxy_config(":80", ["10.0.0.7:8000", "10.0.0.8:8000"], log=True) in docs
+
+
+def test_per_event_counts_the_deployment_without_the_load_generator() -> None:
+    cpu = {"eventrail": 1.5, "balancer": 0.25, "database": 0.75, "load generator": 0.5}
+    figures = per_event(cpu, 10_000, 2.0)
+    assert figures["cpu_us"] == {
+        "eventrail": 150.0,
+        "balancer": 25.0,
+        "database": 75.0,
+        "load generator": 50.0,
+    }
+    assert figures["cores"] == 1.25  # 2.5 CPU seconds (wrk's left out) over 2 s
+    assert figures["per_core_s"] == 4_000.0  # 10,000 events over 2.5 CPU seconds
+    assert per_event({"eventrail": 0.0, "load generator": 1.0}, 0, 1.0)["per_core_s"] == 0.0
+
+
+def _layout_run(
+    acknowledged: float, p99: float, eventrail_us: float, by_server: tuple[float, ...] = (1.0,)
+) -> dict[str, Any]:
+    cpu = {"eventrail": eventrail_us, "balancer": 20.0, "database": 80.0, "load generator": 30.0}
+    return {
+        "acknowledged_by_server": list(by_server),
+        "acknowledged_per_s": acknowledged,
+        "p50_ms": p99 / 4,
+        "p99_ms": p99,
+        "errors": 0,
+        "processed_per_s": acknowledged * 0.99,
+        "processed_during_posting_per_s": acknowledged * 0.98,
+        "backlog_at_end": 3,
+        "cores": 1.5,
+        "events_per_core_s": acknowledged / 1.5,
+        "wait_true_p50_ms": 18.0,
+        "wait_true_p90_ms": 27.0,
+        "cpu_us_per_event": cpu,
+        "read": {
+            "ok_per_s": acknowledged,
+            "p50_ms": 2.0,
+            "p99_ms": p99,
+            "errors": 1,
+            "cores": 1.0,
+            "per_core_s": acknowledged,
+            "cpu_us_per_request": cpu,
+        },
+    }
+
+
+def test_the_layouts_table_shows_the_median_of_each_figure() -> None:
+    summary = {
+        "in-process": medians(
+            [_layout_run(4_000, 80, 140), _layout_run(3_000, 60, 160), _layout_run(5_000, 70, 150)]
+        ),
+        "balanced": medians(
+            [
+                _layout_run(6_000, 30, 200, (5_200, 4_800)),
+                _layout_run(6_000, 30, 200, (4_000, 6_000)),
+                _layout_run(6_000, 30, 200, (3_000, 1_000)),
+            ]
+        ),
+    }
+    assert summary["in-process"]["acknowledged_per_s"] == 4_000
+    assert summary["in-process"]["p99_ms"] == 70
+    assert summary["in-process"]["cpu_us_per_event"]["eventrail"] == 150
+    assert set(summary["in-process"]["read"]["cpu_us_per_request"]) == set(KINDS)
+    rows = {row[0]: row[1:] for row in table(summary)}
+    assert rows["acknowledged ev/s"] == ("4,000", "6,000")
+    assert rows["p50 / p99 of the acknowledgement"] == ("17.5 / 70.0 ms", "7.5 / 30.0 ms")
+    assert rows["CPU µs per event: eventrail / balancer / db / wrk"] == (
+        "150 / 20 / 80 / 30",
+        "200 / 20 / 80 / 30",
+    )
+    assert rows["events/s per core (without wrk)"] == ("2,667", "4,000")
+    # each server's share of the posts: the median of 52%, 40% and 75%, and of the rest
+    assert rows["posts acknowledged by each server"] == ("100%", "52% / 48%")
+    assert rows["errors (wrk, posts + reads)"] == ("0 + 1", "0 + 1")
+
+
+def test_metric_value_reads_one_unlabelled_metric() -> None:
+    text = (
+        "# HELP eventrail_events_acknowledged_total events acknowledged\n"
+        "# TYPE eventrail_events_acknowledged_total counter\n"
+        "eventrail_events_acknowledged_total 1234.0\n"
+        'eventrail_events_processed_total{status="SUCCESS"} 99.0\n'
+    )
+    assert metric_value(text, "eventrail_events_acknowledged_total") == 1234.0
+    assert metric_value(text, "eventrail_events_processed") == 0.0
+
+
+def test_a_backends_database_is_read_from_its_process_title() -> None:
+    title = "postgres: 15/main: postgres eventrail_bench_1a2b 127.0.0.1(41658) idle"
+    assert backend_database(title) == "eventrail_bench_1a2b"
+    assert backend_database("postgres: app shop [local] SELECT") == "shop"
+    assert backend_database("postgres: 15/main: checkpointer ") is None
+    assert backend_database("postgres: 15/main: logical replication launcher") is None
+    assert backend_database("/usr/lib/postgresql/15/bin/postgres -D /var/lib/x") is None
+
+
+def test_the_clocks_tell_the_balancer_from_eventrail() -> None:
+    # busy for a while, says so, then idle until killed (read while alive: /proc
+    # forgets a reaped process)
+    busy = (
+        "import time\nt = time.process_time()\n"
+        "while time.process_time() - t < {}: pass\nprint('done', flush=True)\ntime.sleep(60)"
+    )
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", busy.format(s)], stdout=subprocess.PIPE, start_new_session=True
+        )
+        for s in (0.4, 0.1)
+    ]
+    try:
+        clocks = Clocks([children[0].pid], balancer=children[1].pid)
+        mark = clocks.mark()
+        for child in children:
+            assert child.stdout is not None
+            assert child.stdout.readline() == b"done\n"
+        spent = clocks.since(mark)
+    finally:
+        for child in children:
+            child.kill()
+            child.wait()
+            if child.stdout is not None:
+                child.stdout.close()
+    assert set(spent) == set(KINDS)
+    assert 0.2 <= spent["eventrail"] <= 0.6
+    assert 0.03 <= spent["balancer"] <= 0.2
+    assert spent["load generator"] < 0.05  # nothing waited for meanwhile

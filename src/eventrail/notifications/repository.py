@@ -138,7 +138,9 @@ class NotificationRepository:
         (webhook, refId) with none of that key in flight, within each webhook's
         ``maxAllowedConnections``. PostgreSQL: ``FOR UPDATE SKIP LOCKED`` on the
         deliveries and a lock on each webhook row while its in-flight count is read;
-        SQLite: the writing transaction already excludes every other claimer."""
+        SQLite: the writing transaction already excludes every other claimer. The
+        webhook row, once locked, is read again: one deactivated or deleted meanwhile
+        gets nothing."""
         sql = """
             SELECT d.org_id, d.id, d.webhook_id
             FROM notification_deliveries d
@@ -167,11 +169,15 @@ class NotificationRepository:
                 break
             row = self.session.execute(
                 sa.text(
-                    "SELECT url, method, headers, secret, max_connections "
+                    "SELECT url, method, headers, secret, max_connections, active, deleted "
                     "FROM notification_webhooks WHERE org_id = :org AND id = :id" + lock
                 ),
                 {"org": org_id, "id": webhook_id},
             ).one()
+            if not row.active or row.deleted:
+                # Deactivated (a 410, an admin) or deleted since the candidates were
+                # read: on PostgreSQL the lock above waited for that change to commit.
+                continue
             busy = int(
                 self.session.execute(
                     sa.text(

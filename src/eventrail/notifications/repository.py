@@ -34,6 +34,7 @@ class Claimed:
     method: str
     headers: str
     secret: str
+    webhook_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +216,7 @@ class NotificationRepository:
                         str(row.method),
                         str(row.headers),
                         str(row.secret),
+                        webhook_id,
                     )
                 )
         return claimed
@@ -286,6 +288,43 @@ class NotificationRepository:
             .values(**values)
         )
         return FAILED if give_up else PENDING
+
+    def gone(
+        self,
+        org_id: int,
+        delivery_id: str,
+        webhook_id: str,
+        token: str,
+        now: int,
+        *,
+        took_ms: int,
+        error: str,
+        reason: str,
+    ) -> bool:
+        """The receiver answered 410 Gone: this delivery fails with ``error`` and the
+        webhook is made inactive with ``reason`` and ``now`` (unless it is inactive
+        already: the first reason stays). Whether the webhook was deactivated now."""
+        d = NotificationDelivery
+        self.session.execute(
+            sa.update(d)
+            .where(d.org_id == org_id, d.id == delivery_id, d.attempt_token == token)
+            .values(
+                state=FAILED,
+                ended_at=now,
+                http_status=410,
+                time_taken_ms=took_ms,
+                lease_until=None,
+                attempt_token=None,
+                last_error=error[:200],
+            )
+        )
+        hook = NotificationWebhook
+        result = self.session.execute(
+            sa.update(hook)
+            .where(hook.org_id == org_id, hook.id == webhook_id, hook.active)
+            .values(active=False, disabled_reason=reason[:200], disabled_at=now)
+        )
+        return bool(getattr(result, "rowcount", 0))
 
     def redeliver(self, org_id: int, delivery_id: str, now: int) -> None:
         d = NotificationDelivery

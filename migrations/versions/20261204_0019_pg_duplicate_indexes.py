@@ -7,7 +7,7 @@ PostgreSQL: each insert paid an index entry for nothing. SQLite keeps them (its
 primary key is the rowid alone).
 
 Revision ID: 20261204_0019
-Revises: 20261204_0015
+Revises: 20261204_0017
 Create Date: 2026-12-04 21:00:00
 """
 
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "20261204_0019"
-down_revision: str | None = "20261204_0015"
+down_revision: str | None = "20261204_0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

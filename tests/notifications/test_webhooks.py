@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -66,6 +67,10 @@ BAD: list[tuple[str, dict[str, Any], str]] = [
     ("mapped v6", {"webHookUrl": "http://[::ffff:127.0.0.1]/"}, "webHookUrl"),
     ("decimal ip", {"webHookUrl": "http://2130706433/"}, "webHookUrl"),
     ("private", {"webHookUrl": "http://10.1.2.3/"}, "webHookUrl"),
+    ("v4-compatible v6", {"webHookUrl": "http://[::127.0.0.1]/"}, "webHookUrl"),
+    ("translated v6", {"webHookUrl": "http://[::ffff:0:7f00:1]/"}, "webHookUrl"),
+    ("6to4 of private", {"webHookUrl": "http://[2002:a00:1::1]/"}, "webHookUrl"),
+    ("site-local v6", {"webHookUrl": "http://[fec0::1]/"}, "webHookUrl"),
     ("cgnat", {"webHookUrl": "http://100.64.0.1/"}, "webHookUrl"),
     ("unknown event", {"eventNames": ["customerAdded", "pointsIssued"]}, "eventNames"),
     ("no events", {"eventNames": []}, "eventNames"),
@@ -83,6 +88,18 @@ BAD: list[tuple[str, dict[str, Any], str]] = [
     ("list no colon", {"webHookHeaders": ["X-A"]}, "webHookHeaders"),
     ("reserved header", {"webHookHeaders": {"webhook-signature": "x"}}, "webHookHeaders"),
     ("host header", {"webHookHeaders": {"Host": "internal"}}, "webHookHeaders"),
+    ("signature, other case", {"webHookHeaders": {"Webhook-Signature": "x"}}, "webHookHeaders"),
+    ("webhook- family", {"webHookHeaders": {"webhook-version": "2"}}, "webHookHeaders"),
+    ("content-type", {"webHookHeaders": {"Content-Type": "text/plain"}}, "webHookHeaders"),
+    ("content-length", {"webHookHeaders": {"CONTENT-LENGTH": "1"}}, "webHookHeaders"),
+    ("transfer-encoding", {"webHookHeaders": {"Transfer-Encoding": "chunked"}}, "webHookHeaders"),
+    ("content-encoding", {"webHookHeaders": {"Content-Encoding": "gzip"}}, "webHookHeaders"),
+    ("expect", {"webHookHeaders": {"Expect": "100-continue"}}, "webHookHeaders"),
+    ("upgrade", {"webHookHeaders": {"Upgrade": "h2c"}}, "webHookHeaders"),
+    ("reserved in a list", {"webHookHeaders": ["Host : internal"]}, "webHookHeaders"),
+    ("twice, other case", {"webHookHeaders": {"X-A": "1", "x-a": "2"}}, "webHookHeaders"),
+    ("twice in a list", {"webHookHeaders": ["X-A: 1", "X-A: 2"]}, "webHookHeaders"),
+    ("list, other case", {"webHookHeaders": ["X-A: 1", "x-A : 2"]}, "webHookHeaders"),
     ("connections 0", {"maxAllowedConnections": 0}, "maxAllowedConnections"),
     ("connections text", {"maxAllowedConnections": "4"}, "maxAllowedConnections"),
     ("sla negative", {"slaInSeconds": -1}, "slaInSeconds"),
@@ -144,3 +161,25 @@ async def test_another_org_cannot_see_change_delete_or_redeliver(
     # A's webhook is untouched.
     r = await a.http.get(f"/v3/webHooks/{hook_id}")
     assert r.status_code == 200 and r.json()["data"]["webHookUrl"] == PUBLIC
+
+
+async def test_a_header_name_repeated_in_the_json_object_is_a_400(tenant: Tenant) -> None:
+    """A JSON parser keeps the last of two equal keys: the repeat must not pass silently."""
+    made = await _create(tenant)
+    for headers in ('{"X-A":"1","X-A":"2"}', '{"X-A":"1","Authorization":"b","x-a":"2"}'):
+        text = json.dumps(webhook_body(PUBLIC), separators=(",", ":"))
+        given = '"webHookHeaders":{"Authorization":"Basic abc"}'
+        assert given in text
+        raw = text.replace(given, f'"webHookHeaders":{headers}')
+        send = {"content": raw, "headers": {"content-type": "application/json"}}
+        r = await tenant.http.post("/v3/webHooks", **send)
+        assert_error(r, 400, None, "webHookHeaders", "'X-A' is given twice")
+        r = await tenant.http.put(f"/v3/webHooks/{made['webHookId']}", **send)
+        assert_error(r, 400, None, "webHookHeaders", "given twice")
+    listed = (await tenant.http.get("/v3/webHooks")).json()["data"]
+    assert [w["webHookHeaders"] for w in listed] == [{"Authorization": "Basic abc"}]
+    # The same name in two webhooks, or a name that only starts alike, is fine.
+    ok = webhook_body(PUBLIC)
+    ok["webHookHeaders"] = {"X-A": "1", "X-AB": "2", "X-Webhook-Id": "mine"}
+    r = await tenant.http.post("/v3/webHooks", json=ok)
+    assert r.status_code == 200, r.text

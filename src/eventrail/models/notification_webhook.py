@@ -38,3 +38,7 @@ class NotificationWebhook(Base):
     updated_at: Mapped[int] = mapped_column(sa.BigInteger)
     created_by: Mapped[str] = mapped_column(sa.Text)
     updated_by: Mapped[str] = mapped_column(sa.Text)
+    # Set when eventrail itself deactivated the webhook (its receiver answered 410
+    # Gone): why, and when (epoch ms); cleared when it is made active again.
+    disabled_reason: Mapped[str | None] = mapped_column(sa.String(200), nullable=True)
+    disabled_at: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)

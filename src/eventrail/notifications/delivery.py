@@ -10,22 +10,28 @@ is written only if the token still matches, and a delivery whose lease ran out
 (its process died) is claimed again: at least once, so receivers deduplicate on
 ``webhook-id``. A pool of sender threads sends the claimed requests
 (``httpx``, no redirects, no proxies from the environment, the timeout for each
-phase). A 2xx answer is a success; anything else, a timeout, a refused or
-closed connection or a blocked address is a failed attempt, retried after an
-exponential backoff with jitter until ``give_up_seconds`` have passed, then
-marked failed (``POST /v3/webHooks/eventLog/{id}/redeliver`` sends it again).
+phase; each connection to an address checked when the host name was resolved:
+``notifications/transport.py``). A 2xx answer is a success. A 410 Gone fails the
+delivery and deactivates the webhook (why and when recorded on it). Anything
+else, a timeout, a refused or closed connection or a blocked address is a failed
+attempt, retried after an exponential backoff with jitter (no sooner than a
+429's or 503's ``Retry-After``, within the longest delay) until
+``give_up_seconds`` have passed, then marked failed
+(``POST /v3/webHooks/eventLog/{id}/redeliver`` sends it again).
 """
 
 from __future__ import annotations
 
+import email.utils
 import logging
 import random
 import secrets
+import ssl
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from datetime import UTC
 
 import httpx
 import orjson
@@ -34,9 +40,11 @@ from eventrail.config import Settings
 from eventrail.db import Database
 from eventrail.kit.dates import now_ms
 from eventrail.kit.dbhealth import is_unavailable
-from eventrail.notifications import signing
+from eventrail.notifications import names, signing
+from eventrail.notifications.emit import subscribers
 from eventrail.notifications.repository import Claimed, NotificationRepository
-from eventrail.notifications.urls import BlockedAddress, resolve_public
+from eventrail.notifications.transport import PinnedTransport
+from eventrail.notifications.urls import BlockedAddress, Resolver, system_resolver
 
 log = logging.getLogger("eventrail.notifications")
 
@@ -63,6 +71,45 @@ class DeliveryPolicy:
         delay = min(self.retry_base_seconds * 2 ** max(attempts - 1, 0), self.retry_max_seconds)
         return int(delay * (0.5 + random.random() / 2) * 1000)  # noqa: S311 (jitter)
 
+    def retry_delay_ms(self, attempts: int, retry_after_ms: int | None = None) -> int:
+        """The backoff, or the receiver's ``Retry-After`` when that is later; never more
+        than the longest delay."""
+        delay = self.backoff_ms(attempts)
+        if retry_after_ms is not None:
+            delay = max(delay, min(retry_after_ms, int(self.retry_max_seconds * 1000)))
+        return delay
+
+
+# A receiver that answers 410 Gone says the endpoint is no more (as Stripe and Svix
+# read it): the delivery fails and the webhook is deactivated until an admin makes
+# it active again (PUT ... "active": true); its pending deliveries wait for that.
+GONE = 410
+GONE_ERROR = "HTTP 410: the receiver is gone; the webhook was deactivated"
+GONE_REASON = "the receiver answered 410 Gone"
+
+# The statuses whose Retry-After says when to come back (RFC 9110, 10.2.3).
+RETRY_AFTER_STATUSES = frozenset({429, 503})
+
+
+def retry_after_ms(value: str | None, now: float) -> int | None:
+    """A ``Retry-After`` value (delay seconds or an HTTP date) as milliseconds from
+    ``now`` (Unix seconds); None when absent or not understood."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    if text.isascii() and text.isdigit():
+        try:
+            return min(int(text), 10**9) * 1000
+        except ValueError:  # more digits than int() takes
+            return None
+    try:
+        moment = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if moment.tzinfo is None:  # "-0000": UTC, by RFC 5322
+        moment = moment.replace(tzinfo=UTC)
+    return max(int((moment.timestamp() - now) * 1000), 0)
+
 
 def policy_from(settings: Settings) -> DeliveryPolicy:
     return DeliveryPolicy(
@@ -81,10 +128,21 @@ class Outcome:
     status: int | None
     took_ms: int
     error: str
+    retry_after_ms: int | None = None  # a 429's or 503's Retry-After
 
 
 class Notifier:
-    def __init__(self, db: Database, policy: DeliveryPolicy) -> None:
+    """``resolver`` (host, port -> addresses) and ``verify`` (the TLS trust) are the
+    system's unless given (tests give their own)."""
+
+    def __init__(
+        self,
+        db: Database,
+        policy: DeliveryPolicy,
+        *,
+        resolver: Resolver = system_resolver,
+        verify: ssl.SSLContext | bool = True,
+    ) -> None:
         self.db = db
         self.policy = policy
         self._stopping = threading.Event()
@@ -93,11 +151,17 @@ class Notifier:
         self._pool: ThreadPoolExecutor | None = None
         self._busy = 0
         self._lock = threading.Lock()
+        transport = PinnedTransport(
+            resolver,
+            allow_private=policy.allow_private,
+            limits=httpx.Limits(max_connections=max(policy.senders, 1) * 2),
+            verify=verify,
+        )
         self._client = httpx.Client(
+            transport=transport,
             follow_redirects=False,
             trust_env=False,
             timeout=httpx.Timeout(policy.timeout_seconds),
-            limits=httpx.Limits(max_connections=max(policy.senders, 1) * 2),
             headers={"user-agent": "eventrail-notifications"},
         )
 
@@ -189,10 +253,11 @@ class Notifier:
             return int((time.perf_counter() - started) * 1000)
 
         try:
-            if not self.policy.allow_private:
-                parts = urlsplit(item.url)
-                resolve_public(parts.hostname or "", parts.port or 443)
-            headers: dict[str, str] = dict(orjson.loads(item.headers))
+            # The transport resolves the host and checks every address (BlockedAddress).
+            # A stored header that eventrail sets (kept from before a name was reserved)
+            # is left out: the signer's, the body's and the connection's are ours only.
+            stored: dict[str, str] = orjson.loads(item.headers)
+            headers = {k: v for k, v in stored.items() if not names.is_reserved_header(k)}
             headers["content-type"] = "application/json"
             headers.update(signing.headers(item.secret, item.id, int(time.time()), body))
             with self._client.stream(item.method, item.url, content=body, headers=headers) as r:
@@ -202,8 +267,16 @@ class Notifier:
                     read += len(chunk)
                     if read >= _KEPT_RESPONSE_BYTES or time.perf_counter() > deadline:
                         break
-                ok = 200 <= r.status_code < 300
-                return Outcome(ok, r.status_code, took(), "" if ok else f"HTTP {r.status_code}")
+                status = r.status_code
+                if 200 <= status < 300:
+                    return Outcome(True, status, took(), "")
+                wait = None
+                if status in RETRY_AFTER_STATUSES:
+                    wait = retry_after_ms(r.headers.get("retry-after"), time.time())
+                if wait is not None:
+                    error = f"HTTP {status} (Retry-After: {wait // 1000} s)"
+                    return Outcome(False, status, took(), error, wait)
+                return Outcome(False, status, took(), f"HTTP {status}")
         except BlockedAddress as exc:
             return Outcome(False, None, took(), f"blocked: {exc}")
         except httpx.TimeoutException:
@@ -220,6 +293,25 @@ class Notifier:
                     item.org_id, item.id, item.token, now, outcome.status or 200, outcome.took_ms
                 )
                 return
+            if outcome.status == GONE:
+                deactivated = repo.gone(
+                    item.org_id,
+                    item.id,
+                    item.webhook_id,
+                    item.token,
+                    now,
+                    took_ms=outcome.took_ms,
+                    error=GONE_ERROR,
+                    reason=GONE_REASON,
+                )
+                if deactivated:
+                    subscribers.clear()  # this process stops writing its notifications now
+                    log.warning(
+                        "webhook %s of org %s answered 410 Gone: deactivated",
+                        item.webhook_id,
+                        item.org_id,
+                    )
+                return
             attempts = repo.attempts(item.org_id, item.id)
             repo.attempt_failed(
                 item.org_id,
@@ -230,7 +322,7 @@ class Notifier:
                 took_ms=outcome.took_ms,
                 error=outcome.error,
                 give_up_ms=int(self.policy.give_up_seconds * 1000),
-                retry_at=now + self.policy.backoff_ms(attempts),
+                retry_at=now + self.policy.retry_delay_ms(attempts, outcome.retry_after_ms),
             )
 
     def drain(self, timeout: float = 30.0) -> int:

@@ -8,15 +8,17 @@ not found (404).
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from eventrail.deps import ADMIN_ONLY, AdminCaller, CurrentCaller, Session
 from eventrail.kit.dates import parse_date_param, zone
 from eventrail.kit.schemas import QUERY_INT
-from eventrail.notifications import service
+from eventrail.notifications import names, service
+from eventrail.notifications.exceptions import InvalidField
 from eventrail.notifications.repository import LogFilter
 from eventrail.notifications.schemas import (
     DeliveryAnswer,
@@ -51,9 +53,37 @@ def _allow_private(request: Request) -> bool:
     return bool(request.app.state.settings.notify_allow_private)
 
 
+class _Members(list[tuple[str, Any]]):
+    """A JSON object's members as given, a repeated key kept."""
+
+
+async def _no_repeated_header(request: Request, caller: AdminCaller) -> None:
+    """A JSON object may repeat a key, and the body's parser keeps the last value:
+    ``webHookHeaders`` given as an object is read again from the raw body, so that a
+    header name given twice (in any case of letters) is a 400, not silently replaced.
+    (Given as a list, the schema checks it.) A body that is not JSON is left to the
+    body's own validation. After the caller's admission (``caller``): a 401 or 403
+    comes first."""
+    try:
+        document = json.loads(await request.body(), object_pairs_hook=_Members)
+    except (ValueError, RecursionError):
+        return
+    if not isinstance(document, _Members):
+        return
+    for key, value in document:
+        if key == "webHookHeaders" and isinstance(value, _Members):
+            repeated = names.repeated_header(str(name) for name, _ in value)
+            if repeated is not None:
+                raise InvalidField("webHookHeaders", f"'{repeated[:40]}' is given twice")
+
+
+NoRepeatedHeader = Depends(_no_repeated_header)
+
+
 @router.post(
     "/webHooks",
     summary="Add a notification webhook (its signing secret is shown in this answer only)",
+    dependencies=[NoRepeatedHeader],
     **_answers(WebhookAnswer, admin_only=True),
 )
 def add_webhook(body: WebhookIn, caller: AdminCaller, session: Session, request: Request) -> Any:
@@ -74,6 +104,7 @@ def list_webhooks(caller: CurrentCaller, session: Session) -> Any:
 @router.put(
     "/webHooks/{webHookId}",
     summary="Replace a notification webhook's settings",
+    dependencies=[NoRepeatedHeader],
     **_answers(WebhookAnswer, admin_only=True),
 )
 def update_webhook(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 CUSTOMER_ADDED = "customerAdded"
 CUSTOMER_UPDATED = "customerUpdated"
 CUSTOMER_IDENTIFIER_CHANGED = "customerIdentifierChanged"
@@ -39,20 +41,48 @@ MAX_URL = 2000
 MAX_CONNECTIONS = 100
 MAX_SLA_SECONDS = 7 * 86400
 DEFAULT_SLA_SECONDS = 60
-# Headers eventrail sets itself; a webhook's own headers may not replace them.
+# Headers eventrail sets itself (the signer's, the body's, the connection's) and the
+# hop-by-hop ones that would change how the request is framed or carried: a
+# webhook's own headers may not give them, in any case of letters. Every name of
+# the ``webhook-`` family (Standard Webhooks) is eventrail's too.
 RESERVED_HEADERS = frozenset(
     {
         "host",
         "content-length",
         "content-type",
+        "content-encoding",
         "transfer-encoding",
         "connection",
+        "keep-alive",
+        "te",
+        "trailer",
+        "upgrade",
+        "expect",
+        "proxy-connection",
         "webhook-id",
         "webhook-timestamp",
         "webhook-signature",
         "user-agent",
     }
 )
+RESERVED_HEADER_PREFIX = "webhook-"
+
+
+def is_reserved_header(name: str) -> bool:
+    lowered = name.strip().lower()
+    return lowered in RESERVED_HEADERS or lowered.startswith(RESERVED_HEADER_PREFIX)
+
+
+def repeated_header(header_names: Iterable[str]) -> str | None:
+    """The first name given again (header names are case-insensitive), or None."""
+    seen: set[str] = set()
+    for name in header_names:
+        lowered = name.strip().lower()
+        if lowered in seen:
+            return name
+        seen.add(lowered)
+    return None
+
 
 PENDING = "pending"
 INFLIGHT = "inflight"

@@ -34,6 +34,7 @@ class Claimed:
     method: str
     headers: str
     secret: str
+    webhook_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +141,9 @@ class NotificationRepository:
         (webhook, refId) with none of that key in flight, within each webhook's
         ``maxAllowedConnections``. PostgreSQL: ``FOR UPDATE SKIP LOCKED`` on the
         deliveries and a lock on each webhook row while its in-flight count is read;
-        SQLite: the writing transaction already excludes every other claimer."""
+        SQLite: the writing transaction already excludes every other claimer. The
+        webhook row, once locked, is read again: one deactivated or deleted meanwhile
+        gets nothing."""
         sql = """
             SELECT d.org_id, d.id, d.webhook_id
             FROM notification_deliveries d
@@ -169,11 +172,15 @@ class NotificationRepository:
                 break
             row = self.session.execute(
                 sa.text(
-                    "SELECT url, method, headers, secret, max_connections "
+                    "SELECT url, method, headers, secret, max_connections, active, deleted "
                     "FROM notification_webhooks WHERE org_id = :org AND id = :id" + lock
                 ),
                 {"org": org_id, "id": webhook_id},
             ).one()
+            if not row.active or row.deleted:
+                # Deactivated (a 410, an admin) or deleted since the candidates were
+                # read: on PostgreSQL the lock above waited for that change to commit.
+                continue
             busy = int(
                 self.session.execute(
                     sa.text(
@@ -211,6 +218,7 @@ class NotificationRepository:
                         str(row.method),
                         str(row.headers),
                         str(row.secret),
+                        webhook_id,
                     )
                 )
         return claimed
@@ -282,6 +290,43 @@ class NotificationRepository:
             .values(**values)
         )
         return FAILED if give_up else PENDING
+
+    def gone(
+        self,
+        org_id: int,
+        delivery_id: str,
+        webhook_id: str,
+        token: str,
+        now: int,
+        *,
+        took_ms: int,
+        error: str,
+        reason: str,
+    ) -> bool:
+        """The receiver answered 410 Gone: this delivery fails with ``error`` and the
+        webhook is made inactive with ``reason`` and ``now`` (unless it is inactive
+        already: the first reason stays). Whether the webhook was deactivated now."""
+        d = NotificationDelivery
+        self.session.execute(
+            sa.update(d)
+            .where(d.org_id == org_id, d.id == delivery_id, d.attempt_token == token)
+            .values(
+                state=FAILED,
+                ended_at=now,
+                http_status=410,
+                time_taken_ms=took_ms,
+                lease_until=None,
+                attempt_token=None,
+                last_error=error[:200],
+            )
+        )
+        hook = NotificationWebhook
+        result = self.session.execute(
+            sa.update(hook)
+            .where(hook.org_id == org_id, hook.id == webhook_id, hook.active)
+            .values(active=False, disabled_reason=reason[:200], disabled_at=now)
+        )
+        return bool(getattr(result, "rowcount", 0))
 
     def redeliver(self, org_id: int, delivery_id: str, now: int) -> None:
         d = NotificationDelivery

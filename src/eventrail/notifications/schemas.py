@@ -8,7 +8,12 @@ from pydantic import BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
 from eventrail.kit.schemas import Schema, StrictSchema
-from eventrail.notifications.names import DEFAULT_SLA_SECONDS, MAX_CONNECTIONS, MAX_SLA_SECONDS
+from eventrail.notifications.names import (
+    DEFAULT_SLA_SECONDS,
+    MAX_CONNECTIONS,
+    MAX_SLA_SECONDS,
+    repeated_header,
+)
 
 
 def _header_list(value: object) -> object:
@@ -21,6 +26,10 @@ def _header_list(value: object) -> object:
         if not isinstance(item, str) or ":" not in item:
             raise PydanticCustomError("header_item", "each item must be 'Name: value'")
         name, _, text = item.partition(":")
+        if repeated_header([*out, name.strip()]) is not None:
+            raise PydanticCustomError(
+                "header_twice", "'{name}' is given twice", {"name": name.strip()[:40]}
+            )
         out[name.strip()] = text.strip()
     return out
 
@@ -84,6 +93,17 @@ class WebhookOut(Schema):
         alias="availablePointsBalanceEnrichmentEnabled"
     )
     listen_to_child_events: bool = Field(alias="listenToChildEvents")
+    disabled_reason: str | None = Field(
+        default=None,
+        alias="disabledReason",
+        description="eventrail: why eventrail deactivated the webhook (its receiver answered "
+        "410 Gone); null once it is active again",
+    )
+    disabled_at: str | None = Field(
+        default=None,
+        alias="disabledAt",
+        description="eventrail: when eventrail deactivated it (null unless disabledReason is set)",
+    )
     secret: str | None = Field(
         default=None,
         description="The signing secret: in the answer of the creation only (else null)",

@@ -40,9 +40,9 @@ def _headers(raw: dict[str, str]) -> dict[str, str]:
             raise InvalidField(
                 "webHookHeaders", f"the value of '{name}' holds a control character (CR, LF)"
             )
-        if name.lower() in names.RESERVED_HEADERS:
+        if names.is_reserved_header(name):
             raise InvalidField("webHookHeaders", f"'{name}' is set by eventrail")
-        if name.lower() in {k.lower() for k in out}:
+        if names.repeated_header([*out, name]) is not None:
             raise InvalidField("webHookHeaders", f"'{name}' is given twice")
         out[name] = value
     return out
@@ -144,6 +144,9 @@ def update_webhook(
     webhook = get_webhook(session, caller.org_id, webhook_id)
     for key, value in _checked(body, allow_private).items():
         setattr(webhook, key, value)
+    if webhook.active:  # made active again: why eventrail had deactivated it is history
+        webhook.disabled_reason = None
+        webhook.disabled_at = None
     webhook.updated_at = now_ms()
     webhook.updated_by = _actor(caller)
     session.flush()
@@ -203,6 +206,8 @@ def webhook_view(
         "awardedReferenceEnrichmentEnabled": False,
         "availablePointsBalanceEnrichmentEnabled": False,
         "listenToChildEvents": webhook.listen_to_child_events,
+        "disabledReason": webhook.disabled_reason,
+        "disabledAt": _stamp(webhook.disabled_at, tz_name),
         "secret": webhook.secret if secret else None,
     }
 

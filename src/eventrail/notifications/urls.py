@@ -2,15 +2,19 @@
 
 Only ``http`` and ``https`` URLs with a host, without user info. Unless the
 operator sets ``EVENTRAIL_NOTIFY_ALLOW_PRIVATE``, a literal address is checked at
-registration and every address the host name resolves to is checked before each
-delivery: all of them must be public (``is_global``, IPv4-mapped IPv6 unwrapped,
-and not in the shared 100.64.0.0/10 nor NAT64 64:ff9b::/96 ranges).
+registration, and at delivery the host name is resolved once per connection and
+every address it resolves to is checked: all of them must be public
+(``is_global``, IPv4-mapped IPv6 unwrapped, the IPv4 address of a 6to4 one
+checked, and not reserved, site-local, nor in the shared 100.64.0.0/10 nor NAT64
+64:ff9b::/96 ranges). The connection then goes to one of those very
+addresses (``notifications/transport.py``), never to a second resolution's.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Callable, Sequence
 from urllib.parse import SplitResult, urlsplit
 
 _EXTRA_DENIED = (
@@ -20,6 +24,9 @@ _EXTRA_DENIED = (
 )
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+# host, port -> the addresses to connect to, in the order to try them (OSError when
+# the name cannot be resolved): the system's resolver, or a test's.
+Resolver = Callable[[str, int], Sequence[IpAddress]]
 
 
 class BlockedAddress(Exception):
@@ -27,11 +34,18 @@ class BlockedAddress(Exception):
 
 
 def is_public(address: IpAddress) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        elif address.sixtofour is not None:  # 2002::/16 carries an IPv4 address
+            return is_public(address.sixtofour)
+        elif address.is_site_local:  # fec0::/10: deprecated, still private where used
+            return False
     if any(address in net for net in _EXTRA_DENIED):
         return False
-    return address.is_global and not address.is_multicast
+    # Reserved: the IETF blocks ``is_global`` lets through (e.g. ::/8, where the
+    # IPv4-compatible ::a.b.c.d and translated ::ffff:0:a.b.c.d forms live).
+    return address.is_global and not address.is_multicast and not address.is_reserved
 
 
 def _literal(host: str) -> IpAddress | None:
@@ -76,16 +90,32 @@ def check_url(url: str, *, allow_private: bool) -> str | None:
     return None
 
 
-def resolve_public(host: str, port: int) -> None:
-    """Raise BlockedAddress unless every address ``host`` resolves to is public."""
+def system_resolver(host: str, port: int) -> list[IpAddress]:
+    """The addresses ``getaddrinfo`` gives for ``host`` (each once, in its order)."""
+    found: list[IpAddress] = []
+    for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
+        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+        if address not in found:
+            found.append(address)
+    return found
+
+
+def checked_addresses(
+    host: str, port: int, resolver: Resolver, *, allow_private: bool
+) -> list[IpAddress]:
+    """The addresses to connect to for ``host``: resolved once (a literal address is
+    not resolved) and, unless private ones are allowed, every one of them public;
+    else BlockedAddress."""
     literal = _literal(host)
     if literal is not None:
         addresses = [literal]
     else:
         try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            addresses = list(resolver(host, port))
         except OSError as exc:
             raise BlockedAddress(f"host not resolved ({type(exc).__name__})") from None
-        addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
-    if not addresses or not all(is_public(a) for a in addresses):
+    if not addresses:
+        raise BlockedAddress("host not resolved (no address)")
+    if not allow_private and not all(is_public(a) for a in addresses):
         raise BlockedAddress("the host resolves to a private or reserved address")
+    return addresses

@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install install-dev run test lint typecheck format bench bench-quick bench-attack bench-prune bench-audit
+.PHONY: install install-dev run test lint typecheck format bench bench-quick bench-attack bench-prune bench-audit bench-writes
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -65,3 +65,8 @@ bench-prune: install-dev
 # "Audit hash chain").
 bench-audit: install-dev
 	$(BIN)/python -m bench.audit_chain
+
+# Audited writes against a Django + DRF + django-auditlog peer (bench/README.md,
+# "Audited writes against Django"): 3 interleaved rounds of 10 s per scenario.
+bench-writes: install-dev
+	$(BIN)/python -m bench.writes

@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install install-dev run test lint typecheck format bench bench-quick bench-attack bench-prune bench-audit bench-layouts
+.PHONY: install install-dev run test lint typecheck format bench bench-quick bench-attack bench-prune bench-audit bench-layouts bench-writes
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -70,3 +70,8 @@ bench-audit: install-dev
 # (bench/README.md, "Layouts"): 3 rounds of 10 s each.
 bench-layouts: install-dev
 	$(BIN)/python -m bench.layouts --rounds 3 --seconds 10
+
+# Audited writes against a Django + DRF + django-auditlog peer (bench/README.md,
+# "Audited writes against Django"): 3 interleaved rounds of 10 s per scenario.
+bench-writes: install-dev
+	$(BIN)/python -m bench.writes

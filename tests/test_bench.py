@@ -421,3 +421,56 @@ def test_the_clocks_tell_the_balancer_from_eventrail() -> None:
     assert 0.2 <= spent["eventrail"] <= 0.6
     assert 0.03 <= spent["balancer"] <= 0.2
     assert spent["load generator"] < 0.05  # nothing waited for meanwhile
+
+
+# -- bench.writes: eventrail's audited writes against the Django peer ------------------
+def test_writes_counts_the_backends_of_its_databases_and_the_background_processes() -> None:
+    from bench.writes import counts_for
+
+    mine = {"eventrail_bench_1"}
+    backend = b"postgres: 15/main: postgres eventrail_bench_1 127.0.0.1(4242) idle\x00"
+    other = b"postgres: 15/main: postgres test 127.0.0.1(4343) UPDATE\x00"
+    assert counts_for(backend, mine)
+    assert not counts_for(other, mine)
+    assert counts_for(b"postgres: postgres eventrail_bench_1 [local] idle", mine)
+    assert not counts_for(b"postgres: postgres test [local] idle", mine)
+    assert counts_for(b"postgres: 15/main: walwriter ", mine)
+    assert counts_for(b"postgres: checkpointer", mine)
+    assert counts_for(b"/usr/lib/postgresql/15/bin/postgres\x00-D\x00/var/lib/x\x00", mine)
+    assert counts_for(b"postgres: 15/main: autovacuum worker eventrail_bench_1", mine)
+    assert not counts_for(b"postgres: 15/main: autovacuum worker test", mine)
+
+
+def test_writes_table_gives_medians_and_the_ratio_of_server_plus_database() -> None:
+    from bench.writes import figures_of, summarize, table
+
+    def run(ok: float, server: float, db: float) -> dict[str, Any]:
+        raw = {
+            "ok_per_s": ok,
+            "p50_ms": 5.0,
+            "p99_ms": 20.0,
+            "requests": 1000,
+            "errors": 0,
+            "cpu": {
+                "us": {"server": server, "database": db, "load generator": 30.0},
+                "cores": {"server": 1.0, "database": 0.4, "load generator": 0.1},
+            },
+        }
+        return figures_of(raw)
+
+    eventrail = summarize([run(300, 3000, 1000), run(200, 9000, 1500), run(250, 4000, 1200)])
+    django = summarize([run(200, 6000, 1400), run(210, 7000, 1500), run(190, 6500, 1450)])
+    assert eventrail["ok_per_s"] == 250
+    assert eventrail["total_us"] == 5200  # the median of 4000, 10500, 5200
+    assert django["total_us"] == 7950
+    assert eventrail["cores"] == 1.5
+    rows = table(
+        {"update": {"eventrail": eventrail, "django": django}, "status": {"eventrail": eventrail}}
+    )
+    assert [r[:2] for r in rows] == [
+        ("update", "eventrail"),
+        ("update", "django"),
+        ("update", "ratio"),
+        ("status", "eventrail"),
+    ]
+    assert rows[2][7] == f"{5200 / 7950:.2f}"

@@ -184,11 +184,28 @@ class Database:
 
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Session]:
-        session = (self._writer if write else self._reader)()
+        session = self.session(write=write)
         try:
             yield session
-            session.commit()
-            self.health.succeeded()
+        except BaseException:
+            self.finish(session, commit=False)
+            raise
+        self.finish(session, commit=True)
+
+    def session(self, *, write: bool = True) -> Session:
+        """A new session; it touches the database only when first used, so it can be
+        made on the event loop and used in a worker thread (``deps._session``)."""
+        return (self._writer if write else self._reader)()
+
+    def finish(self, session: Session, *, commit: bool) -> None:
+        """Commit (or roll back) and close a session from :meth:`session`: a failed
+        commit is rolled back and raised."""
+        try:
+            if commit:
+                session.commit()
+                self.health.succeeded()
+            else:
+                session.rollback()
         except BaseException:
             session.rollback()
             raise

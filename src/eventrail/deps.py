@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
+from functools import partial
 from typing import Annotated, Any
 
+import anyio
 from fastapi import Depends, Request
 from sqlalchemy import orm
 
@@ -17,10 +19,25 @@ from eventrail.errors import AdminRequired
 _READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def _session(request: Request) -> Iterator[orm.Session]:
+async def _session(request: Request) -> AsyncIterator[orm.Session]:
+    """The request's transaction. The session is made here, on the event loop (it
+    connects when the handler first uses it, in the handler's worker thread), and
+    committed or rolled back in one worker-thread call after the handler, as
+    FastAPI runs a sync dependency's exit: shielded from cancellation, outside the
+    thread pool's capacity (a commit never waits for a thread held by a handler
+    waiting for a pooled connection). A sync generator would cost one thread
+    hand-off more per request, to enter it."""
     db: Database = request.app.state.db
-    with db.transaction(write=request.method not in _READ_ONLY_METHODS) as session:
+    session = db.session(write=request.method not in _READ_ONLY_METHODS)
+    commit = False
+    try:
         yield session
+        commit = True
+    finally:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(
+                partial(db.finish, session, commit=commit), limiter=anyio.CapacityLimiter(1)
+            )
 
 
 # scope="function": the transaction commits when the handler returns, before the

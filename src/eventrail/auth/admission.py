@@ -37,6 +37,7 @@ _CREDENTIAL_HEADERS = {
     b"authorization": "Authorization",
     b"x-cap-api-oauth-token": "X-CAP-API-OAUTH-TOKEN",
 }
+_CREDENTIAL_LENGTHS = frozenset(len(name) for name in _CREDENTIAL_HEADERS)
 MAX_CREDENTIAL_BYTES = 4096
 # The budget of changing the org's settings never drops below this, whatever
 # rateLimitPerMinute says: a limit of 1 must not lock the org out of undoing it.
@@ -50,6 +51,9 @@ def read_credentials(
     """The credentials of a request's raw headers; 400 for a repeated or oversized one."""
     found: dict[bytes, str] = {}
     for raw_name, raw_value in headers:
+        # Every request passes here: a name of another length is skipped unlowered.
+        if len(raw_name) not in _CREDENTIAL_LENGTHS:
+            continue
         name = raw_name.lower()
         label = _CREDENTIAL_HEADERS.get(name)
         if label is None:

@@ -175,7 +175,7 @@ class FastLane:
         too_large = header_problem(scope)
         if too_large is not None:
             response = _error(HeadersTooLarge(too_large))
-            headers = [_JSON, (b"x-cap-requestid", ids.uuid4().hex.encode()), *response.headers]
+            headers = [_JSON, (b"x-cap-requestid", ids.uuid4_hex().encode()), *response.headers]
             await send({"type": "http.response.start", "status": 431, "headers": headers})
             await send({"type": "http.response.body", "body": response.body})
             return
@@ -186,7 +186,7 @@ class FastLane:
         route, path_params, allowed = matched
         scope["route"] = route  # where FastAPI puts its own route (kit/accesslog.py reads it)
         handler = _method_not_allowed(allowed) if allowed else route.handler
-        request_id = ids.uuid4().hex
+        request_id = ids.uuid4_hex()
         request: FastRequest | None = None
         try:
             request = await self._request(

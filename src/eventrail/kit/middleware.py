@@ -27,7 +27,7 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        rid = ids.uuid4().hex
+        rid = ids.uuid4_hex()
         scope.setdefault("state", {})["request_id"] = rid
         header = (b"X-Cap-Requestid", rid.encode())
 

@@ -220,6 +220,8 @@ class RateLimiter:
         return local()
 
     def _add(self, window: int, key: tuple[str, ...], amount: int) -> tuple[int, float]:
+        if self._redis is None:  # one process: no closures to build on every request
+            return self._memory.add(window, key, amount)
         return self._shared(
             lambda r: r.add(window, key, amount), lambda: self._memory.add(window, key, amount)
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -31,11 +32,17 @@ def md5_hex(text: str) -> str:
 
 def keyed_digest(key: str, *parts: str) -> str:
     """HMAC-SHA256 of the parts: a cache key that reveals nothing about them."""
-    mac = hmac.new(key.encode(), digestmod=hashlib.sha256)
-    for part in parts:
-        mac.update(part.encode())
-        mac.update(b"\x00")
+    # A copy of the key's prepared HMAC, then one update: the same digest as a new
+    # hmac object updated part by part, at a third of its cost (it is taken for
+    # every authenticated request: the caller cache's key).
+    mac = _keyed(key).copy()
+    mac.update("".join(part + "\x00" for part in parts).encode())
     return mac.hexdigest()
+
+
+@lru_cache(maxsize=8)
+def _keyed(key: str) -> hmac.HMAC:
+    return hmac.new(key.encode(), digestmod=hashlib.sha256)
 
 
 def constant_time_equals(a: str, b: str) -> bool:

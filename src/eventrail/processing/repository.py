@@ -6,7 +6,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, NamedTuple
+from functools import lru_cache
+from typing import Any, NamedTuple, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -494,10 +495,11 @@ def logs_query(
     limit: int,
     offset: int,
     before: tuple[int, int] | None = None,
+    probe: bool = True,
 ) -> tuple[str, dict[str, Any]]:
     """GET /v2/events/logs: the org's page of ``log_page_query`` (rows end with seq)."""
     f = LogFilter([org_id], status=status, event_name=event_name, start_ms=start_ms, end_ms=end_ms)
-    return log_page_query(f, before=before, limit=limit, offset=offset)
+    return log_page_query(f, before=before, limit=limit, offset=offset, probe=probe)
 
 
 def logs_export_query(
@@ -621,55 +623,105 @@ class LogFilter:
     end_ms: int | None = None
 
 
-def _log_where(f: LogFilter, *, with_status: bool) -> tuple[list[str], dict[str, Any]]:
-    params: dict[str, Any] = {f"org_{i}": org_id for i, org_id in enumerate(f.org_ids)}
-    where = [f"org_id IN ({', '.join(f':org_{i}' for i in range(len(f.org_ids)))})"]
-    if with_status and f.status == "UNAUTHORIZED":
+def _log_shape(f: LogFilter, *, with_status: bool) -> tuple[Any, ...]:
+    """What of the filter decides the text of its conditions (not their values)."""
+    status = None
+    if with_status and f.status is not None:
+        status = "null" if f.status == "UNAUTHORIZED" else "value"
+    return (
+        len(f.org_ids),
+        status,
+        f.event_name is not None,
+        f.webhook_id is not None,
+        f.request_id is not None,
+        None if f.ids is None else len(f.ids),
+        f.start_ms is not None,
+        f.end_ms is not None,
+    )
+
+
+@lru_cache(maxsize=256)
+def _log_conditions(shape: tuple[Any, ...]) -> tuple[str, ...]:
+    """The conditions of a filter's shape (``_log_shape``), built once per shape."""
+    orgs, status, event_name, webhook_id, request_id, ids, start, end = shape
+    where = [f"org_id IN ({', '.join(f':org_{i}' for i in range(orgs))})"]
+    if status == "null":
         where.append("status IS NULL")
-    elif with_status and f.status is not None:
+    elif status == "value":
         where.append("status = :status")
-        params["status"] = f.status
-    if f.event_name is not None:
+    if event_name:
         where.append("event_name = :event_name")
-        params["event_name"] = f.event_name
-    if f.webhook_id is not None:
+    if webhook_id:
         where.append("webhook_id = :webhook_id")
-        params["webhook_id"] = f.webhook_id
-    if f.request_id is not None:
+    if request_id:
         where.append("id = :request_id")
-        params["request_id"] = f.request_id
-    if f.ids is not None:
-        if f.ids:
-            names = [f"id_{i}" for i in range(len(f.ids))]
-            where.append(f"id IN ({', '.join(':' + n for n in names)})")
-            params.update(zip(names, f.ids, strict=True))
+    if ids is not None:
+        if ids:
+            where.append(f"id IN ({', '.join(f':id_{i}' for i in range(ids))})")
         else:
             where.append("1 = 0")
-    if f.start_ms is not None:
+    if start:
         where.append("start_time >= :start_ms")
+    if end:
+        where.append("start_time <= :end_ms")
+    return tuple(where)
+
+
+def _log_params(f: LogFilter, *, with_status: bool) -> dict[str, Any]:
+    params: dict[str, Any] = {f"org_{i}": org_id for i, org_id in enumerate(f.org_ids)}
+    if with_status and f.status is not None and f.status != "UNAUTHORIZED":
+        params["status"] = f.status
+    if f.event_name is not None:
+        params["event_name"] = f.event_name
+    if f.webhook_id is not None:
+        params["webhook_id"] = f.webhook_id
+    if f.request_id is not None:
+        params["request_id"] = f.request_id
+    if f.ids:
+        params.update(zip([f"id_{i}" for i in range(len(f.ids))], f.ids, strict=True))
+    if f.start_ms is not None:
         params["start_ms"] = f.start_ms
     if f.end_ms is not None:
-        where.append("start_time <= :end_ms")
         params["end_ms"] = f.end_ms
-    return where, params
+    return params
 
 
-def log_page_query(
-    f: LogFilter, *, before: tuple[int, int] | None, limit: int, offset: int = 0
-) -> tuple[str, dict[str, Any]]:
-    """Entries newest first, after the cursor ``before`` = (start_time, seq) of the
-    last row shown; one row more than ``limit`` tells whether there is a next page."""
-    where, params = _log_where(f, with_status=True)
-    if before is not None:
+def _log_where(f: LogFilter, *, with_status: bool) -> tuple[list[str], dict[str, Any]]:
+    return (
+        list(_log_conditions(_log_shape(f, with_status=with_status))),
+        _log_params(f, with_status=with_status),
+    )
+
+
+@lru_cache(maxsize=256)
+def _log_page_sql(shape: tuple[Any, ...], after_cursor: bool) -> str:
+    where = list(_log_conditions(shape))
+    if after_cursor:
         where.append("(start_time < :c_time OR (start_time = :c_time AND seq < :c_seq))")
-        params["c_time"], params["c_seq"] = before
-    params["limit"] = limit + 1
-    params["offset"] = offset
-    sql = (
+    return (
         f"SELECT {_LOG_COLUMNS}, seq FROM event_logs WHERE {' AND '.join(where)} "
         "ORDER BY start_time DESC, seq DESC LIMIT :limit OFFSET :offset"
     )
-    return sql, params
+
+
+def log_page_query(
+    f: LogFilter,
+    *,
+    before: tuple[int, int] | None,
+    limit: int,
+    offset: int = 0,
+    probe: bool = True,
+) -> tuple[str, dict[str, Any]]:
+    """Entries newest first, after the cursor ``before`` = (start_time, seq) of the
+    last row shown; with ``probe``, one row more than ``limit`` tells whether there is
+    a next page. The SQL text is built once per shape of the filter (a read per
+    request: the hot path of GET /v2/events/logs)."""
+    params = _log_params(f, with_status=True)
+    if before is not None:
+        params["c_time"], params["c_seq"] = before
+    params["limit"] = limit + 1 if probe else limit
+    params["offset"] = offset
+    return _log_page_sql(_log_shape(f, with_status=True), before is not None), params
 
 
 # -- the outcome summary's SQL (event_log_counts, by its primary key's range) ----------
@@ -845,6 +897,17 @@ def replays_of_query(org_ids: Sequence[int], original_id: str) -> tuple[str, dic
     return sql, {**params, "original": original_id}
 
 
+_R = TypeVar("_R", bound=tuple[Any, ...])
+
+
+def _with_seq(row_type: type[_R], rows: list[tuple[Any, ...]]) -> list[tuple[_R, int]]:
+    """Rows that end with ``seq``, as (row, seq). ``tuple.__new__`` builds each row: the
+    SQL selects the row type's fields in their order, and a named tuple's own
+    ``__new__`` (a Python function of every field) costs four times as much a row."""
+    new = tuple.__new__
+    return [(new(row_type, row[:-1]), row[-1]) for row in rows]
+
+
 class EventReads:
     """The reads of the log and of stored events, for the read APIs and the console:
     the SQL above, run on a :class:`~eventrail.kit.fastdb.ReadPool` (the primary's,
@@ -864,8 +927,10 @@ class EventReads:
         limit: int,
         offset: int,
         before: tuple[int, int] | None = None,
+        probe: bool = True,
     ) -> list[tuple[LogRow, int]]:
-        """Up to ``limit + 1`` entries, each with its ``seq`` (the cursor's second half)."""
+        """Up to ``limit + 1`` entries (``limit`` without ``probe``: a client paging by
+        offset needs no next cursor), each with its ``seq`` (the cursor's second half)."""
         sql, params = logs_query(
             org_id,
             event_name=event_name,
@@ -875,8 +940,9 @@ class EventReads:
             limit=limit,
             offset=offset,
             before=before,
+            probe=probe,
         )
-        return [(LogRow(*row[:-1]), int(row[-1])) for row in self.pool.rows(sql, params)]
+        return _with_seq(LogRow, self.pool.rows(sql, params))
 
     def records(
         self,
@@ -899,7 +965,7 @@ class EventReads:
             limit=limit,
             before=before,
         )
-        return [(RecordRow(*row[:-1]), int(row[-1])) for row in self.pool.rows(sql, params)]
+        return _with_seq(RecordRow, self.pool.rows(sql, params))
 
     def record(self, org_id: int, event_id: str) -> RecordRow | None:
         found = self.pool.one(*record_query(org_id, event_id))
@@ -915,7 +981,7 @@ class EventReads:
         """Up to ``limit + 1`` entries (the one more tells there is a next page), each
         with its ``seq`` (the cursor's second half)."""
         rows = self.pool.rows(*log_page_query(f, before=before, limit=limit))
-        return [(LogRow(*row[:-1]), int(row[-1])) for row in rows]
+        return _with_seq(LogRow, rows)
 
     def status_counts(self, f: LogFilter) -> dict[str | None, int]:
         """Entries per status (None: no status) under the filter's conditions but its
@@ -984,7 +1050,7 @@ class EventReads:
             after=after,
             limit=limit,
         )
-        return [(LogRow(*row[:-1]), int(row[-1])) for row in self.pool.rows(sql, params)]
+        return _with_seq(LogRow, self.pool.rows(sql, params))
 
     def records_export_batch(
         self,
@@ -1005,7 +1071,7 @@ class EventReads:
             after=after,
             limit=limit,
         )
-        return [(RecordRow(*row[:-1]), int(row[-1])) for row in self.pool.rows(sql, params)]
+        return _with_seq(RecordRow, self.pool.rows(sql, params))
 
     def log_entry(self, org_ids: Sequence[int], log_id: str) -> LogRow | None:
         rows = self.pool.rows(*log_entry_query(org_ids, log_id))

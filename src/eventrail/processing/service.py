@@ -154,6 +154,7 @@ def list_logs(
         limit=limit,
         offset=offset,
         before=before,
+        probe=cursor is not None,
     )
     mask = caller.masks_psi
     data = [log_view(entry, mask=mask) for entry, _ in rows[:limit]]

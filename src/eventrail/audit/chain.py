@@ -28,29 +28,17 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy.orm import Session
 
-from eventrail.audit.repository import (
-    ChainHead,
-    ChainRepository,
-    ChainRow,
-    chain_batch_query,
-    chain_count_query,
-    chain_head_query,
-    unchained_query,
-)
+from eventrail.audit.repository import AuditReads, ChainRepository, ChainRow
 from eventrail.kit.dates import now_ms
 from eventrail.models import AuditEntry
 
 VERSION = 1
 GENESIS = "0" * 64  # the prev_hash of an org's first entry
 BATCH = 2000
-
-
-class Rows(Protocol):
-    def rows(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]: ...
 
 
 def _stored(value: Any) -> Any:
@@ -130,11 +118,6 @@ def link(session: Session, entries: Sequence[AuditEntry]) -> None:
         repo.set_head(org_id, seq, head, now)
 
 
-def chain_head(reader: Rows, org_id: int) -> ChainHead | None:
-    found = reader.rows(*chain_head_query(org_id))
-    return ChainHead(*found[0]) if found else None
-
-
 # -- verification -------------------------------------------------------------------
 
 
@@ -189,13 +172,8 @@ class OrgReport:
         }
 
 
-def count_links(reader: Rows, org_id: int, from_ms: int | None = None) -> int:
-    found = reader.rows(*chain_count_query(org_id, from_ms))
-    return int(found[0][0]) if found else 0
-
-
 def verify_org(
-    reader: Rows,
+    reads: AuditReads,
     org_id: int,
     *,
     from_ms: int | None = None,
@@ -207,18 +185,12 @@ def verify_org(
     With ``from_ms``, the walk starts at the first entry written from then, taking its
     ``prev_hash`` on trust."""
     report = OrgReport(org_id)
-    head = chain_head(reader, org_id)
+    head = reads.chain_head(org_id)
     pruned_seq = head.pruned_seq if head else 0
     expect_seq, expect_prev = pruned_seq + 1, head.pruned_hash if head else GENESIS
     trust_first = from_ms is not None
-    after = pruned_seq
     last_seq, last_hash = pruned_seq, expect_prev
-    while True:
-        rows = [
-            ChainRow(*r) for r in reader.rows(*chain_batch_query(org_id, after, batch, from_ms))
-        ]
-        if not rows:
-            break
+    for rows in reads.links(org_id, after_seq=pruned_seq, from_ms=from_ms, batch=batch):
         for row in rows:
             seq, prev = int(row.seq or 0), row.prev_hash or ""
             report.checked += 1
@@ -267,7 +239,6 @@ def verify_org(
             # Carry on from what the stored row claims, so one bad entry is reported once.
             expect_seq, expect_prev = seq + 1, row.row_hash or computed
             last_seq, last_hash = seq, row.row_hash or computed
-        after = rows[-1].seq or after
         if progress is not None:
             progress(len(rows))
     if head is not None:
@@ -292,16 +263,16 @@ def verify_org(
                     "entries were added out of band",
                 )
             )
-    total, late, first_late = reader.rows(*unchained_query(org_id))[0]
-    report.unchained = int(total or 0) - int(late or 0)
+    total, late, first_late = reads.unchained(org_id)
+    report.unchained = total - late
     if late:
         report.problems.insert(
             0,
             Problem(
                 "inserted",
-                int(first_late),
+                first_late,
                 None,
-                f"{int(late)} entr{'y has' if int(late) == 1 else 'ies have'} no link although "
+                f"{late} entr{'y has' if late == 1 else 'ies have'} no link although "
                 "written after the chain started (inserted outside eventrail)",
             ),
         )
@@ -310,10 +281,10 @@ def verify_org(
 
 
 def verify(
-    reader: Rows,
+    reads: AuditReads,
     org_ids: Iterable[int],
     *,
     from_ms: int | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> list[OrgReport]:
-    return [verify_org(reader, org_id, from_ms=from_ms, progress=progress) for org_id in org_ids]
+    return [verify_org(reads, org_id, from_ms=from_ms, progress=progress) for org_id in org_ids]

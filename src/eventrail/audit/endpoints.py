@@ -9,7 +9,7 @@ import copy
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 
 from eventrail.audit import chain, service
 from eventrail.audit.repository import AuditQuery, AuditReads
@@ -128,15 +128,6 @@ def routes(ctx: LaneContext) -> list[Route]:
 router = APIRouter(prefix="/api_gateway/v2/audits", tags=["audit"])
 
 
-def _cursor(text: str | None) -> tuple[int, int] | None:
-    if text is None:
-        return None
-    time_part, _, id_part = text.partition(".")
-    if not (time_part.isdigit() and id_part.isdigit()):
-        raise BadRequest("Invalid value for query parameter 'after': the cursor of an exported row")
-    return int(time_part), int(id_part)
-
-
 @router.get(
     "/export",
     summary="Extension: every audit entry the filters match (an entity's, or the org's "
@@ -163,7 +154,7 @@ async def export_audits(request: Request, caller: CurrentCaller) -> Response:
         end_name="endDate",
         tz=zone(caller.org_timezone),
     )
-    after = _cursor(q["after"])
+    after = exports.after_param(q["after"])
     x = service.AuditExport(
         caller.org_id,
         entity,
@@ -174,18 +165,15 @@ async def export_audits(request: Request, caller: CurrentCaller) -> Response:
         reference_value=q["referenceValue"],
         include_user_context=q["includeUserContext"],
     )
-    route: ReadRoute = request.app.state.reads
-    pool = route.dedicated(
-        request.headers.get(READ_FROM), sqlite_cache_kib=exports.EXPORT_CACHE_KIB
-    )
-    batches = service.export_audits(
-        AuditReads(pool), x, mask=caller.masks_psi, after=after, batch=exports.BATCH_ROWS
-    )
-    encoder = exports.Encoder(q["format"], service.AUDIT_EXPORT_COLUMNS)
-    return StreamingResponse(
-        exports.stream(batches, encoder, pool.close),
-        media_type=encoder.media_type,
-        headers={"content-disposition": f'attachment; filename="audits.{q["format"]}"'},
+    return exports.response(
+        request.app.state.reads,
+        request.headers.get(READ_FROM),
+        lambda pool: service.export_audits(
+            AuditReads(pool), x, mask=caller.masks_psi, after=after, batch=exports.BATCH_ROWS
+        ),
+        fmt=q["format"],
+        columns=service.AUDIT_EXPORT_COLUMNS,
+        filename="audits",
     )
 
 

@@ -4,9 +4,9 @@ and the read queries of the logs and event-data APIs."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from eventrail.ingest.queue import Queued
 from eventrail.ingest.waiters import Verdict
 from eventrail.kit.fastdb import ReadPool
+from eventrail.kit.keyset import Keyset
 from eventrail.kit.sql import bulk_insert, in_list, insert_ignore_returning, skip_locked, upsert_add
 from eventrail.models import (
     Customer,
@@ -500,46 +501,39 @@ def logs_query(
     return log_page_query(f, before=before, limit=limit, offset=offset)
 
 
-def logs_export_query(
+def logs_export_keyset(
     org_id: int,
     *,
     event_name: str | None,
     status: str | None,
     start_ms: int | None,
     end_ms: int | None,
-    after: tuple[int, int] | None,
-    limit: int,
-) -> tuple[str, dict[str, Any]]:
-    """One keyset batch of the log's export: oldest first, after ``(start_time, seq)``;
-    the rows are ``LogRow`` then ``seq``."""
+) -> Keyset:
+    """The log's export: oldest first by ``(start_time, seq)``; the rows are ``LogRow``
+    then ``seq``."""
     f = LogFilter([org_id], status=status, event_name=event_name, start_ms=start_ms, end_ms=end_ms)
     where, params = _log_where(f, with_status=True)
-    if after is not None:
-        where.append(
-            "(start_time > :after_time OR (start_time = :after_time AND seq > :after_seq))"
-        )
-        params.update(after_time=after[0], after_seq=after[1])
-    params["limit"] = limit
-    sql = (
-        f"SELECT {_LOG_COLUMNS}, seq FROM event_logs WHERE {' AND '.join(where)} "
-        "ORDER BY start_time, seq LIMIT :limit"
-    )
-    return sql, params
+    return Keyset((*LogRow._fields, "seq"), "event_logs", ("start_time", "seq"), where, params)
 
 
-def records_export_query(
-    org_id: int,
+def _records_where(
+    org_ids: Sequence[int],
     *,
     event_name: str | None,
     start_ms: int | None,
     end_ms: int | None,
-    after: tuple[int, int] | None,
-    limit: int,
-) -> tuple[str, dict[str, Any]]:
-    """One keyset batch of the org's stored events (``eventrail export events``):
-    oldest first, after ``(created_at, seq)``; the rows are ``RecordRow`` then ``seq``."""
-    where = ["org_id = :org_id"]
-    params: dict[str, Any] = {"org_id": org_id, "limit": limit}
+    customer_id: int | None = None,
+) -> tuple[list[str], dict[str, Any]]:
+    """The WHERE terms of the reads of stored events (``params`` their values)."""
+    params: dict[str, Any]
+    if len(org_ids) == 1:
+        where, params = ["org_id = :org_0"], {"org_0": org_ids[0]}
+    else:
+        orgs, params = _in("org_id", "org", org_ids)
+        where = [orgs]
+    if customer_id is not None:
+        where.append("customer_id = :customer_id")
+        params["customer_id"] = customer_id
     if event_name is not None:
         where.append("event_name = :event_name")
         params["event_name"] = event_name
@@ -549,16 +543,20 @@ def records_export_query(
     if end_ms is not None:
         where.append("created_at <= :end_ms")
         params["end_ms"] = end_ms
-    if after is not None:
-        where.append(
-            "(created_at > :after_time OR (created_at = :after_time AND seq > :after_seq))"
-        )
-        params.update(after_time=after[0], after_seq=after[1])
-    sql = (
-        f"SELECT {_RECORD_COLUMNS}, seq FROM event_records WHERE {' AND '.join(where)} "
-        "ORDER BY created_at, seq LIMIT :limit"
+    return where, params
+
+
+def records_export_keyset(
+    org_id: int, *, event_name: str | None, start_ms: int | None, end_ms: int | None
+) -> Keyset:
+    """The org's stored events (``eventrail export events``): oldest first by
+    ``(created_at, seq)``; the rows are ``RecordRow`` then ``seq``."""
+    where, params = _records_where(
+        [org_id], event_name=event_name, start_ms=start_ms, end_ms=end_ms
     )
-    return sql, params
+    return Keyset(
+        (*RecordRow._fields, "seq"), "event_records", ("created_at", "seq"), where, params
+    )
 
 
 def records_query(
@@ -573,22 +571,14 @@ def records_query(
 ) -> tuple[str, dict[str, Any]]:
     """A customer's events newest first; after the cursor ``before`` = (created_at, seq)
     of the last row shown. Rows end with seq."""
-    params: dict[str, Any] = {"customer_id": customer_id, "limit": limit}
-    if len(org_ids) == 1:
-        where = ["org_id = :org_0"]
-    else:
-        where = [f"org_id IN ({', '.join(f':org_{i}' for i in range(len(org_ids)))})"]
-    params.update({f"org_{i}": org_id for i, org_id in enumerate(org_ids)})
-    where.append("customer_id = :customer_id")
-    if event_name is not None:
-        where.append("event_name = :event_name")
-        params["event_name"] = event_name
-    if start_ms is not None:
-        where.append("created_at >= :start_ms")
-        params["start_ms"] = start_ms
-    if end_ms is not None:
-        where.append("created_at <= :end_ms")
-        params["end_ms"] = end_ms
+    where, params = _records_where(
+        org_ids,
+        customer_id=customer_id,
+        event_name=event_name,
+        start_ms=start_ms,
+        end_ms=end_ms,
+    )
+    params["limit"] = limit
     if before is not None:
         where.append("(created_at < :c_time OR (created_at = :c_time AND seq < :c_seq))")
         params["c_time"], params["c_seq"] = before
@@ -622,8 +612,8 @@ class LogFilter:
 
 
 def _log_where(f: LogFilter, *, with_status: bool) -> tuple[list[str], dict[str, Any]]:
-    params: dict[str, Any] = {f"org_{i}": org_id for i, org_id in enumerate(f.org_ids)}
-    where = [f"org_id IN ({', '.join(f':org_{i}' for i in range(len(f.org_ids)))})"]
+    orgs, params = _in("org_id", "org", f.org_ids)
+    where = [orgs]
     if with_status and f.status == "UNAUTHORIZED":
         where.append("status IS NULL")
     elif with_status and f.status is not None:
@@ -640,9 +630,9 @@ def _log_where(f: LogFilter, *, with_status: bool) -> tuple[list[str], dict[str,
         params["request_id"] = f.request_id
     if f.ids is not None:
         if f.ids:
-            names = [f"id_{i}" for i in range(len(f.ids))]
-            where.append(f"id IN ({', '.join(':' + n for n in names)})")
-            params.update(zip(names, f.ids, strict=True))
+            ids, id_params = _in("id", "id", f.ids)
+            where.append(ids)
+            params.update(id_params)
         else:
             where.append("1 = 0")
     if f.start_ms is not None:
@@ -845,6 +835,14 @@ def replays_of_query(org_ids: Sequence[int], original_id: str) -> tuple[str, dic
     return sql, {**params, "original": original_id}
 
 
+Row = TypeVar("Row", LogRow, RecordRow)
+
+
+def _with_seq(kind: type[Row], rows: list[tuple[Any, ...]]) -> list[tuple[Row, int]]:
+    """Rows read as ``kind``'s columns then ``seq``: each as (row, seq)."""
+    return [(kind(*row[:-1]), int(row[-1])) for row in rows]
+
+
 class EventReads:
     """The reads of the log and of stored events, for the read APIs and the console:
     the SQL above, run on a :class:`~eventrail.kit.fastdb.ReadPool` (the primary's,
@@ -876,7 +874,7 @@ class EventReads:
             offset=offset,
             before=before,
         )
-        return [(LogRow(*row[:-1]), int(row[-1])) for row in self.pool.rows(sql, params)]
+        return _with_seq(LogRow, self.pool.rows(sql, params))
 
     def records(
         self,
@@ -899,7 +897,7 @@ class EventReads:
             limit=limit,
             before=before,
         )
-        return [(RecordRow(*row[:-1]), int(row[-1])) for row in self.pool.rows(sql, params)]
+        return _with_seq(RecordRow, self.pool.rows(sql, params))
 
     def record(self, org_id: int, event_id: str) -> RecordRow | None:
         found = self.pool.one(*record_query(org_id, event_id))
@@ -914,8 +912,7 @@ class EventReads:
     ) -> list[tuple[LogRow, int]]:
         """Up to ``limit + 1`` entries (the one more tells there is a next page), each
         with its ``seq`` (the cursor's second half)."""
-        rows = self.pool.rows(*log_page_query(f, before=before, limit=limit))
-        return [(LogRow(*row[:-1]), int(row[-1])) for row in rows]
+        return _with_seq(LogRow, self.pool.rows(*log_page_query(f, before=before, limit=limit)))
 
     def status_counts(self, f: LogFilter) -> dict[str | None, int]:
         """Entries per status (None: no status) under the filter's conditions but its
@@ -963,7 +960,7 @@ class EventReads:
                 add(pool.rows(*log_status_counts_query(edge)))
         return totals
 
-    def logs_export_batch(
+    def logs_export(
         self,
         org_id: int,
         *,
@@ -972,21 +969,17 @@ class EventReads:
         start_ms: int | None,
         end_ms: int | None,
         after: tuple[int, int] | None,
-        limit: int,
-    ) -> list[tuple[LogRow, int]]:
-        """One keyset batch of the log's export: each entry with its ``seq``."""
-        sql, params = logs_export_query(
-            org_id,
-            event_name=event_name,
-            status=status,
-            start_ms=start_ms,
-            end_ms=end_ms,
-            after=after,
-            limit=limit,
+        batch: int,
+    ) -> Iterator[list[tuple[LogRow, int]]]:
+        """The log's export, a keyset batch at a time after the key ``after``
+        (``(start_time, seq)``): each entry with its ``seq``."""
+        keyset = logs_export_keyset(
+            org_id, event_name=event_name, status=status, start_ms=start_ms, end_ms=end_ms
         )
-        return [(LogRow(*row[:-1]), int(row[-1])) for row in self.pool.rows(sql, params)]
+        for rows in keyset.batches(self.pool.rows, after=after, size=batch):
+            yield _with_seq(LogRow, rows)
 
-    def records_export_batch(
+    def records_export(
         self,
         org_id: int,
         *,
@@ -994,18 +987,15 @@ class EventReads:
         start_ms: int | None,
         end_ms: int | None,
         after: tuple[int, int] | None,
-        limit: int,
-    ) -> list[tuple[RecordRow, int]]:
-        """One keyset batch of the events' export: each event with its ``seq``."""
-        sql, params = records_export_query(
-            org_id,
-            event_name=event_name,
-            start_ms=start_ms,
-            end_ms=end_ms,
-            after=after,
-            limit=limit,
+        batch: int,
+    ) -> Iterator[list[tuple[RecordRow, int]]]:
+        """The events' export, a keyset batch at a time after the key ``after``
+        (``(created_at, seq)``): each event with its ``seq``."""
+        keyset = records_export_keyset(
+            org_id, event_name=event_name, start_ms=start_ms, end_ms=end_ms
         )
-        return [(RecordRow(*row[:-1]), int(row[-1])) for row in self.pool.rows(sql, params)]
+        for rows in keyset.batches(self.pool.rows, after=after, size=batch):
+            yield _with_seq(RecordRow, rows)
 
     def log_entry(self, org_ids: Sequence[int], log_id: str) -> LogRow | None:
         rows = self.pool.rows(*log_entry_query(org_ids, log_id))

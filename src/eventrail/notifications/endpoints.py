@@ -17,7 +17,6 @@ from eventrail.deps import ADMIN_ONLY, AdminCaller, CurrentCaller, Session
 from eventrail.kit.dates import parse_date_param, zone
 from eventrail.kit.schemas import QUERY_INT
 from eventrail.notifications import service
-from eventrail.notifications.repository import LogFilter
 from eventrail.notifications.schemas import (
     DeliveryAnswer,
     DeliveryListAnswer,
@@ -39,11 +38,7 @@ def _answers(model: type[BaseModel], admin_only: bool = False) -> dict[str, Any]
     return {"response_model": None, "responses": responses}
 
 
-def _one(data: dict[str, Any]) -> dict[str, Any]:
-    return {"data": data, "errors": None, "warnings": None}
-
-
-def _many(data: list[dict[str, Any]]) -> dict[str, Any]:
+def _envelope(data: dict[str, Any] | list[dict[str, Any]]) -> dict[str, Any]:
     return {"data": data, "errors": None, "warnings": None}
 
 
@@ -58,12 +53,12 @@ def _allow_private(request: Request) -> bool:
 )
 def add_webhook(body: WebhookIn, caller: AdminCaller, session: Session, request: Request) -> Any:
     webhook = service.create_webhook(session, caller, body, allow_private=_allow_private(request))
-    return _one(service.webhook_view(webhook, caller.org_timezone, secret=True))
+    return _envelope(service.webhook_view(webhook, caller.org_timezone, secret=True))
 
 
 @router.get("/webHooks", summary="The org's notification webhooks", **_answers(WebhookListAnswer))
 def list_webhooks(caller: CurrentCaller, session: Session) -> Any:
-    return _many(
+    return _envelope(
         [
             service.webhook_view(w, caller.org_timezone)
             for w in service.list_webhooks(session, caller.org_id)
@@ -86,7 +81,7 @@ def update_webhook(
     webhook = service.update_webhook(
         session, caller, webhook_id, body, allow_private=_allow_private(request)
     )
-    return _one(service.webhook_view(webhook, caller.org_timezone))
+    return _envelope(service.webhook_view(webhook, caller.org_timezone))
 
 
 @router.delete(
@@ -96,7 +91,7 @@ def update_webhook(
 )
 def delete_webhook(webhook_id: WebhookId, caller: AdminCaller, session: Session) -> Any:
     webhook = service.delete_webhook(session, caller, webhook_id)
-    return _one(service.webhook_view(webhook, caller.org_timezone))
+    return _envelope(service.webhook_view(webhook, caller.org_timezone))
 
 
 # -- the delivery log ---------------------------------------------------------------
@@ -110,8 +105,7 @@ def log_by_request(
     caller: CurrentCaller,
     session: Session,
 ) -> Any:
-    rows = service.deliveries_of_request(session, caller.org_id, request_id)
-    return _many(service.delivery_views(session, caller.org_id, rows, caller.org_timezone))
+    return _envelope(service.delivery_log(session, caller, request_id=request_id))
 
 
 @router.get(
@@ -124,8 +118,7 @@ def log_by_ref(
     caller: CurrentCaller,
     session: Session,
 ) -> Any:
-    rows = service.deliveries_of_ref(session, caller.org_id, ref_id)
-    return _many(service.delivery_views(session, caller.org_id, rows, caller.org_timezone))
+    return _envelope(service.delivery_log(session, caller, ref_id=ref_id))
 
 
 @router.get(
@@ -134,8 +127,7 @@ def log_by_ref(
     **_answers(DeliveryAnswer),
 )
 def log_by_id(event_log_id: EventLogId, caller: CurrentCaller, session: Session) -> Any:
-    row = service.get_delivery(session, caller.org_id, event_log_id)
-    return _one(service.delivery_views(session, caller.org_id, [row], caller.org_timezone)[0])
+    return _envelope(service.delivery_entry(session, caller, event_log_id))
 
 
 @router.get(
@@ -157,8 +149,9 @@ def search_log(
     offset: Annotated[int, Field(ge=0, le=1_000_000), QUERY_INT, Query()] = 0,
 ) -> Any:
     tz = zone(caller.org_timezone)
-    query = LogFilter(
-        org_id=caller.org_id,
+    found = service.delivery_log(
+        session,
+        caller,
         status=status,
         webhook_id=webhook_id,
         event_name=event_name,
@@ -171,8 +164,7 @@ def search_log(
         limit=limit,
         offset=offset,
     )
-    rows = service.search_deliveries(session, query)
-    return _many(service.delivery_views(session, caller.org_id, rows, caller.org_timezone))
+    return _envelope(found)
 
 
 @router.post(
@@ -181,8 +173,7 @@ def search_log(
     **_answers(DeliveryAnswer, admin_only=True),
 )
 def redeliver(event_log_id: EventLogId, caller: AdminCaller, session: Session) -> Any:
-    row = service.redeliver(session, caller.org_id, event_log_id)
-    return _one(service.delivery_views(session, caller.org_id, [row], caller.org_timezone)[0])
+    return _envelope(service.redeliver(session, caller, event_log_id))
 
 
 # After the eventLog routes, so that "/webHooks/eventLog" is not taken for an id.
@@ -193,4 +184,4 @@ def redeliver(event_log_id: EventLogId, caller: AdminCaller, session: Session) -
 )
 def get_webhook(webhook_id: WebhookId, caller: CurrentCaller, session: Session) -> Any:
     webhook = service.get_webhook(session, caller.org_id, webhook_id)
-    return _one(service.webhook_view(webhook, caller.org_timezone))
+    return _envelope(service.webhook_view(webhook, caller.org_timezone))

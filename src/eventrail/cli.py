@@ -814,7 +814,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     masked as the API masks them for a caller without PSI_VIEW unless --unmasked;
     --resume continues after the last whole row of the file."""
     from eventrail.audit import service as audit_service
-    from eventrail.audit.repository import AuditReads
+    from eventrail.audit.repository import AuditExport, AuditReads
     from eventrail.kit import exports
     from eventrail.kit.dates import parse_date_range, zone
     from eventrail.kit.fastdb import ReadPool
@@ -877,7 +877,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
                 if args.entity_type is None or args.entity_id is None:
                     raise CommandError("give --entity-type and --entity-id, or neither")
                 entity = (args.entity_type, args.entity_id)
-            x = audit_service.AuditExport(
+            x = AuditExport(
                 args.org,
                 entity,
                 start_ms=start_ms,

@@ -32,7 +32,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from eventrail.audit.repository import AuditReads, ChainRepository, ChainRow
+from eventrail.audit.repository import AuditReads, AuditRow, ChainRepository
 from eventrail.kit.dates import now_ms
 from eventrail.models import AuditEntry
 
@@ -59,44 +59,42 @@ def entry_hash(fields: dict[str, Any], seq: int, prev_hash: str) -> str:
     return hashlib.sha256(canonical(fields, seq, prev_hash)).hexdigest()
 
 
+# The canonical form's keys, the attribute each is read from (the model's and the
+# row's are named alike), and whether it is a JSON column.
+_HASHED = (
+    ("orgId", "org_id", False),
+    ("entityType", "entity_type", False),
+    ("entityId", "entity_id", False),
+    ("requestId", "request_id", False),
+    ("updatedBy", "updated_by", False),
+    ("till", "till", True),
+    ("store", "store", True),
+    ("userContext", "user_context", True),
+    ("victimDetails", "victim_details", True),
+    ("survivorDetails", "survivor_details", True),
+    ("source", "source", False),
+    ("updatedByMode", "updated_by_mode", False),
+    ("autoUpdateTime", "auto_update_time", False),
+    ("createdOn", "created_on", False),
+    ("events", "events", True),
+)
+
+
+def _hashed(item: AuditEntry | AuditRow, json_value: Callable[[Any], Any]) -> dict[str, Any]:
+    return {
+        key: json_value(getattr(item, name)) if is_json else getattr(item, name)
+        for key, name, is_json in _HASHED
+    }
+
+
 def _entry_fields(entry: AuditEntry) -> dict[str, Any]:
-    return {
-        "orgId": entry.org_id,
-        "entityType": entry.entity_type,
-        "entityId": entry.entity_id,
-        "requestId": entry.request_id,
-        "updatedBy": entry.updated_by,
-        "till": _stored(entry.till),
-        "store": _stored(entry.store),
-        "userContext": _stored(entry.user_context),
-        "victimDetails": _stored(entry.victim_details),
-        "survivorDetails": _stored(entry.survivor_details),
-        "source": entry.source,
-        "updatedByMode": entry.updated_by_mode,
-        "autoUpdateTime": entry.auto_update_time,
-        "createdOn": entry.created_on,
-        "events": _stored(entry.events),
-    }
+    """What the chain hashes of an entry about to be written."""
+    return _hashed(entry, _stored)
 
 
-def row_fields(row: ChainRow) -> dict[str, Any]:
-    return {
-        "orgId": row.org_id,
-        "entityType": row.entity_type,
-        "entityId": row.entity_id,
-        "requestId": row.request_id,
-        "updatedBy": row.updated_by,
-        "till": _read(row.till),
-        "store": _read(row.store),
-        "userContext": _read(row.user_context),
-        "victimDetails": _read(row.victim_details),
-        "survivorDetails": _read(row.survivor_details),
-        "source": row.source,
-        "updatedByMode": row.updated_by_mode,
-        "autoUpdateTime": row.auto_update_time,
-        "createdOn": row.created_on,
-        "events": _read(row.events),
-    }
+def row_fields(row: AuditRow) -> dict[str, Any]:
+    """What the chain hashes of an entry read back (JSON columns as their text)."""
+    return _hashed(row, _read)
 
 
 def link(session: Session, entries: Sequence[AuditEntry]) -> None:
@@ -203,7 +201,7 @@ def verify_org(
                 report.problems.append(
                     Problem(
                         "deleted",
-                        row.id,
+                        row.entry.id,
                         seq,
                         f"{missing} entr{'y' if missing == 1 else 'ies'} before it "
                         f"(seq {expect_seq}"
@@ -216,19 +214,19 @@ def verify_org(
                 report.problems.append(
                     Problem(
                         "inserted",
-                        row.id,
+                        row.entry.id,
                         seq,
                         "its prev_hash is not the hash of the entry before it "
                         "(inserted or re-linked out of band)",
                     )
                 )
                 good = False
-            computed = entry_hash(row_fields(row), seq, prev)
+            computed = entry_hash(row_fields(row.entry), seq, prev)
             if computed != row.row_hash:
                 report.problems.append(
                     Problem(
                         "edited",
-                        row.id,
+                        row.entry.id,
                         seq,
                         "its content does not match its hash (changed after it was written)",
                     )

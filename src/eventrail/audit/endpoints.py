@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from eventrail.audit import chain, service
-from eventrail.audit.repository import AuditQuery, AuditReads
+from eventrail.audit.repository import AuditExport, AuditQuery, AuditReads
 from eventrail.audit.schemas import ChainHeadOut
 from eventrail.deps import CurrentCaller
 from eventrail.errors import BadRequest
@@ -79,19 +79,20 @@ AUDITS_EXPORT_PARAMS = (
 )
 
 
+def _dates(q: dict[str, Any], timezone: str) -> tuple[int | None, int | None]:
+    """The startDate and endDate of a read or an export (``AUDITS_DATES``) in ms."""
+    return parse_date_range(
+        q["startDate"], q["endDate"], start_name="startDate", end_name="endDate", tz=zone(timezone)
+    )
+
+
 def routes(ctx: LaneContext) -> list[Route]:
     reads = ctx.reads.using(AuditReads)
 
     async def audits(request: FastRequest) -> FastResponse:
         caller = await ctx.caller(request, AUDITS)
         q = AUDITS_PARAMS.parse(request.query)
-        start_ms, end_ms = parse_date_range(
-            q["startDate"],
-            q["endDate"],
-            start_name="startDate",
-            end_name="endDate",
-            tz=zone(caller.org_timezone),
-        )
+        start_ms, end_ms = _dates(q, caller.org_timezone)
         f = AUDITS_FILTERS.parse(request.query)
         limit: int = q["limit"]
         kinds: tuple[str, ...] = f["referenceType"] or ()
@@ -147,15 +148,9 @@ async def export_audits(request: Request, caller: CurrentCaller) -> Response:
                     "(give entityType and entityId, or neither for the whole org)"
                 )
         entity = (q["entityType"], q["entityId"])
-    start_ms, end_ms = parse_date_range(
-        q["startDate"],
-        q["endDate"],
-        start_name="startDate",
-        end_name="endDate",
-        tz=zone(caller.org_timezone),
-    )
+    start_ms, end_ms = _dates(q, caller.org_timezone)
     after = exports.after_param(q["after"])
-    x = service.AuditExport(
+    x = AuditExport(
         caller.org_id,
         entity,
         start_ms=start_ms,

@@ -33,6 +33,21 @@ class AuditQuery:
     offset: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class AuditExport:
+    """What an export holds: an entity's entries (as the audits read filters them),
+    or with ``entity`` None every entry of the org in the date range."""
+
+    org_id: int
+    entity: tuple[str, int] | None
+    start_ms: int | None = None
+    end_ms: int | None = None
+    source: str | None = None
+    reference_type: str | None = None
+    reference_value: str | None = None
+    include_user_context: bool = False
+
+
 class AuditRepository:
     """Inserts: entries are append-only."""
 
@@ -161,45 +176,30 @@ def _filters(
     return where
 
 
-def audit_export_keyset(
-    *,
-    org_id: int,
-    entity: tuple[str, int] | None,
-    start_ms: int | None,
-    end_ms: int | None,
-    source: str | None,
-    reference_type: str | None,
-    reference_value: str | None,
-) -> Keyset:
+def audit_export_keyset(x: AuditExport) -> Keyset:
     """The audits export: oldest first by ``(created_on, id)`` (an index of an entity's
-    entries, or of the org's); the rows are ``AuditRow`` then seq, prev_hash, row_hash."""
+    entries, or of the org's); the rows are ``_LINK_COLUMNS``."""
     params: dict[str, Any] = {}
     where = _filters(
         params,
         "e",
-        org_id=org_id,
-        entity=entity,
-        start_ms=start_ms,
-        end_ms=end_ms,
-        source=source,
-        reference_type=reference_type,
-        reference_value=reference_value,
+        org_id=x.org_id,
+        entity=x.entity,
+        start_ms=x.start_ms,
+        end_ms=x.end_ms,
+        source=x.source,
+        reference_type=x.reference_type,
+        reference_value=x.reference_value,
         by_kind=False,
     )
     # created_on >= auto_update_time (an entry is written after its change) and less
     # than a day after it: bounds on created_on let the org-wide export read a range
     # of ix_audit_entries_org_created_on instead of the org's whole trail.
-    if start_ms is not None:
+    if x.start_ms is not None:
         where.append("e.created_on >= :start_ms")
-    if end_ms is not None:
+    if x.end_ms is not None:
         where.append("e.created_on <= :end_ms + 86400000")
-    return Keyset(
-        [*_ENTRY_COLUMNS, "e.seq", "e.prev_hash", "e.row_hash"],
-        "audit_entries e",
-        ("e.created_on", "e.id"),
-        where,
-        params,
-    )
+    return Keyset(_LINK_COLUMNS, "audit_entries e", ("e.created_on", "e.id"), where, params)
 
 
 def audit_queries(q: AuditQuery) -> tuple[str, str, dict[str, Any]]:
@@ -279,31 +279,13 @@ class AuditReads:
         return self.page(q)
 
     def export(
-        self,
-        *,
-        org_id: int,
-        entity: tuple[str, int] | None,
-        start_ms: int | None,
-        end_ms: int | None,
-        source: str | None,
-        reference_type: str | None,
-        reference_value: str | None,
-        after: tuple[int, int] | None,
-        batch: int,
-    ) -> Iterator[list[tuple[AuditRow, int | None, str | None, str | None]]]:
+        self, x: AuditExport, *, after: tuple[int, int] | None, batch: int
+    ) -> Iterator[list[ChainRow]]:
         """The export, a keyset batch at a time after the key ``after`` (``(created_on,
-        id)``): (entry, seq, prev_hash, row_hash)."""
-        keyset = audit_export_keyset(
-            org_id=org_id,
-            entity=entity,
-            start_ms=start_ms,
-            end_ms=end_ms,
-            source=source,
-            reference_type=reference_type,
-            reference_value=reference_value,
-        )
+        id)``): each entry with its link."""
+        keyset = audit_export_keyset(x)
         for rows in keyset.batches(self.pool.rows, after=after, size=batch):
-            yield [(AuditRow(*row[:-3]), row[-3], row[-2], row[-1]) for row in rows]
+            yield _links(rows)
 
     # -- the hash chain's verification (audit/chain.py, ``eventrail audit verify``) -----
     def chain_head(self, org_id: int) -> ChainHead | None:
@@ -327,7 +309,7 @@ class AuditReads:
         order, a keyset batch at a time."""
         keyset = chain_keyset(org_id, from_ms)
         for rows in keyset.batches(self.pool.rows, after=(after_seq,), size=batch):
-            yield [ChainRow(*row) for row in rows]
+            yield _links(rows)
 
     def unchained(self, org_id: int) -> tuple[int, int, int | None]:
         """(entries without a link, how many of them came after the org's first linked
@@ -390,27 +372,20 @@ class ChainHead(NamedTuple):
 
 
 class ChainRow(NamedTuple):
-    """An entry as the chain hashes it (JSON columns as text)."""
+    """An entry with its link of the hash chain (None on entries written before it)."""
 
-    id: int
-    org_id: int
-    entity_type: str
-    entity_id: int
-    request_id: str
-    updated_by: int
-    till: str | None
-    store: str | None
-    user_context: str | None
-    victim_details: str | None
-    survivor_details: str | None
-    source: str | None
-    updated_by_mode: str
-    auto_update_time: int
-    created_on: int
-    events: str
+    entry: AuditRow
     seq: int | None
     prev_hash: str | None
     row_hash: str | None
+
+
+_LINK_COLUMNS = [*_ENTRY_COLUMNS, "e.seq", "e.prev_hash", "e.row_hash"]
+
+
+def _links(rows: list[tuple[Any, ...]]) -> list[ChainRow]:
+    """Rows of ``_LINK_COLUMNS`` as ``ChainRow``s."""
+    return [ChainRow(AuditRow(*row[:-3]), row[-3], row[-2], row[-1]) for row in rows]
 
 
 def chain_head_query(org_id: int) -> tuple[str, dict[str, Any]]:
@@ -431,13 +406,13 @@ def chained_orgs_query() -> tuple[str, dict[str, Any]]:
 
 def chain_keyset(org_id: int, from_ms: int | None = None) -> Keyset:
     """An org's links in chain order (index ``uq_audit_entries_org_seq``), those written
-    from ``from_ms``; the rows are ``ChainRow``."""
+    from ``from_ms``; the rows are ``_LINK_COLUMNS``."""
     params: dict[str, Any] = {"org_id": org_id}
-    where = ["org_id = :org_id"]
+    where = ["e.org_id = :org_id"]
     if from_ms is not None:
-        where.append("created_on >= :from_ms")
+        where.append("e.created_on >= :from_ms")
         params["from_ms"] = from_ms
-    return Keyset(ChainRow._fields, "audit_entries", ("seq",), where, params)
+    return Keyset(_LINK_COLUMNS, "audit_entries e", ("e.seq",), where, params)
 
 
 def chain_count_query(org_id: int, from_ms: int | None = None) -> tuple[str, dict[str, Any]]:

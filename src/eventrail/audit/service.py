@@ -21,7 +21,13 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
 from eventrail.audit import chain
-from eventrail.audit.repository import AuditQuery, AuditReads, AuditRepository, AuditRow
+from eventrail.audit.repository import (
+    AuditExport,
+    AuditQuery,
+    AuditReads,
+    AuditRepository,
+    AuditRow,
+)
 from eventrail.audit.schemas import AuditEntryOut
 from eventrail.kit.dates import now_ms
 from eventrail.kit.keyset import cursor_text
@@ -387,21 +393,6 @@ AUDIT_EXPORT_COLUMNS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class AuditExport:
-    """What an export holds: an entity's entries (as the audits read filters them),
-    or with ``entity`` None every entry of the org in the date range."""
-
-    org_id: int
-    entity: tuple[str, int] | None
-    start_ms: int | None = None
-    end_ms: int | None = None
-    source: str | None = None
-    reference_type: str | None = None
-    reference_value: str | None = None
-    include_user_context: bool = False
-
-
 def export_audits(
     reads: AuditReads,
     x: AuditExport,
@@ -412,17 +403,7 @@ def export_audits(
 ) -> Iterator[list[dict[str, Any]]]:
     """The entries, oldest first, a keyset batch at a time; each with its link of the
     hash chain (``seq``, ``prevHash``, ``hash``: null on entries written before it)."""
-    for rows in reads.export(
-        org_id=x.org_id,
-        entity=x.entity,
-        start_ms=x.start_ms,
-        end_ms=x.end_ms,
-        source=x.source,
-        reference_type=x.reference_type,
-        reference_value=x.reference_value,
-        after=after,
-        batch=batch,
-    ):
+    for rows in reads.export(x, after=after, batch=batch):
         out = []
         for entry, seq, prev_hash, row_hash in rows:
             view = render_entry(

@@ -501,17 +501,9 @@ def logs_query(
     return log_page_query(f, before=before, limit=limit, offset=offset)
 
 
-def logs_export_keyset(
-    org_id: int,
-    *,
-    event_name: str | None,
-    status: str | None,
-    start_ms: int | None,
-    end_ms: int | None,
-) -> Keyset:
+def logs_export_keyset(f: LogFilter) -> Keyset:
     """The log's export: oldest first by ``(start_time, seq)``; the rows are ``LogRow``
     then ``seq``."""
-    f = LogFilter([org_id], status=status, event_name=event_name, start_ms=start_ms, end_ms=end_ms)
     where, params = _log_where(f, with_status=True)
     return Keyset((*LogRow._fields, "seq"), "event_logs", ("start_time", "seq"), where, params)
 
@@ -961,21 +953,11 @@ class EventReads:
         return totals
 
     def logs_export(
-        self,
-        org_id: int,
-        *,
-        event_name: str | None,
-        status: str | None,
-        start_ms: int | None,
-        end_ms: int | None,
-        after: tuple[int, int] | None,
-        batch: int,
+        self, f: LogFilter, *, after: tuple[int, int] | None, batch: int
     ) -> Iterator[list[tuple[LogRow, int]]]:
         """The log's export, a keyset batch at a time after the key ``after``
         (``(start_time, seq)``): each entry with its ``seq``."""
-        keyset = logs_export_keyset(
-            org_id, event_name=event_name, status=status, start_ms=start_ms, end_ms=end_ms
-        )
+        keyset = logs_export_keyset(f)
         for rows in keyset.batches(self.pool.rows, after=after, size=batch):
             yield _with_seq(LogRow, rows)
 

@@ -90,6 +90,16 @@ class LogFilters:
     start_ms: int | None
     end_ms: int | None
 
+    def of(self, org_id: int) -> LogFilter:
+        """The filters on one org's log, as the repository reads them."""
+        return LogFilter(
+            [org_id],
+            status=self.status,
+            event_name=self.event_name,
+            start_ms=self.start_ms,
+            end_ms=self.end_ms,
+        )
+
 
 def log_filters(
     timezone: str,
@@ -191,15 +201,7 @@ def export_logs(
     batch: int,
 ) -> Iterator[list[dict[str, Any]]]:
     """The log's entries matching ``f``, oldest first, a keyset batch at a time."""
-    for rows in reads.logs_export(
-        org_id,
-        event_name=f.event_name,
-        status=f.status,
-        start_ms=f.start_ms,
-        end_ms=f.end_ms,
-        after=after,
-        batch=batch,
-    ):
+    for rows in reads.logs_export(f.of(org_id), after=after, batch=batch):
         yield [
             {**log_view(entry, mask=mask), "cursor": cursor_text((entry.start_time, seq))}
             for entry, seq in rows

@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from eventrail.deps import ADMIN_ONLY, AdminCaller, CurrentCaller, Session
+from eventrail.deps import AdminCaller, CurrentCaller, Session, answers
 from eventrail.kit.dates import parse_date_param, zone
 from eventrail.kit.schemas import QUERY_INT
 from eventrail.notifications import service
@@ -31,13 +31,6 @@ WebhookId = Annotated[str, Path(alias="webHookId", min_length=1, max_length=24)]
 EventLogId = Annotated[str, Path(alias="eventLogId", min_length=1, max_length=36)]
 
 
-def _answers(model: type[BaseModel], admin_only: bool = False) -> dict[str, Any]:
-    responses: dict[int | str, dict[str, Any]] = {200: {"model": model}}
-    if admin_only:
-        responses.update(ADMIN_ONLY)
-    return {"response_model": None, "responses": responses}
-
-
 def _envelope(data: dict[str, Any] | list[dict[str, Any]]) -> dict[str, Any]:
     return {"data": data, "errors": None, "warnings": None}
 
@@ -49,14 +42,14 @@ def _allow_private(request: Request) -> bool:
 @router.post(
     "/webHooks",
     summary="Add a notification webhook (its signing secret is shown in this answer only)",
-    **_answers(WebhookAnswer, admin_only=True),
+    **answers(WebhookAnswer, admin_only=True),
 )
 def add_webhook(body: WebhookIn, caller: AdminCaller, session: Session, request: Request) -> Any:
     webhook = service.create_webhook(session, caller, body, allow_private=_allow_private(request))
     return _envelope(service.webhook_view(webhook, caller.org_timezone, secret=True))
 
 
-@router.get("/webHooks", summary="The org's notification webhooks", **_answers(WebhookListAnswer))
+@router.get("/webHooks", summary="The org's notification webhooks", **answers(WebhookListAnswer))
 def list_webhooks(caller: CurrentCaller, session: Session) -> Any:
     return _envelope(
         [
@@ -69,7 +62,7 @@ def list_webhooks(caller: CurrentCaller, session: Session) -> Any:
 @router.put(
     "/webHooks/{webHookId}",
     summary="Replace a notification webhook's settings",
-    **_answers(WebhookAnswer, admin_only=True),
+    **answers(WebhookAnswer, admin_only=True),
 )
 def update_webhook(
     webhook_id: WebhookId,
@@ -87,7 +80,7 @@ def update_webhook(
 @router.delete(
     "/webHooks/{webHookId}",
     summary="Delete a notification webhook (its undelivered notifications end as failed)",
-    **_answers(WebhookAnswer, admin_only=True),
+    **answers(WebhookAnswer, admin_only=True),
 )
 def delete_webhook(webhook_id: WebhookId, caller: AdminCaller, session: Session) -> Any:
     webhook = service.delete_webhook(session, caller, webhook_id)
@@ -98,7 +91,7 @@ def delete_webhook(webhook_id: WebhookId, caller: AdminCaller, session: Session)
 @router.get(
     "/webHooks/eventLog/requestId/{requestId}",
     summary="Deliveries of the notifications caused by one API request",
-    **_answers(DeliveryListAnswer),
+    **answers(DeliveryListAnswer),
 )
 def log_by_request(
     request_id: Annotated[str, Path(alias="requestId", min_length=1, max_length=64)],
@@ -111,7 +104,7 @@ def log_by_request(
 @router.get(
     "/webHooks/eventLog/refId/{refId}",
     summary="Deliveries about one entity (refId = orgId_entityId), newest first",
-    **_answers(DeliveryListAnswer),
+    **answers(DeliveryListAnswer),
 )
 def log_by_ref(
     ref_id: Annotated[str, Path(alias="refId", min_length=1, max_length=60)],
@@ -124,7 +117,7 @@ def log_by_ref(
 @router.get(
     "/webhooks/eventLog/{eventLogId}",
     summary="One delivery",
-    **_answers(DeliveryAnswer),
+    **answers(DeliveryAnswer),
 )
 def log_by_id(event_log_id: EventLogId, caller: CurrentCaller, session: Session) -> Any:
     return _envelope(service.delivery_entry(session, caller, event_log_id))
@@ -133,7 +126,7 @@ def log_by_id(event_log_id: EventLogId, caller: CurrentCaller, session: Session)
 @router.get(
     "/webHooks/eventLog",
     summary="Deliveries by status, webhook, name and time, newest first (eventrail extension)",
-    **_answers(DeliveryListAnswer),
+    **answers(DeliveryListAnswer),
 )
 def search_log(
     caller: CurrentCaller,
@@ -170,7 +163,7 @@ def search_log(
 @router.post(
     "/webHooks/eventLog/{eventLogId}/redeliver",
     summary="Send a delivered or failed notification again",
-    **_answers(DeliveryAnswer, admin_only=True),
+    **answers(DeliveryAnswer, admin_only=True),
 )
 def redeliver(event_log_id: EventLogId, caller: AdminCaller, session: Session) -> Any:
     return _envelope(service.redeliver(session, caller, event_log_id))
@@ -180,7 +173,7 @@ def redeliver(event_log_id: EventLogId, caller: AdminCaller, session: Session) -
 @router.get(
     "/webHooks/{webHookId}",
     summary="One notification webhook (eventrail extension)",
-    **_answers(WebhookAnswer),
+    **answers(WebhookAnswer),
 )
 def get_webhook(webhook_id: WebhookId, caller: CurrentCaller, session: Session) -> Any:
     webhook = service.get_webhook(session, caller.org_id, webhook_id)

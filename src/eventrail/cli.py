@@ -758,33 +758,34 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     """Walk each org's audit hash chain; exit 1 when an entry was edited, deleted or
     inserted outside eventrail."""
     from eventrail.audit import chain
-    from eventrail.audit.repository import chained_orgs_query
+    from eventrail.audit.repository import AuditReads
     from eventrail.kit.dates import parse_date_param, zone
     from eventrail.kit.fastdb import ReadPool
 
     db = _database(settings)
-    reader = ReadPool(settings, threads=1)  # the primary: what the chain is verified on
+    pool = ReadPool(settings, threads=1)  # the primary: what the chain is verified on
+    reads = AuditReads(pool)
     try:
         if args.org is not None:
             timezone, _ = _org_timezone(db, args.org)
             org_ids = [args.org]
         else:
             timezone = "UTC"
-            org_ids = [int(row[0]) for row in reader.rows(*chained_orgs_query())]
+            org_ids = reads.chained_orgs()
         from_ms = None
         if args.from_date is not None:
             from_ms = parse_date_param(args.from_date, name="--from", tz=zone(timezone))
-        total = sum(chain.count_links(reader, org_id, from_ms) for org_id in org_ids)
+        total = sum(reads.count_links(org_id, from_ms) for org_id in org_ids)
         bar = None if args.json else _ProgressBar(total)
         try:
             reports = chain.verify(
-                reader, org_ids, from_ms=from_ms, progress=bar.advance if bar else None
+                reads, org_ids, from_ms=from_ms, progress=bar.advance if bar else None
             )
         finally:
             if bar is not None:
                 bar.close()
     finally:
-        reader.close()
+        pool.close()
         db.dispose()
     checked = sum(r.checked for r in reports)
     valid = sum(r.valid for r in reports)
@@ -818,7 +819,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     masked as the API masks them for a caller without PSI_VIEW unless --unmasked;
     --resume continues after the last whole row of the file."""
     from eventrail.audit import service as audit_service
-    from eventrail.audit.repository import AuditReads
+    from eventrail.audit.repository import AuditExport, AuditReads
     from eventrail.kit import exports
     from eventrail.kit.dates import parse_date_range, zone
     from eventrail.kit.fastdb import ReadPool
@@ -881,7 +882,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
                 if args.entity_type is None or args.entity_id is None:
                     raise CommandError("give --entity-type and --entity-id, or neither")
                 entity = (args.entity_type, args.entity_id)
-            x = audit_service.AuditExport(
+            x = AuditExport(
                 args.org,
                 entity,
                 start_ms=start_ms,

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import anyio
 from fastapi import Depends, Request
+from pydantic import BaseModel
 from sqlalchemy import orm
 
 from eventrail.audit.service import ChangeContext
@@ -71,6 +72,15 @@ AdminCaller = Annotated[Caller, Depends(_admin_caller)]
 ADMIN_ONLY: dict[int | str, dict[str, Any]] = {
     403: {"description": "the caller's till or client lacks the admin permission"}
 }
+
+
+def answers(model: type[BaseModel], admin_only: bool = False) -> dict[str, Any]:
+    """A route's documented answer, for a handler that returns a plain dict (sent as it
+    is): ``model`` in /openapi.json, and ADMIN_ONLY's 403 with ``admin_only``."""
+    responses: dict[int | str, dict[str, Any]] = {200: {"model": model}}
+    if admin_only:
+        responses.update(ADMIN_ONLY)
+    return {"response_model": None, "responses": responses}
 
 
 def request_id(request: Request) -> str:

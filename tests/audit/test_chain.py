@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from eventrail.audit import chain
+from eventrail.audit.repository import AuditReads
 from eventrail.config import Settings
 from eventrail.db import Database, migrate
 from eventrail.kit.fastdb import ReadPool
@@ -51,11 +52,11 @@ async def write_entries(http: httpx.AsyncClient, n: int) -> None:
 
 
 def verify(settings: Settings, org_id: int) -> chain.OrgReport:
-    reader = ReadPool(settings)
+    pool = ReadPool(settings)
     try:
-        return chain.verify_org(reader, org_id, batch=3)  # small batches: pages crossed
+        return chain.verify_org(AuditReads(pool), org_id, batch=3)  # small batches: pages crossed
     finally:
-        reader.close()
+        pool.close()
 
 
 def links(db: Database, org_id: int) -> list[tuple[int, int, str, str]]:

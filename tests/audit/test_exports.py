@@ -162,6 +162,10 @@ async def test_exports_refuse_bad_input_naming_it(tenant: Tenant, http: httpx.As
         (LOGS, {"status": "MAYBE"}, "status"),
         (LOGS, {"from_date": "nope"}, "from_date"),
         (LOGS, {"after": "12"}, "after"),
+        # digits that are not ASCII ones, and a number beyond a 64-bit column
+        (AUDITS, {"after": "\u00b2.1"}, "after"),
+        (LOGS, {"after": "1.\u0663"}, "after"),
+        (LOGS, {"after": "9" * 19 + ".1"}, "after"),
     ):
         message = problem(await tenant.http.get(url, params=params))
         assert f"'{name}'" in message, (url, params, message)

@@ -28,29 +28,17 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy.orm import Session
 
-from eventrail.audit.repository import (
-    ChainHead,
-    ChainRepository,
-    ChainRow,
-    chain_batch_query,
-    chain_count_query,
-    chain_head_query,
-    unchained_query,
-)
+from eventrail.audit.repository import AuditReads, AuditRow, ChainRepository
 from eventrail.kit.dates import now_ms
 from eventrail.models import AuditEntry
 
 VERSION = 1
 GENESIS = "0" * 64  # the prev_hash of an org's first entry
 BATCH = 2000
-
-
-class Rows(Protocol):
-    def rows(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]: ...
 
 
 def _stored(value: Any) -> Any:
@@ -71,44 +59,42 @@ def entry_hash(fields: dict[str, Any], seq: int, prev_hash: str) -> str:
     return hashlib.sha256(canonical(fields, seq, prev_hash)).hexdigest()
 
 
+# The canonical form's keys, the attribute each is read from (the model's and the
+# row's are named alike), and whether it is a JSON column.
+_HASHED = (
+    ("orgId", "org_id", False),
+    ("entityType", "entity_type", False),
+    ("entityId", "entity_id", False),
+    ("requestId", "request_id", False),
+    ("updatedBy", "updated_by", False),
+    ("till", "till", True),
+    ("store", "store", True),
+    ("userContext", "user_context", True),
+    ("victimDetails", "victim_details", True),
+    ("survivorDetails", "survivor_details", True),
+    ("source", "source", False),
+    ("updatedByMode", "updated_by_mode", False),
+    ("autoUpdateTime", "auto_update_time", False),
+    ("createdOn", "created_on", False),
+    ("events", "events", True),
+)
+
+
+def _hashed(item: AuditEntry | AuditRow, json_value: Callable[[Any], Any]) -> dict[str, Any]:
+    return {
+        key: json_value(getattr(item, name)) if is_json else getattr(item, name)
+        for key, name, is_json in _HASHED
+    }
+
+
 def _entry_fields(entry: AuditEntry) -> dict[str, Any]:
-    return {
-        "orgId": entry.org_id,
-        "entityType": entry.entity_type,
-        "entityId": entry.entity_id,
-        "requestId": entry.request_id,
-        "updatedBy": entry.updated_by,
-        "till": _stored(entry.till),
-        "store": _stored(entry.store),
-        "userContext": _stored(entry.user_context),
-        "victimDetails": _stored(entry.victim_details),
-        "survivorDetails": _stored(entry.survivor_details),
-        "source": entry.source,
-        "updatedByMode": entry.updated_by_mode,
-        "autoUpdateTime": entry.auto_update_time,
-        "createdOn": entry.created_on,
-        "events": _stored(entry.events),
-    }
+    """What the chain hashes of an entry about to be written."""
+    return _hashed(entry, _stored)
 
 
-def row_fields(row: ChainRow) -> dict[str, Any]:
-    return {
-        "orgId": row.org_id,
-        "entityType": row.entity_type,
-        "entityId": row.entity_id,
-        "requestId": row.request_id,
-        "updatedBy": row.updated_by,
-        "till": _read(row.till),
-        "store": _read(row.store),
-        "userContext": _read(row.user_context),
-        "victimDetails": _read(row.victim_details),
-        "survivorDetails": _read(row.survivor_details),
-        "source": row.source,
-        "updatedByMode": row.updated_by_mode,
-        "autoUpdateTime": row.auto_update_time,
-        "createdOn": row.created_on,
-        "events": _read(row.events),
-    }
+def row_fields(row: AuditRow) -> dict[str, Any]:
+    """What the chain hashes of an entry read back (JSON columns as their text)."""
+    return _hashed(row, _read)
 
 
 def link(session: Session, entries: Sequence[AuditEntry]) -> None:
@@ -128,11 +114,6 @@ def link(session: Session, entries: Sequence[AuditEntry]) -> None:
             entry.prev_hash = head
             head = entry.row_hash = entry_hash(_entry_fields(entry), seq, head)
         repo.set_head(org_id, seq, head, now)
-
-
-def chain_head(reader: Rows, org_id: int) -> ChainHead | None:
-    found = reader.rows(*chain_head_query(org_id))
-    return ChainHead(*found[0]) if found else None
 
 
 # -- verification -------------------------------------------------------------------
@@ -189,13 +170,8 @@ class OrgReport:
         }
 
 
-def count_links(reader: Rows, org_id: int, from_ms: int | None = None) -> int:
-    found = reader.rows(*chain_count_query(org_id, from_ms))
-    return int(found[0][0]) if found else 0
-
-
 def verify_org(
-    reader: Rows,
+    reads: AuditReads,
     org_id: int,
     *,
     from_ms: int | None = None,
@@ -207,18 +183,12 @@ def verify_org(
     With ``from_ms``, the walk starts at the first entry written from then, taking its
     ``prev_hash`` on trust."""
     report = OrgReport(org_id)
-    head = chain_head(reader, org_id)
+    head = reads.chain_head(org_id)
     pruned_seq = head.pruned_seq if head else 0
     expect_seq, expect_prev = pruned_seq + 1, head.pruned_hash if head else GENESIS
     trust_first = from_ms is not None
-    after = pruned_seq
     last_seq, last_hash = pruned_seq, expect_prev
-    while True:
-        rows = [
-            ChainRow(*r) for r in reader.rows(*chain_batch_query(org_id, after, batch, from_ms))
-        ]
-        if not rows:
-            break
+    for rows in reads.links(org_id, after_seq=pruned_seq, from_ms=from_ms, batch=batch):
         for row in rows:
             seq, prev = int(row.seq or 0), row.prev_hash or ""
             report.checked += 1
@@ -231,7 +201,7 @@ def verify_org(
                 report.problems.append(
                     Problem(
                         "deleted",
-                        row.id,
+                        row.entry.id,
                         seq,
                         f"{missing} entr{'y' if missing == 1 else 'ies'} before it "
                         f"(seq {expect_seq}"
@@ -244,19 +214,19 @@ def verify_org(
                 report.problems.append(
                     Problem(
                         "inserted",
-                        row.id,
+                        row.entry.id,
                         seq,
                         "its prev_hash is not the hash of the entry before it "
                         "(inserted or re-linked out of band)",
                     )
                 )
                 good = False
-            computed = entry_hash(row_fields(row), seq, prev)
+            computed = entry_hash(row_fields(row.entry), seq, prev)
             if computed != row.row_hash:
                 report.problems.append(
                     Problem(
                         "edited",
-                        row.id,
+                        row.entry.id,
                         seq,
                         "its content does not match its hash (changed after it was written)",
                     )
@@ -267,7 +237,6 @@ def verify_org(
             # Carry on from what the stored row claims, so one bad entry is reported once.
             expect_seq, expect_prev = seq + 1, row.row_hash or computed
             last_seq, last_hash = seq, row.row_hash or computed
-        after = rows[-1].seq or after
         if progress is not None:
             progress(len(rows))
     if head is not None:
@@ -292,16 +261,16 @@ def verify_org(
                     "entries were added out of band",
                 )
             )
-    total, late, first_late = reader.rows(*unchained_query(org_id))[0]
-    report.unchained = int(total or 0) - int(late or 0)
+    total, late, first_late = reads.unchained(org_id)
+    report.unchained = total - late
     if late:
         report.problems.insert(
             0,
             Problem(
                 "inserted",
-                int(first_late),
+                first_late,
                 None,
-                f"{int(late)} entr{'y has' if int(late) == 1 else 'ies have'} no link although "
+                f"{late} entr{'y has' if late == 1 else 'ies have'} no link although "
                 "written after the chain started (inserted outside eventrail)",
             ),
         )
@@ -310,10 +279,10 @@ def verify_org(
 
 
 def verify(
-    reader: Rows,
+    reads: AuditReads,
     org_ids: Iterable[int],
     *,
     from_ms: int | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> list[OrgReport]:
-    return [verify_org(reader, org_id, from_ms=from_ms, progress=progress) for org_id in org_ids]
+    return [verify_org(reads, org_id, from_ms=from_ms, progress=progress) for org_id in org_ids]

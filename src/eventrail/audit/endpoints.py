@@ -9,10 +9,10 @@ import copy
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 
 from eventrail.audit import chain, service
-from eventrail.audit.repository import AuditQuery, AuditReads
+from eventrail.audit.repository import AuditExport, AuditQuery, AuditReads
 from eventrail.audit.schemas import ChainHeadOut
 from eventrail.deps import CurrentCaller
 from eventrail.errors import BadRequest
@@ -79,19 +79,20 @@ AUDITS_EXPORT_PARAMS = (
 )
 
 
+def _dates(q: dict[str, Any], timezone: str) -> tuple[int | None, int | None]:
+    """The startDate and endDate of a read or an export (``AUDITS_DATES``) in ms."""
+    return parse_date_range(
+        q["startDate"], q["endDate"], start_name="startDate", end_name="endDate", tz=zone(timezone)
+    )
+
+
 def routes(ctx: LaneContext) -> list[Route]:
     reads = ctx.reads.using(AuditReads)
 
     async def audits(request: FastRequest) -> FastResponse:
         caller = await ctx.caller(request, AUDITS)
         q = AUDITS_PARAMS.parse(request.query)
-        start_ms, end_ms = parse_date_range(
-            q["startDate"],
-            q["endDate"],
-            start_name="startDate",
-            end_name="endDate",
-            tz=zone(caller.org_timezone),
-        )
+        start_ms, end_ms = _dates(q, caller.org_timezone)
         f = AUDITS_FILTERS.parse(request.query)
         limit: int = q["limit"]
         kinds: tuple[str, ...] = f["referenceType"] or ()
@@ -128,15 +129,6 @@ def routes(ctx: LaneContext) -> list[Route]:
 router = APIRouter(prefix="/api_gateway/v2/audits", tags=["audit"])
 
 
-def _cursor(text: str | None) -> tuple[int, int] | None:
-    if text is None:
-        return None
-    time_part, _, id_part = text.partition(".")
-    if not (time_part.isdigit() and id_part.isdigit()):
-        raise BadRequest("Invalid value for query parameter 'after': the cursor of an exported row")
-    return int(time_part), int(id_part)
-
-
 @router.get(
     "/export",
     summary="Extension: every audit entry the filters match (an entity's, or the org's "
@@ -156,15 +148,9 @@ async def export_audits(request: Request, caller: CurrentCaller) -> Response:
                     "(give entityType and entityId, or neither for the whole org)"
                 )
         entity = (q["entityType"], q["entityId"])
-    start_ms, end_ms = parse_date_range(
-        q["startDate"],
-        q["endDate"],
-        start_name="startDate",
-        end_name="endDate",
-        tz=zone(caller.org_timezone),
-    )
-    after = _cursor(q["after"])
-    x = service.AuditExport(
+    start_ms, end_ms = _dates(q, caller.org_timezone)
+    after = exports.after_param(q["after"])
+    x = AuditExport(
         caller.org_id,
         entity,
         start_ms=start_ms,
@@ -174,18 +160,15 @@ async def export_audits(request: Request, caller: CurrentCaller) -> Response:
         reference_value=q["referenceValue"],
         include_user_context=q["includeUserContext"],
     )
-    route: ReadRoute = request.app.state.reads
-    pool = route.dedicated(
-        request.headers.get(READ_FROM), sqlite_cache_kib=exports.EXPORT_CACHE_KIB
-    )
-    batches = service.export_audits(
-        AuditReads(pool), x, mask=caller.masks_psi, after=after, batch=exports.BATCH_ROWS
-    )
-    encoder = exports.Encoder(q["format"], service.AUDIT_EXPORT_COLUMNS)
-    return StreamingResponse(
-        exports.stream(batches, encoder, pool.close),
-        media_type=encoder.media_type,
-        headers={"content-disposition": f'attachment; filename="audits.{q["format"]}"'},
+    return exports.response(
+        request.app.state.reads,
+        request.headers.get(READ_FROM),
+        lambda pool: service.export_audits(
+            AuditReads(pool), x, mask=caller.masks_psi, after=after, batch=exports.BATCH_ROWS
+        ),
+        fmt=q["format"],
+        columns=service.AUDIT_EXPORT_COLUMNS,
+        filename="audits",
     )
 
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, cast
 
@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from eventrail.kit.fastdb import ReadPool
+from eventrail.kit.keyset import Keyset
 from eventrail.models import AuditEntry, AuditRef
 
 
@@ -30,6 +31,21 @@ class AuditQuery:
     descending: bool = True
     limit: int = 10
     offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class AuditExport:
+    """What an export holds: an entity's entries (as the audits read filters them),
+    or with ``entity`` None every entry of the org in the date range."""
+
+    org_id: int
+    entity: tuple[str, int] | None
+    start_ms: int | None = None
+    end_ms: int | None = None
+    source: str | None = None
+    reference_type: str | None = None
+    reference_value: str | None = None
+    include_user_context: bool = False
 
 
 _ENTRIES = cast(sa.Table, AuditEntry.__table__)
@@ -89,7 +105,8 @@ class AuditRow(NamedTuple):
     events: str
 
 
-_COLUMNS = ", ".join(f"e.{name}" for name in AuditRow._fields)
+_ENTRY_COLUMNS = [f"e.{name}" for name in AuditRow._fields]
+_COLUMNS = ", ".join(_ENTRY_COLUMNS)
 
 
 def counts_matches(q: AuditQuery) -> bool:
@@ -174,50 +191,30 @@ def _filters(
     return where
 
 
-def audit_export_query(
-    *,
-    org_id: int,
-    entity: tuple[str, int] | None,
-    start_ms: int | None,
-    end_ms: int | None,
-    source: str | None,
-    reference_type: str | None,
-    reference_value: str | None,
-    after: tuple[int, int] | None,
-    limit: int,
-) -> tuple[str, dict[str, Any]]:
-    """One keyset batch of the audits export: oldest first by ``(created_on, id)``
-    (an index of an entity's entries, or of the org's), after ``after``."""
-    params: dict[str, Any] = {"limit": limit}
+def audit_export_keyset(x: AuditExport) -> Keyset:
+    """The audits export: oldest first by ``(created_on, id)`` (an index of an entity's
+    entries, or of the org's); the rows are ``_LINK_COLUMNS``."""
+    params: dict[str, Any] = {}
     where = _filters(
         params,
         "e",
-        org_id=org_id,
-        entity=entity,
-        start_ms=start_ms,
-        end_ms=end_ms,
-        source=source,
-        reference_type=reference_type,
-        reference_value=reference_value,
+        org_id=x.org_id,
+        entity=x.entity,
+        start_ms=x.start_ms,
+        end_ms=x.end_ms,
+        source=x.source,
+        reference_type=x.reference_type,
+        reference_value=x.reference_value,
         by_kind=False,
     )
     # created_on >= auto_update_time (an entry is written after its change) and less
     # than a day after it: bounds on created_on let the org-wide export read a range
     # of ix_audit_entries_org_created_on instead of the org's whole trail.
-    if start_ms is not None:
+    if x.start_ms is not None:
         where.append("e.created_on >= :start_ms")
-    if end_ms is not None:
+    if x.end_ms is not None:
         where.append("e.created_on <= :end_ms + 86400000")
-    if after is not None:
-        where.append(
-            "(e.created_on > :after_time OR (e.created_on = :after_time AND e.id > :after_id))"
-        )
-        params.update(after_time=after[0], after_id=after[1])
-    sql = (
-        f"SELECT {_COLUMNS}, e.seq, e.prev_hash, e.row_hash FROM audit_entries e "
-        f"WHERE {' AND '.join(where)} ORDER BY e.created_on, e.id LIMIT :limit"
-    )
-    return sql, params
+    return Keyset(_LINK_COLUMNS, "audit_entries e", ("e.created_on", "e.id"), where, params)
 
 
 def audit_queries(q: AuditQuery) -> tuple[str, str, dict[str, Any]]:
@@ -299,39 +296,49 @@ class AuditReads:
             return await self.pool.off_loop(self.page, q)
         return self.page(q)
 
-    def export_batch(
-        self,
-        *,
-        org_id: int,
-        entity: tuple[str, int] | None,
-        start_ms: int | None,
-        end_ms: int | None,
-        source: str | None,
-        reference_type: str | None,
-        reference_value: str | None,
-        after: tuple[int, int] | None,
-        limit: int,
-    ) -> list[tuple[AuditRow, int | None, str | None, str | None]]:
-        """One keyset batch of the export: (entry, seq, prev_hash, row_hash)."""
-        sql, params = audit_export_query(
-            org_id=org_id,
-            entity=entity,
-            start_ms=start_ms,
-            end_ms=end_ms,
-            source=source,
-            reference_type=reference_type,
-            reference_value=reference_value,
-            after=after,
-            limit=limit,
-        )
-        return [
-            (AuditRow(*row[:-3]), row[-3], row[-2], row[-1]) for row in self.pool.rows(sql, params)
-        ]
+    def export(
+        self, x: AuditExport, *, after: tuple[int, int] | None, batch: int
+    ) -> Iterator[list[ChainRow]]:
+        """The export, a keyset batch at a time after the key ``after`` (``(created_on,
+        id)``): each entry with its link."""
+        keyset = audit_export_keyset(x)
+        for rows in keyset.batches(self.pool.rows, after=after, size=batch):
+            yield _links(rows)
 
+    # -- the hash chain's verification (audit/chain.py, ``eventrail audit verify``) -----
     def chain_head(self, org_id: int) -> ChainHead | None:
         """The org's chain head (``audit_chain_heads``), None before its first entry."""
         found = self.pool.one(*chain_head_query(org_id))
         return None if found is None else ChainHead(*found)
+
+    def chained_orgs(self) -> list[int]:
+        """Every org that has a chain, or entries (hashed or not), in id order."""
+        return [int(row[0]) for row in self.pool.rows(*chained_orgs_query())]
+
+    def count_links(self, org_id: int, from_ms: int | None = None) -> int:
+        """How many of the org's entries are linked (written from ``from_ms``)."""
+        found = self.pool.one(*chain_count_query(org_id, from_ms))
+        return int(found[0]) if found else 0
+
+    def links(
+        self, org_id: int, *, after_seq: int, from_ms: int | None = None, batch: int
+    ) -> Iterator[list[ChainRow]]:
+        """The org's links after ``after_seq`` (written from ``from_ms``), in chain
+        order, a keyset batch at a time."""
+        keyset = chain_keyset(org_id, from_ms)
+        for rows in keyset.batches(self.pool.rows, after=(after_seq,), size=batch):
+            yield _links(rows)
+
+    def unchained(self, org_id: int) -> tuple[int, int, int | None]:
+        """(entries without a link, how many of them came after the org's first linked
+        entry, the first of those): see ``unchained_query``."""
+        found = self.pool.one(*unchained_query(org_id))
+        total, late, first_late = found if found is not None else (0, 0, None)
+        return (
+            int(total or 0),
+            int(late or 0),
+            None if first_late is None else int(first_late),
+        )
 
 
 # -- the hash chain's SQL (audit/chain.py) ----------------------------------------------
@@ -383,30 +390,20 @@ class ChainHead(NamedTuple):
 
 
 class ChainRow(NamedTuple):
-    """An entry as the chain hashes it (JSON columns as text)."""
+    """An entry with its link of the hash chain (None on entries written before it)."""
 
-    id: int
-    org_id: int
-    entity_type: str
-    entity_id: int
-    request_id: str
-    updated_by: int
-    till: str | None
-    store: str | None
-    user_context: str | None
-    victim_details: str | None
-    survivor_details: str | None
-    source: str | None
-    updated_by_mode: str
-    auto_update_time: int
-    created_on: int
-    events: str
+    entry: AuditRow
     seq: int | None
     prev_hash: str | None
     row_hash: str | None
 
 
-_CHAIN_COLUMNS = ", ".join(ChainRow._fields)
+_LINK_COLUMNS = [*_ENTRY_COLUMNS, "e.seq", "e.prev_hash", "e.row_hash"]
+
+
+def _links(rows: list[tuple[Any, ...]]) -> list[ChainRow]:
+    """Rows of ``_LINK_COLUMNS`` as ``ChainRow``s."""
+    return [ChainRow(AuditRow(*row[:-3]), row[-3], row[-2], row[-1]) for row in rows]
 
 
 def chain_head_query(org_id: int) -> tuple[str, dict[str, Any]]:
@@ -425,21 +422,15 @@ def chained_orgs_query() -> tuple[str, dict[str, Any]]:
     )
 
 
-def chain_batch_query(
-    org_id: int, after_seq: int, limit: int, from_ms: int | None = None
-) -> tuple[str, dict[str, Any]]:
-    """The next ``limit`` links of an org after ``after_seq``, in chain order
-    (index ``uq_audit_entries_org_seq``)."""
-    params: dict[str, Any] = {"org_id": org_id, "after": after_seq, "limit": limit}
-    since = ""
+def chain_keyset(org_id: int, from_ms: int | None = None) -> Keyset:
+    """An org's links in chain order (index ``uq_audit_entries_org_seq``), those written
+    from ``from_ms``; the rows are ``_LINK_COLUMNS``."""
+    params: dict[str, Any] = {"org_id": org_id}
+    where = ["e.org_id = :org_id"]
     if from_ms is not None:
-        since = " AND created_on >= :from_ms"
+        where.append("e.created_on >= :from_ms")
         params["from_ms"] = from_ms
-    sql = (
-        f"SELECT {_CHAIN_COLUMNS} FROM audit_entries WHERE org_id = :org_id "
-        f"AND seq > :after{since} ORDER BY seq LIMIT :limit"
-    )
-    return sql, params
+    return Keyset(_LINK_COLUMNS, "audit_entries e", ("e.seq",), where, params)
 
 
 def chain_count_query(org_id: int, from_ms: int | None = None) -> tuple[str, dict[str, Any]]:

@@ -21,9 +21,16 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
 from eventrail.audit import chain
-from eventrail.audit.repository import AuditQuery, AuditReads, AuditRepository, AuditRow
+from eventrail.audit.repository import (
+    AuditExport,
+    AuditQuery,
+    AuditReads,
+    AuditRepository,
+    AuditRow,
+)
 from eventrail.audit.schemas import AuditEntryOut
 from eventrail.kit.dates import now_ms
+from eventrail.kit.keyset import cursor_text
 from eventrail.models import AuditEntry, AuditRef
 
 NA = "NA"
@@ -386,21 +393,6 @@ AUDIT_EXPORT_COLUMNS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class AuditExport:
-    """What an export holds: an entity's entries (as the audits read filters them),
-    or with ``entity`` None every entry of the org in the date range."""
-
-    org_id: int
-    entity: tuple[str, int] | None
-    start_ms: int | None = None
-    end_ms: int | None = None
-    source: str | None = None
-    reference_type: str | None = None
-    reference_value: str | None = None
-    include_user_context: bool = False
-
-
 def export_audits(
     reads: AuditReads,
     x: AuditExport,
@@ -411,20 +403,7 @@ def export_audits(
 ) -> Iterator[list[dict[str, Any]]]:
     """The entries, oldest first, a keyset batch at a time; each with its link of the
     hash chain (``seq``, ``prevHash``, ``hash``: null on entries written before it)."""
-    while True:
-        rows = reads.export_batch(
-            org_id=x.org_id,
-            entity=x.entity,
-            start_ms=x.start_ms,
-            end_ms=x.end_ms,
-            source=x.source,
-            reference_type=x.reference_type,
-            reference_value=x.reference_value,
-            after=after,
-            limit=batch,
-        )
-        if not rows:
-            return
+    for rows in reads.export(x, after=after, batch=batch):
         out = []
         for entry, seq, prev_hash, row_hash in rows:
             view = render_entry(
@@ -435,8 +414,6 @@ def export_audits(
                 reference_value=x.reference_value,
             )
             view["seq"], view["prevHash"], view["hash"] = seq, prev_hash, row_hash
-            view["cursor"] = f"{entry.created_on}.{entry.id}"
+            view["cursor"] = cursor_text((entry.created_on, entry.id))
             out.append(view)
         yield out
-        last = rows[-1][0]
-        after = (last.created_on, last.id)

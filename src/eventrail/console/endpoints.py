@@ -324,13 +324,7 @@ async def sign_in(request: Request) -> Response:
 async def sign_out(request: Request, console: ConsoleCaller) -> Response:
     form = await _form(request)
     if not _same_origin(request) or not csrf_ok(console[1].csrf, form.get("csrf")):
-        return render(
-            request,
-            "message.html",
-            {"title": "Refused", "message": "The form expired or came from elsewhere"},
-            status_code=403,
-            console=console,
-        )
+        return _refused(request, console)
     response = _redirect("/console/sign-in")
     response.delete_cookie(SESSION_COOKIE, path=COOKIE_PATH)
     return response
@@ -458,14 +452,29 @@ def event_page(request: Request, log_id: str, console: ConsoleCaller) -> Respons
     return _event_page(request, console, entry)
 
 
-def _refused(request: Request, console: tuple[Caller, ConsoleSession]) -> Response:
+def _message(
+    request: Request,
+    title: str,
+    message: str,
+    status_code: int,
+    console: tuple[Caller, ConsoleSession] | None = None,
+) -> Response:
+    """The page of one message (a refusal, nothing found, a rate limit)."""
     return render(
         request,
         "message.html",
-        {"title": "Refused", "message": "The form expired or came from elsewhere"},
-        status_code=403,
+        {"title": title, "message": message},
+        status_code=status_code,
         console=console,
     )
+
+
+def _refused(request: Request, console: tuple[Caller, ConsoleSession]) -> Response:
+    return _message(request, "Refused", "The form expired or came from elsewhere", 403, console)
+
+
+def _not_found(request: Request, console: tuple[Caller, ConsoleSession]) -> Response:
+    return _message(request, "Not found", "Nothing with that id in this org.", 404, console)
 
 
 @router.post("/events/{log_id}/replay")
@@ -507,16 +516,6 @@ async def replay_event(request: Request, log_id: str, console: ConsoleCaller) ->
     )
     return await anyio.to_thread.run_sync(
         partial(_event_page, request, console, entry, replay=answer["results"][0])
-    )
-
-
-def _not_found(request: Request, console: tuple[Caller, ConsoleSession]) -> Response:
-    return render(
-        request,
-        "message.html",
-        {"title": "Not found", "message": "Nothing with that id in this org."},
-        status_code=404,
-        console=console,
     )
 
 
@@ -746,12 +745,7 @@ def install(api: FastAPI) -> None:
         return response
 
     async def too_many(request: Request, exc: Exception) -> Response:
-        response = render(
-            request,
-            "message.html",
-            {"title": "Too many requests", "message": "Rate limit exceeded: wait a minute"},
-            status_code=429,
-        )
+        response = _message(request, "Too many requests", "Rate limit exceeded: wait a minute", 429)
         if isinstance(exc, TooManyRequests):
             response.headers.update(exc.headers)
         return response

@@ -473,9 +473,9 @@ def deliveries_page(
         before=_delivery_cursor(cursor),
     )
     with db.transaction(write=False) as session:
-        rows = list(notifications.search_deliveries(session, query))
+        rows = list(notifications.deliveries(session, query))
         shown = rows[:limit]
-        views = notifications.delivery_views(session, caller.org_id, shown, caller.org_timezone)
+        views = notifications.delivery_views(session, caller, shown)
     next_cursor = None
     if len(rows) > limit:
         last = shown[-1]
@@ -493,7 +493,7 @@ def delivery_page(db: Database, caller: Caller, delivery_id: str) -> dict[str, A
         raise DeliveryNotFound()
     with db.transaction(write=False) as session:
         row = notifications.get_delivery(session, caller.org_id, delivery_id)
-        [view] = notifications.delivery_views(session, caller.org_id, [row], caller.org_timezone)
+        [view] = notifications.delivery_views(session, caller, [row])
         names = _webhook_names(session, caller.org_id)
         payload = notifications.payload_view(row, mask=caller.masks_psi)
         return {
@@ -509,4 +509,4 @@ def redeliver(db: Database, caller: Caller, delivery_id: str) -> None:
     if len(delivery_id) > _DELIVERY_ID:
         raise DeliveryNotFound()
     with db.transaction(write=True) as session:
-        notifications.redeliver(session, caller.org_id, delivery_id)
+        notifications.redeliver(session, caller, delivery_id)

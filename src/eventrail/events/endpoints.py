@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel
 
-from eventrail.deps import ADMIN_ONLY, AdminCaller, CurrentCaller, Session
+from eventrail.deps import AdminCaller, CurrentCaller, Session, answers
 from eventrail.events import service
 from eventrail.events.schemas import (
     AdapterMappingIn,
@@ -34,14 +33,6 @@ router = APIRouter(prefix="/v2/events", tags=["event definitions and webhooks"])
 _OK: dict[str, Any] = {"warnings": [], "errors": []}
 
 
-def _answers(model: type[BaseModel], admin_only: bool = False) -> dict[str, Any]:
-    """The route's documented answer (the handlers return plain dicts, sent as they are)."""
-    responses: dict[int | str, dict[str, Any]] = {200: {"model": model}}
-    if admin_only:
-        responses.update(ADMIN_ONLY)
-    return {"response_model": None, "responses": responses}
-
-
 def _envelope(data: list[dict[str, Any]]) -> dict[str, Any]:
     return {"data": data, "warnings": [], "errors": []}
 
@@ -51,7 +42,7 @@ def public_base_url(request: Request) -> str:
     return configured or str(request.base_url).rstrip("/")
 
 
-@router.post("", summary="Create a custom event", **_answers(EventCreated, admin_only=True))
+@router.post("", summary="Create a custom event", **answers(EventCreated, admin_only=True))
 def create_event(body: EventDefinitionIn, caller: AdminCaller, session: Session) -> Any:
     definition = service.create_definition(session, caller.org_id, body)
     return {**_OK, "eventId": definition.event_id}
@@ -60,7 +51,7 @@ def create_event(body: EventDefinitionIn, caller: AdminCaller, session: Session)
 @router.put(
     "",
     summary="Replace a custom event's definition (fields left out are removed)",
-    **_answers(Done, admin_only=True),
+    **answers(Done, admin_only=True),
 )
 def update_event(body: EventDefinitionIn, caller: AdminCaller, session: Session) -> Any:
     service.update_definition(session, caller.org_id, body)
@@ -76,7 +67,7 @@ def _views(session: Session, org_id: int, name: str | None) -> list[dict[str, An
     ]
 
 
-@router.get("", summary="The org's events, or one by eventName", **_answers(DefinitionList))
+@router.get("", summary="The org's events, or one by eventName", **answers(DefinitionList))
 def list_events(
     caller: CurrentCaller,
     session: Session,
@@ -85,7 +76,7 @@ def list_events(
     return _envelope(_views(session, caller.org_id, event_name))
 
 
-@router.get("/meta", summary="One event's definition", **_answers(DefinitionList))
+@router.get("/meta", summary="One event's definition", **answers(DefinitionList))
 def event_meta(
     caller: CurrentCaller,
     session: Session,
@@ -95,9 +86,7 @@ def event_meta(
     return _envelope(_views(session, caller.org_id, event_name))
 
 
-@router.put(
-    "/disable", summary="Disable an event (irreversible)", **_answers(Done, admin_only=True)
-)
+@router.put("/disable", summary="Disable an event (irreversible)", **answers(Done, admin_only=True))
 def disable_event(
     caller: AdminCaller,
     session: Session,
@@ -110,7 +99,7 @@ def disable_event(
 @router.post(
     "/webhook",
     summary="Create a webhook (one per transformer)",
-    **_answers(WebhookCreated, admin_only=True),
+    **answers(WebhookCreated, admin_only=True),
 )
 def create_webhook(body: WebhookIn, caller: AdminCaller, session: Session, request: Request) -> Any:
     webhook, till = service.create_webhook(session, caller.org_id, body)
@@ -121,14 +110,14 @@ def create_webhook(body: WebhookIn, caller: AdminCaller, session: Session, reque
 @router.put(
     "/webhook",
     summary="Change a webhook (named by webHookUri or webHookId)",
-    **_answers(Done, admin_only=True),
+    **answers(Done, admin_only=True),
 )
 def update_webhook(body: WebhookIn, caller: AdminCaller, session: Session) -> Any:
     service.update_webhook(session, caller.org_id, body)
     return dict(_OK)
 
 
-@router.get("/webhooks", summary="The org's webhooks", **_answers(WebhookList))
+@router.get("/webhooks", summary="The org's webhooks", **answers(WebhookList))
 def list_webhooks(caller: CurrentCaller, session: Session, request: Request) -> Any:
     base = public_base_url(request)
     return _envelope(
@@ -139,7 +128,7 @@ def list_webhooks(caller: CurrentCaller, session: Session, request: Request) -> 
     )
 
 
-@router.put("/webhook/disable", summary="Disable a webhook", **_answers(Done, admin_only=True))
+@router.put("/webhook/disable", summary="Disable a webhook", **answers(Done, admin_only=True))
 def disable_webhook(body: WebhookRef, caller: AdminCaller, session: Session) -> Any:
     service.disable_webhook(session, caller.org_id, body.web_hook_id)
     return dict(_OK)
@@ -148,14 +137,14 @@ def disable_webhook(body: WebhookRef, caller: AdminCaller, session: Session) -> 
 @router.post(
     "/adapter_mapping",
     summary="Map a transformer's foreign payloads to events",
-    **_answers(Done, admin_only=True),
+    **answers(Done, admin_only=True),
 )
 def set_adapter_mapping(body: AdapterMappingIn, caller: AdminCaller, session: Session) -> Any:
     service.set_mapping(session, caller.org_id, body)
     return dict(_OK)
 
 
-@router.get("/adapter_mapping", summary="The org's transformer mappings", **_answers(MappingList))
+@router.get("/adapter_mapping", summary="The org's transformer mappings", **answers(MappingList))
 def list_adapter_mappings(caller: CurrentCaller, session: Session) -> Any:
     return _envelope(
         [service.mapping_view(m) for m in service.list_mappings(session, caller.org_id)]
@@ -166,7 +155,7 @@ def list_adapter_mappings(caller: CurrentCaller, session: Session) -> Any:
 @router.get(
     "/meta_fields",
     summary="The field types, with the attributes each takes (the validator's own rules)",
-    **_answers(MetaFieldsList),
+    **answers(MetaFieldsList),
 )
 def meta_fields(caller: CurrentCaller) -> Any:
     return _envelope(service.meta_fields())
@@ -175,7 +164,7 @@ def meta_fields(caller: CurrentCaller) -> Any:
 @router.get(
     "/adapters_meta",
     summary="The transformers (built in and the org's own), with the org's mappings",
-    **_answers(AdaptersList),
+    **answers(AdaptersList),
 )
 def adapters_meta(caller: CurrentCaller, session: Session) -> Any:
     return _envelope(service.adapters_meta(session, caller.org_id))
@@ -184,7 +173,7 @@ def adapters_meta(caller: CurrentCaller, session: Session) -> Any:
 @router.get(
     "/standard_events_meta",
     summary="The standard events library, and which of them the org has enabled",
-    **_answers(StandardEventsList),
+    **answers(StandardEventsList),
 )
 def standard_events_meta(caller: CurrentCaller, session: Session) -> Any:
     return _envelope(service.standard_events_meta(session, caller.org_id))
@@ -193,7 +182,7 @@ def standard_events_meta(caller: CurrentCaller, session: Session) -> Any:
 @router.post(
     "/standard_events/enable",
     summary="Enable a standard event: define it in the org as the library has it",
-    **_answers(Done, admin_only=True),
+    **answers(Done, admin_only=True),
 )
 def enable_standard_event(
     caller: AdminCaller,

@@ -1,10 +1,11 @@
 """Streamed exports: rows encoded as NDJSON or CSV, a batch at a time.
 
-An export reads its rows in keyset batches (each a short query: no transaction
-held open for the length of the download) from a generator of batches, encodes
-each batch and hands the bytes on, so memory stays that of one batch whatever
-the size of the export. Every row ends with a ``cursor``: passed back as
-``after``, the export continues after that row.
+An export reads its rows in keyset batches (``kit/keyset.Keyset``: each a short
+query, no transaction held open for the length of the download) from a generator
+of batches, encodes each batch and hands the bytes on, so memory stays that of
+one batch whatever the size of the export. Every row ends with a ``cursor`` (its
+key, ``keyset.cursor_text``): passed back as ``after``, the export continues
+after that row.
 
 NDJSON (``application/x-ndjson``): one JSON object per line, and a last line
 ``{"_export": {"rows": N, "complete": true}}`` so that a download cut short
@@ -20,10 +21,16 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import orjson
+from starlette.responses import StreamingResponse
+
+from eventrail.kit.keyset import cursor_param, parse_cursor
+
+if TYPE_CHECKING:
+    from eventrail.kit.fastdb import ReadPool, ReadRoute
 
 FORMATS = ("ndjson", "csv")
 MEDIA_TYPES = {"ndjson": "application/x-ndjson", "csv": "text/csv; charset=utf-8; header=present"}
@@ -108,6 +115,34 @@ async def stream(
         await anyio.to_thread.run_sync(close)
 
 
+def response(
+    route: ReadRoute,
+    read_from: str | None,
+    read: Callable[[ReadPool], Batches],
+    *,
+    fmt: str,
+    columns: Sequence[str],
+    filename: str,
+) -> StreamingResponse:
+    """An export's answer: ``read``'s batches (a generator, read as the download goes)
+    on a connection of its own to the database ``read_from`` picks, closed when the
+    stream ends, so that a long export does not queue the process's other reads
+    behind it; sent as ``filename``.<format>."""
+    pool = route.dedicated(read_from, sqlite_cache_kib=EXPORT_CACHE_KIB)
+    encoder = Encoder(fmt, columns)
+    return StreamingResponse(
+        stream(read(pool), encoder, pool.close),
+        media_type=encoder.media_type,
+        headers={"content-disposition": f'attachment; filename="{filename}.{fmt}"'},
+    )
+
+
+def after_param(text: str | None) -> tuple[int, int] | None:
+    """An export's ``after`` (None: from the first row): the ``cursor`` of the last row
+    received, or a 400 naming the parameter."""
+    return cursor_param(text, "query parameter 'after'", "the cursor of an exported row")
+
+
 def export_params() -> Any:
     """The parameters every export adds to its read's filters."""
     from eventrail.kit.params import Choice, Params, Str
@@ -143,11 +178,6 @@ class ResumePoint:
         self.complete = complete
 
 
-def _parse_cursor(text: str) -> tuple[int, int] | None:
-    left, _, right = text.partition(".")
-    return (int(left), int(right)) if left.isdigit() and right.isdigit() else None
-
-
 def resume_point(path: Any, fmt: str) -> ResumePoint:
     """Read the file once, a line at a time (constant memory)."""
     after: tuple[int, int] | None = None
@@ -168,7 +198,7 @@ def resume_point(path: Any, fmt: str) -> ResumePoint:
                     complete = True
                     size = pos
                     break
-                found = _parse_cursor(str(row.get("cursor", ""))) if isinstance(row, dict) else None
+                found = parse_cursor(str(row.get("cursor", ""))) if isinstance(row, dict) else None
                 if found is None:
                     break
                 after, size = found, pos
@@ -193,7 +223,7 @@ def resume_point(path: Any, fmt: str) -> ResumePoint:
         for record in reader:
             if len(record) != len(header) or not ended:
                 break
-            found = _parse_cursor(record[-1])
+            found = parse_cursor(record[-1])
             if found is None:
                 break
             after, size = found, consumed

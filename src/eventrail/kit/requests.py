@@ -132,14 +132,19 @@ def _refuse_undecodable(raw: bytes) -> None:
     raise BadRequest("Request query is not valid UTF-8")
 
 
+def _declared_over(content_length: str | bytes | None, limit: int) -> bool:
+    """Whether a Content-Length declares more than ``limit`` bytes (or is not a number)."""
+    return content_length is not None and (
+        not content_length.isdigit()
+        or len(content_length) > 12  # int() of a huge number costs; nothing that long fits
+        or int(content_length) > limit
+    )
+
+
 def check_declared_length(content_length: str | bytes | None) -> None:
     """413 for a Content-Length over MAX_BODY_BYTES (or not a number), before any
     of the body is read."""
-    if content_length is not None and (
-        not content_length.isdigit()
-        or len(content_length) > 12  # int() of a huge number costs; nothing that long fits
-        or int(content_length) > MAX_BODY_BYTES
-    ):
+    if _declared_over(content_length, MAX_BODY_BYTES):
         raise PayloadTooLarge()
 
 
@@ -177,9 +182,7 @@ async def read_prefix(
     buffer (64 KiB) and drops the rest after the answer. A client gone away counts
     as the end of what it sent.
     """
-    declared_longer = content_length is not None and (
-        not content_length.isdigit() or len(content_length) > 12 or int(content_length) > limit
-    )
+    declared_longer = _declared_over(content_length, limit)
     chunks: list[bytes] = []
     size = 0
     more = True

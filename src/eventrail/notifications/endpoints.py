@@ -12,14 +12,13 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from eventrail.deps import ADMIN_ONLY, AdminCaller, CurrentCaller, Session
+from eventrail.deps import AdminCaller, CurrentCaller, Session, answers
 from eventrail.kit.dates import parse_date_param, zone
 from eventrail.kit.schemas import QUERY_INT
 from eventrail.notifications import names, service
 from eventrail.notifications.exceptions import InvalidField
-from eventrail.notifications.repository import LogFilter
 from eventrail.notifications.schemas import (
     DeliveryAnswer,
     DeliveryListAnswer,
@@ -34,18 +33,7 @@ WebhookId = Annotated[str, Path(alias="webHookId", min_length=1, max_length=24)]
 EventLogId = Annotated[str, Path(alias="eventLogId", min_length=1, max_length=36)]
 
 
-def _answers(model: type[BaseModel], admin_only: bool = False) -> dict[str, Any]:
-    responses: dict[int | str, dict[str, Any]] = {200: {"model": model}}
-    if admin_only:
-        responses.update(ADMIN_ONLY)
-    return {"response_model": None, "responses": responses}
-
-
-def _one(data: dict[str, Any]) -> dict[str, Any]:
-    return {"data": data, "errors": None, "warnings": None}
-
-
-def _many(data: list[dict[str, Any]]) -> dict[str, Any]:
+def _envelope(data: dict[str, Any] | list[dict[str, Any]]) -> dict[str, Any]:
     return {"data": data, "errors": None, "warnings": None}
 
 
@@ -84,16 +72,16 @@ NoRepeatedHeader = Depends(_no_repeated_header)
     "/webHooks",
     summary="Add a notification webhook (its signing secret is shown in this answer only)",
     dependencies=[NoRepeatedHeader],
-    **_answers(WebhookAnswer, admin_only=True),
+    **answers(WebhookAnswer, admin_only=True),
 )
 def add_webhook(body: WebhookIn, caller: AdminCaller, session: Session, request: Request) -> Any:
     webhook = service.create_webhook(session, caller, body, allow_private=_allow_private(request))
-    return _one(service.webhook_view(webhook, caller.org_timezone, secret=True))
+    return _envelope(service.webhook_view(webhook, caller.org_timezone, secret=True))
 
 
-@router.get("/webHooks", summary="The org's notification webhooks", **_answers(WebhookListAnswer))
+@router.get("/webHooks", summary="The org's notification webhooks", **answers(WebhookListAnswer))
 def list_webhooks(caller: CurrentCaller, session: Session) -> Any:
-    return _many(
+    return _envelope(
         [
             service.webhook_view(w, caller.org_timezone)
             for w in service.list_webhooks(session, caller.org_id)
@@ -105,7 +93,7 @@ def list_webhooks(caller: CurrentCaller, session: Session) -> Any:
     "/webHooks/{webHookId}",
     summary="Replace a notification webhook's settings",
     dependencies=[NoRepeatedHeader],
-    **_answers(WebhookAnswer, admin_only=True),
+    **answers(WebhookAnswer, admin_only=True),
 )
 def update_webhook(
     webhook_id: WebhookId,
@@ -117,62 +105,59 @@ def update_webhook(
     webhook = service.update_webhook(
         session, caller, webhook_id, body, allow_private=_allow_private(request)
     )
-    return _one(service.webhook_view(webhook, caller.org_timezone))
+    return _envelope(service.webhook_view(webhook, caller.org_timezone))
 
 
 @router.delete(
     "/webHooks/{webHookId}",
     summary="Delete a notification webhook (its undelivered notifications end as failed)",
-    **_answers(WebhookAnswer, admin_only=True),
+    **answers(WebhookAnswer, admin_only=True),
 )
 def delete_webhook(webhook_id: WebhookId, caller: AdminCaller, session: Session) -> Any:
     webhook = service.delete_webhook(session, caller, webhook_id)
-    return _one(service.webhook_view(webhook, caller.org_timezone))
+    return _envelope(service.webhook_view(webhook, caller.org_timezone))
 
 
 # -- the delivery log ---------------------------------------------------------------
 @router.get(
     "/webHooks/eventLog/requestId/{requestId}",
     summary="Deliveries of the notifications caused by one API request",
-    **_answers(DeliveryListAnswer),
+    **answers(DeliveryListAnswer),
 )
 def log_by_request(
     request_id: Annotated[str, Path(alias="requestId", min_length=1, max_length=64)],
     caller: CurrentCaller,
     session: Session,
 ) -> Any:
-    rows = service.deliveries_of_request(session, caller.org_id, request_id)
-    return _many(service.delivery_views(session, caller.org_id, rows, caller.org_timezone))
+    return _envelope(service.delivery_log(session, caller, request_id=request_id))
 
 
 @router.get(
     "/webHooks/eventLog/refId/{refId}",
     summary="Deliveries about one entity (refId = orgId_entityId), newest first",
-    **_answers(DeliveryListAnswer),
+    **answers(DeliveryListAnswer),
 )
 def log_by_ref(
     ref_id: Annotated[str, Path(alias="refId", min_length=1, max_length=60)],
     caller: CurrentCaller,
     session: Session,
 ) -> Any:
-    rows = service.deliveries_of_ref(session, caller.org_id, ref_id)
-    return _many(service.delivery_views(session, caller.org_id, rows, caller.org_timezone))
+    return _envelope(service.delivery_log(session, caller, ref_id=ref_id))
 
 
 @router.get(
     "/webhooks/eventLog/{eventLogId}",
     summary="One delivery",
-    **_answers(DeliveryAnswer),
+    **answers(DeliveryAnswer),
 )
 def log_by_id(event_log_id: EventLogId, caller: CurrentCaller, session: Session) -> Any:
-    row = service.get_delivery(session, caller.org_id, event_log_id)
-    return _one(service.delivery_views(session, caller.org_id, [row], caller.org_timezone)[0])
+    return _envelope(service.delivery_entry(session, caller, event_log_id))
 
 
 @router.get(
     "/webHooks/eventLog",
     summary="Deliveries by status, webhook, name and time, newest first (eventrail extension)",
-    **_answers(DeliveryListAnswer),
+    **answers(DeliveryListAnswer),
 )
 def search_log(
     caller: CurrentCaller,
@@ -188,8 +173,9 @@ def search_log(
     offset: Annotated[int, Field(ge=0, le=1_000_000), QUERY_INT, Query()] = 0,
 ) -> Any:
     tz = zone(caller.org_timezone)
-    query = LogFilter(
-        org_id=caller.org_id,
+    found = service.delivery_log(
+        session,
+        caller,
         status=status,
         webhook_id=webhook_id,
         event_name=event_name,
@@ -202,26 +188,24 @@ def search_log(
         limit=limit,
         offset=offset,
     )
-    rows = service.search_deliveries(session, query)
-    return _many(service.delivery_views(session, caller.org_id, rows, caller.org_timezone))
+    return _envelope(found)
 
 
 @router.post(
     "/webHooks/eventLog/{eventLogId}/redeliver",
     summary="Send a delivered or failed notification again",
-    **_answers(DeliveryAnswer, admin_only=True),
+    **answers(DeliveryAnswer, admin_only=True),
 )
 def redeliver(event_log_id: EventLogId, caller: AdminCaller, session: Session) -> Any:
-    row = service.redeliver(session, caller.org_id, event_log_id)
-    return _one(service.delivery_views(session, caller.org_id, [row], caller.org_timezone)[0])
+    return _envelope(service.redeliver(session, caller, event_log_id))
 
 
 # After the eventLog routes, so that "/webHooks/eventLog" is not taken for an id.
 @router.get(
     "/webHooks/{webHookId}",
     summary="One notification webhook (eventrail extension)",
-    **_answers(WebhookAnswer),
+    **answers(WebhookAnswer),
 )
 def get_webhook(webhook_id: WebhookId, caller: CurrentCaller, session: Session) -> Any:
     webhook = service.get_webhook(session, caller.org_id, webhook_id)
-    return _one(service.webhook_view(webhook, caller.org_timezone))
+    return _envelope(service.webhook_view(webhook, caller.org_timezone))

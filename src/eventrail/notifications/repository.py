@@ -39,7 +39,13 @@ class Claimed:
 
 @dataclass(frozen=True, slots=True)
 class LogFilter:
+    """Which deliveries of an org's log: those caused by one API request (``request_id``,
+    oldest first), those about one entity (``ref_id``, newest first), or the org's
+    (newest first); each narrowed by the filters given."""
+
     org_id: int
+    request_id: str | None = None
+    ref_id: str | None = None
     status: str | None = None
     webhook_id: str | None = None
     event_name: str | None = None
@@ -347,35 +353,20 @@ class NotificationRepository:
     def delivery(self, org_id: int, delivery_id: str) -> NotificationDelivery | None:
         return self.session.get(NotificationDelivery, (org_id, delivery_id))
 
-    def by_request(self, org_id: int, request_id: str) -> Sequence[NotificationDelivery]:
-        d = NotificationDelivery
-        stmt = (
-            sa.select(d)
-            .where(d.org_id == org_id, d.request_id == request_id)
-            .order_by(d.seq, d.id)
-            .limit(1000)
-        )
-        return self.session.scalars(stmt).all()
-
-    def by_ref(self, org_id: int, ref_id: str, limit: int) -> Sequence[NotificationDelivery]:
-        d = NotificationDelivery
-        stmt = (
-            sa.select(d)
-            .where(d.org_id == org_id, d.ref_id == ref_id)
-            .order_by(d.seq.desc(), d.id)
-            .limit(limit)
-        )
-        return self.session.scalars(stmt).all()
-
-    def search(self, query: LogFilter) -> Sequence[NotificationDelivery]:
+    def deliveries(self, query: LogFilter) -> Sequence[NotificationDelivery]:
+        """The deliveries ``query`` selects, in its order (each by an index of its own:
+        a request's, an entity's ``(ref_id, seq)``, the org's ``(created_at, seq)``)."""
         d = NotificationDelivery
         stmt = sa.select(d).where(d.org_id == query.org_id)
-        if query.status is not None:
-            stmt = stmt.where(d.state == query.status)
-        if query.webhook_id is not None:
-            stmt = stmt.where(d.webhook_id == query.webhook_id)
-        if query.event_name is not None:
-            stmt = stmt.where(d.event_name == query.event_name)
+        for column, value in (
+            (d.request_id, query.request_id),
+            (d.ref_id, query.ref_id),
+            (d.state, query.status),
+            (d.webhook_id, query.webhook_id),
+            (d.event_name, query.event_name),
+        ):
+            if value is not None:
+                stmt = stmt.where(column == value)
         if query.start is not None:
             stmt = stmt.where(d.created_at >= query.start)
         if query.end is not None:
@@ -384,5 +375,13 @@ class NotificationRepository:
             # The rows of one change share created_at and seq (one per webhook): the id
             # breaks the tie, so a page boundary between them skips none.
             stmt = stmt.where(sa.tuple_(d.created_at, d.seq, d.id) < sa.tuple_(*query.before))
-        stmt = stmt.order_by(d.created_at.desc(), d.seq.desc(), d.id.desc()).limit(query.limit)
-        return self.session.scalars(stmt.offset(query.offset)).all()
+        if query.request_id is not None:
+            order: tuple[Any, ...] = (d.seq, d.id)
+        elif query.ref_id is not None:
+            order = (d.seq.desc(), d.id)
+        else:
+            order = (d.created_at.desc(), d.seq.desc(), d.id.desc())
+        stmt = stmt.order_by(*order).limit(query.limit)
+        if query.offset:
+            stmt = stmt.offset(query.offset)
+        return self.session.scalars(stmt).all()

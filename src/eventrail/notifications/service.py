@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +22,8 @@ from eventrail.notifications.repository import LogFilter, NotificationRepository
 from eventrail.notifications.schemas import WebhookIn
 
 IDENTIFIER_TYPES = ("mobile", "email", "externalId", "cardnumber", "cardExternalId")
+# the most entries a request's or an entity's deliveries answer with
+LOOKUP_LIMIT = 1000
 
 
 def _headers(raw: dict[str, str]) -> dict[str, str]:
@@ -212,12 +214,6 @@ def webhook_view(
     }
 
 
-def _consumer_groups(
-    session: Session, org_id: int, rows: Iterable[NotificationDelivery]
-) -> dict[str, str]:
-    return NotificationRepository(session).consumer_groups(org_id, {r.webhook_id for r in rows})
-
-
 def delivery_view(row: NotificationDelivery, consumer_group: str, tz_name: str) -> dict[str, Any]:
     due = row.created_at + row.sla_seconds * 1000
     breached = (row.ended_at if row.state == names.DELIVERED else now_ms()) or 0
@@ -247,10 +243,13 @@ def delivery_view(row: NotificationDelivery, consumer_group: str, tz_name: str) 
 
 
 def delivery_views(
-    session: Session, org_id: int, rows: Sequence[NotificationDelivery], tz_name: str
+    session: Session, caller: Caller, rows: Sequence[NotificationDelivery]
 ) -> list[dict[str, Any]]:
-    groups = _consumer_groups(session, org_id, rows)
-    return [delivery_view(row, groups[row.webhook_id], tz_name) for row in rows]
+    """The log's entries as the API shows them (in the caller's org's timezone)."""
+    groups = NotificationRepository(session).consumer_groups(
+        caller.org_id, {r.webhook_id for r in rows}
+    )
+    return [delivery_view(row, groups[row.webhook_id], caller.org_timezone) for row in rows]
 
 
 def get_delivery(session: Session, org_id: int, delivery_id: str) -> NotificationDelivery:
@@ -260,24 +259,49 @@ def get_delivery(session: Session, org_id: int, delivery_id: str) -> Notificatio
     return found
 
 
-def deliveries_of_request(
-    session: Session, org_id: int, request_id: str
-) -> Sequence[NotificationDelivery]:
-    return NotificationRepository(session).by_request(org_id, request_id)
+def delivery_entry(session: Session, caller: Caller, delivery_id: str) -> dict[str, Any]:
+    """One entry of the caller's org's log (404 when the org has none of that id)."""
+    return delivery_views(session, caller, [get_delivery(session, caller.org_id, delivery_id)])[0]
 
 
-def deliveries_of_ref(
-    session: Session, org_id: int, ref_id: str, limit: int = 1000
-) -> Sequence[NotificationDelivery]:
-    return NotificationRepository(session).by_ref(org_id, ref_id, limit)
+def delivery_log(
+    session: Session,
+    caller: Caller,
+    *,
+    request_id: str | None = None,
+    ref_id: str | None = None,
+    status: str | None = None,
+    webhook_id: str | None = None,
+    event_name: str | None = None,
+    start: int | None = None,
+    end: int | None = None,
+    limit: int = LOOKUP_LIMIT,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """The entries of the caller's org's log that the filters select (``LogFilter``:
+    a request's, an entity's, or the org's), as the API shows them."""
+    query = LogFilter(
+        caller.org_id,
+        request_id=request_id,
+        ref_id=ref_id,
+        status=status,
+        webhook_id=webhook_id,
+        event_name=event_name,
+        start=start,
+        end=end,
+        limit=limit,
+        offset=offset,
+    )
+    return delivery_views(session, caller, deliveries(session, query))
 
 
-def search_deliveries(session: Session, query: LogFilter) -> Sequence[NotificationDelivery]:
+def deliveries(session: Session, query: LogFilter) -> Sequence[NotificationDelivery]:
+    """The rows of the log ``query`` selects (its status and event name checked)."""
     if query.status is not None and query.status not in names.STATES:
         raise InvalidField("status", f"must be one of {', '.join(names.STATES)}")
     if query.event_name is not None and query.event_name not in names.EVENT_NAMES:
         raise InvalidField("eventName", "unknown event name")
-    return NotificationRepository(session).search(query)
+    return NotificationRepository(session).deliveries(query)
 
 
 _MASKED_VALUE_KEYS = ("previousValue", "currentValue")
@@ -306,10 +330,11 @@ def payload_view(row: NotificationDelivery, *, mask: bool) -> Any:
     return _masked(body) if mask else body
 
 
-def redeliver(session: Session, org_id: int, delivery_id: str) -> NotificationDelivery:
-    """Send a delivered or failed notification again (a pending one is left as it is)."""
-    row = get_delivery(session, org_id, delivery_id)
+def redeliver(session: Session, caller: Caller, delivery_id: str) -> dict[str, Any]:
+    """Send a delivered or failed notification again (a pending one is left as it is);
+    the entry as it now is."""
+    row = get_delivery(session, caller.org_id, delivery_id)
     if row.state in (names.DELIVERED, names.FAILED):
-        NotificationRepository(session).redeliver(org_id, delivery_id, now_ms())
+        NotificationRepository(session).redeliver(caller.org_id, delivery_id, now_ms())
         session.refresh(row)
-    return row
+    return delivery_views(session, caller, [row])[0]

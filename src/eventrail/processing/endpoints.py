@@ -8,13 +8,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 
 from eventrail.deps import ADMIN_ONLY, AdminCaller, CurrentCaller, RequestId
 from eventrail.errors import BadRequest
 from eventrail.kit import exports
 from eventrail.kit.asgi import FastRequest, FastResponse, Route, json_response
-from eventrail.kit.fastdb import READ_FROM, ReadRoute
+from eventrail.kit.fastdb import READ_FROM
 from eventrail.kit.params import LONG_MAX, Bool, Choice, Date, Int, Params, PathId, Str
 from eventrail.kit.requests import parse_query
 from eventrail.kit.schemas import QueryBool
@@ -278,24 +278,19 @@ async def export_logs(request: Request, caller: CurrentCaller) -> Response:
         to_date=q["to_date"],
         status=q["status"],
     )
-    after = service.export_cursor(q["after"])
-    route: ReadRoute = request.app.state.reads
-    # A connection of its own, closed when the stream ends: a long export does not
-    # queue the process's other reads behind it.
-    pool = route.dedicated(
-        request.headers.get(READ_FROM), sqlite_cache_kib=exports.EXPORT_CACHE_KIB
-    )
-    batches = service.export_logs(
-        EventReads(pool),
-        caller.org_id,
-        f,
-        mask=caller.masks_psi,
-        after=after,
-        batch=exports.BATCH_ROWS,
-    )
-    encoder = exports.Encoder(q["format"], service.LOG_EXPORT_COLUMNS)
-    return StreamingResponse(
-        exports.stream(batches, encoder, pool.close),
-        media_type=encoder.media_type,
-        headers={"content-disposition": f'attachment; filename="event-logs.{q["format"]}"'},
+    after = exports.after_param(q["after"])
+    return exports.response(
+        request.app.state.reads,
+        request.headers.get(READ_FROM),
+        lambda pool: service.export_logs(
+            EventReads(pool),
+            caller.org_id,
+            f,
+            mask=caller.masks_psi,
+            after=after,
+            batch=exports.BATCH_ROWS,
+        ),
+        fmt=q["format"],
+        columns=service.LOG_EXPORT_COLUMNS,
+        filename="event-logs",
     )

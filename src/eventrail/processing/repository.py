@@ -4,7 +4,7 @@ and the read queries of the logs and event-data APIs."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any, NamedTuple, TypeVar
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from eventrail.ingest.queue import Queued
 from eventrail.ingest.waiters import Verdict
 from eventrail.kit.fastdb import ReadPool
+from eventrail.kit.keyset import Keyset
 from eventrail.kit.sql import bulk_insert, in_list, insert_ignore_returning, skip_locked, upsert_add
 from eventrail.models import (
     Customer,
@@ -502,46 +503,31 @@ def logs_query(
     return log_page_query(f, before=before, limit=limit, offset=offset, probe=probe)
 
 
-def logs_export_query(
-    org_id: int,
-    *,
-    event_name: str | None,
-    status: str | None,
-    start_ms: int | None,
-    end_ms: int | None,
-    after: tuple[int, int] | None,
-    limit: int,
-) -> tuple[str, dict[str, Any]]:
-    """One keyset batch of the log's export: oldest first, after ``(start_time, seq)``;
-    the rows are ``LogRow`` then ``seq``."""
-    f = LogFilter([org_id], status=status, event_name=event_name, start_ms=start_ms, end_ms=end_ms)
+def logs_export_keyset(f: LogFilter) -> Keyset:
+    """The log's export: oldest first by ``(start_time, seq)``; the rows are ``LogRow``
+    then ``seq``."""
     where, params = _log_where(f, with_status=True)
-    if after is not None:
-        where.append(
-            "(start_time > :after_time OR (start_time = :after_time AND seq > :after_seq))"
-        )
-        params.update(after_time=after[0], after_seq=after[1])
-    params["limit"] = limit
-    sql = (
-        f"SELECT {_LOG_COLUMNS}, seq FROM event_logs WHERE {' AND '.join(where)} "
-        "ORDER BY start_time, seq LIMIT :limit"
-    )
-    return sql, params
+    return Keyset((*LogRow._fields, "seq"), "event_logs", ("start_time", "seq"), where, params)
 
 
-def records_export_query(
-    org_id: int,
+def _records_where(
+    org_ids: Sequence[int],
     *,
     event_name: str | None,
     start_ms: int | None,
     end_ms: int | None,
-    after: tuple[int, int] | None,
-    limit: int,
-) -> tuple[str, dict[str, Any]]:
-    """One keyset batch of the org's stored events (``eventrail export events``):
-    oldest first, after ``(created_at, seq)``; the rows are ``RecordRow`` then ``seq``."""
-    where = ["org_id = :org_id"]
-    params: dict[str, Any] = {"org_id": org_id, "limit": limit}
+    customer_id: int | None = None,
+) -> tuple[list[str], dict[str, Any]]:
+    """The WHERE terms of the reads of stored events (``params`` their values)."""
+    params: dict[str, Any]
+    if len(org_ids) == 1:
+        where, params = ["org_id = :org_0"], {"org_0": org_ids[0]}
+    else:
+        orgs, params = _in("org_id", "org", org_ids)
+        where = [orgs]
+    if customer_id is not None:
+        where.append("customer_id = :customer_id")
+        params["customer_id"] = customer_id
     if event_name is not None:
         where.append("event_name = :event_name")
         params["event_name"] = event_name
@@ -551,16 +537,20 @@ def records_export_query(
     if end_ms is not None:
         where.append("created_at <= :end_ms")
         params["end_ms"] = end_ms
-    if after is not None:
-        where.append(
-            "(created_at > :after_time OR (created_at = :after_time AND seq > :after_seq))"
-        )
-        params.update(after_time=after[0], after_seq=after[1])
-    sql = (
-        f"SELECT {_RECORD_COLUMNS}, seq FROM event_records WHERE {' AND '.join(where)} "
-        "ORDER BY created_at, seq LIMIT :limit"
+    return where, params
+
+
+def records_export_keyset(
+    org_id: int, *, event_name: str | None, start_ms: int | None, end_ms: int | None
+) -> Keyset:
+    """The org's stored events (``eventrail export events``): oldest first by
+    ``(created_at, seq)``; the rows are ``RecordRow`` then ``seq``."""
+    where, params = _records_where(
+        [org_id], event_name=event_name, start_ms=start_ms, end_ms=end_ms
     )
-    return sql, params
+    return Keyset(
+        (*RecordRow._fields, "seq"), "event_records", ("created_at", "seq"), where, params
+    )
 
 
 def records_query(
@@ -575,22 +565,14 @@ def records_query(
 ) -> tuple[str, dict[str, Any]]:
     """A customer's events newest first; after the cursor ``before`` = (created_at, seq)
     of the last row shown. Rows end with seq."""
-    params: dict[str, Any] = {"customer_id": customer_id, "limit": limit}
-    if len(org_ids) == 1:
-        where = ["org_id = :org_0"]
-    else:
-        where = [f"org_id IN ({', '.join(f':org_{i}' for i in range(len(org_ids)))})"]
-    params.update({f"org_{i}": org_id for i, org_id in enumerate(org_ids)})
-    where.append("customer_id = :customer_id")
-    if event_name is not None:
-        where.append("event_name = :event_name")
-        params["event_name"] = event_name
-    if start_ms is not None:
-        where.append("created_at >= :start_ms")
-        params["start_ms"] = start_ms
-    if end_ms is not None:
-        where.append("created_at <= :end_ms")
-        params["end_ms"] = end_ms
+    where, params = _records_where(
+        org_ids,
+        customer_id=customer_id,
+        event_name=event_name,
+        start_ms=start_ms,
+        end_ms=end_ms,
+    )
+    params["limit"] = limit
     if before is not None:
         where.append("(created_at < :c_time OR (created_at = :c_time AND seq < :c_seq))")
         params["c_time"], params["c_seq"] = before
@@ -980,8 +962,7 @@ class EventReads:
     ) -> list[tuple[LogRow, int]]:
         """Up to ``limit + 1`` entries (the one more tells there is a next page), each
         with its ``seq`` (the cursor's second half)."""
-        rows = self.pool.rows(*log_page_query(f, before=before, limit=limit))
-        return _with_seq(LogRow, rows)
+        return _with_seq(LogRow, self.pool.rows(*log_page_query(f, before=before, limit=limit)))
 
     def status_counts(self, f: LogFilter) -> dict[str | None, int]:
         """Entries per status (None: no status) under the filter's conditions but its
@@ -1029,30 +1010,16 @@ class EventReads:
                 add(pool.rows(*log_status_counts_query(edge)))
         return totals
 
-    def logs_export_batch(
-        self,
-        org_id: int,
-        *,
-        event_name: str | None,
-        status: str | None,
-        start_ms: int | None,
-        end_ms: int | None,
-        after: tuple[int, int] | None,
-        limit: int,
-    ) -> list[tuple[LogRow, int]]:
-        """One keyset batch of the log's export: each entry with its ``seq``."""
-        sql, params = logs_export_query(
-            org_id,
-            event_name=event_name,
-            status=status,
-            start_ms=start_ms,
-            end_ms=end_ms,
-            after=after,
-            limit=limit,
-        )
-        return _with_seq(LogRow, self.pool.rows(sql, params))
+    def logs_export(
+        self, f: LogFilter, *, after: tuple[int, int] | None, batch: int
+    ) -> Iterator[list[tuple[LogRow, int]]]:
+        """The log's export, a keyset batch at a time after the key ``after``
+        (``(start_time, seq)``): each entry with its ``seq``."""
+        keyset = logs_export_keyset(f)
+        for rows in keyset.batches(self.pool.rows, after=after, size=batch):
+            yield _with_seq(LogRow, rows)
 
-    def records_export_batch(
+    def records_export(
         self,
         org_id: int,
         *,
@@ -1060,18 +1027,15 @@ class EventReads:
         start_ms: int | None,
         end_ms: int | None,
         after: tuple[int, int] | None,
-        limit: int,
-    ) -> list[tuple[RecordRow, int]]:
-        """One keyset batch of the events' export: each event with its ``seq``."""
-        sql, params = records_export_query(
-            org_id,
-            event_name=event_name,
-            start_ms=start_ms,
-            end_ms=end_ms,
-            after=after,
-            limit=limit,
+        batch: int,
+    ) -> Iterator[list[tuple[RecordRow, int]]]:
+        """The events' export, a keyset batch at a time after the key ``after``
+        (``(created_at, seq)``): each event with its ``seq``."""
+        keyset = records_export_keyset(
+            org_id, event_name=event_name, start_ms=start_ms, end_ms=end_ms
         )
-        return _with_seq(RecordRow, self.pool.rows(sql, params))
+        for rows in keyset.batches(self.pool.rows, after=after, size=batch):
+            yield _with_seq(RecordRow, rows)
 
     def log_entry(self, org_ids: Sequence[int], log_id: str) -> LogRow | None:
         rows = self.pool.rows(*log_entry_query(org_ids, log_id))

@@ -21,6 +21,7 @@ from eventrail.kit import ids as ids_kit
 from eventrail.kit.dates import format_iso, now_ms, parse_date_range, to_ms, zone
 from eventrail.kit.dbhealth import is_unavailable
 from eventrail.kit.json import payload_problem
+from eventrail.kit.keyset import cursor_param, cursor_text
 from eventrail.models.event_log_count import SLOT_MS
 from eventrail.processing import statuses as st
 from eventrail.processing.pipeline import BatchPipeline, record_view
@@ -89,6 +90,16 @@ class LogFilters:
     start_ms: int | None
     end_ms: int | None
 
+    def of(self, org_id: int) -> LogFilter:
+        """The filters on one org's log, as the repository reads them."""
+        return LogFilter(
+            [org_id],
+            status=self.status,
+            event_name=self.event_name,
+            start_ms=self.start_ms,
+            end_ms=self.end_ms,
+        )
+
 
 def log_filters(
     timezone: str,
@@ -118,7 +129,7 @@ def _page_end(rows: list[Any], limit: int, time_of: Callable[[Any], int]) -> str
     if len(rows) <= limit or limit == 0:
         return None
     last = rows[limit - 1]
-    return _cursor_text(time_of(last), last[-1])
+    return cursor_text((time_of(last), last[-1]))
 
 
 def list_logs(
@@ -181,18 +192,6 @@ EVENT_EXPORT_COLUMNS = (
 )
 
 
-def export_cursor(text: str | None, name: str = "after") -> tuple[int, int] | None:
-    """An export's ``after``: the ``cursor`` of the last row received."""
-    if text is None:
-        return None
-    time_part, _, seq_part = text.partition(".")
-    if len(text) > 40 or not (time_part.isdigit() and seq_part.isdigit()):
-        raise BadRequest(
-            f"Invalid value for query parameter '{name}': the cursor of an exported row"
-        )
-    return int(time_part), int(seq_part)
-
-
 def export_logs(
     reads: EventReads,
     org_id: int,
@@ -203,26 +202,11 @@ def export_logs(
     batch: int,
 ) -> Iterator[list[dict[str, Any]]]:
     """The log's entries matching ``f``, oldest first, a keyset batch at a time."""
-    while True:
-        rows = reads.logs_export_batch(
-            org_id,
-            event_name=f.event_name,
-            status=f.status,
-            start_ms=f.start_ms,
-            end_ms=f.end_ms,
-            after=after,
-            limit=batch,
-        )
-        if not rows:
-            return
-        out = []
-        for entry, seq in rows:
-            view = log_view(entry, mask=mask)
-            view["cursor"] = f"{entry.start_time}.{seq}"
-            out.append(view)
-        yield out
-        last, last_seq = rows[-1]
-        after = (last.start_time, last_seq)
+    for rows in reads.logs_export(f.of(org_id), after=after, batch=batch):
+        yield [
+            {**log_view(entry, mask=mask), "cursor": cursor_text((entry.start_time, seq))}
+            for entry, seq in rows
+        ]
 
 
 def export_events(
@@ -238,25 +222,16 @@ def export_events(
     batch: int,
 ) -> Iterator[list[dict[str, Any]]]:
     """The org's stored events, oldest first, a keyset batch at a time."""
-    while True:
-        rows = reads.records_export_batch(
-            org_id,
-            event_name=event_name,
-            start_ms=start_ms,
-            end_ms=end_ms,
-            after=after,
-            limit=batch,
-        )
-        if not rows:
-            return
-        out = []
-        for record, seq in rows:
-            view = record_view(record, timezone, mask=mask)
-            view["cursor"] = f"{record.created_at}.{seq}"
-            out.append(view)
-        yield out
-        last, last_seq = rows[-1]
-        after = (last.created_at, last_seq)
+    for rows in reads.records_export(
+        org_id, event_name=event_name, start_ms=start_ms, end_ms=end_ms, after=after, batch=batch
+    ):
+        yield [
+            {
+                **record_view(record, timezone, mask=mask),
+                "cursor": cursor_text((record.created_at, seq)),
+            }
+            for record, seq in rows
+        ]
 
 
 def customer_events(
@@ -341,23 +316,12 @@ CURSOR_PARAMETER = "query parameter 'cursor'"
 CURSOR_HINT = "use the nextCursor of the previous page (empty for the first page)"
 
 
-def _cursor_text(time_ms: int, seq: int) -> str:
-    return f"{time_ms}.{seq}"
-
-
 def _cursor(
     text: str | None, name: str = "'cursor'", hint: str = "use the link of the page"
 ) -> tuple[int, int] | None:
     """The (time, seq) a page starts after, from the cursor a previous page gave (the
     console's links and the read APIs' nextCursor are the same text)."""
-    if text is None:
-        return None
-    time_part, _, seq_part = text.partition(".")
-    if not all(
-        part.isascii() and part.isdigit() and len(part) <= 18 for part in (time_part, seq_part)
-    ):
-        raise BadRequest(f"Invalid value for {name}: {hint}")
-    return int(time_part), int(seq_part)
+    return cursor_param(text, name, hint)
 
 
 def log_page(
@@ -399,7 +363,7 @@ def log_page(
     for entry, seq in rows[:limit]:
         view = log_view(entry, mask=mask)
         view["webhookId"] = entry.webhook_id  # the console's org owns the webhook it names
-        view["cursor"] = _cursor_text(entry.start_time, seq)
+        view["cursor"] = cursor_text((entry.start_time, seq))
         entries.append(view)
     return LogPage(
         entries,

@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from eventrail.kit.sql import for_update, skip_locked
 from eventrail.models import NotificationDelivery, NotificationWebhook, Org
 from eventrail.notifications.names import DELIVERED, FAILED, INFLIGHT, PENDING
 
@@ -51,10 +52,6 @@ class LogFilter:
 class NotificationRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
-
-    @property
-    def _postgres(self) -> bool:
-        return self.session.get_bind().dialect.name == "postgresql"
 
     # -- webhooks -----------------------------------------------------------------
     def add_webhook(self, webhook: NotificationWebhook) -> None:
@@ -154,14 +151,13 @@ class NotificationRepository:
             ORDER BY d.seq
             LIMIT :limit
         """
-        if self._postgres:
-            sql += " FOR UPDATE OF d SKIP LOCKED"
+        sql += skip_locked(self.session, of="d")
         candidates = self.session.execute(sa.text(sql), {"now": now, "limit": limit * 4}).all()
         by_webhook: dict[tuple[int, str], list[str]] = {}
         for org_id, delivery_id, webhook_id in candidates:
             by_webhook.setdefault((int(org_id), str(webhook_id)), []).append(str(delivery_id))
         claimed: list[Claimed] = []
-        lock = " FOR UPDATE" if self._postgres else ""
+        lock = for_update(self.session)
         for (org_id, webhook_id), ids in sorted(by_webhook.items()):
             if len(claimed) >= limit:
                 break

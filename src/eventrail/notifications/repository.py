@@ -58,6 +58,33 @@ class NotificationRepository:
         self.session.add(webhook)
         self.session.flush()
 
+    def update_webhook(
+        self,
+        webhook: NotificationWebhook,
+        values: dict[str, Any],
+        *,
+        updated_at: int,
+        updated_by: str,
+    ) -> None:
+        """New values of the webhook's columns (``values``: column name -> value)."""
+        for key, value in values.items():
+            setattr(webhook, key, value)
+        webhook.updated_at = updated_at
+        webhook.updated_by = updated_by
+        self.session.flush()
+
+    def delete_webhook(
+        self, webhook: NotificationWebhook, now: int, *, updated_by: str, reason: str
+    ) -> None:
+        """Mark the webhook deleted (and inactive); its undelivered notifications end
+        as failed with ``reason``."""
+        webhook.deleted = True
+        webhook.active = False
+        webhook.updated_at = now
+        webhook.updated_by = updated_by
+        self.fail_pending_of(webhook.org_id, webhook.id, now, reason)
+        self.session.flush()
+
     def webhook(self, org_id: int, webhook_id: str) -> NotificationWebhook | None:
         found = self.session.get(NotificationWebhook, (org_id, webhook_id))
         return None if found is None or found.deleted else found
@@ -277,11 +304,12 @@ class NotificationRepository:
         )
         return FAILED if give_up else PENDING
 
-    def redeliver(self, org_id: int, delivery_id: str, now: int) -> None:
+    def redeliver(self, row: NotificationDelivery, now: int) -> None:
+        """Queue a delivered or failed notification again; ``row`` is read back."""
         d = NotificationDelivery
         self.session.execute(
             sa.update(d)
-            .where(d.org_id == org_id, d.id == delivery_id, d.state.in_([DELIVERED, FAILED]))
+            .where(d.org_id == row.org_id, d.id == row.id, d.state.in_([DELIVERED, FAILED]))
             .values(
                 state=PENDING,
                 next_attempt_at=now,
@@ -291,6 +319,7 @@ class NotificationRepository:
                 last_error=None,
             )
         )
+        self.session.refresh(row)
 
     # -- the delivery log -----------------------------------------------------------
     def delivery(self, org_id: int, delivery_id: str) -> NotificationDelivery | None:

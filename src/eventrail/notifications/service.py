@@ -141,26 +141,19 @@ def update_webhook(
     session: Session, caller: Caller, webhook_id: str, body: WebhookIn, *, allow_private: bool
 ) -> NotificationWebhook:
     webhook = get_webhook(session, caller.org_id, webhook_id)
-    for key, value in _checked(body, allow_private).items():
-        setattr(webhook, key, value)
-    webhook.updated_at = now_ms()
-    webhook.updated_by = _actor(caller)
-    session.flush()
+    values = _checked(body, allow_private)
+    NotificationRepository(session).update_webhook(
+        webhook, values, updated_at=now_ms(), updated_by=_actor(caller)
+    )
     subscribers.clear()
     return webhook
 
 
 def delete_webhook(session: Session, caller: Caller, webhook_id: str) -> NotificationWebhook:
     webhook = get_webhook(session, caller.org_id, webhook_id)
-    now = now_ms()
-    webhook.deleted = True
-    webhook.active = False
-    webhook.updated_at = now
-    webhook.updated_by = _actor(caller)
-    NotificationRepository(session).fail_pending_of(
-        caller.org_id, webhook_id, now, "the webhook was deleted"
+    NotificationRepository(session).delete_webhook(
+        webhook, now_ms(), updated_by=_actor(caller), reason="the webhook was deleted"
     )
-    session.flush()
     subscribers.clear()
     return webhook
 
@@ -278,6 +271,5 @@ def redeliver(session: Session, org_id: int, delivery_id: str) -> NotificationDe
     """Send a delivered or failed notification again (a pending one is left as it is)."""
     row = get_delivery(session, org_id, delivery_id)
     if row.state in (names.DELIVERED, names.FAILED):
-        NotificationRepository(session).redeliver(org_id, delivery_id, now_ms())
-        session.refresh(row)
+        NotificationRepository(session).redeliver(row, now_ms())
     return row

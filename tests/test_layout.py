@@ -126,3 +126,102 @@ def test_the_cycle_check_finds_a_cycle() -> None:
         "d": {"a": []},
     }
     assert _cycles(graph) == [["a", "b", "c"]]
+
+
+# -- session work and dialects (docs/architecture.md) --------------------------------
+# A service states business steps; its repositories run the statements and decide when
+# the session writes (flush), opens a savepoint, or executes SQL.
+SESSION_WORK = {"flush", "execute", "executemany", "exec_driver_sql", "begin_nested"}
+# What the SQL of SQLite and of PostgreSQL differ by is written in kit/ (kit/sql.py);
+# models/ declares dialect-specific DDL. Outside them, only the modules that set up
+# the database itself may ask which one it is: config.py (the URL), db.py (the engine,
+# SQLite's pragmas and BEGIN IMMEDIATE) and cli.py (`eventrail backup`, for SQLite
+# files only, and the lean path's driver errors).
+DIALECT_NAMES = {"postgresql", "postgres", "sqlite"}
+DIALECT_ATTRIBUTES = {"dialect", "is_sqlite"}
+DIALECT_ALLOWED = {"config.py", "db.py", "cli.py"}
+
+
+def _session_work(source: str) -> list[str]:
+    """Calls of ``.flush()``, ``.execute()`` and the like: ``name:line``."""
+    return [
+        f".{node.func.attr}():{node.lineno}"
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in SESSION_WORK
+    ]
+
+
+def _dialect_checks(source: str) -> list[str]:
+    """Where ``source`` asks which database it runs on: a ``.dialect`` or
+    ``.is_sqlite`` read, or a comparison with a dialect's name."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Attribute) and node.attr in DIALECT_ATTRIBUTES:
+            found.append(f".{node.attr}:{node.lineno}")
+        elif isinstance(node, ast.Compare):
+            for operand in [node.left, *node.comparators]:
+                if isinstance(operand, ast.Constant) and operand.value in DIALECT_NAMES:
+                    found.append(f"== {operand.value!r}:{node.lineno}")
+    return found
+
+
+def test_services_leave_session_work_to_their_repositories() -> None:
+    offenders = [
+        f"{path.relative_to(SRC)}{call}"
+        for path in sorted(SRC.rglob("service.py"))
+        for call in _session_work(path.read_text())
+    ]
+    assert offenders == [], f"move these into the repository method that needs them: {offenders}"
+
+
+def test_only_repositories_run_statements() -> None:
+    """Beyond the services: no module of a feature package but its repositories runs
+    SQL or flushes (a runner may still open a savepoint: the processors' batches are
+    theirs)."""
+    offenders = []
+    for path in sorted(SRC.glob("*/**/*.py")):
+        relative = path.relative_to(SRC)
+        if relative.parts[0] in INFRASTRUCTURE or path.name.endswith("repository.py"):
+            continue
+        offenders += [
+            f"{relative}{call}"
+            for call in _session_work(path.read_text())
+            if not call.startswith(".begin_nested()")
+        ]
+    assert offenders == [], f"move these into a repository: {offenders}"
+
+
+def test_dialect_differences_live_in_kit() -> None:
+    offenders = []
+    for path in sorted(SRC.rglob("*.py")):
+        relative = path.relative_to(SRC)
+        if relative.parts[0] in {"kit", "models"} or str(relative) in DIALECT_ALLOWED:
+            continue
+        offenders += [f"{relative}{check}" for check in _dialect_checks(path.read_text())]
+    assert offenders == [], f"let a kit/sql.py helper write the SQL that differs: {offenders}"
+
+
+def test_the_layout_checks_find_what_they_look_for() -> None:
+    service = (
+        "def change(session, repo, row):\n"
+        "    row.value = 1\n"
+        "    session.flush()\n"
+        "    repo.session.execute(statement)\n"
+        "    with session.begin_nested():\n"
+        "        pass\n"
+        "    repo.save(row)\n"
+    )
+    assert _session_work(service) == [".flush():3", ".execute():4", ".begin_nested():5"]
+    repository = (
+        "postgres = session.get_bind().dialect.name == 'postgresql'\n"
+        "if db.is_sqlite:\n"
+        "    pass\n"
+        "if 'sqlite' != name:\n"
+        "    pass\n"
+        "lock = for_update(session)\n"
+    )
+    assert sorted(_dialect_checks(repository)) == sorted(
+        [".dialect:1", "== 'postgresql':1", ".is_sqlite:2", "== 'sqlite':4"]
+    )

@@ -55,7 +55,8 @@ def test_prune_statements_use_the_org_time_index(
     db: Database, crowded: int, kind: str, count: bool
 ) -> None:
     table, index = _INDEX[kind]
-    sql = count_sql(kind) if count else batch_sql(kind, not db.is_sqlite)
+    with db.transaction(write=False) as session:
+        sql = count_sql(kind) if count else batch_sql(session, kind)
     params = {"org_id": crowded, "cutoff": now_ms() - 300 * DAY_MS, "limit": 500}
     plan = _plan(db, sql, params)
     if count and kind == AUDIT and not db.is_sqlite:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from eventrail.kit.fastdb import ReadPool
 from eventrail.kit.keyset import Keyset
+from eventrail.kit.sql import for_update
 from eventrail.models import AuditEntry, AuditRef
 
 
@@ -349,13 +350,12 @@ class ChainRepository:
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self.postgres = session.get_bind().dialect.name == "postgresql"
 
     def lock_head(self, org_id: int, now: int, genesis: str) -> tuple[int, str]:
         """(seq, hash) of the org's newest link, the row locked until the transaction
         ends (created on the org's first entry). SQLite: the transaction holds the
         database's write lock already (``BEGIN IMMEDIATE``)."""
-        lock = " FOR UPDATE" if self.postgres else ""
+        lock = for_update(self.session)
         select = sa.text(f"SELECT seq, head_hash FROM audit_chain_heads WHERE org_id = :org{lock}")
         found = self.session.execute(select, {"org": org_id}).first()
         if found is None:

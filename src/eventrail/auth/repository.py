@@ -62,6 +62,32 @@ class AuthRepository:
         self.session.add(obj)
         self.session.flush()
 
+    # -- changes to a till or a client, written at once ----------------------------
+    def set_till_password(self, till: Till, password_hash: str) -> None:
+        till.password_hash = password_hash
+        self.session.flush()
+
+    def set_till_disabled(self, till: Till, disabled_at: int | None) -> None:
+        """Disabled since ``disabled_at`` (epoch ms), or enabled (None)."""
+        till.disabled_at = disabled_at
+        self.session.flush()
+
+    def set_till_admin(self, till: Till, admin: bool) -> None:
+        till.admin = admin
+        self.session.flush()
+
+    def set_client_revoked(self, client: OAuthClient, revoked_at: int) -> None:
+        client.revoked_at = revoked_at
+        self.session.flush()
+
+    def set_client_secret(
+        self, client: OAuthClient, secret_hash: str, *, token_version: int
+    ) -> None:
+        """A new secret; tokens carrying another ``token_version`` stop working."""
+        client.secret_hash = secret_hash
+        client.token_version = token_version
+        self.session.flush()
+
     def store_by_code(self, org_id: int, code: str) -> Store | None:
         stmt = sa.select(Store).where(Store.org_id == org_id, Store.code == code)
         return self.session.scalars(stmt).first()

@@ -465,8 +465,7 @@ def create_till(
 def set_till_password(session: Session, *, org_id: int, code: str, password: str) -> Till:
     """A new password: the old one is refused from then on (see the bound above)."""
     till = _till(session, org_id, code)
-    till.password_hash = provision.password_hash(password)
-    session.flush()
+    AuthRepository(session).set_till_password(till, provision.password_hash(password))
     return till
 
 
@@ -475,26 +474,26 @@ def set_till_enabled(session: Session, *, org_id: int, code: str, enabled: bool)
     clients' tokens stop working, and Basic-auth webhooks refuse it."""
     till = _till(session, org_id, code)
     if enabled:
-        till.disabled_at = None
+        disabled_at = None
     elif till.disabled_at is None:
-        till.disabled_at = now_ms()
-    session.flush()
+        disabled_at = now_ms()
+    else:
+        disabled_at = till.disabled_at  # disabled already: since then
+    AuthRepository(session).set_till_disabled(till, disabled_at)
     return till
 
 
 def set_till_admin(session: Session, *, org_id: int, code: str, admin: bool) -> Till:
     till = _till(session, org_id, code)
-    till.admin = admin
-    session.flush()
+    AuthRepository(session).set_till_admin(till, admin)
     return till
 
 
 def revoke_client(session: Session, *, org_id: int, key: str) -> OAuthClient:
     """Revoke a client for good: no new token, and its tokens stop working."""
     client = _client(session, org_id, key)
-    if client.revoked_at is None:
-        client.revoked_at = now_ms()
-    session.flush()
+    revoked_at = now_ms() if client.revoked_at is None else client.revoked_at
+    AuthRepository(session).set_client_revoked(client, revoked_at)
     return client
 
 
@@ -505,9 +504,9 @@ def rotate_client(session: Session, *, org_id: int, key: str) -> tuple[OAuthClie
     if client.revoked_at is not None:
         raise BadRequest(f"OAuth client '{key}' is revoked: create a new client")
     secret = new_secret(32)
-    client.secret_hash = hash_secret(secret)
-    client.token_version += 1
-    session.flush()
+    AuthRepository(session).set_client_secret(
+        client, hash_secret(secret), token_version=client.token_version + 1
+    )
     return client, secret
 
 

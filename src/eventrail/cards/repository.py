@@ -25,7 +25,20 @@ class CardRepository:
         """False when the number is taken in the org (checked by the unique constraint)."""
         return insert_unique(self.session, card)
 
-    def flush(self) -> None:
+    def set_holder_and_status(
+        self, card: Card, holder: int | None, *, status: str, label_id: int, updated_at: int
+    ) -> None:
+        """The card's holder (None: nobody) and status, written at once."""
+        card.customer_id = holder
+        card.status = status
+        card.status_label_id = label_id
+        card.updated_at = updated_at
+        self.session.flush()
+
+    def save(self, card: Card, *, updated_at: int) -> None:
+        """Write the card's changed attributes now, stamped ``updated_at``, so that
+        what the request records next (audit entry, outbox rows) follows the change."""
+        card.updated_at = updated_at
         self.session.flush()
 
     def of_customer(self, org_id: int, customer_id: int) -> Sequence[Card]:

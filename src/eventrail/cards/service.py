@@ -304,8 +304,7 @@ def issue_to_customer(
         if status_label is not None or previous.status == "NOT_ISSUED"
         else previous
     )
-    card.customer_id = customer.id
-    _set_status(session, ctx, card, previous, target, associate=customer.id)
+    _set_status(session, ctx, card, previous, target, holder=customer.id, associate=customer.id)
     return _link_identifier(session, customer, number, source, account_id)
 
 
@@ -316,13 +315,14 @@ def _set_status(
     previous: StatusLabel,
     target: StatusLabel,
     *,
+    holder: int | None,
     associate: int | None,
 ) -> None:
-    """Move the card to ``target`` and record the Card Status change, if any."""
-    card.status = target.status
-    card.status_label_id = target.id
-    card.updated_at = now_ms()
-    CardRepository(session).flush()
+    """Give the card to ``holder`` (None: to nobody), move it to ``target`` and
+    record the Card Status change, if any."""
+    CardRepository(session).set_holder_and_status(
+        card, holder, status=target.status, label_id=target.id, updated_at=now_ms()
+    )
     if target.id != previous.id:
         changed: list[AuditEvent | None] = [_status_changed(previous, target, associate)]
         record(session, ctx, v.CARD, card.id, changed)
@@ -339,8 +339,7 @@ def unlink_from_customer(
         return
     previous = _label(session, ctx.org_id, card.status_label_id)
     target = resolve_label(session, ctx.org_id, None, "NOT_ISSUED")
-    card.customer_id = None
-    _set_status(session, ctx, card, previous, target, associate=customer.id)
+    _set_status(session, ctx, card, previous, target, holder=None, associate=customer.id)
 
 
 def update_card(
@@ -377,8 +376,7 @@ def update_card(
     events.extend(
         _field_events(session, ctx.org_id, card, body.custom_fields, body.extended_fields)
     )
-    card.updated_at = now_ms()
-    repo.flush()
+    repo.save(card, updated_at=now_ms())
     record(session, ctx, v.CARD, card.id, events)
     if any(e is not None for e in events):
         _notify(session, ctx, notices.CARD_UPDATED, card, events)

@@ -120,8 +120,7 @@ def create_request(
     repo.add(request)
     if auto_approve:
         _merge(session, ctx, victim, survivor)
-        request.status = APPROVED
-        session.flush()
+        repo.set_merge_status(request, APPROVED)
     return request
 
 
@@ -147,11 +146,13 @@ def decide(
                     repo, ctx.org_id, request.victim_id, request.survivor_id
                 )
                 _merge(session, ctx, victim, survivor)
-            request.status = item.status
-            request.modified_by_till_id = ctx.updated_by
-            request.comments = item.comments or request.comments
-            request.updated_at = now_ms()
-            session.flush()
+            repo.decide_merge(
+                request,
+                item.status,
+                till_id=ctx.updated_by,
+                comments=item.comments or request.comments,
+                updated_at=now_ms(),
+            )
             response.append({"entityId": item.id, "result": True, "warnings": []})
         except EventrailError as exc:
             failures += 1
@@ -201,12 +202,8 @@ def _merge(session: Session, ctx: ChangeContext, victim: Customer, survivor: Cus
         victim_events.append(
             value_change("Identifier", identifier.type, identifier.value, None, psi=psi)
         )
-    for card in CardRepository(session).of_customer(victim.org_id, victim.id):
-        card.customer_id = survivor.id
-    victim.merged_into_id = survivor.id
-    now = now_ms()
-    victim.updated_at = survivor.updated_at = now
-    session.flush()
+    cards = CardRepository(session).of_customer(victim.org_id, victim.id)
+    repo.merge_into(victim, survivor, cards, now_ms())
     for customer, events in ((survivor, survivor_events), (victim, victim_events)):
         record(
             session,

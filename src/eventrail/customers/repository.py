@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from eventrail.kit.sql import insert_unique, lock_names
 from eventrail.models import (
+    Card,
     CommChannel,
     Customer,
     CustomerIdentifier,
@@ -23,6 +25,22 @@ class CustomerRepository:
 
     def add(self, obj: object) -> None:
         self.session.add(obj)
+        self.session.flush()
+
+    def save(self, customer: Customer, *, updated_at: int | None) -> None:
+        """Write the customer's changed attributes now, stamped ``updated_at`` (None:
+        nothing of it changed, its ``updated_at`` stays), so that what the request
+        records next (audit entry, outbox rows) follows the change."""
+        if updated_at is not None:
+            customer.updated_at = updated_at
+        self.session.flush()
+
+    def set_status(
+        self, customer: Customer, status: str, *, label_id: int, updated_at: int
+    ) -> None:
+        customer.status = status
+        customer.status_label_id = label_id
+        customer.updated_at = updated_at
         self.session.flush()
 
     def get(self, org_id: int, customer_id: int) -> Customer | None:
@@ -108,7 +126,35 @@ class CustomerRepository:
         )
         return self.session.scalars(stmt).all()
 
+    def update_comm_channel(
+        self,
+        channel: CommChannel,
+        *,
+        value: str,
+        primary: bool,
+        verified: bool,
+        subscribed: bool | None,
+        meta: dict[str, Any] | None,
+    ) -> None:
+        """New values of an existing channel; ``subscribed`` and ``meta`` stay as they
+        are when None."""
+        channel.value = value
+        channel.primary = primary
+        channel.verified = verified
+        if subscribed is not None:
+            channel.subscribed = subscribed
+        if meta is not None:
+            channel.meta = meta
+        self.session.flush()
+
     # -- subscriptions ---------------------------------------------------------
+    def set_subscription_status(
+        self, subscription: Subscription, status: str, *, updated_at: int
+    ) -> None:
+        subscription.status = status
+        subscription.updated_at = updated_at
+        self.session.flush()
+
     def subscriptions(self, org_id: int, customer_id: int) -> Sequence[Subscription]:
         stmt = (
             sa.select(Subscription)
@@ -134,6 +180,37 @@ class CustomerRepository:
             ),
         )
         return self.session.scalars(stmt).first()
+
+    def set_merge_status(self, request: MergeRequest, status: str) -> None:
+        request.status = status
+        self.session.flush()
+
+    def decide_merge(
+        self,
+        request: MergeRequest,
+        status: str,
+        *,
+        till_id: int,
+        comments: str | None,
+        updated_at: int,
+    ) -> None:
+        """A decision on a pending request: its status, who decided, their comments."""
+        request.status = status
+        request.modified_by_till_id = till_id
+        request.comments = comments
+        request.updated_at = updated_at
+        self.session.flush()
+
+    def merge_into(
+        self, victim: Customer, survivor: Customer, cards: Sequence[Card], at: int
+    ) -> None:
+        """The victim's cards go to the survivor, the victim is marked merged into it,
+        and both are stamped ``at``."""
+        for card in cards:
+            card.customer_id = survivor.id
+        victim.merged_into_id = survivor.id
+        victim.updated_at = survivor.updated_at = at
+        self.session.flush()
 
     def move_identifier(self, identifier: CustomerIdentifier, customer_id: int) -> None:
         identifier.customer_id = customer_id

@@ -226,14 +226,14 @@ def _comm_channels(
             events.append(value_change("CommChannel", type_, None, value, psi=True))
         else:
             events.append(value_change("CommChannel", type_, current.value, value, psi=True))
-            current.value = value
-            current.primary = item.primary
-            current.verified = item.verified
-            if item.subscribed is not None:
-                current.subscribed = item.subscribed
-            if item.meta is not None:
-                current.meta = item.meta
-    session.flush()
+            repo.update_comm_channel(
+                current,
+                value=value,
+                primary=item.primary,
+                verified=item.verified,
+                subscribed=item.subscribed,
+                meta=item.meta,
+            )
     return events
 
 
@@ -304,9 +304,7 @@ def _finish(
     """Stamp the customer if anything changed, and hand the changes to the audit trail
     and (as ``notice``) to the notification outbox, in the same transaction."""
     changed = any(e is not None for e in events)
-    if changed:
-        customer.updated_at = now_ms()
-    session.flush()
+    CustomerRepository(session).save(customer, updated_at=now_ms() if changed else None)
     record(session, ctx, v.CUSTOMER, customer.id, events, source=source)
     if notice is not None and changed:
         emit(
@@ -551,10 +549,9 @@ def update_status(
     previous = (
         repo.label(ctx.org_id, customer.status_label_id) if customer.status_label_id else None
     )
-    customer.status = target.status
-    customer.status_label_id = target.id
-    customer.updated_at = now_ms()
-    session.flush()
+    CustomerRepository(session).set_status(
+        customer, target.status, label_id=target.id, updated_at=now_ms()
+    )
     status_event = _status_event(previous, target)
     record(session, ctx, v.CUSTOMER, customer.id, [status_event], source=source)
     emit(
@@ -617,8 +614,7 @@ def update_subscriptions(
             repo.add(row)
             existing[key] = row
         else:
-            row.status = state
-            row.updated_at = now
+            repo.set_subscription_status(row, state, updated_at=now)
         events.append(
             AuditEvent(
                 "SubscriptionStatus",
@@ -635,7 +631,6 @@ def update_subscriptions(
                 },
             )
         )
-    session.flush()
     record(session, ctx, v.CUSTOMER, customer.id, events)
 
 

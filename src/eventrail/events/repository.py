@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from eventrail.kit.sql import insert_unique
@@ -23,10 +25,31 @@ class EventRepository:
         """False when a unique constraint refuses it (a concurrent twin won)."""
         return insert_unique(self.session, obj)
 
-    def flush(self) -> None:
+    # -- definitions ------------------------------------------------------------
+    def update_definition(
+        self,
+        definition: EventDefinition,
+        *,
+        actions: list[str],
+        fields: list[dict[str, Any]],
+        description: str | None,
+        label: str | None,
+        event_type: str | None,
+        updated_at: int,
+    ) -> None:
+        definition.actions = actions
+        definition.fields = fields
+        definition.description = description
+        definition.label = label
+        definition.event_type = event_type
+        definition.updated_at = updated_at
         self.session.flush()
 
-    # -- definitions ------------------------------------------------------------
+    def disable_definition(self, definition: EventDefinition, at: int) -> None:
+        definition.enabled = False
+        definition.updated_at = at
+        self.session.flush()
+
     def definitions(self, org_id: int, name: str | None = None) -> Sequence[EventDefinition]:
         stmt = sa.select(EventDefinition).where(EventDefinition.org_id == org_id)
         if name is not None:
@@ -80,6 +103,23 @@ class EventRepository:
         )
         return self.session.scalars(stmt).first()
 
+    def save_webhook(self, webhook: Webhook, *, updated_at: int) -> bool:
+        """Write the webhook's changed attributes, stamped ``updated_at``; False when
+        a unique constraint refuses them (another enabled webhook of the org has its
+        transformer)."""
+        webhook.updated_at = updated_at
+        try:
+            with self.session.begin_nested():
+                self.session.flush()
+        except IntegrityError:
+            return False
+        return True
+
+    def disable_webhook(self, webhook: Webhook, at: int) -> None:
+        webhook.enabled = False
+        webhook.updated_at = at
+        self.session.flush()
+
     def till_by_code(self, org_id: int, code: str) -> Till | None:
         stmt = sa.select(Till).where(Till.org_id == org_id, Till.code == code)
         return self.session.scalars(stmt).first()
@@ -107,3 +147,20 @@ class EventRepository:
         if for_update:
             stmt = stmt.with_for_update()
         return self.session.scalars(stmt).first()
+
+    def update_mapping(
+        self,
+        mapping: TransformerMapping,
+        *,
+        name_path: str,
+        value_map: dict[str, str],
+        field_mappings: dict[str, list[dict[str, Any]]],
+        events_mapped: list[str],
+        updated_at: int,
+    ) -> None:
+        mapping.name_path = name_path
+        mapping.value_map = value_map
+        mapping.field_mappings = field_mappings
+        mapping.events_mapped = events_mapped
+        mapping.updated_at = updated_at
+        self.session.flush()

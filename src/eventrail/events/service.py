@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from eventrail.errors import BadRequest
@@ -128,14 +127,19 @@ def update_definition(session: Session, org_id: int, body: EventDefinitionIn) ->
                 f"field attribute value fails for validation type isUniqueKeyField: "
                 f"{old['name']} is a unique key field, which cannot be reverted"
             )
-    definition.actions = actions
-    definition.fields = fields
-    definition.description = body.description
-    definition.label = body.label
-    if not definition.standard:  # a standard event keeps its own type
-        definition.event_type = body.event_type.upper() if body.event_type else None
-    definition.updated_at = now_ms()
-    repo.flush()
+    if definition.standard:  # a standard event keeps its own type
+        event_type = definition.event_type
+    else:
+        event_type = body.event_type.upper() if body.event_type else None
+    repo.update_definition(
+        definition,
+        actions=actions,
+        fields=fields,
+        description=body.description,
+        label=body.label,
+        event_type=event_type,
+        updated_at=now_ms(),
+    )
     return definition
 
 
@@ -261,9 +265,7 @@ def disable_definition(session: Session, org_id: int, name: str) -> None:
     definition = get_definition(session, org_id, name)
     if not definition.enabled:
         raise BadRequest(f"Event {name} is already disabled")
-    definition.enabled = False
-    definition.updated_at = now_ms()
-    EventRepository(session).flush()
+    EventRepository(session).disable_definition(definition, now_ms())
 
 
 def _mapping_key(transformer_type: str) -> str:
@@ -431,12 +433,8 @@ def update_webhook(session: Session, org_id: int, body: WebhookIn) -> Webhook:
         webhook.uniqueness_check_enabled = body.uniqueness_check_enabled
     if body.listen_to_child_events is not None:
         webhook.listen_to_child_events = body.listen_to_child_events
-    webhook.updated_at = now_ms()
-    try:
-        with session.begin_nested():
-            repo.flush()
-    except IntegrityError:
-        raise _one_per_transformer(webhook.transformer_type) from None
+    if not repo.save_webhook(webhook, updated_at=now_ms()):
+        raise _one_per_transformer(webhook.transformer_type)
     forget_after_commit(session, webhook.id)
     return webhook
 
@@ -446,9 +444,7 @@ def disable_webhook(session: Session, org_id: int, webhook_id: str) -> None:
     webhook = repo.webhook(org_id, webhook_id.strip())
     if webhook is None or not webhook.enabled:
         raise WebhookNotFound()
-    webhook.enabled = False
-    webhook.updated_at = now_ms()
-    repo.flush()
+    repo.disable_webhook(webhook, now_ms())
     forget_after_commit(session, webhook.id)
 
 
@@ -501,16 +497,16 @@ def set_mapping(session: Session, org_id: int, body: AdapterMappingIn) -> Transf
             fresh if repo.insert(fresh) else repo.mapping(org_id, transformer, for_update=True)
         )
         assert mapping is not None
+    name_path = mapping.name_path
     value_map = dict(mapping.value_map)
     field_mappings = dict(mapping.field_mappings)
     if data is not None:
         if data.event_mapper is not None:
-            path = data.event_mapper.field_name.strip()
-            if not path:
+            name_path = data.event_mapper.field_name.strip()
+            if not name_path:
                 raise BadRequest(
                     "Invalid value for field 'eventMapper.fieldName': a dotted path is required"
                 )
-            mapping.name_path = path
             for src, dst in data.event_mapper.value_map.items():
                 if dst not in definitions:
                     raise BadRequest(
@@ -542,11 +538,14 @@ def set_mapping(session: Session, org_id: int, body: AdapterMappingIn) -> Transf
                 {"eventFieldName": i.event_field_name, "fieldName": i.field_name.strip()}
                 for i in items
             ]
-    mapping.value_map = value_map
-    mapping.field_mappings = field_mappings
-    mapping.events_mapped = list(dict.fromkeys([*mapping.events_mapped, *body.events_mapped]))
-    mapping.updated_at = now_ms()
-    repo.flush()
+    repo.update_mapping(
+        mapping,
+        name_path=name_path,
+        value_map=value_map,
+        field_mappings=field_mappings,
+        events_mapped=list(dict.fromkeys([*mapping.events_mapped, *body.events_mapped])),
+        updated_at=now_ms(),
+    )
     return mapping
 
 

@@ -20,7 +20,7 @@ from eventrail.db import Database
 from eventrail.ingest.exceptions import EventNotStored
 from eventrail.kit.dbhealth import is_unavailable
 from eventrail.kit.fastdb import reconnect_once
-from eventrail.kit.sql import bulk_insert
+from eventrail.kit.sql import begin_write, bulk_insert
 
 log = logging.getLogger("eventrail.ingest")
 
@@ -103,8 +103,7 @@ class GroupCommitter:
             if self._connection is None:
                 self._connection = self.db.engine.raw_connection()
             raw = self._connection.driver_connection
-            if self.db.is_sqlite:
-                raw.execute("BEGIN IMMEDIATE")  # psycopg's connection begins by itself
+            begin_write(raw)
             bulk_insert(raw, "ingest_requests", COLUMNS, values)
             state["committing"] = True
             raw.commit()

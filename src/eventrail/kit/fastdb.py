@@ -201,6 +201,12 @@ class ReadPool:
         self._opened: list[_Connection] = []
         self._executor: ThreadPoolExecutor | None = None
 
+    @property
+    def sqlite(self) -> bool:
+        """The pool reads a SQLite database (else PostgreSQL): the SQL text that
+        differs between them is written by kit/sql.py's helpers for this flag."""
+        return self.url is None and self.settings.is_sqlite
+
     def _open(self) -> _Connection:
         if self.url is not None:
             conn: _Connection = _Postgres(

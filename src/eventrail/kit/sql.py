@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import orjson
@@ -40,11 +41,145 @@ def bulk_insert(
             copy.write_row(value)
 
 
-def skip_locked(session: Session) -> str:
+def _postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def begin_write(raw: Any) -> None:
+    """Begin a writing transaction on a driver connection (``raw``: sqlite3's or
+    psycopg's): ``BEGIN IMMEDIATE`` on SQLite, so that the write lock is taken now
+    rather than at the first write (the sqlite3 module would begin a deferred
+    transaction); nothing on PostgreSQL, where psycopg's connection begins by itself."""
+    if isinstance(raw, sqlite3.Connection):
+        raw.execute("BEGIN IMMEDIATE")
+
+
+def for_update(session: Session) -> str:
+    """The clause that locks the rows a SELECT reads until the transaction ends:
+    ``FOR UPDATE`` on PostgreSQL; nothing on SQLite, whose writing transaction
+    (``BEGIN IMMEDIATE``) holds the database's write lock already."""
+    return " FOR UPDATE" if _postgresql(session) else ""
+
+
+def skip_locked(session: Session, of: str | None = None) -> str:
     """The clause that lets several claimers take disjoint rows: ``FOR UPDATE SKIP
-    LOCKED`` on PostgreSQL; nothing on SQLite, whose writing transaction (``BEGIN
-    IMMEDIATE``) already excludes every other writer."""
-    return " FOR UPDATE SKIP LOCKED" if session.get_bind().dialect.name == "postgresql" else ""
+    LOCKED`` on PostgreSQL (``FOR UPDATE OF <of> SKIP LOCKED``: only the rows of
+    the table named ``of`` in a join); nothing on SQLite, whose writing transaction
+    (``BEGIN IMMEDIATE``) already excludes every other writer."""
+    if not _postgresql(session):
+        return ""
+    return f" FOR UPDATE OF {of} SKIP LOCKED" if of is not None else " FOR UPDATE SKIP LOCKED"
+
+
+def delete_first(
+    session: Session, table: str, where: str, found: str, *, returning: Sequence[str] = ()
+) -> str:
+    """A ``DELETE`` of at most ``:limit`` rows of ``table``: those that ``found`` (a
+    ``FROM <table> WHERE ...`` clause, usually walking an index in order) reads
+    first. ``where`` is the statement's own condition (the org it deletes from).
+    The rows are named by their physical address, so the delete does not walk the
+    primary key's index a second time: ``ctid`` on PostgreSQL, ``rowid`` on SQLite.
+    ``returning``: columns of the deleted rows the statement answers."""
+    tail = f" RETURNING {', '.join(returning)}" if returning else ""
+    if _postgresql(session):
+        return (
+            f"DELETE FROM {table} WHERE {where} AND "
+            f"ctid = ANY(ARRAY(SELECT ctid {found} LIMIT :limit)){tail}"
+        )
+    return (
+        f"DELETE FROM {table} WHERE {where} AND rowid IN (SELECT rowid {found} LIMIT :limit){tail}"
+    )
+
+
+def delete_text_pairs(
+    session: Session,
+    table: str,
+    where: str,
+    columns: tuple[str, str],
+    name: str,
+    pairs: Sequence[tuple[str, str]],
+) -> tuple[str, dict[str, Any]]:
+    """A ``DELETE`` of the rows of ``table`` matching ``where`` whose two text
+    ``columns`` hold one of ``pairs`` (in that order), as one statement whatever the
+    number of pairs: joined with ``unnest`` of two arrays on PostgreSQL, one JSON
+    array read by ``json_each`` on SQLite. ``where`` names no table (the table is
+    ``k`` on PostgreSQL, unnamed on SQLite); ``name`` prefixes the bound parameters."""
+    first, second = columns
+    if _postgresql(session):
+        sql = (
+            f"DELETE FROM {table} k "
+            f"USING unnest(CAST(:{name}_0 AS text[]), CAST(:{name}_1 AS text[])) AS d(a, b) "
+            f"WHERE {where} AND k.{second} = d.b AND k.{first} = d.a"
+        )
+        return sql, {f"{name}_0": [a for a, _ in pairs], f"{name}_1": [b for _, b in pairs]}
+    sql = (
+        f"DELETE FROM {table} WHERE {where} AND "
+        f"({second}, {first}) IN (SELECT json_extract(value, '$[1]'), "
+        f"json_extract(value, '$[0]') FROM json_each(:{name}))"
+    )
+    return sql, {name: orjson.dumps([list(pair) for pair in pairs]).decode()}
+
+
+@contextmanager
+def database_lock(engine: sa.Engine, key: int, *, wait: bool) -> Iterator[bool]:
+    """True while this process holds the lock ``key`` of the database, on a
+    connection of its own: a PostgreSQL session-level advisory lock, waited for
+    (``wait``) or not (then False when another connection holds it). On SQLite
+    always True: its writers are serialised by the write lock already."""
+    if engine.dialect.name != "postgresql":
+        yield True
+        return
+    key = int(key)
+    with engine.connect() as connection:
+        if wait:
+            connection.execute(sa.text(f"SELECT pg_advisory_lock({key})"))
+            held = True
+        else:
+            found = connection.execute(sa.text(f"SELECT pg_try_advisory_lock({key})"))
+            held = bool(found.scalar())
+        connection.commit()
+        try:
+            yield held
+        finally:
+            if held:
+                connection.execute(sa.text(f"SELECT pg_advisory_unlock({key})"))
+                connection.commit()
+
+
+# -- SQL text for the reads of a kit/fastdb.ReadPool (``ReadPool.sqlite``) ---------------
+def json_member_text(
+    column: str, key: str, name: str, params: dict[str, Any], *, sqlite: bool
+) -> str:
+    """The member ``key`` of the JSON object in ``column`` as text (``true`` and
+    ``false`` for booleans, NULL when absent), with ``key`` bound as ``:name``:
+    ``->>`` on PostgreSQL; on SQLite ``json_extract`` of the member's path (bound
+    instead of the key), booleans spelled as PostgreSQL does."""
+    if sqlite:
+        params[name] = '$."' + key + '"'
+        return (
+            f"(CASE json_type({column}, :{name}) WHEN 'true' THEN 'true' "
+            f"WHEN 'false' THEN 'false' ELSE CAST(json_extract({column}, :{name}) AS TEXT) END)"
+        )
+    params[name] = key
+    return f"({column} ->> CAST(:{name} AS TEXT))"
+
+
+def json_array_holds(column: str, name: str, *, sqlite: bool) -> str:
+    """True when the JSON array of strings in ``column`` holds the text bound as
+    ``:name``."""
+    if sqlite:
+        return f"EXISTS (SELECT 1 FROM json_each({column}) WHERE value = :{name})"
+    return (
+        f"EXISTS (SELECT 1 FROM json_array_elements_text({column}) AS item(name) "
+        f"WHERE item.name = CAST(:{name} AS TEXT))"
+    )
+
+
+def index_hint(index: str, *, sqlite: bool) -> str:
+    """What follows a table's name to make the planner read it by ``index``:
+    ``INDEXED BY`` on SQLite (which refuses the statement if the index cannot serve
+    it); nothing on PostgreSQL, which has no hints."""
+    return f" INDEXED BY {index}" if sqlite else ""
 
 
 def in_list(
@@ -53,7 +188,7 @@ def in_list(
     """``column`` is one of ``values``, as one bound parameter ``name``:
     ``= ANY(:name)`` on PostgreSQL, ``IN (SELECT value FROM json_each(:name))``
     on SQLite (the SQL text is the same whatever the number of values)."""
-    if session.get_bind().dialect.name == "postgresql":
+    if _postgresql(session):
         return f"{column} = ANY(:{name})", {name: list(values)}
     return (
         f"{column} IN (SELECT value FROM json_each(:{name}))",
@@ -85,7 +220,7 @@ def lock_names(session: Session, names: Iterable[str]) -> None:
     (a collision only makes two unrelated writers queue). SQLite: nothing to
     do, its writers are serialised by ``BEGIN IMMEDIATE`` already.
     """
-    if session.get_bind().dialect.name != "postgresql":
+    if not _postgresql(session):
         return
     keys = {
         int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)

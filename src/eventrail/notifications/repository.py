@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from eventrail.kit.sql import for_update, skip_locked
 from eventrail.models import NotificationDelivery, NotificationWebhook, Org
 from eventrail.notifications.names import DELIVERED, FAILED, INFLIGHT, PENDING
 
@@ -61,13 +62,36 @@ class NotificationRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    @property
-    def _postgres(self) -> bool:
-        return self.session.get_bind().dialect.name == "postgresql"
-
     # -- webhooks -----------------------------------------------------------------
     def add_webhook(self, webhook: NotificationWebhook) -> None:
         self.session.add(webhook)
+        self.session.flush()
+
+    def update_webhook(
+        self,
+        webhook: NotificationWebhook,
+        values: dict[str, Any],
+        *,
+        updated_at: int,
+        updated_by: str,
+    ) -> None:
+        """New values of the webhook's columns (``values``: column name -> value)."""
+        for key, value in values.items():
+            setattr(webhook, key, value)
+        webhook.updated_at = updated_at
+        webhook.updated_by = updated_by
+        self.session.flush()
+
+    def delete_webhook(
+        self, webhook: NotificationWebhook, now: int, *, updated_by: str, reason: str
+    ) -> None:
+        """Mark the webhook deleted (and inactive); its undelivered notifications end
+        as failed with ``reason``."""
+        webhook.deleted = True
+        webhook.active = False
+        webhook.updated_at = now
+        webhook.updated_by = updated_by
+        self.fail_pending_of(webhook.org_id, webhook.id, now, reason)
         self.session.flush()
 
     def webhook(self, org_id: int, webhook_id: str) -> NotificationWebhook | None:
@@ -165,14 +189,13 @@ class NotificationRepository:
             ORDER BY d.seq
             LIMIT :limit
         """
-        if self._postgres:
-            sql += " FOR UPDATE OF d SKIP LOCKED"
+        sql += skip_locked(self.session, of="d")
         candidates = self.session.execute(sa.text(sql), {"now": now, "limit": limit * 4}).all()
         by_webhook: dict[tuple[int, str], list[str]] = {}
         for org_id, delivery_id, webhook_id in candidates:
             by_webhook.setdefault((int(org_id), str(webhook_id)), []).append(str(delivery_id))
         claimed: list[Claimed] = []
-        lock = " FOR UPDATE" if self._postgres else ""
+        lock = for_update(self.session)
         for (org_id, webhook_id), ids in sorted(by_webhook.items()):
             if len(claimed) >= limit:
                 break
@@ -334,11 +357,12 @@ class NotificationRepository:
         )
         return bool(getattr(result, "rowcount", 0))
 
-    def redeliver(self, org_id: int, delivery_id: str, now: int) -> None:
+    def redeliver(self, row: NotificationDelivery, now: int) -> None:
+        """Queue a delivered or failed notification again; ``row`` is read back."""
         d = NotificationDelivery
         self.session.execute(
             sa.update(d)
-            .where(d.org_id == org_id, d.id == delivery_id, d.state.in_([DELIVERED, FAILED]))
+            .where(d.org_id == row.org_id, d.id == row.id, d.state.in_([DELIVERED, FAILED]))
             .values(
                 state=PENDING,
                 next_attempt_at=now,
@@ -348,6 +372,7 @@ class NotificationRepository:
                 last_error=None,
             )
         )
+        self.session.refresh(row)
 
     # -- the delivery log -----------------------------------------------------------
     def delivery(self, org_id: int, delivery_id: str) -> NotificationDelivery | None:

@@ -144,29 +144,22 @@ def update_webhook(
     session: Session, caller: Caller, webhook_id: str, body: WebhookIn, *, allow_private: bool
 ) -> NotificationWebhook:
     webhook = get_webhook(session, caller.org_id, webhook_id)
-    for key, value in _checked(body, allow_private).items():
-        setattr(webhook, key, value)
-    if webhook.active:  # made active again: why eventrail had deactivated it is history
-        webhook.disabled_reason = None
-        webhook.disabled_at = None
-    webhook.updated_at = now_ms()
-    webhook.updated_by = _actor(caller)
-    session.flush()
+    values = _checked(body, allow_private)
+    if values.get("active", webhook.active):
+        # made active again: why eventrail had deactivated it is history
+        values.update(disabled_reason=None, disabled_at=None)
+    NotificationRepository(session).update_webhook(
+        webhook, values, updated_at=now_ms(), updated_by=_actor(caller)
+    )
     subscribers.clear()
     return webhook
 
 
 def delete_webhook(session: Session, caller: Caller, webhook_id: str) -> NotificationWebhook:
     webhook = get_webhook(session, caller.org_id, webhook_id)
-    now = now_ms()
-    webhook.deleted = True
-    webhook.active = False
-    webhook.updated_at = now
-    webhook.updated_by = _actor(caller)
-    NotificationRepository(session).fail_pending_of(
-        caller.org_id, webhook_id, now, "the webhook was deleted"
+    NotificationRepository(session).delete_webhook(
+        webhook, now_ms(), updated_by=_actor(caller), reason="the webhook was deleted"
     )
-    session.flush()
     subscribers.clear()
     return webhook
 
@@ -335,6 +328,5 @@ def redeliver(session: Session, caller: Caller, delivery_id: str) -> dict[str, A
     the entry as it now is."""
     row = get_delivery(session, caller.org_id, delivery_id)
     if row.state in (names.DELIVERED, names.FAILED):
-        NotificationRepository(session).redeliver(caller.org_id, delivery_id, now_ms())
-        session.refresh(row)
+        NotificationRepository(session).redeliver(row, now_ms())
     return delivery_views(session, caller, [row])[0]

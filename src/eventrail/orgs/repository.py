@@ -29,6 +29,13 @@ class OrgRepository:
         self.session.add(obj)
         self.session.flush()
 
+    def save_settings(self, org: Org, history: SettingsChange | None) -> None:
+        """Write the org's changed settings now, with the row of its settings history
+        that records the change (None: nothing changed)."""
+        if history is not None:
+            self.session.add(history)
+        self.session.flush()
+
     def org(self, org_id: int) -> Org | None:
         return self.session.get(Org, org_id)
 
@@ -185,8 +192,14 @@ class FieldValueRepository:
         )
         return self.session.scalars(stmt).all()
 
-    def add(self, value: FieldValue) -> None:
-        self.session.add(value)
+    def store(self, added: Sequence[FieldValue], changed: Sequence[tuple[FieldValue, str]]) -> None:
+        """Write new values (``added``, in order) and new values of stored ones
+        (``changed``: the row and its value), at once."""
+        for new in added:
+            self.session.add(new)
+        for row, text in changed:
+            row.value = text
+        self.session.flush()
 
 
 def children_query(org_id: int) -> tuple[str, dict[str, Any]]:

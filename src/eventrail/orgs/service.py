@@ -122,20 +122,19 @@ def update_settings(
     if update.retention is not None:
         _update_retention(org, update.retention)
     after = _settings_values(org)
+    history = None
     if after != before:
-        OrgRepository(session).add(
-            SettingsChange(
-                org_id=org.id,
-                request_id=request_id,
-                till_id=caller.till_id,
-                till_code=caller.till_code,
-                client_id=caller.client_id,
-                changed_at=now_ms(),
-                before=before,
-                after=after,
-            )
+        history = SettingsChange(
+            org_id=org.id,
+            request_id=request_id,
+            till_id=caller.till_id,
+            till_code=caller.till_code,
+            client_id=caller.client_id,
+            changed_at=now_ms(),
+            before=before,
+            after=after,
         )
-    session.flush()
+    OrgRepository(session).save_settings(org, history)
     forget_org_after_commit(session, org.id)
     return org
 
@@ -374,6 +373,8 @@ def apply_field_values(
     repo = FieldValueRepository(session)
     stored = {fv.definition_id: fv for fv in repo.values(org_id, entity_type, entity_id)}
     changes: list[FieldChange] = []
+    added: list[FieldValue] = []
+    changed: list[tuple[FieldValue, str]] = []
     for name, raw in values.items():
         definition = definitions.get(name)
         if definition is None:
@@ -384,7 +385,7 @@ def apply_field_values(
         value = coerce_field_value(definition, raw, where)
         existing = stored.get(definition.id)
         if existing is None:
-            repo.add(
+            added.append(
                 FieldValue(
                     org_id=org_id,
                     entity_type=entity_type,
@@ -396,8 +397,8 @@ def apply_field_values(
             changes.append(FieldChange(definition, None, value))
         elif existing.value != value:
             changes.append(FieldChange(definition, existing.value, value))
-            existing.value = value
-    session.flush()
+            changed.append((existing, value))
+    repo.store(added, changed)
     return changes
 
 

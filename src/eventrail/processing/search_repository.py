@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eventrail.kit.fastdb import ReadPool
+from eventrail.kit.sql import index_hint, json_array_holds, json_member_text
 from eventrail.orgs.repository import children_query
 from eventrail.processing.repository import RecordRow
 
@@ -51,20 +52,8 @@ def _attribute_where(
     """The conditions of one attribute filter: the attribute's value as text equals
     ``value`` (exact), or holds each of its words, ignoring case. For a caller who
     reads PSI values masked, a record where the attribute is PSI never matches."""
-    if sqlite:
-        params[f"attr_path_{i}"] = '$."' + key + '"'
-        path = f":attr_path_{i}"
-        text = (
-            f"(CASE json_type(attributes, {path}) WHEN 'true' THEN 'true' "
-            f"WHEN 'false' THEN 'false' ELSE CAST(json_extract(attributes, {path}) AS TEXT) END)"
-        )
-        psi = f"EXISTS (SELECT 1 FROM json_each(psi_attributes) WHERE value = :attr_key_{i})"
-    else:
-        text = f"(attributes ->> CAST(:attr_key_{i} AS TEXT))"
-        psi = (
-            "EXISTS (SELECT 1 FROM json_array_elements_text(psi_attributes) AS psi(name) "
-            f"WHERE psi.name = CAST(:attr_key_{i} AS TEXT))"
-        )
+    text = json_member_text("attributes", key, f"attr_path_{i}", params, sqlite=sqlite)
+    psi = json_array_holds("psi_attributes", f"attr_key_{i}", sqlite=sqlite)
     params[f"attr_key_{i}"] = key
     where = [f"NOT {psi}"] if masked else []
     if exact:
@@ -120,15 +109,15 @@ def search_query(
         )
     order = "ASC" if ascending else "DESC"
     table = "event_records"
-    if sqlite and f.record_id is None:
+    if f.record_id is None:
         # SQLite's planner may prefer walking (org_id, created_at) in the order asked
         # for to reading a few customers' events and sorting them; at scale that walk
-        # crosses the org's events. The anchor's index is named (always usable: the
-        # WHERE constrains its leading columns).
+        # crosses the org's events. The anchor's index is named there (always usable:
+        # the WHERE constrains its leading columns); PostgreSQL's planner needs no hint.
         if f.customer_ids is not None:
-            table += " INDEXED BY ix_event_records_customer_time"
+            table += index_hint("ix_event_records_customer_time", sqlite=sqlite)
         elif f.event_name is not None:
-            table += " INDEXED BY ix_event_records_name_time"
+            table += index_hint("ix_event_records_name_time", sqlite=sqlite)
     sql = (
         f"SELECT {_RECORD_COLUMNS} FROM {table} WHERE {' AND '.join(where)} "
         f"ORDER BY created_at {order}, seq {order} LIMIT :limit OFFSET :offset"
@@ -205,7 +194,7 @@ class SearchReads:
 
     def __init__(self, pool: ReadPool) -> None:
         self.pool = pool
-        self.sqlite = pool.url is None and pool.settings.is_sqlite
+        self.sqlite = pool.sqlite  # which SQL the pool's database reads (kit/sql.py)
 
     def child_orgs(self, org_id: int) -> dict[int, str]:
         """The org's child orgs, with their timezones."""

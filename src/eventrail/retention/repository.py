@@ -5,11 +5,12 @@ starts with (org_id, time), so a batch costs the rows it deletes, not the table'
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from contextlib import AbstractContextManager
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+
+from eventrail.kit.sql import database_lock, delete_first, delete_text_pairs, in_list
 
 # What is pruned: (table, its org's time column). Audit entries take their refs and
 # audit_kinds rows with them; events take their unique keys.
@@ -45,30 +46,18 @@ def count_sql(kind: str) -> str:
     return f"SELECT count(*) {_EXPIRED[kind]}"
 
 
-def batch_sql(kind: str, postgres: bool) -> str:
+def batch_sql(session: Session, kind: str) -> str:
     """The statement that deletes (or, for the audit trail, selects) one batch."""
     if kind == AUDIT:
         return f"SELECT id {_EXPIRED[AUDIT]} ORDER BY created_on, id LIMIT :limit"
     table = _TABLES[kind]
-    returning = " RETURNING id, unique_id" if kind == EVENT_DATA else ""
-    if postgres:
-        # By physical address: no second walk of the primary key's index.
-        return (
-            f"DELETE FROM {table} WHERE org_id = :org_id AND "
-            f"ctid = ANY(ARRAY(SELECT ctid {_EXPIRED[kind]} "
-            f"LIMIT :limit)){returning}"
-        )
-    return (
-        f"DELETE FROM {table} WHERE org_id = :org_id AND "
-        f"rowid IN (SELECT rowid {_EXPIRED[kind]} LIMIT :limit)"
-        f"{returning}"
-    )
+    returning = ("id", "unique_id") if kind == EVENT_DATA else ()
+    return delete_first(session, table, "org_id = :org_id", _EXPIRED[kind], returning=returning)
 
 
 class PruneRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
-        self.postgres = session.get_bind().dialect.name == "postgresql"
 
     def expired(self, kind: str, org_id: int, cutoff: int) -> int:
         params = {"org_id": org_id, "cutoff": cutoff}
@@ -77,7 +66,7 @@ class PruneRepository:
     def delete_batch(self, kind: str, org_id: int, cutoff: int, limit: int) -> int:
         """Delete up to ``limit`` expired rows of one kind of one org; how many went."""
         params = {"org_id": org_id, "cutoff": cutoff, "limit": limit}
-        statement = sa.text(batch_sql(kind, self.postgres))
+        statement = sa.text(batch_sql(self.session, kind))
         if kind in (EVENT_LOGS, NOTIFICATIONS):
             result = self.session.execute(statement, params)
             return int(getattr(result, "rowcount", 0))
@@ -96,13 +85,13 @@ class PruneRepository:
         starts after it, so pruning is not reported as a deletion."""
         if not ids:
             return
-        where = "id = ANY(:ids)" if self.postgres else "id IN (SELECT value FROM json_each(:ids))"
+        where, params = in_list(self.session, "id", "ids", ids)
         found = self.session.execute(
             sa.text(
                 f"SELECT seq, row_hash FROM audit_entries WHERE org_id = :org_id AND {where} "
                 "AND seq IS NOT NULL ORDER BY seq DESC LIMIT 1"
             ),
-            {"org_id": org_id, "ids": ids if self.postgres else orjson.dumps(ids).decode()},
+            {"org_id": org_id, **params},
         ).first()
         if found is None:
             return
@@ -119,25 +108,15 @@ class PruneRepository:
         uniqueId is new again (its first one is gone)."""
         if not events:
             return
-        if self.postgres:
-            sql = (
-                "DELETE FROM event_unique_keys k "
-                "USING unnest(CAST(:events AS text[]), CAST(:keys AS text[])) AS d(e, u) "
-                "WHERE k.org_id = :org_id AND k.unique_id = d.u AND k.event_id = d.e"
-            )
-            params: dict[str, Any] = {
-                "org_id": org_id,
-                "events": [e for e, _ in events],
-                "keys": [u for _, u in events],
-            }
-        else:
-            sql = (
-                "DELETE FROM event_unique_keys WHERE org_id = :org_id AND "
-                "(unique_id, event_id) IN (SELECT json_extract(value, '$[1]'), "
-                "json_extract(value, '$[0]') FROM json_each(:events))"
-            )
-            params = {"org_id": org_id, "events": orjson.dumps(list(events)).decode()}
-        self.session.execute(sa.text(sql), params)
+        sql, params = delete_text_pairs(
+            self.session,
+            "event_unique_keys",
+            "org_id = :org_id",
+            ("event_id", "unique_id"),
+            "events",
+            events,
+        )
+        self.session.execute(sa.text(sql), {"org_id": org_id, **params})
 
     def _delete_entries(self, org_id: int, ids: list[int]) -> None:
         """Audit entries with their refs and audit_kinds rows (the triggers lower
@@ -149,35 +128,20 @@ class PruneRepository:
             ("audit_kinds", "entry_id"),
             ("audit_entries", "id"),
         ):
-            if self.postgres:
-                sql = f"DELETE FROM {table} WHERE org_id = :org_id AND {column} = ANY(:ids)"
-                self.session.execute(sa.text(sql), {"org_id": org_id, "ids": ids})
-            else:
-                sql = (
-                    f"DELETE FROM {table} WHERE org_id = :org_id AND "
-                    f"{column} IN (SELECT value FROM json_each(:ids))"
-                )
-                params = {"org_id": org_id, "ids": orjson.dumps(ids).decode()}
-                self.session.execute(sa.text(sql), params)
+            where, params = in_list(self.session, column, "ids", ids)
+            sql = f"DELETE FROM {table} WHERE org_id = :org_id AND {where}"
+            self.session.execute(sa.text(sql), {"org_id": org_id, **params})
 
     def orgs(self) -> list[tuple[int, int | None, int | None, int | None]]:
         sql = "SELECT id, event_logs_days, event_data_days, audit_days FROM orgs ORDER BY id"
         return [(row[0], row[1], row[2], row[3]) for row in self.session.execute(sa.text(sql))]
 
 
-# One key for every pruner of a database (PostgreSQL advisory lock).
-_LOCK = sa.text("SELECT pg_try_advisory_lock(7285101453)")
-_WAIT = sa.text("SELECT pg_advisory_lock(7285101453)")
-_UNLOCK = sa.text("SELECT pg_advisory_unlock(7285101453)")
+# One lock for every pruner of a database (PostgreSQL advisory lock).
+_PRUNER_LOCK = 7285101453
 
 
-def try_lock(connection: sa.Connection, *, wait: bool) -> bool:
-    """Take the pruners' lock on this connection (PostgreSQL), waiting for it or not."""
-    if wait:
-        connection.execute(_WAIT)
-        return True
-    return bool(connection.execute(_LOCK).scalar())
-
-
-def unlock(connection: sa.Connection) -> None:
-    connection.execute(_UNLOCK)
+def pruner_lock(engine: sa.Engine, *, wait: bool) -> AbstractContextManager[bool]:
+    """True while this process is the database's one pruner (always on SQLite, where
+    the write lock serialises batches); False when another holds it and not ``wait``."""
+    return database_lock(engine, _PRUNER_LOCK, wait=wait)

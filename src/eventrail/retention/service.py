@@ -145,18 +145,8 @@ def prune(
 def pruner_lock(db: Database, *, wait: bool) -> Iterator[bool]:
     """True while this process is the database's one pruner (always on SQLite, where
     the write lock serialises batches); False when another holds it and not ``wait``."""
-    if db.engine.dialect.name != "postgresql":
-        yield True
-        return
-    with db.engine.connect() as connection:
-        held = r.try_lock(connection, wait=wait)
-        connection.commit()
-        try:
-            yield held
-        finally:
-            if held:
-                r.unlock(connection)
-                connection.commit()
+    with r.pruner_lock(db.engine, wait=wait) as held:
+        yield held
 
 
 class BackgroundPruner:

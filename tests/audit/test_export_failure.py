@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from eventrail.config import Settings
 from eventrail.db import Database, migrate
 from eventrail.kit.exports import TRAILER_KEY
-from tests.audit.test_export_memory import load
 from tests.conftest import TEST_SECRET
+from tests.fixtures.exports import load
 from tests.fixtures.factories import basic, make_org, make_till, md5
 from tests.fixtures.server import cli_env, server_process
 

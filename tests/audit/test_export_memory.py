@@ -15,55 +15,16 @@ import time
 from pathlib import Path
 
 import httpx
-import sqlalchemy as sa
 
 from eventrail.config import Settings
 from eventrail.db import Database, migrate
 from tests.conftest import TEST_SECRET
+from tests.fixtures.exports import load
 from tests.fixtures.factories import basic, make_org, make_till, md5
 from tests.fixtures.server import cli_env, server_process
 
 EXPORT_ROWS = int(os.environ.get("EVENTRAIL_TEST_EXPORT_ROWS", "200000"))
-EVENTS = (
-    '[{"referenceType":"StandardField","eventType":"Standard Fields","updatedField":"FirstName",'
-    '"additionalFields":{"previousValue":"NA","currentValue":"Ravi"},"associateEntities":null,'
-    '"psi":false}]'
-)
 MARGIN_KIB = 48 * 1024  # a buffered export would hold the whole download
-BODY = '{"event_name":"Purchase","customer":{"mobile":"9190000000"},"pad":"' + "x" * 400 + '"}'
-
-
-def _series(db: Database, n: int) -> str:
-    """A SELECT of 0..n-1 as column ``i``."""
-    if db.is_sqlite:
-        return (
-            f"WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i < {n - 1}) "
-            "SELECT i FROM s"
-        )
-    return f"SELECT i FROM generate_series(0, {n - 1}) AS i"
-
-
-def load(db: Database, org_id: int, n: int) -> None:
-    uid = "lower(hex(randomblob(16)))" if db.is_sqlite else "md5(i::text)"
-    with db.engine.begin() as conn:
-        conn.execute(
-            sa.text(
-                "INSERT INTO event_logs (id, org_id, parent_org_id, webhook_id, start_time, seq, "
-                "response_time, status, event_name, input_request, message) "
-                f"SELECT {uid}, :org, -1, 'wh', 1700000000000 + i, i, 5, 'EVENT_SUCCESS', "
-                f"'Purchase', :body, 'ok' FROM ({_series(db, n)}) s"
-            ),
-            {"org": org_id, "body": BODY},
-        )
-        conn.execute(
-            sa.text(
-                "INSERT INTO audit_entries (org_id, entity_type, entity_id, request_id, "
-                "updated_by, updated_by_mode, auto_update_time, created_on, events) "
-                "SELECT :org, 'CUSTOMER', i % 1000, 'r', 1, 'API', 1700000000000 + i, "
-                f"1700000000000 + i, :events FROM ({_series(db, n // 4)}) s"
-            ),
-            {"org": org_id, "events": EVENTS},
-        )
 
 
 def test_exports_stream_in_constant_memory(env: dict[str, str], tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ several processes (server workers, `eventrail process`) add up in one scrape."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -12,11 +13,13 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from pydantic import SecretStr
 
 from eventrail.app import create_app
 from eventrail.config import Settings
 from eventrail.db import Database, migrate
+from eventrail.kit import metrics
 from tests.fixtures.envelopes import UNAUTHORIZED
 from tests.fixtures.factories import basic, make_org, make_till, md5
 from tests.fixtures.processes import queued, wait_for
@@ -205,6 +208,9 @@ def test_workers_and_a_processor_process_add_up(env: dict[str, str], tmp_path: P
             wait_for(lambda: queued(engine) == 0, 60, "the processor process")
             pids = {int(f.stem.rsplit("_", 1)[1]) for f in metrics_dir.glob("counter_*.db")}
             assert len(pids) >= 4, pids  # the server, its two workers, the processor
+            # each worker writes its request counts at most a second and a half late
+            # (kit/metrics.RequestTally): past that, every scrape has them all
+            time.sleep(metrics.FLUSH_SECONDS * 1.5 + 0.2)
             scrapes = []
             for _ in range(12):  # new connections: either worker may answer
                 samples, _ = scrape(server.base)
@@ -252,3 +258,31 @@ async def test_database_reconnects_are_counted(postgres_url: str, tmp_path: Path
         db.dispose()
     assert delta(before, after, "eventrail_database_reconnects_total") >= 2
     assert delta(before, after, "eventrail_database_errors_total") == 0
+
+
+async def test_the_request_tally_writes_what_observe_would() -> None:
+    """Requests tallied in memory reach the metrics, unasked, within a second and a
+    half of the last one (a quiet spell after a burst), with the same sum and bucket
+    counts as one Histogram.observe() per request."""
+    route = f"/tally/{uuid.uuid4().hex}"
+    registry = CollectorRegistry()
+    reference = Histogram("reference_seconds", "", buckets=metrics._BOUNDS, registry=registry)
+    durations = [0.0005, 0.001, 0.0049, 0.02, 0.3, 7.0, 45.0, 0.001]
+    tally = metrics.RequestTally()
+    for seconds in durations:
+        tally.add("GET", route, 200, seconds, time.perf_counter())
+        reference.observe(seconds)
+    tally.add("GET", route, 404, 0.002, time.perf_counter())
+    reference.observe(0.002)
+    await asyncio.sleep(metrics.FLUSH_SECONDS * 1.5 + 0.3)  # no request, no scrape
+    samples = parse(generate_latest(metrics.REGISTRY).decode())
+    assert value(samples, REQUESTS, method="GET", route=route, status="200") == len(durations)
+    assert value(samples, REQUESTS, method="GET", route=route, status="404") == 1
+    compared = 0
+    for (name, labels), number in parse(generate_latest(registry).decode()).items():
+        if name.startswith("reference_seconds_"):
+            ours = name.replace("reference_seconds", "eventrail_http_request_duration_seconds")
+            got = value(samples, ours, **dict(labels), method="GET", route=route)
+            assert got == pytest.approx(number), (name, labels)
+            compared += 1
+    assert compared == len(metrics._BOUNDS) + 2  # every bucket, the sum and the count

@@ -20,7 +20,6 @@ import logging
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -64,30 +63,24 @@ class AccessLogMiddleware:
     The metrics' route label is the template of the route that served the request
     (``scope["route"]``, set by FastAPI's router and by the fast lane); without one
     (a refusal before routing, the framework's own pages) ``route_of`` names it, or
-    it counts as ``unmatched``: never the raw path, which holds ids. The counting
-    costs a dict lookup and two updates of label children resolved the first time a
-    (method, route, status) is seen."""
+    it counts as ``unmatched``: never the raw path, which holds ids. The counts are
+    tallied in memory and written to the metrics once a second
+    (``kit/metrics.RequestTally``)."""
 
     def __init__(
         self, app: ASGIApp, route_of: Callable[[Scope], str | None] = lambda _: None
     ) -> None:
         self.app = app
         self.route_of = route_of
-        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._tally = metrics.RequestTally()
 
-    def _count(self, scope: Scope, template: str | None, status: int, seconds: float) -> None:
+    def _count(
+        self, scope: Scope, template: str | None, status: int, seconds: float, now: float
+    ) -> None:
         if template is None:
             template = self.route_of(scope) or metrics.UNMATCHED
         method = scope["method"]
-        key = (method if method in _METHODS else "other", template, status)
-        children = self._children.get(key)
-        if children is None:
-            children = self._children[key] = (
-                metrics.REQUESTS.labels(key[0], template, str(status)),
-                metrics.REQUEST_SECONDS.labels(key[0], template),
-            )
-        children[0].inc()
-        children[1].observe(seconds)
+        self._tally.add(method if method in _METHODS else "other", template, status, seconds, now)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -115,10 +108,11 @@ class AccessLogMiddleware:
             raise
         finally:
             _seen.reset(token)
-            elapsed = time.perf_counter() - started
+            now = time.perf_counter()
+            elapsed = now - started
             # FastAPI's route or the fast lane's: both have the template as .path
             template: str | None = getattr(scope.get("route"), "path", None)
-            self._count(scope, template, status or 0, elapsed)
+            self._count(scope, template, status or 0, elapsed, now)
             if log.isEnabledFor(logging.INFO):
                 fields = {
                     "method": scope["method"],

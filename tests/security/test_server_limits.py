@@ -107,6 +107,28 @@ def test_one_header_line_over_16_kib_is_431(server: Server) -> None:
     assert "16 KiB per line" in _envelope(answer, 431)
 
 
+def test_a_request_line_over_16_kib_is_431(server: Server) -> None:
+    """Checked by the server as it reads, before any handler (the app's own check
+    is not made again for a request it read)."""
+    sock = _connect(server)
+    try:
+        target = b"/v2/events/logs?event_name=" + b"e" * MAX_HEADER_LINE_BYTES
+        with contextlib.suppress(OSError):
+            sock.sendall(b"GET " + target + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+        answer = _read_all(sock)
+    finally:
+        sock.close()
+    assert "16 KiB per line" in _envelope(answer, 431)
+    assert b"connection: close" in answer.lower()
+
+
+def test_lines_each_under_16_kib_over_64_in_all_are_431(server: Server) -> None:
+    headers = {f"x-pad-{n}": "p" * 9000 for n in range(8)}  # 72 KiB in all
+    r = httpx.get(f"{server.base}/v2/events/logs", headers=headers, timeout=10)
+    assert r.status_code == 431, r.text
+    assert "64 KiB" in r.json()["errors"][0]["message"]
+
+
 def test_headers_under_the_limits_are_served(server: Server) -> None:
     # Eight lines of 7 KiB: 56 KiB in all, under both limits.
     headers = {f"x-pad-{n}": "p" * 7000 for n in range(8)}

@@ -28,7 +28,15 @@ httptools protocol plus:
 The timeouts are checked once a second (not a timer per request: the sweep
 costs nothing per request). Idle keep-alive connections are closed after
 uvicorn's ``timeout_keep_alive`` (5 s). :func:`header_problem` is the same
-size check on an ASGI scope, for the app behind any server.
+size check on an ASGI scope, for the app behind any server; a scope this
+protocol made says it was checked (``HEADERS_CHECKED``), so the check is not
+made twice.
+
+Every request passes through these callbacks, so they stay few: the sizes of
+the request line and of each header line are checked once the headers are
+complete (the total, which bounds the memory, as the bytes arrive), and the
+answer's transport is wrapped (``_ClosingAfterBody``) only for a request that
+declares a body.
 """
 
 from __future__ import annotations
@@ -54,6 +62,8 @@ from eventrail.errors import (
 
 MAX_HEADER_BYTES = 64 * 1024
 MAX_HEADER_LINE_BYTES = 16 * 1024
+# The key of an ASGI scope made by GuardedHttpToolsProtocol: its sizes were checked.
+HEADERS_CHECKED = "eventrail.headers_checked"
 TOO_LARGE = "Request line or headers too large: at most 16 KiB per line and 64 KiB in all"
 HEADERS_LATE = "Request headers not received in time"
 _SWEEP_SECONDS = 1.0
@@ -67,6 +77,8 @@ log = logging.getLogger("eventrail.server")
 
 def header_problem(scope: Any) -> str | None:
     """Why the request line and headers of an ASGI scope are too large, or None."""
+    if HEADERS_CHECKED in scope:
+        return None
     total = len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"")
     for name, value in scope["headers"]:
         line = len(name) + len(value) + 4
@@ -134,17 +146,24 @@ def _sweep(loop: asyncio.AbstractEventLoop) -> None:
 
 class _ClosingAfterBody:
     """The transport a request's cycle writes its answer to: its ``close()`` lets
-    the protocol drop the rest of a body still being sent first."""
+    the protocol drop the rest of a body still being sent first. The methods the
+    cycle calls for every answer are the transport's own, bound once."""
 
     def __init__(self, transport: asyncio.Transport, protocol: GuardedHttpToolsProtocol) -> None:
         self._transport = transport
         self._protocol = protocol
+        self.write = transport.write
+        self.is_closing = transport.is_closing
 
     def close(self) -> None:
         self._protocol.close_after_body()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)
+
+
+# Header names (lower-cased, as uvicorn keeps them) that announce a request body.
+_BODY_HEADERS = frozenset({b"content-length", b"transfer-encoding"})
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
@@ -222,7 +241,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if self._discarding:
             self.server_state.total_requests += 1
             return
-        if self._body_pending():  # a keep-alive answer given before the body was read
+        cycle = self.cycle  # a keep-alive answer given before the body was read:
+        if cycle is not None and cycle.more_body and not self.transport.is_closing():
             self.server_state.total_requests += 1
             self._discard_rest()
             return
@@ -289,22 +309,28 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if self not in _headers:
             _headers[self] = self.loop.time() + self.limits.header_timeout
 
-    def on_url(self, url: bytes) -> None:
-        if len(self.url) + len(url) > MAX_HEADER_LINE_BYTES:
-            raise _HeaderLineTooLarge
-        super().on_url(url)
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        if len(name) + len(value) + 4 > MAX_HEADER_LINE_BYTES:
-            raise _HeaderLineTooLarge
-        super().on_header(name, value)
-
     def on_headers_complete(self) -> None:
         self._reading_headers = False
         _headers.pop(self, None)
-        _bodies[self] = self.loop.time() + self.limits.body_timeout
+        # The sizes, exactly: the total was bounded while the bytes arrived.
+        total = len(self.url)
+        if total > MAX_HEADER_LINE_BYTES:
+            raise _HeaderLineTooLarge
+        body = False
+        for name, value in self.headers:
+            line = len(name) + len(value) + 4
+            if line > MAX_HEADER_LINE_BYTES:
+                raise _HeaderLineTooLarge
+            total += line
+            if name in _BODY_HEADERS:
+                body = True
+        if total > MAX_HEADER_BYTES:
+            raise _HeaderLineTooLarge
+        if body:
+            _bodies[self] = self.loop.time() + self.limits.body_timeout
         super().on_headers_complete()
-        if self.cycle is not None:  # None when the request was refused as it arrived
+        self.scope[HEADERS_CHECKED] = True  # type: ignore[literal-required]
+        if body and self.cycle is not None:  # None when the request was refused as it arrived
             self.cycle.transport = _ClosingAfterBody(self.transport, self)  # type: ignore[assignment]
 
     def on_message_complete(self) -> None:

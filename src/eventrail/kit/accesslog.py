@@ -20,6 +20,7 @@ import logging
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -87,18 +88,19 @@ class AccessLogMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        seen = _Seen()
-        token = _seen.set(seen)
+        # What only the access line shows (the org, the request id) is gathered only
+        # when the line is written: the metrics need the status alone.
+        logging_on = log.isEnabledFor(logging.INFO)
+        seen = _Seen() if logging_on else None
+        token = _seen.set(seen) if seen is not None else None
         status: int | None = None
-        request_id: str | None = None
+        headers: Any = ()
 
         async def send_noted(message: Message) -> None:
-            nonlocal status, request_id
+            nonlocal status, headers
             if message["type"] == "http.response.start":
                 status = message["status"]
-                for name, value in message.get("headers", ()):
-                    if name.lower() == _REQUEST_ID:
-                        request_id = value.decode("latin-1")
+                headers = message.get("headers", ())
             await send(message)
 
         try:
@@ -107,13 +109,17 @@ class AccessLogMiddleware:
             status = status or 500  # uvicorn answers 500 when nothing was sent
             raise
         finally:
-            _seen.reset(token)
+            if token is not None:
+                _seen.reset(token)
             now = time.perf_counter()
             elapsed = now - started
             # FastAPI's route or the fast lane's: both have the template as .path
             template: str | None = getattr(scope.get("route"), "path", None)
             self._count(scope, template, status or 0, elapsed, now)
-            if log.isEnabledFor(logging.INFO):
+            if seen is not None:
+                request_id = next(
+                    (v.decode("latin-1") for k, v in headers if k.lower() == _REQUEST_ID), None
+                )
                 fields = {
                     "method": scope["method"],
                     "route": template,

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pydantic import Field
 
@@ -48,10 +48,15 @@ class Caller:
         """PSI values are shown as ***** to this caller (org masks, caller lacks PSI_VIEW)."""
         return self.psi_masking and not self.psi_view
 
-    @property
-    def credential(self) -> str:
-        """Names the credential for rate limits: one budget per till or per client."""
-        return f"client:{self.client_id}" if self.client_id is not None else f"till:{self.till_id}"
+    # Names the credential for rate limits: one budget per till or per client (set
+    # once here: every request's budget key holds it).
+    credential: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        credential = (
+            f"client:{self.client_id}" if self.client_id is not None else f"till:{self.till_id}"
+        )
+        object.__setattr__(self, "credential", credential)
 
     def till_audit(self) -> dict[str, str | int]:
         return {"code": self.till_code, "name": self.till_name, "id": self.till_id}

@@ -42,6 +42,7 @@ from eventrail.kit.dates import now_ms
 from eventrail.kit.plainsql import SessionStatements
 from eventrail.kit.ratelimit import HOUR, MINUTE, RateLimiter, subject
 from eventrail.kit.security import (
+    cache_key,
     constant_time_equals,
     hash_secret,
     keyed_digest,
@@ -113,7 +114,7 @@ class CallerCache:
         _CALLERS.add(self)
 
     def _key(self, credential: str) -> str:
-        return keyed_digest(self.signing_key, "caller", credential)
+        return cache_key(self.signing_key, credential)
 
     def get(self, credential: str) -> Caller | None:
         key = self._key(credential)

@@ -35,7 +35,7 @@ HOUR = 3600
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one is built for every request, at a quarter the cost
 class Decision:
     allowed: bool
     limit: int
@@ -231,6 +231,9 @@ class RateLimiter:
         return Decision(count <= limit, limit, max(0, limit - count), math.ceil(ends), window)
 
     def check(self, limit: int, *key: str) -> Decision:
+        if self._redis is None:  # one process: straight to memory (every request)
+            count, ends = self._memory.add(MINUTE, key, 1)
+            return Decision(count <= limit, limit, max(0, limit - count), math.ceil(ends))
         return self.count(limit, MINUTE, *key)
 
     def peek(self, limit: int, *key: str, window: int = MINUTE) -> Decision:

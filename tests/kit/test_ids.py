@@ -14,6 +14,15 @@ def test_ids_are_random_version_4_and_distinct() -> None:
     assert len({u.int for u in made}) == len(made)
 
 
+def test_uuid4_str_is_the_text_of_a_version_4_uuid() -> None:
+    texts = [ids.uuid4_str() for _ in range(2000)]
+    assert len(set(texts)) == len(texts)
+    for text in texts:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text
+        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
+
+
 def test_a_forked_child_does_not_repeat_its_parents_next_ids() -> None:
     ids.uuid4()  # the buffer holds unused ids now
     read, write = os.pipe()

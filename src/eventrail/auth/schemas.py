@@ -62,7 +62,7 @@ class Caller:
         return {"code": self.till_code, "name": self.till_name, "id": self.till_id}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built for every request (frozen costs 4x)
 class Credentials:
     """What a request presents to say who it is, and where it comes from."""
 

@@ -143,7 +143,7 @@ async def post_feed(
     check_source(source)
     row = await anyio.to_thread.run_sync(translate, db, caller, body)
     queued = {
-        "request_id": str(ids.uuid4()),
+        "request_id": ids.uuid4_str(),
         "org_id": caller.org_id,
         "webhook_id": row.webhook_id,
         "received_at": now_ms(),
@@ -152,5 +152,5 @@ async def post_feed(
         "detail": None,
     }
     await ingestor.committer.submit([queued])
-    metrics.EVENTS_ACKNOWLEDGED.inc()
+    metrics.acknowledged()
     return {"status": FEED_ACK, "requestId": queued["request_id"]}

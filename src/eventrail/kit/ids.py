@@ -41,6 +41,12 @@ def uuid4() -> uuid.UUID:
     return uuid.UUID(bytes=_random16(), version=4)
 
 
+def uuid4_str() -> str:
+    """``str(uuid4())`` without building the UUID object (an id per event)."""
+    h = uuid4_hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 def uuid4_hex() -> str:
     """``uuid4().hex`` without building the UUID object (a request id per request)."""
     raw = bytearray(_random16())

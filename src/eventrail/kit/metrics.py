@@ -153,10 +153,13 @@ class RequestTally:
     request that finds the second over, by a timer for the last requests before a
     quiet spell, and by :func:`flush` before a scrape or when the process ends.
 
-    Only the event loop's thread calls :meth:`add` (the request middleware), so the
-    dicts need no lock; :meth:`flush` swaps them out before writing them."""
+    Only the event loop's thread counts (the request middleware, and the handlers
+    that acknowledge events through :func:`acknowledged`) and flushes, so the dicts
+    need no lock: a scrape, which reads the values in a worker thread, calls
+    :func:`flush` on the loop first."""
 
     def __init__(self) -> None:
+        self.acknowledged = 0  # events acknowledged (EVENTS_ACKNOWLEDGED)
         self._counts: dict[tuple[str, str, int], int] = {}
         # (method, route) -> [sum of seconds, count per bucket (REQUEST_SECONDS')...]
         self._durations: dict[tuple[str, str], list[float]] = {}
@@ -174,7 +177,7 @@ class RequestTally:
         spent[0] += seconds
         spent[1 + bisect_left(_BOUNDS, seconds)] += 1
         if now >= self._due:
-            self.flush()
+            flush()
             self._due = now + FLUSH_SECONDS
             self._arm()
 
@@ -193,12 +196,15 @@ class RequestTally:
 
     def _timed(self) -> None:
         self._timer = None
-        self.flush()
+        flush()
 
     def flush(self) -> None:
         """Write what was counted since the last flush to the metrics."""
         counts, self._counts = self._counts, {}
         durations, self._durations = self._durations, {}
+        acknowledged, self.acknowledged = self.acknowledged, 0
+        if acknowledged:
+            EVENTS_ACKNOWLEDGED.inc(acknowledged)
         for (method, route, status), count in counts.items():
             REQUESTS.labels(method, route, str(status)).inc(count)
         for (method, route), spent in durations.items():
@@ -214,8 +220,18 @@ class RequestTally:
 _BOUNDS: tuple[float, ...] = tuple(REQUEST_SECONDS._upper_bounds)
 
 
+_LOOP_TALLY = RequestTally()
+
+
+def acknowledged(events: int = 1) -> None:
+    """Counts events acknowledged (stored durably, answered with a request id): on the
+    event loop only, like every tally."""
+    _LOOP_TALLY.acknowledged += events
+
+
 def flush() -> None:
-    """Write every tally of this process to the metrics (before a scrape, at the end)."""
+    """Write every tally of this process to the metrics: on the event loop, before a
+    scrape and at the end."""
     for tally in list(_TALLIES):
         tally.flush()
 
@@ -247,8 +263,8 @@ class _Computed:
 
 def exposition(computed: Iterable[Metric] = ()) -> bytes:
     """Everything in Prometheus' text format: the values recorded by every process
-    writing to this one's directory (or by this process alone), and ``computed``."""
-    flush()
+    writing to this one's directory (or by this process alone), and ``computed``.
+    Call :func:`flush` first, on the event loop."""
     registry = CollectorRegistry(auto_describe=False)
     path = directory()
     if path is not None:

@@ -156,8 +156,18 @@ async def read_body(receive: Receive, content_length: str | bytes | None) -> byt
     upload cannot slip past the limit either.
     """
     check_declared_length(content_length)
-    chunks: list[bytes] = []
-    size = 0
+    message = await receive()
+    if not message.get("more_body", False):  # the whole body in one message: most posts
+        if message["type"] == "http.disconnect":
+            return None
+        body: bytes = message.get("body", b"")
+        if len(body) > MAX_BODY_BYTES:
+            raise PayloadTooLarge()
+        return body
+    chunks: list[bytes] = [message.get("body", b"")]
+    size = len(chunks[0])
+    if size > MAX_BODY_BYTES:
+        raise PayloadTooLarge()
     more = True
     while more:
         message = await receive()

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from eventrail.errors import BadRequest, PayloadTooLarge
 from eventrail.kit.requests import (
@@ -113,3 +115,28 @@ def test_query_bool_takes_the_documented_words_and_nothing_else() -> None:
     for raw in ["", " true", "tRue", "on", "off", "t", "f", "y", "n", "2", "-1", "yes please"]:
         with pytest.raises(QueryValueError, match="true or false"):
             query_bool(raw)
+
+
+@given(st.lists(st.sampled_from(["a", "b", "=", "&", "x", "1", ";", " ", "é"]), max_size=12))
+def test_a_query_without_escapes_reads_as_parse_qsl_reads_it(parts: list[str]) -> None:
+    """The fast path (no % and no +) gives parse_qsl's pairs."""
+    from urllib.parse import parse_qsl
+
+    text = "".join(parts)
+    raw = text.encode()
+    expected: dict[str, str] | Exception
+    try:
+        expected = {}
+        for name, value in parse_qsl(text, keep_blank_values=True):
+            if name in expected:
+                raise BadRequest("repeated")
+            expected[name] = value
+    except BadRequest as exc:
+        expected = exc
+    if not raw.isascii():
+        return  # refused or decoded by the other path
+    if isinstance(expected, Exception):
+        with pytest.raises(BadRequest):
+            parse_query(raw)
+    else:
+        assert parse_query(raw) == expected

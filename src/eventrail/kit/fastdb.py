@@ -234,13 +234,7 @@ class ReadPool:
             asyncio.get_running_loop()
         except RuntimeError:
             return self._pooled(sql, params)
-        return self._on_loop(sql, params)
-
-    def one(self, sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
-        found = self.rows(sql, params)
-        return found[0] if found else None
-
-    def _on_loop(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        # On the loop's own connection (every read of the lane)
         conn: _Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             return self._on_new_loop_connection(sql, params, None)
@@ -250,6 +244,10 @@ class ReadPool:
             return self._on_new_loop_connection(sql, params, exc)
         self.health.succeeded()
         return found
+
+    def one(self, sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
+        found = self.rows(sql, params)
+        return found[0] if found else None
 
     def _on_new_loop_connection(
         self, sql: str, params: dict[str, Any], lost: BaseException | None

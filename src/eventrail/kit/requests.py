@@ -101,8 +101,15 @@ def parse_query(raw: bytes) -> dict[str, str]:
         return {}
     if not raw.isascii():
         _refuse_undecodable(raw)
+    text = raw.decode("latin-1")
+    if "%" in text or "+" in text:
+        pairs = parse_qsl(text, keep_blank_values=True)
+    else:  # nothing to unquote (most queries): parse_qsl's pairs, without its calls
+        pairs = [
+            (name, value) for name, _, value in (p.partition("=") for p in text.split("&") if p)
+        ]
     query: dict[str, str] = {}
-    for name, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
+    for name, value in pairs:
         if "\x00" in name or "\x00" in value:
             raise BadRequest(
                 f"Invalid value for query parameter '{name}': contains a NUL character"

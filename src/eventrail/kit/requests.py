@@ -155,6 +155,29 @@ def check_declared_length(content_length: str | bytes | None) -> None:
         raise PayloadTooLarge()
 
 
+async def _receive(receive: Receive, bound: int) -> tuple[bytes, bool, bool]:
+    """The body's messages until its last one, the client's going away, or more than
+    ``bound`` bytes: (what came, whether more than ``bound`` came, whether the client
+    went away). Never reads past the message that crossed ``bound``."""
+    message = await receive()
+    if message["type"] == "http.disconnect":
+        return b"", False, True
+    first: bytes = message.get("body", b"")
+    if not message.get("more_body", False) or len(first) > bound:  # most bodies: one message
+        return first, len(first) > bound, False
+    chunks = [first]
+    size = len(first)
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return b"".join(chunks), False, True
+        chunk = message.get("body", b"")
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > bound or not message.get("more_body", False):
+            return b"".join(chunks), size > bound, False
+
+
 async def read_body(receive: Receive, content_length: str | bytes | None) -> bytes | None:
     """The whole body, read up to MAX_BODY_BYTES (413 past it, declared or sent);
     None when the client went away before sending all of it.
@@ -163,30 +186,10 @@ async def read_body(receive: Receive, content_length: str | bytes | None) -> byt
     upload cannot slip past the limit either.
     """
     check_declared_length(content_length)
-    message = await receive()
-    if not message.get("more_body", False):  # the whole body in one message: most posts
-        if message["type"] == "http.disconnect":
-            return None
-        body: bytes = message.get("body", b"")
-        if len(body) > MAX_BODY_BYTES:
-            raise PayloadTooLarge()
-        return body
-    chunks: list[bytes] = [message.get("body", b"")]
-    size = len(chunks[0])
-    if size > MAX_BODY_BYTES:
+    body, over, gone = await _receive(receive, MAX_BODY_BYTES)
+    if over:
         raise PayloadTooLarge()
-    more = True
-    while more:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise PayloadTooLarge()
-        chunks.append(chunk)
-        more = message.get("more_body", False)
-    return b"".join(chunks)
+    return None if gone else body
 
 
 async def read_prefix(
@@ -200,17 +203,7 @@ async def read_prefix(
     as the end of what it sent.
     """
     declared_longer = _declared_over(content_length, limit)
-    chunks: list[bytes] = []
-    size = 0
-    more = True
-    while more:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        chunks.append(chunk)
-        if size > limit or (declared_longer and size >= limit):
-            return b"".join(chunks)[:limit], False
-        more = message.get("more_body", False)
-    return b"".join(chunks), not declared_longer
+    body, over, _ = await _receive(receive, limit - 1 if declared_longer else limit)
+    if over:
+        return body[:limit], False
+    return body, not declared_longer

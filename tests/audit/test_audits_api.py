@@ -1170,6 +1170,29 @@ async def test_page_query_uses_the_entity_index(
         assert "Sort" not in plan, plan
 
 
+@pytest.mark.parametrize(
+    ("sort_by", "index"),
+    [
+        ("autoUpdateTime", "ix_audit_entries_entity_auto_update_time"),
+        ("createdOn", "ix_audit_entries_entity_created_on"),
+    ],
+)
+async def test_a_deep_page_skips_rows_in_the_index_and_reads_only_its_own(
+    db: Database, crowded_org: tuple[int, int], sort_by: str, index: str
+) -> None:
+    """Past the first page, the skipped rows are ids from the entity index (a
+    subquery) and only the page's rows are read by primary key."""
+    org, entity = crowded_org
+    query = AuditQuery(
+        org_id=org, entity_type="CUSTOMER", entity_id=entity, sort_by=sort_by, offset=10
+    )
+    _, plan = _explain(db, query)
+    assert index in plan, plan
+    assert _full_scans(plan, db.is_sqlite) == [], plan
+    primary = "sqlite_autoindex_audit_entries_1" if db.is_sqlite else "pk_audit_entries"
+    assert primary in plan or "PRIMARY KEY" in plan or "INTEGER PRIMARY KEY" in plan, plan
+
+
 async def test_count_and_filtered_queries_do_not_scan_the_table(
     db: Database, crowded_org: tuple[int, int]
 ) -> None:

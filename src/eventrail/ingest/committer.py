@@ -14,6 +14,7 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable
+from operator import itemgetter
 from typing import Any
 
 from eventrail.db import Database
@@ -94,7 +95,8 @@ class GroupCommitter:
         server restarted) before the commit was sent, the group is written once
         more on a new connection: nothing of it can have been committed.
         """
-        values = [tuple(row[c] for c in COLUMNS) for row in rows]
+        row_values = itemgetter(*COLUMNS)  # a tuple of the columns, in C
+        values = [row_values(row) for row in rows]
         state = {"fresh": False, "committing": False}
 
         def write() -> None:

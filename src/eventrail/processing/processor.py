@@ -47,7 +47,7 @@ from eventrail.ingest.waiters import ResultWaiters
 from eventrail.kit import metrics
 from eventrail.kit.dates import now_ms
 from eventrail.kit.dbhealth import is_unavailable
-from eventrail.notifications.emit import emit
+from eventrail.notifications.emit import emit, subscribers
 from eventrail.notifications.names import EVENT_PROCESSED
 from eventrail.processing import statuses as st
 from eventrail.processing.pipeline import BatchPipeline, BatchResult, set_aside_log
@@ -85,8 +85,17 @@ def _measure(size: int, result: BatchResult, seconds: float) -> None:
 
 def _notify(repo: ProcessingRepository, logs: list[dict[str, Any]]) -> None:
     """behaviouralEventProcessed for each log entry, in the batch's transaction (PSI
-    values of the body masked: a notification never carries them)."""
+    values of the body masked: a notification never carries them). An org no
+    webhook listens to costs one look-up per batch, not a notification built per
+    event."""
+    session = repo.session
+    heard = {
+        org_id: bool(subscribers.get(session, org_id, EVENT_PROCESSED))
+        for org_id in {row["org_id"] for row in logs}
+    }
     for row in logs:
+        if not heard[row["org_id"]]:
+            continue
         emit(
             repo.session,
             row["org_id"],

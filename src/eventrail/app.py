@@ -230,9 +230,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app = EventrailApp(api)
     lane = LaneContext(settings, db, reads, admission)
     for method, template, handler in (
+        *ingest_routes(ingestor),  # first: the busiest patterned routes
         *processing_routes(lane),
         *audit_routes(lane),
-        *ingest_routes(ingestor),
     ):
         app.route(method, template, handler)
     return app

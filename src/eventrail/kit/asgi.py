@@ -141,12 +141,19 @@ class FastLane:
     def __init__(self, fallback: ASGIApp, health: DatabaseHealth | None = None) -> None:
         self.fallback = fallback
         self.health = health or DatabaseHealth()
-        self._routes: list[_Route] = []
         self._prefixes: tuple[str, ...] = ()
+        # The routes of a path without parameters, by that path: found with one
+        # look-up; only the others are tried pattern by pattern.
+        self._exact: dict[str, list[_Route]] = {}
+        self._patterned: list[_Route] = []
 
     def route(self, method: str, template: str, handler: FastHandler) -> None:
-        self._routes.append(_Route(method, template, compile_template(template), handler))
+        route = _Route(method, template, compile_template(template), handler)
         self._prefixes = (*self._prefixes, template.split("{", 1)[0])
+        if "{" in template:
+            self._patterned.append(route)
+        else:
+            self._exact.setdefault(template, []).append(route)
 
     def _match(
         self, scope: Scope, method: str, path: str
@@ -158,7 +165,12 @@ class FastLane:
             return None
         allowed: list[str] = []
         first: _Route | None = None
-        for route in self._routes:
+        for route in self._exact.get(path, ()):
+            if route.method == method:
+                return route, {}, []
+            allowed.append(route.method)
+            first = first or route
+        for route in self._patterned:
             found = route.pattern.match(path)
             if found is None:
                 continue

@@ -31,7 +31,7 @@ from eventrail.ingest.waiters import Processing, ResultWaiters, Verdict
 from eventrail.kit import ids, metrics
 from eventrail.kit.dates import now_ms
 from eventrail.kit.flight import SingleFlight
-from eventrail.kit.json import payload_problem
+from eventrail.kit.json import payload_problem, plainly_acceptable
 from eventrail.kit.params import Bool, Params, PathKey
 from eventrail.kit.ratelimit import Decision
 from eventrail.kit.requests import require_json
@@ -112,6 +112,8 @@ def _body_problem(raw: bytes) -> str | None:
         return "the request body is not valid JSON"
     if not isinstance(payload, dict):
         return "the request body is not a JSON object"
+    if plainly_acceptable(raw):  # most events: no walk of the document
+        return None
     return payload_problem(payload)
 
 

@@ -59,3 +59,17 @@ def payload_problem(
             else:
                 stack.extend((item, depth + 1) for item in node)
     return None
+
+
+def plainly_acceptable(raw: bytes) -> bool:
+    """Whether the JSON text ``raw`` (valid JSON) cannot hold what ``payload_problem``
+    refuses, read off the bytes without walking the document: no string can be
+    longer than the whole text, a NUL can only be written ``\\u0000`` (a raw NUL
+    byte is not valid JSON), and a document cannot be nested deeper than it has
+    brackets. False means "walk it" (a bracket inside a string counts too)."""
+    return (
+        len(raw) <= MAX_STRING
+        and b"\\u0000" not in raw
+        and raw.count(b"{") + raw.count(b"[") <= MAX_DEPTH
+    )
+

@@ -72,4 +72,3 @@ def plainly_acceptable(raw: bytes) -> bool:
         and b"\\u0000" not in raw
         and raw.count(b"{") + raw.count(b"[") <= MAX_DEPTH
     )
-

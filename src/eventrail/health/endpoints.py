@@ -99,6 +99,6 @@ async def prometheus_metrics(request: Request) -> Response:
         computed = await anyio.to_thread.run_sync(
             queue_metrics, request.app.state.db, abandon_on_cancel=True
         )
-    metrics.flush()  # what this process tallied, written on its loop
+    metrics.publish()  # what this process tallied, written on its loop
     body = await anyio.to_thread.run_sync(metrics.exposition, computed or [])
     return Response(body, media_type=metrics.CONTENT_TYPE)

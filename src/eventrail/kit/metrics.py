@@ -151,12 +151,12 @@ class RequestTally:
     """``REQUESTS`` and ``REQUEST_SECONDS`` of one application's requests, counted in
     plain dicts and written to the metrics at most every ``FLUSH_SECONDS``: by the
     request that finds the second over, by a timer for the last requests before a
-    quiet spell, and by :func:`flush` before a scrape or when the process ends.
+    quiet spell, and by :func:`publish` before a scrape or when the process ends.
 
     Only the event loop's thread counts (the request middleware, and the handlers
     that acknowledge events through :func:`acknowledged`) and flushes, so the dicts
     need no lock: a scrape, which reads the values in a worker thread, calls
-    :func:`flush` on the loop first."""
+    :func:`publish` on the loop first."""
 
     def __init__(self) -> None:
         self.acknowledged = 0  # events acknowledged (EVENTS_ACKNOWLEDGED)
@@ -177,7 +177,7 @@ class RequestTally:
         spent[0] += seconds
         spent[1 + bisect_left(_BOUNDS, seconds)] += 1
         if now >= self._due:
-            flush()
+            publish()
             self._due = now + FLUSH_SECONDS
             self._arm()
 
@@ -196,9 +196,9 @@ class RequestTally:
 
     def _timed(self) -> None:
         self._timer = None
-        flush()
+        publish()
 
-    def flush(self) -> None:
+    def publish(self) -> None:
         """Write what was counted since the last flush to the metrics."""
         counts, self._counts = self._counts, {}
         durations, self._durations = self._durations, {}
@@ -229,11 +229,11 @@ def acknowledged(events: int = 1) -> None:
     _LOOP_TALLY.acknowledged += events
 
 
-def flush() -> None:
+def publish() -> None:
     """Write every tally of this process to the metrics: on the event loop, before a
     scrape and at the end."""
     for tally in list(_TALLIES):
-        tally.flush()
+        tally.publish()
 
 
 def directory() -> str | None:
@@ -244,7 +244,7 @@ def directory() -> str | None:
 def process_ended() -> None:
     """This process stops recording: drop its live gauges, if any (its counters stay,
     so that the totals do not go back while the others run)."""
-    flush()
+    publish()
     path = directory()
     if path is not None:
         multiprocess.mark_process_dead(os.getpid(), path)  # type: ignore[no-untyped-call]
@@ -264,7 +264,7 @@ class _Computed:
 def exposition(computed: Iterable[Metric] = ()) -> bytes:
     """Everything in Prometheus' text format: the values recorded by every process
     writing to this one's directory (or by this process alone), and ``computed``.
-    Call :func:`flush` first, on the event loop."""
+    Call :func:`publish` first, on the event loop."""
     registry = CollectorRegistry(auto_describe=False)
     path = directory()
     if path is not None:

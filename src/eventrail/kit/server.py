@@ -44,6 +44,7 @@ from __future__ import annotations
 import asyncio
 import http
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -79,13 +80,20 @@ def header_problem(scope: Any) -> str | None:
     """Why the request line and headers of an ASGI scope are too large, or None."""
     if HEADERS_CHECKED in scope:
         return None
-    total = len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"")
-    for name, value in scope["headers"]:
+    target = len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"")
+    return TOO_LARGE if _oversized(target, scope["headers"]) else None
+
+
+def _oversized(target: int, headers: Iterable[tuple[bytes, bytes]]) -> bool:
+    """Whether a header line is over MAX_HEADER_LINE_BYTES, or the request target
+    (``target`` bytes) and the header lines over MAX_HEADER_BYTES in all."""
+    total = target
+    for name, value in headers:
         line = len(name) + len(value) + 4
         if line > MAX_HEADER_LINE_BYTES:
-            return TOO_LARGE
+            return True
         total += line
-    return TOO_LARGE if total > MAX_HEADER_BYTES else None
+    return total > MAX_HEADER_BYTES
 
 
 @dataclass(frozen=True)
@@ -313,19 +321,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._reading_headers = False
         _headers.pop(self, None)
         # The sizes, exactly: the total was bounded while the bytes arrived.
-        total = len(self.url)
-        if total > MAX_HEADER_LINE_BYTES:
+        if len(self.url) > MAX_HEADER_LINE_BYTES or _oversized(len(self.url), self.headers):
             raise _HeaderLineTooLarge
-        body = False
-        for name, value in self.headers:
-            line = len(name) + len(value) + 4
-            if line > MAX_HEADER_LINE_BYTES:
-                raise _HeaderLineTooLarge
-            total += line
-            if name in _BODY_HEADERS:
-                body = True
-        if total > MAX_HEADER_BYTES:
-            raise _HeaderLineTooLarge
+        body = any(name in _BODY_HEADERS for name, _ in self.headers)
         if body:
             _bodies[self] = self.loop.time() + self.limits.body_timeout
         super().on_headers_complete()

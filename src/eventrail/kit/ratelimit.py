@@ -219,21 +219,16 @@ class RateLimiter:
                 return result
         return local()
 
-    def _add(self, window: int, key: tuple[str, ...], amount: int) -> tuple[int, float]:
-        if self._redis is None:  # one process: no closures to build on every request
-            return self._memory.add(window, key, amount)
-        return self._shared(
-            lambda r: r.add(window, key, amount), lambda: self._memory.add(window, key, amount)
-        )
-
     def count(self, limit: int, window: int, *key: str) -> Decision:
-        count, ends = self._add(window, key, 1)
+        if self._redis is None:  # one process: no closures to build on every request
+            count, ends = self._memory.add(window, key, 1)
+        else:
+            count, ends = self._shared(
+                lambda r: r.add(window, key, 1), lambda: self._memory.add(window, key, 1)
+            )
         return Decision(count <= limit, limit, max(0, limit - count), math.ceil(ends), window)
 
     def check(self, limit: int, *key: str) -> Decision:
-        if self._redis is None:  # one process: straight to memory (every request)
-            count, ends = self._memory.add(MINUTE, key, 1)
-            return Decision(count <= limit, limit, max(0, limit - count), math.ceil(ends))
         return self.count(limit, MINUTE, *key)
 
     def peek(self, limit: int, *key: str, window: int = MINUTE) -> Decision:

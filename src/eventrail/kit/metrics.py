@@ -21,7 +21,7 @@ requests (:class:`RequestTally`) and written to prometheus_client's values at mo
 once a second, and before every scrape this process answers: a value written to a
 multiprocess file costs a lock and an mmap write, three per request, about a tenth
 of a read's CPU (bench/README.md). A scrape answered by another process of the
-same server therefore sees this one's requests up to a second late.
+same server therefore sees this one's requests up to a second and a half late.
 """
 
 from __future__ import annotations
@@ -154,12 +154,11 @@ class RequestTally:
     quiet spell, and by :func:`publish` before a scrape or when the process ends.
 
     Only the event loop's thread counts (the request middleware, and the handlers
-    that acknowledge events through :func:`acknowledged`) and flushes, so the dicts
-    need no lock: a scrape, which reads the values in a worker thread, calls
+    that acknowledge events through :func:`acknowledged`) and publishes, so the
+    dicts need no lock: a scrape, which reads the values in a worker thread, calls
     :func:`publish` on the loop first."""
 
     def __init__(self) -> None:
-        self.acknowledged = 0  # events acknowledged (EVENTS_ACKNOWLEDGED)
         self._counts: dict[tuple[str, str, int], int] = {}
         # (method, route) -> [sum of seconds, count per bucket (REQUEST_SECONDS')...]
         self._durations: dict[tuple[str, str], list[float]] = {}
@@ -182,14 +181,14 @@ class RequestTally:
             self._arm()
 
     def _arm(self) -> None:
-        """A flush a second from now on this loop, unless one is already pending there:
+        """A publish a second and a half from now on this loop, unless one is pending there:
         what the last requests before a quiet spell counted is written then."""
         loop = self._timer
         if loop is not None and not loop.is_closed():
             return
         try:
             loop = asyncio.get_running_loop()
-        except RuntimeError:  # called outside a loop: the next request flushes
+        except RuntimeError:  # called outside a loop: the next request publishes
             return
         self._timer = loop
         loop.call_later(FLUSH_SECONDS * 1.5, self._timed)
@@ -199,12 +198,9 @@ class RequestTally:
         publish()
 
     def publish(self) -> None:
-        """Write what was counted since the last flush to the metrics."""
+        """Write what was counted since the last publish to the metrics."""
         counts, self._counts = self._counts, {}
         durations, self._durations = self._durations, {}
-        acknowledged, self.acknowledged = self.acknowledged, 0
-        if acknowledged:
-            EVENTS_ACKNOWLEDGED.inc(acknowledged)
         for (method, route, status), count in counts.items():
             REQUESTS.labels(method, route, str(status)).inc(count)
         for (method, route), spent in durations.items():
@@ -220,18 +216,25 @@ class RequestTally:
 _BOUNDS: tuple[float, ...] = tuple(REQUEST_SECONDS._upper_bounds)
 
 
-_LOOP_TALLY = RequestTally()
+# Events acknowledged since the last publish (EVENTS_ACKNOWLEDGED), counted on the
+# event loop like the tallies.
+_acknowledged = 0
 
 
 def acknowledged(events: int = 1) -> None:
     """Counts events acknowledged (stored durably, answered with a request id): on the
     event loop only, like every tally."""
-    _LOOP_TALLY.acknowledged += events
+    global _acknowledged
+    _acknowledged += events
 
 
 def publish() -> None:
     """Write every tally of this process to the metrics: on the event loop, before a
     scrape and at the end."""
+    global _acknowledged
+    events, _acknowledged = _acknowledged, 0
+    if events:
+        EVENTS_ACKNOWLEDGED.inc(events)
     for tally in list(_TALLIES):
         tally.publish()
 

@@ -83,7 +83,7 @@ class Admission:
         key = credentials.cache_key
         if key is None:
             raise Unauthorized()
-        caller = self.authenticator.callers.get(key)
+        caller = self.authenticator.cached(credentials)
         if caller is None:
             caller = await self._lookups.run(key, self._authenticate, credentials)
         note_org(caller.org_id)

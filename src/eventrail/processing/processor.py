@@ -97,7 +97,7 @@ def _notify(repo: ProcessingRepository, logs: list[dict[str, Any]]) -> None:
         if not heard[row["org_id"]]:
             continue
         emit(
-            repo.session,
+            session,
             row["org_id"],
             EVENT_PROCESSED,
             row["id"],

@@ -17,10 +17,14 @@ class IngestRequest(Base):
 
     __tablename__ = "ingest_requests"
     # Ids only grow (SQLite would otherwise reuse them once the queue empties):
-    # they order what arrived in the same millisecond.
+    # they order what arrived in the same millisecond. The processors claim the
+    # oldest across orgs (ORDER BY id) and delete what they claimed by id: on
+    # PostgreSQL, where the primary key leads with org_id, that takes an index of
+    # its own (on SQLite the id is the rowid).
     __table_args__ = (
         sa.PrimaryKeyConstraint("org_id", "id"),
         sa.UniqueConstraint("org_id", "request_id"),
+        sa.Index("ix_ingest_requests_id", "id", info={"only_on": "postgresql"}),
         {"sqlite_autoincrement": True},
     )
 

@@ -77,6 +77,32 @@ async def test_one_batch_processes_many_events_in_one_transaction(
     assert processor.run_once(limit=500) == 0
 
 
+async def test_a_definition_is_marked_verified_once_not_by_every_batch(
+    tenant: Tenant, app: EventrailApp, db: Database, drain: Any
+) -> None:
+    drain()
+    webhook_id = await _webhook(tenant)
+    processor = app.state.background.processor
+    updates: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, sql: str, *_rest: Any) -> None:
+        if sql.lstrip().upper().startswith("UPDATE EVENT_DEFINITIONS"):
+            updates.append(sql)
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        await _post(tenant, webhook_id, 3, "91740")
+        assert processor.run_once(limit=500) == 3
+        assert len(updates) == 1  # the first success verifies the definition
+        await _post(tenant, webhook_id, 3, "91750")
+        assert processor.run_once(limit=500) == 3
+        assert len(updates) == 1  # already verified: nothing to update
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    r = await tenant.http.get("/v2/events", params={"eventName": "Shop"})
+    assert r.json()["data"][0]["clickEventsMeta"]["testStatus"] == "VERIFIED", r.text
+
+
 async def test_a_failing_request_is_set_aside_and_the_others_pass(
     make_tenant: TenantFactory, app: EventrailApp, db: Database, drain: Any, http: httpx.AsyncClient
 ) -> None:

@@ -70,6 +70,7 @@ class EventSpec:
     unique: tuple[f.FieldSpec, ...]
     psi_names: tuple[str, ...]
     psi_json: str  # psi_names as stored: a JSON array
+    verified: bool  # an event of it has already succeeded
 
     @classmethod
     def of(cls, definition: EventDefinition) -> EventSpec:
@@ -87,6 +88,7 @@ class EventSpec:
             unique=tuple(s for s in specs if s.unique),
             psi_names=tuple(s.name for s in specs if s.psi),
             psi_json=orjson.dumps([s.name for s in specs if s.psi]).decode(),
+            verified=definition.verified,
         )
 
 
@@ -849,7 +851,8 @@ class BatchPipeline:
             if item.record is not None:
                 records.append(item.record)
                 assert item.spec is not None
-                verified.add((item.record["org_id"], item.spec.definition_id))
+                if not item.spec.verified:  # marked once, not updated every batch
+                    verified.add((item.record["org_id"], item.spec.definition_id))
         return BatchResult(logs, records, verified, outcomes, steps)
 
 

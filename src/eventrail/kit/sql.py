@@ -6,11 +6,11 @@ import hashlib
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import cache
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -230,19 +230,42 @@ def lock_names(session: Session, names: Iterable[str]) -> None:
         session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
+@cache
+def _unnest_insert(table: sa.Table, columns: tuple[str, ...], dialect: sa.Dialect) -> str:
+    """PostgreSQL: ``INSERT`` of rows given as one array per column, unnested. The
+    text is the same whatever the number of rows, so neither SQLAlchemy nor psycopg
+    converts it anew for each batch, and the server can keep its plan (a VALUES
+    list of as many rows as the batch holds was a new statement every time)."""
+    arrays = ", ".join(
+        f"CAST(:{name} AS {table.c[name].type.compile(dialect=dialect)}[])" for name in columns
+    )
+    return f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT * FROM unnest({arrays})"
+
+
+def _by_column(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> dict[str, list[Any]]:
+    return {name: [row[name] for row in rows] for name in columns}
+
+
 def insert_ignore_returning(
     session: Session,
     table: sa.Table,
     rows: list[dict[str, Any]],
-    returning: tuple[sa.ColumnElement[Any], ...],
+    returning: tuple[str, ...],
 ) -> set[tuple[Any, ...]]:
-    """Insert rows, skipping those a unique constraint refuses; the ``returning``
-    values of the rows actually inserted (one statement on both databases)."""
+    """Insert rows (each with the same keys), skipping those a unique constraint
+    refuses; the values of the ``returning`` columns of the rows actually inserted (one statement
+    on both databases)."""
     if not rows:
         return set()
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)
-    stmt = insert.values(rows).on_conflict_do_nothing().returning(*returning)
+    if _postgresql(session):
+        columns = tuple(rows[0])
+        names = ", ".join(returning)
+        insert = _unnest_insert(table, columns, session.get_bind().dialect)
+        sql = f"{insert} ON CONFLICT DO NOTHING RETURNING {names}"
+        found = session.execute(sa.text(sql), _by_column(rows, columns))
+        return {tuple(row) for row in found}
+    ignoring = sqlite_insert(table).values(rows).on_conflict_do_nothing()
+    stmt = ignoring.returning(*(table.c[name] for name in returning))
     return {tuple(row) for row in session.execute(stmt)}
 
 
@@ -253,13 +276,21 @@ def upsert_add(
     keys: list[str],
     counter: str,
 ) -> None:
-    """Insert rows; where one of the same ``keys`` exists, add the row's ``counter`` to
-    its own instead (one statement on both databases)."""
+    """Insert rows (each with the same keys, no two with the same ``keys``); where
+    one of the same ``keys`` exists, add the row's ``counter`` to its own instead
+    (one statement on both databases)."""
     if not rows:
         return
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)
-    stmt = insert.values(rows)
+    if _postgresql(session):
+        columns = tuple(rows[0])
+        insert = _unnest_insert(table, columns, session.get_bind().dialect)
+        sql = (
+            f"{insert} ON CONFLICT ({', '.join(keys)}) "
+            f"DO UPDATE SET {counter} = {table.name}.{counter} + EXCLUDED.{counter}"
+        )
+        session.execute(sa.text(sql), _by_column(rows, columns))
+        return
+    stmt = sqlite_insert(table).values(rows)
     stmt = stmt.on_conflict_do_update(
         index_elements=keys, set_={counter: table.c[counter] + stmt.excluded[counter]}
     )

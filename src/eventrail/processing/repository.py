@@ -322,7 +322,7 @@ class ProcessingRepository:
             self.session,
             table,  # type: ignore[arg-type]
             ordered,
-            (table.c.org_id, table.c.unique_id),
+            ("org_id", "unique_id"),
         )
         return {(int(org_id), str(unique_id)) for org_id, unique_id in inserted}
 
@@ -428,7 +428,7 @@ class ProcessingRepository:
             self.session,
             table,  # type: ignore[arg-type]
             ordered,
-            (table.c.original_id,),
+            ("original_id",),
         )
         return {str(original) for (original,) in inserted}
 

@@ -34,9 +34,9 @@ made twice.
 
 Every request passes through these callbacks, so they stay few: the sizes of
 the request line and of each header line are checked once the headers are
-complete (the total, which bounds the memory, as the bytes arrive), and the
-answer's transport is wrapped (``_ClosingAfterBody``) only for a request that
-declares a body.
+complete (the total, which bounds the memory, as the bytes arrive). An answer's
+status line and headers go out with its body in one write (``_Answer``), not
+in two as uvicorn's protocol writes them.
 """
 
 from __future__ import annotations
@@ -152,18 +152,44 @@ def _sweep(loop: asyncio.AbstractEventLoop) -> None:
     loop.call_later(_SWEEP_SECONDS, _sweep, loop)
 
 
-class _ClosingAfterBody:
-    """The transport a request's cycle writes its answer to: its ``close()`` lets
-    the protocol drop the rest of a body still being sent first. The methods the
-    cycle calls for every answer are the transport's own, bound once."""
+class _Answer:
+    """The transport a request's cycle writes its answer to.
+
+    - The status line and headers, which uvicorn writes on their own, are held
+      until the body's first part and written with it: one write (one system call,
+      one packet) for an answer instead of two. An answer to HEAD, which has no
+      body to wait for, is not held.
+    - ``close()`` sends what is held, then lets the protocol drop the rest of a
+      body still being sent before it closes (``close_after_body``).
+
+    Once the head is out, ``write`` is the transport's own."""
+
+    __slots__ = ("_head", "_protocol", "_transport", "cycle", "is_closing", "write")
 
     def __init__(self, transport: asyncio.Transport, protocol: GuardedHttpToolsProtocol) -> None:
         self._transport = transport
         self._protocol = protocol
-        self.write = transport.write
+        self._head = b""
+        self.cycle: Any = None
+        self.write: Any = self._hold
         self.is_closing = transport.is_closing
 
+    def _hold(self, data: bytes) -> None:
+        cycle = self.cycle
+        if not cycle.response_started or cycle.scope["method"] == "HEAD":
+            self._transport.write(data)  # "100 Continue", or an answer with no body
+            return
+        self._head = data
+        self.write = self._with_head
+
+    def _with_head(self, data: bytes) -> None:
+        self.write = self._transport.write
+        head, self._head = self._head, b""
+        self._transport.write(head + data)
+
     def close(self) -> None:
+        if self._head:
+            self._with_head(b"")
         self._protocol.close_after_body()
 
     def __getattr__(self, name: str) -> Any:
@@ -328,8 +354,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             _bodies[self] = self.loop.time() + self.limits.body_timeout
         super().on_headers_complete()
         self.scope[HEADERS_CHECKED] = True  # type: ignore[literal-required]
-        if body and self.cycle is not None:  # None when the request was refused as it arrived
-            self.cycle.transport = _ClosingAfterBody(self.transport, self)  # type: ignore[assignment]
+        cycle = self.cycle
+        if cycle is not None:  # None when the request was refused as it arrived
+            answer = _Answer(self.transport, self)
+            answer.cycle = cycle
+            cycle.transport = answer  # type: ignore[assignment]
 
     def on_message_complete(self) -> None:
         _bodies.pop(self, None)

@@ -9,6 +9,7 @@ from eventrail.models.base import Base
 from eventrail.models.card import Card
 from eventrail.models.card_series import CardSeries
 from eventrail.models.comm_channel import CommChannel
+from eventrail.models.config_version import ConfigVersion
 from eventrail.models.customer import Customer
 from eventrail.models.customer_identifier import CustomerIdentifier
 from eventrail.models.event_definition import EventDefinition
@@ -45,6 +46,7 @@ __all__ = [
     "Card",
     "CardSeries",
     "CommChannel",
+    "ConfigVersion",
     "Customer",
     "CustomerIdentifier",
     "EventDefinition",

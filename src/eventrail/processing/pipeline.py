@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -258,48 +259,124 @@ def _as_posted(value: Any) -> str:
     return orjson.dumps(value).decode() if isinstance(value, dict | list) else str(value)
 
 
-class BatchPipeline:
-    """Runs one batch; all SQL goes through the repository, in the caller's transaction."""
+def _spec(definition: EventDefinition) -> EventSpec | None:
+    """A definition, parsed; None for one that cannot be (written outside the API):
+    its events are set aside, the org's other events go on."""
+    try:
+        return EventSpec.of(definition)
+    except Exception as exc:
+        log.error(
+            "definition %s of org %s cannot be read (%s)",
+            definition.event_id,
+            definition.org_id,
+            type(exc).__name__,
+        )
+        return None
 
-    def __init__(self, session: Session, now_ms: int) -> None:
+
+@dataclass(frozen=True, slots=True)
+class OrgConfig:
+    """What processing reads of one org, as of its ``config_versions`` counter."""
+
+    version: int
+    org: Org | None
+    webhooks: dict[str, tuple[Webhook, Till]]
+    specs: dict[str, EventSpec | None]  # by event name
+    mappings: dict[str, TransformerMapping]  # by transformer type, lower-case
+
+
+class ConfigCache:
+    """The orgs' configuration kept between batches (by a processor, for all its
+    threads): a batch reads the orgs' ``config_versions`` counters, one short
+    query, and reads the configuration again only of an org whose counter moved
+    since it was kept. The counters are kept by triggers in the transaction of every
+    change (migration 20261205_0021), so a batch never uses a configuration older
+    than the changes committed before it began. The objects kept are detached from
+    their session and only read."""
+
+    def __init__(self) -> None:
+        self._orgs: dict[int, OrgConfig] = {}
+        self._lock = threading.Lock()
+
+    def of(self, repo: ProcessingRepository, org_ids: Iterable[int]) -> dict[int, OrgConfig]:
+        wanted = sorted(set(org_ids))
+        if not wanted:
+            return {}
+        # Read before the configuration: a change committed in between leaves the
+        # kept version behind the counter, and the next batch reads it again.
+        versions = repo.config_versions(wanted)
+        with self._lock:
+            found = {
+                o: c for o in wanted if (c := self._orgs.get(o)) and c.version == versions.get(o, 0)
+            }
+        stale = [o for o in wanted if o not in found]
+        if stale:
+            loaded = self._load(repo, stale, versions)
+            with self._lock:
+                self._orgs.update(loaded)
+            found.update(loaded)
+        return found
+
+    @staticmethod
+    def _load(
+        repo: ProcessingRepository, org_ids: list[int], versions: dict[int, int]
+    ) -> dict[int, OrgConfig]:
+        orgs = repo.orgs(org_ids)
+        configs = {o: OrgConfig(versions.get(o, 0), orgs.get(o), {}, {}, {}) for o in org_ids}
+        for webhook_id, (webhook, till) in repo.webhooks_of(org_ids).items():
+            configs[webhook.org_id].webhooks[webhook_id] = (webhook, till)
+        for definition in repo.definitions(org_ids):
+            configs[definition.org_id].specs[definition.event_name] = _spec(definition)
+        for mapping in repo.mappings(org_ids):
+            configs[mapping.org_id].mappings[mapping.transformer_type.lower()] = mapping
+        return configs
+
+
+class BatchPipeline:
+    """Runs one batch; all SQL goes through the repository, in the caller's transaction.
+    ``config``: the orgs' configuration kept between batches (a new one reads all
+    of it)."""
+
+    def __init__(self, session: Session, now_ms: int, config: ConfigCache | None = None) -> None:
         self.session = session
         self.repo = ProcessingRepository(session)
         self.now = now_ms
+        self.config = config if config is not None else ConfigCache()
         # The step running, for the log entry of a request that makes it fail.
         self.step = "loading"
 
     # -- loading ---------------------------------------------------------------
     def _items(self, requests: list[Queued]) -> list[Item]:
-        webhooks = self.repo.webhooks(r.webhook_id for r in requests)
-        orgs = self.repo.orgs(r.org_id for r in requests)
+        configs = self.config.of(self.repo, (r.org_id for r in requests))
+        webhooks: dict[str, tuple[Webhook, Till]] = {}
+        for config in configs.values():
+            webhooks.update(config.webhooks)
+        # A webhook not among its request's org's (a replay of an event routed to a
+        # child org is queued in the child): read by its id.
+        missing = {r.webhook_id for r in requests if r.webhook_id not in webhooks}
+        if missing:
+            webhooks.update(self.repo.webhooks(missing))
         items = []
         for request in requests:
             webhook, till = webhooks.get(request.webhook_id, (None, None))
-            items.append(
-                Item(request, webhook, till, orgs.get(request.org_id), org_id=request.org_id)
-            )
+            org = configs[request.org_id].org
+            items.append(Item(request, webhook, till, org, org_id=request.org_id))
         return items
 
     def _specs(self, org_ids: Iterable[int]) -> dict[tuple[int, str], EventSpec | None]:
-        """The orgs' definitions, parsed; None for one that cannot be (written outside
-        the API): its events are set aside, the org's other events go on."""
-        specs: dict[tuple[int, str], EventSpec | None] = {}
-        for definition in self.repo.definitions(org_ids):
-            try:
-                spec: EventSpec | None = EventSpec.of(definition)
-            except Exception as exc:
-                log.error(
-                    "definition %s of org %s cannot be read (%s)",
-                    definition.event_id,
-                    definition.org_id,
-                    type(exc).__name__,
-                )
-                spec = None
-            specs[(definition.org_id, definition.event_name)] = spec
-        return specs
+        """The orgs' definitions, parsed, by (org, event name)."""
+        return {
+            (org_id, name): spec
+            for org_id, config in self.config.of(self.repo, org_ids).items()
+            for name, spec in config.specs.items()
+        }
 
     def _mappings(self, org_ids: Iterable[int]) -> dict[tuple[int, str], TransformerMapping]:
-        return {(m.org_id, m.transformer_type.lower()): m for m in self.repo.mappings(org_ids)}
+        return {
+            (org_id, kind): mapping
+            for org_id, config in self.config.of(self.repo, org_ids).items()
+            for kind, mapping in config.mappings.items()
+        }
 
     # -- the batch --------------------------------------------------------------
     def run(self, requests: list[Queued]) -> BatchResult:

@@ -50,7 +50,7 @@ from eventrail.kit.dbhealth import is_unavailable
 from eventrail.notifications.emit import emit, subscribers
 from eventrail.notifications.names import EVENT_PROCESSED
 from eventrail.processing import statuses as st
-from eventrail.processing.pipeline import BatchPipeline, BatchResult, set_aside_log
+from eventrail.processing.pipeline import BatchPipeline, BatchResult, ConfigCache, set_aside_log
 from eventrail.processing.repository import ProcessingRepository
 
 log = logging.getLogger("eventrail.processing")
@@ -142,6 +142,7 @@ class Processor:
         self._isolate = 0
         self._attempts: dict[int, int] = {}
         self._lock = threading.Lock()
+        self.config = ConfigCache()  # the orgs' configuration, shared by the threads
 
     # -- lifecycle ----------------------------------------------------------------
     def start(self, threads: int | None = None) -> None:
@@ -252,7 +253,7 @@ class Processor:
         """Process and write ``requests`` in a savepoint. If that raises for a reason
         of the requests' own, roll back to it and process each half alone: a request
         that fails by itself is set aside, the others are processed as usual."""
-        pipeline = BatchPipeline(session, now_ms())
+        pipeline = BatchPipeline(session, now_ms(), self.config)
         try:
             with session.begin_nested():
                 result = pipeline.run(requests)
@@ -288,7 +289,7 @@ class Processor:
             request = claimed[0]
             try:
                 with session.begin_nested():
-                    result = BatchPipeline(session, now_ms()).run([request])
+                    result = BatchPipeline(session, now_ms(), self.config).run([request])
                     self._write(repo, result, [request.id])
             except Exception as exc:
                 if is_unavailable(exc):

@@ -140,6 +140,27 @@ class ProcessingRepository:
         )
         return {webhook.id: (webhook, till) for webhook, till in self.session.execute(stmt)}
 
+    def config_versions(self, org_ids: Sequence[int]) -> dict[int, int]:
+        """The counter of configuration changes of each org that has one
+        (``config_versions``, kept by triggers)."""
+        where, params = in_list(self.session, "org_id", "orgs", org_ids)
+        sql = f"SELECT org_id, version FROM config_versions WHERE {where}"
+        return {
+            int(org): int(version) for org, version in self.session.execute(sa.text(sql), params)
+        }
+
+    def webhooks_of(self, org_ids: Iterable[int]) -> dict[str, tuple[Webhook, Till]]:
+        """Every webhook of the orgs, with its till."""
+        wanted = list(set(org_ids))
+        if not wanted:
+            return {}
+        stmt = (
+            sa.select(Webhook, Till)
+            .join(Till, (Till.id == Webhook.till_id) & (Till.org_id == Webhook.org_id))
+            .where(Webhook.org_id.in_(wanted))
+        )
+        return {webhook.id: (webhook, till) for webhook, till in self.session.execute(stmt)}
+
     def orgs(self, ids: Iterable[int]) -> dict[int, Org]:
         wanted = list(set(ids))
         if not wanted:

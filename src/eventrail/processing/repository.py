@@ -20,7 +20,6 @@ from eventrail.kit.keyset import Keyset
 from eventrail.kit.sql import bulk_insert, in_list, insert_ignore_returning, skip_locked, upsert_add
 from eventrail.models import (
     Customer,
-    CustomerIdentifier,
     EventDefinition,
     EventLog,
     EventLogCount,
@@ -217,14 +216,15 @@ class ProcessingRepository:
         wanted = list(set(values))
         if not wanted:
             return {}
-        stmt = sa.select(CustomerIdentifier.value, CustomerIdentifier.customer_id).where(
-            CustomerIdentifier.org_id == org_id,
-            CustomerIdentifier.source == source,
-            CustomerIdentifier.account_id == account_id,
-            CustomerIdentifier.type == type_,
-            CustomerIdentifier.value.in_(wanted),
+        # Plain SQL with the values as one parameter: the same text for every batch
+        # (an IN list of as many values was compiled and converted for each).
+        where, params = in_list(self.session, "value", "values", wanted)
+        sql = (
+            "SELECT value, customer_id FROM customer_identifiers WHERE org_id = :org_id "
+            f"AND source = :source AND account_id = :account_id AND type = :type AND {where}"
         )
-        return dict(self.session.execute(stmt).all())
+        params.update(org_id=org_id, source=source, account_id=account_id, type=type_)
+        return {str(v): int(c) for v, c in self.session.execute(sa.text(sql), params)}
 
     def customers_by_id(self, org_id: int, ids: Iterable[int]) -> dict[int, int | None]:
         """{customer id: id it was merged into, or None} for the ids that exist."""

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from eventrail.kit.sql import insert_unique
+from eventrail.kit.sql import insert_unique, locked_by_key
 from eventrail.models import Card, Customer, CustomerIdentifier
 
 
@@ -55,12 +55,7 @@ class CardRepository:
     # nothing of the customers package (which depends on cards).
     def holder_for_update(self, org_id: int, customer_id: int) -> Customer | None:
         """The customer, row-locked until the transaction ends (PostgreSQL)."""
-        stmt = (
-            sa.select(Customer)
-            .where(Customer.org_id == org_id, Customer.id == customer_id)
-            .with_for_update()
-        )
-        return self.session.scalars(stmt).first()
+        return locked_by_key(self.session, Customer, org_id, customer_id)
 
     def insert_identifier(self, identifier: CustomerIdentifier) -> bool:
         """False when the card number already identifies someone in that source."""

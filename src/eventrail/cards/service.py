@@ -200,8 +200,10 @@ def _link_identifier(
     return value_change("Identifier", CARDNUMBER, None, number, psi=True)
 
 
-def _holder(session: Session, org_id: int, customer_id: int) -> Customer:
-    """The customer a card is issued to: of the org, not merged away."""
+def active_holder(session: Session, org_id: int, customer_id: int) -> Customer:
+    """The customer, row-locked until the transaction ends, of the org and not merged
+    away (``CustomerNotFound``, ``MergedCustomer``): the holder a card is issued to,
+    and the customer every customer write changes (``customers.lookup``)."""
     customer = CardRepository(session).holder_for_update(org_id, customer_id)
     if customer is None:
         raise CustomerNotFound()
@@ -220,7 +222,9 @@ def add_card(session: Session, ctx: ChangeContext, body: CardCreate) -> Card:
     number = check_card_number(body.card_number)
     series = resolve_series(session, ctx.org_id, body.series_id, body.series_code)
     customer = (
-        _holder(session, ctx.org_id, body.customer_id) if body.customer_id is not None else None
+        active_holder(session, ctx.org_id, body.customer_id)
+        if body.customer_id is not None
+        else None
     )
     label = resolve_label(
         session,

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from eventrail.cards import service as cards_service
 from eventrail.customers.exceptions import (
     CustomerNotFound,
     InvalidIdentifierName,
     InvalidSource,
-    MergedCustomer,
 )
 from eventrail.customers.repository import CustomerRepository
 from eventrail.errors import BadRequest
@@ -78,13 +78,9 @@ def normalize_identifier_type(raw: str, *, lookup: bool = False) -> str:
     return found
 
 
-def active_customer(session: Session, org_id: int, customer_id: int) -> Customer:
-    customer = CustomerRepository(session).get_for_update(org_id, customer_id)
-    if customer is None:
-        raise CustomerNotFound()
-    if customer.merged_into_id is not None:
-        raise MergedCustomer(customer.merged_into_id)
-    return customer
+# The customer a write changes: locked, of the org, not merged away (cards' own
+# holder read, which the customers package depends on).
+active_customer = cards_service.active_holder
 
 
 def lookup_customer(

@@ -6,7 +6,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from eventrail.kit.sql import insert_unique, lock_names
+from eventrail.kit.sql import insert_unique, lock_names, locked_by_key
 from eventrail.models import (
     Card,
     CommChannel,
@@ -50,12 +50,7 @@ class CustomerRepository:
     def get_for_update(self, org_id: int, customer_id: int) -> Customer | None:
         """The customer, row-locked until the transaction ends (PostgreSQL; SQLite
         writers are serialised by BEGIN IMMEDIATE already)."""
-        stmt = (
-            sa.select(Customer)
-            .where(Customer.org_id == org_id, Customer.id == customer_id)
-            .with_for_update()
-        )
-        return self.session.scalars(stmt).first()
+        return locked_by_key(self.session, Customer, org_id, customer_id)
 
     # -- identifiers ------------------------------------------------------------
     def identifiers(self, org_id: int, customer_id: int) -> Sequence[CustomerIdentifier]:

@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 import sqlalchemy as sa
@@ -39,6 +39,18 @@ def bulk_insert(
     with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
         for value in values:
             copy.write_row(value)
+
+
+_Row = TypeVar("_Row")
+
+
+def locked_by_key(session: Session, model: type[_Row], org_id: int, row_id: int) -> _Row | None:
+    """The row of ``model`` with this ``org_id`` and ``id``, locked until the
+    transaction ends (``FOR UPDATE`` on PostgreSQL; SQLite's writers are serialised
+    by ``BEGIN IMMEDIATE`` already)."""
+    columns: Any = model
+    stmt = sa.select(model).where(columns.org_id == org_id, columns.id == row_id).with_for_update()
+    return session.scalars(stmt).first()
 
 
 def _postgresql(session: Session) -> bool:

@@ -129,34 +129,31 @@ class ProcessingRepository:
 
     # -- configuration ----------------------------------------------------------
     def webhooks(self, ids: Iterable[str]) -> dict[str, tuple[Webhook, Till]]:
-        wanted = list(set(ids))
-        if not wanted:
-            return {}
-        stmt = (
-            sa.select(Webhook, Till)
-            .join(Till, (Till.id == Webhook.till_id) & (Till.org_id == Webhook.org_id))
-            .where(Webhook.id.in_(wanted))
-        )
-        return {webhook.id: (webhook, till) for webhook, till in self.session.execute(stmt)}
+        """The webhooks of these ids, each with its till."""
+        return self._webhooks(Webhook.id, ids)
 
     def config_versions(self, org_ids: Sequence[int]) -> dict[int, int]:
         """The counter of configuration changes of each org that has one
         (``config_versions``, kept by triggers)."""
         where, params = in_list(self.session, "org_id", "orgs", org_ids)
         sql = f"SELECT org_id, version FROM config_versions WHERE {where}"
-        return {
-            int(org): int(version) for org, version in self.session.execute(sa.text(sql), params)
-        }
+        rows = self.session.execute(sa.text(sql), params)
+        return {int(org): int(version) for org, version in rows}
 
     def webhooks_of(self, org_ids: Iterable[int]) -> dict[str, tuple[Webhook, Till]]:
-        """Every webhook of the orgs, with its till."""
-        wanted = list(set(org_ids))
+        """Every webhook of the orgs, each with its till."""
+        return self._webhooks(Webhook.org_id, org_ids)
+
+    def _webhooks(
+        self, column: sa.orm.InstrumentedAttribute[Any], values: Iterable[Any]
+    ) -> dict[str, tuple[Webhook, Till]]:
+        wanted = list(set(values))
         if not wanted:
             return {}
         stmt = (
             sa.select(Webhook, Till)
             .join(Till, (Till.id == Webhook.till_id) & (Till.org_id == Webhook.org_id))
-            .where(Webhook.org_id.in_(wanted))
+            .where(column.in_(wanted))
         )
         return {webhook.id: (webhook, till) for webhook, till in self.session.execute(stmt)}
 

@@ -342,12 +342,23 @@ class BatchPipeline:
         self.repo = ProcessingRepository(session)
         self.now = now_ms
         self.config = config if config is not None else ConfigCache()
+        self._configs: dict[int, OrgConfig] = {}  # this batch's, read once
         # The step running, for the log entry of a request that makes it fail.
         self.step = "loading"
 
     # -- loading ---------------------------------------------------------------
+    def _configs_of(self, org_ids: Iterable[int]) -> dict[int, OrgConfig]:
+        """The orgs' configuration for this batch: the counters are read once for the
+        requests' orgs, and again only for an org first named later (a child org an
+        event is routed to)."""
+        wanted = set(org_ids)
+        new = wanted - self._configs.keys()
+        if new:
+            self._configs.update(self.config.of(self.repo, new))
+        return {org_id: self._configs[org_id] for org_id in wanted}
+
     def _items(self, requests: list[Queued]) -> list[Item]:
-        configs = self.config.of(self.repo, (r.org_id for r in requests))
+        configs = self._configs_of(r.org_id for r in requests)
         webhooks: dict[str, tuple[Webhook, Till]] = {}
         for config in configs.values():
             webhooks.update(config.webhooks)
@@ -367,14 +378,14 @@ class BatchPipeline:
         """The orgs' definitions, parsed, by (org, event name)."""
         return {
             (org_id, name): spec
-            for org_id, config in self.config.of(self.repo, org_ids).items()
+            for org_id, config in self._configs_of(org_ids).items()
             for name, spec in config.specs.items()
         }
 
     def _mappings(self, org_ids: Iterable[int]) -> dict[tuple[int, str], TransformerMapping]:
         return {
             (org_id, kind): mapping
-            for org_id, config in self.config.of(self.repo, org_ids).items()
+            for org_id, config in self._configs_of(org_ids).items()
             for kind, mapping in config.mappings.items()
         }
 

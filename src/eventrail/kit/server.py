@@ -166,11 +166,13 @@ class _Answer:
 
     __slots__ = ("_head", "_protocol", "_transport", "cycle", "is_closing", "write")
 
-    def __init__(self, transport: asyncio.Transport, protocol: GuardedHttpToolsProtocol) -> None:
+    def __init__(
+        self, transport: asyncio.Transport, protocol: GuardedHttpToolsProtocol, cycle: Any
+    ) -> None:
         self._transport = transport
         self._protocol = protocol
         self._head = b""
-        self.cycle: Any = None
+        self.cycle = cycle
         self.write: Any = self._hold
         self.is_closing = transport.is_closing
 
@@ -356,9 +358,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self.scope[HEADERS_CHECKED] = True  # type: ignore[literal-required]
         cycle = self.cycle
         if cycle is not None:  # None when the request was refused as it arrived
-            answer = _Answer(self.transport, self)
-            answer.cycle = cycle
-            cycle.transport = answer  # type: ignore[assignment]
+            cycle.transport = _Answer(self.transport, self, cycle)  # type: ignore[assignment]
 
     def on_message_complete(self) -> None:
         _bodies.pop(self, None)

@@ -14,34 +14,17 @@ from sqlalchemy.orm import Session
 from eventrail.db import Database
 from eventrail.kit.sql import insert_ignore_returning, upsert_add
 from eventrail.models import EventLogCount, EventUniqueKey
+from tests.fixtures.databases import rolled_back
 
 ORG = 987_001  # no such org: the rows are never committed
 KEYS = ["org_id", "slot", "webhook_id", "event_name", "status", "message_hash"]
 
 
-class _RolledBack(Exception):
-    pass
-
-
 @pytest.fixture
-def session(db: Database) -> Iterator[tuple[Session, list[str]]]:
-    """A writing session that is rolled back, and the SQL it ran."""
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, sql: str, *_rest: Any) -> None:
-        seen.append(sql)
-
-    try:
-        with db.transaction(write=True) as s:
-            connection = s.connection()
-            sa.event.listen(connection, "before_cursor_execute", record)
-            try:
-                yield s, seen
-            finally:
-                sa.event.remove(connection, "before_cursor_execute", record)
-            raise _RolledBack
-    except _RolledBack:
-        pass
+def session(db: Database) -> Iterator[tuple[Session, list[tuple[str, Any]]]]:
+    """A writing session that is rolled back, and the SQL it ran (with parameters)."""
+    with rolled_back(db) as recorded:
+        yield recorded
 
 
 def _count(slot: int, status: str, count: int) -> dict[str, Any]:
@@ -57,8 +40,8 @@ def _count(slot: int, status: str, count: int) -> dict[str, Any]:
     }
 
 
-def test_upsert_add_inserts_then_adds(session: tuple[Session, list[str]]) -> None:
-    s, seen = session
+def test_upsert_add_inserts_then_adds(session: tuple[Session, list[tuple[str, Any]]]) -> None:
+    s, recorded = session
     table = EventLogCount.__table__
     upsert_add(s, table, [_count(1, "A", 2), _count(1, "B", 3)], KEYS, "count")  # type: ignore[arg-type]
     upsert_add(
@@ -78,13 +61,14 @@ def test_upsert_add_inserts_then_adds(session: tuple[Session, list[str]]) -> Non
         (2, "A", 1),
     ]
     if s.get_bind().dialect.name == "postgresql":
+        seen = [sql for sql, _ in recorded]
         assert len(seen) >= 2 and seen[0] == seen[1], "one text for two rows and for three"
 
 
 def test_insert_ignore_returning_returns_what_it_inserted(
-    session: tuple[Session, list[str]],
+    session: tuple[Session, list[tuple[str, Any]]],
 ) -> None:
-    s, seen = session
+    s, recorded = session
     table = EventUniqueKey.__table__
 
     def keys(*ids: str) -> list[dict[str, Any]]:
@@ -99,4 +83,5 @@ def test_insert_ignore_returning_returns_what_it_inserted(
     assert sorted(stored.scalars()) == ["a", "b", "c", "d"]
     assert insert_ignore_returning(s, table, [], ("unique_id",)) == set()  # type: ignore[arg-type]
     if s.get_bind().dialect.name == "postgresql":
+        seen = [sql for sql, _ in recorded]
         assert "unnest" in seen[0] and seen[0].split(" ON ")[0] == seen[1].split(" ON ")[0]

@@ -3,19 +3,14 @@ does not make each batch slower: their cost grows with the batch, not the queue.
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
 
 from eventrail.db import Database
 from eventrail.models import IngestRequest
 from eventrail.processing.repository import ProcessingRepository
+from tests.fixtures.databases import rolled_back
 
 QUEUED = 3000
-
-
-class _RolledBack(Exception):
-    """Raised to leave the test's transaction without committing its rows."""
 
 
 def _plans(db: Database) -> dict[str, str]:
@@ -23,44 +18,32 @@ def _plans(db: Database) -> dict[str, str]:
     QUEUED requests of two orgs in the transaction (never committed: the app's own
     processors, which share the database, never see them)."""
     plans: dict[str, str] = {}
-    try:
-        with db.transaction(write=True) as session:
-            session.execute(
-                sa.insert(IngestRequest),
-                [
-                    {
-                        "request_id": f"plan-{n}",
-                        "org_id": 900_001 + n % 2,
-                        "webhook_id": "0" * 32,
-                        "received_at": n,
-                        "body": "{}",
-                    }
-                    for n in range(QUEUED)
-                ],
-            )
-            connection = session.connection()
-            if not db.is_sqlite:
-                connection.exec_driver_sql("ANALYZE ingest_requests")
-            seen: list[tuple[str, Any]] = []
-
-            def record(_conn: Any, _cursor: Any, sql: str, params: Any, *_rest: Any) -> None:
-                seen.append((sql, params))
-
-            repo = ProcessingRepository(session)
-            sa.event.listen(connection, "before_cursor_execute", record)
-            try:
-                claimed = repo.claim(25)
-                repo.delete_claimed([q.id for q in claimed])
-            finally:
-                sa.event.remove(connection, "before_cursor_execute", record)
-            assert len(claimed) == 25
-            prefix = "EXPLAIN QUERY PLAN " if db.is_sqlite else "EXPLAIN "
-            for name, (sql, params) in zip(("claim", "delete"), seen, strict=True):
-                rows = connection.exec_driver_sql(prefix + sql, params).all()
-                plans[name] = "\n".join(" ".join(str(c) for c in row) for row in rows)
-            raise _RolledBack
-    except _RolledBack:
-        pass
+    with rolled_back(db) as (session, seen):
+        session.execute(
+            sa.insert(IngestRequest),
+            [
+                {
+                    "request_id": f"plan-{n}",
+                    "org_id": 900_001 + n % 2,
+                    "webhook_id": "0" * 32,
+                    "received_at": n,
+                    "body": "{}",
+                }
+                for n in range(QUEUED)
+            ],
+        )
+        connection = session.connection()
+        if not db.is_sqlite:
+            connection.exec_driver_sql("ANALYZE ingest_requests")
+        repo = ProcessingRepository(session)
+        first = len(seen)
+        claimed = repo.claim(25)
+        repo.delete_claimed([q.id for q in claimed])
+        assert len(claimed) == 25
+        prefix = "EXPLAIN QUERY PLAN " if db.is_sqlite else "EXPLAIN "
+        for name, (sql, params) in zip(("claim", "delete"), seen[first:], strict=True):
+            rows = connection.exec_driver_sql(prefix + sql, params).all()
+            plans[name] = "\n".join(" ".join(str(c) for c in row) for row in rows)
     return plans
 
 
